@@ -1,0 +1,1 @@
+"""Everything arq and Redis: connection, tier queues, effect dispatch, jobs, workers, reconcile."""

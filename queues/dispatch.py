@@ -1,0 +1,44 @@
+"""Apply a committed transaction's effects: tier queue moves in one MULTI, then arq jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from arq.connections import ArqRedis
+
+from queues.names import ROUTING_QUEUE, tier_age_key, tier_arq_queue, tier_queue_key
+from router.effects import ROUTING, Effect, EnqueueJob, PlaceInQueue, RemoveFromQueue
+
+
+def arq_queue_for(queue: str | int) -> str:
+    return ROUTING_QUEUE if queue == ROUTING else tier_arq_queue(int(queue))
+
+
+class RedisEffectSink:
+    """Implements ``router.effects.EffectSink``."""
+
+    def __init__(self, pool: ArqRedis) -> None:
+        self.pool = pool
+
+    async def apply(self, effects: Sequence[Effect]) -> None:
+        moves = [e for e in effects if isinstance(e, PlaceInQueue | RemoveFromQueue)]
+        if moves:
+            async with self.pool.pipeline(transaction=True) as pipe:
+                for move in moves:
+                    member = str(move.ticket_id)
+                    if isinstance(move, PlaceInQueue):
+                        pipe.zadd(tier_queue_key(move.tier), {member: move.score})
+                        pipe.zadd(tier_age_key(move.tier), {member: move.created_ms})
+                    else:
+                        pipe.zrem(tier_queue_key(move.tier), member)
+                        pipe.zrem(tier_age_key(move.tier), member)
+                await pipe.execute()
+        for effect in effects:
+            if isinstance(effect, EnqueueJob):
+                await enqueue(self.pool, effect)
+
+
+async def enqueue(pool: ArqRedis, job: EnqueueJob) -> bool:
+    """Enqueue with the job's deterministic id; False when that job is already queued or running."""
+    result = await pool.enqueue_job(job.function, *job.args, _job_id=job.job_id, _queue_name=arq_queue_for(job.queue))
+    return result is not None

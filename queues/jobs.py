@@ -1,0 +1,87 @@
+"""arq job functions. Each takes ids, reloads state, acts through a router service in one transaction.
+
+arq delivers at least once: every job checks the ticket's state first, so a second delivery is a no-op.
+Database trouble raises ``Retry`` (arq retries only that); other errors fail the job, and the sweep or
+reconcile enqueues it again later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import structlog
+from arq import Retry
+from sqlalchemy.exc import OperationalError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from queues.reconcile import enqueue_missing_jobs
+from router.automation import service as automation
+from router.context import AppContext
+from router.errors import NotFound
+from router.metrics import TICKETS_ROUTED
+from router.routing import service as routing
+from router.unit_of_work import commit, rollback
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+
+def app_of(ctx: dict[str, Any]) -> AppContext:
+    app: AppContext = ctx["app"]
+    return app
+
+
+async def in_transaction(ctx: dict[str, Any], work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    app = app_of(ctx)
+    async with app.sessionmaker() as session:
+        try:
+            result = await work(session)
+            await commit(session, app.effects)
+            return result
+        except OperationalError as exc:
+            await rollback(session, app.effects)
+            tries = int(ctx.get("job_try", 1))
+            log.warning("job_database_error", error=str(exc.orig), job_try=tries)
+            raise Retry(defer=min(2**tries, 30)) from exc
+        except BaseException:
+            await rollback(session, app.effects)
+            raise
+
+
+async def route_ticket(ctx: dict[str, Any], ticket_id: int) -> str:
+    """``ticket.route``: classify a new ticket and put it in its tier's queue."""
+    app = app_of(ctx)
+    rulebook = app.rulebook.current()
+
+    async def work(session: AsyncSession) -> bool:
+        return await routing.route(session, ticket_id, rulebook)
+
+    try:
+        routed = await in_transaction(ctx, work)
+    except NotFound:
+        return "missing"
+    if routed:
+        TICKETS_ROUTED.labels("any").inc()
+    return "routed" if routed else "already-routed"
+
+
+async def automate_tier(ctx: dict[str, Any], ticket_id: int, tier: int) -> str:
+    """``tier.automate``: the tier's automatic first step (acknowledgement, self-service pointers)."""
+    app = app_of(ctx)
+
+    async def work(session: AsyncSession) -> bool:
+        return await automation.run(session, ticket_id, tier, templates=app.templates, settings=app.settings)
+
+    try:
+        done = await in_transaction(ctx, work)
+    except NotFound:
+        return "missing"
+    return "done" if done else "skipped"
+
+
+async def sweep(ctx: dict[str, Any]) -> str:
+    """``reconcile.sweep`` (cron): re-enqueue jobs for tickets that waited past the grace period."""
+    app = app_of(ctx)
+    routed, automated = await enqueue_missing_jobs(app, ctx["redis"], grace_seconds=app.settings.sweep_grace_seconds)
+    return f"routing={routed} automation={automated}"

@@ -1,0 +1,21 @@
+"""Redis key and arq queue names, in one place."""
+
+from __future__ import annotations
+
+PREFIX = "tierroute"
+ROUTING_QUEUE = f"{PREFIX}:arq:route"
+
+
+def tier_arq_queue(tier: int) -> str:
+    """arq queue for a support tier's automation jobs."""
+    return f"{PREFIX}:arq:tier:{tier}"
+
+
+def tier_queue_key(tier: int) -> str:
+    """Sorted set of ticket ids waiting in a tier, scored by ``router.tierqueues.ordering``."""
+    return f"{PREFIX}:queue:{tier}"
+
+
+def tier_age_key(tier: int) -> str:
+    """Same members scored by creation time (ms), so the oldest waiting ticket is one ``ZRANGE`` away."""
+    return f"{PREFIX}:queue:{tier}:age"

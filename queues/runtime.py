@@ -1,0 +1,68 @@
+"""Assemble the application context: database (migrated), Redis pool, tier queue, rulebook, templates."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from arq import create_pool
+from arq.connections import ArqRedis
+
+from queues.connection import redis_settings
+from queues.dispatch import RedisEffectSink
+from queues.names import ROUTING_QUEUE
+from queues.serialization import deserialize, serialize
+from queues.tier_queue import RedisTierQueue
+from router.context import AppContext
+from router.db import make_engine, make_sessionmaker, migrate
+from router.rendering import make_templates
+from router.routing.rulebook import RulebookProvider
+from router.settings import Settings
+
+
+@dataclass
+class Runtime:
+    app: AppContext
+    pool: ArqRedis
+
+
+async def create_arq_pool(settings: Settings) -> ArqRedis:
+    return await create_pool(
+        redis_settings(settings),
+        job_serializer=serialize,
+        job_deserializer=deserialize,
+        default_queue_name=ROUTING_QUEUE,
+    )
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> AsyncIterator[Runtime]:
+    url = settings.effective_database_url
+    if run_migrations:
+        await asyncio.to_thread(migrate, url)
+    rulebook = RulebookProvider(settings.rulebook)
+    engine = make_engine(url)
+    pool = await create_arq_pool(settings)
+    try:
+        app = AppContext(
+            settings=settings,
+            engine=engine,
+            sessionmaker=make_sessionmaker(engine),
+            effects=RedisEffectSink(pool),
+            tier_queue=RedisTierQueue(pool),
+            rulebook=rulebook,
+            templates=make_templates(),
+        )
+        yield Runtime(app, pool)
+    finally:
+        await pool.aclose()
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def open_app_context(settings: Settings) -> AsyncIterator[AppContext]:
+    """The ``router.app.ContextFactory`` for the API."""
+    async with open_runtime(settings) as runtime:
+        yield runtime.app

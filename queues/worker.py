@@ -1,0 +1,116 @@
+"""arq workers: the routing queue and one queue per support tier, run in one process, supervised.
+
+arq's worker can stop for good after a Redis connection drop, so each worker runs in a loop that starts
+a fresh one after a failure (with backoff) until the process is asked to stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+from arq import cron
+from arq.worker import Function, Worker, func
+
+from queues import jobs
+from queues.connection import redis_settings
+from queues.names import ROUTING_QUEUE, tier_arq_queue
+from queues.reconcile import reconcile
+from queues.runtime import Runtime
+from queues.serialization import deserialize, serialize
+from router.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def routing_functions(settings: Settings) -> list[Function]:
+    return [func(jobs.route_ticket, name="ticket.route", timeout=settings.route_job_timeout, max_tries=5)]
+
+
+def tier_functions(settings: Settings) -> list[Function]:
+    return [func(jobs.automate_tier, name="tier.automate", timeout=settings.route_job_timeout, max_tries=5)]
+
+
+def build_worker(runtime: Runtime, queue_name: str, *, burst: bool = False) -> Worker:
+    settings = runtime.app.settings
+    is_routing = queue_name == ROUTING_QUEUE
+    return Worker(
+        functions=routing_functions(settings) if is_routing else tier_functions(settings),
+        cron_jobs=[cron(jobs.sweep, name="reconcile.sweep", second=0, unique=True)]
+        if is_routing and not burst
+        else None,
+        queue_name=queue_name,
+        redis_settings=redis_settings(settings),
+        job_serializer=serialize,
+        job_deserializer=deserialize,
+        ctx={"app": runtime.app},
+        burst=burst,
+        max_jobs=settings.worker_max_jobs,
+        poll_delay=settings.worker_poll_delay,
+        job_timeout=settings.route_job_timeout,
+        keep_result=0,
+        health_check_interval=settings.worker_health_check_interval,
+        handle_signals=False,
+    )
+
+
+def queue_names(tiers: Iterable[int], routing: bool) -> list[str]:
+    names = [ROUTING_QUEUE] if routing else []
+    return names + [tier_arq_queue(t) for t in sorted(set(tiers))]
+
+
+async def supervise(runtime: Runtime, queue_name: str) -> None:
+    """Run one queue's worker forever, restarting it after a crash or Redis outage."""
+    delay = 1.0
+    while True:
+        worker = build_worker(runtime, queue_name)
+        try:
+            await worker.async_run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("worker_stopped", queue=queue_name, error=repr(exc), restart_in=delay)
+        finally:
+            await _close(worker)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 30.0)
+
+
+async def _close(worker: Worker) -> None:
+    try:
+        await worker.close()
+    except Exception as exc:  # closing after a lost connection may fail too
+        log.debug("worker_close_failed", error=repr(exc))
+
+
+async def run_workers(runtime: Runtime, tiers: Iterable[int], *, routing: bool = True) -> None:
+    """Reconcile Redis from the database, then work the chosen queues until cancelled."""
+    await reconcile(runtime.app, runtime.pool)
+    names = queue_names(tiers, routing)
+    log.info("workers_started", queues=names)
+    await asyncio.gather(*(supervise(runtime, name) for name in names))
+
+
+async def drain(runtime: Runtime, tiers: Iterable[int] = range(5), *, routing: bool = True) -> dict[str, Any]:
+    """Burst mode: run the chosen queues until all of them are empty (tests, demo, benchmarks)."""
+    totals: dict[str, Any] = {}
+    names = queue_names(tiers, routing)
+    while True:
+        ran = 0
+        for name in names:
+            worker = build_worker(runtime, name, burst=True)
+            try:
+                await worker.async_run()
+                ran += worker.jobs_complete + worker.jobs_failed + worker.jobs_retried
+                totals[name] = totals.get(name, 0) + worker.jobs_complete
+                totals["failed"] = totals.get("failed", 0) + worker.jobs_failed
+            finally:
+                await _close(worker)
+        pending = sum([await runtime.pool.zcard(n) for n in names])
+        if ran == 0 and pending == 0:
+            return totals
+        if ran == 0:
+            await asyncio.sleep(0.05)  # deferred retries are not due yet

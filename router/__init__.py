@@ -1,0 +1,1 @@
+"""tierroute: the application — settings, database, domain services, HTTP API and CLI."""

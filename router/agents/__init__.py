@@ -1,0 +1,1 @@
+"""Helpdesk agents, their roles, the tiers they work and their API tokens."""

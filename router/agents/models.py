@@ -1,0 +1,47 @@
+"""Agent tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from router.columns import JSONColumn, UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    agent = "agent"
+    lead = "lead"
+    admin = "admin"
+
+
+class Agent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320, unique=True, index=True)
+    role: str = Field(default=Role.agent, max_length=16)
+    tiers: list[int] = Field(default_factory=list, sa_column=Column(JSONColumn, nullable=False))
+    #: argon2 hash for the web UI sign-in; empty for API-only agents.
+    password_hash: str | None = None
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    def works_tier(self, tier: int) -> bool:
+        """Leads and admins work every tier; agents only the ones they are given."""
+        return self.role in (Role.lead, Role.admin) or tier in self.tiers
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token, stored as its SHA-256 (tokens are 256-bit random, so a slow hash adds nothing)."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    prefix: str = Field(max_length=12)
+    label: str = Field(default="", max_length=100)
+    revoked: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,68 @@
+"""Agents and their bearer tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+
+from argon2 import PasswordHasher
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from router.agents.models import Agent, ApiToken, Role
+from router.errors import Conflict, Invalid
+
+TOKEN_PREFIX = "trt_"
+_hasher = PasswordHasher()
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def add_agent(
+    session: AsyncSession,
+    *,
+    name: str,
+    email: str,
+    role: str,
+    tiers: Iterable[int],
+    password: str | None = None,
+) -> Agent:
+    if role not in Role.__members__:
+        raise Invalid(f"role must be one of {', '.join(Role.__members__)}, got {role!r}", field="role")
+    tier_list = sorted(set(tiers))
+    if any(not 0 <= t <= 4 for t in tier_list):
+        raise Invalid(f"support tiers are 0 to 4, got {tier_list}", field="tiers")
+    if (await session.exec(select(Agent).where(Agent.email == email.lower()))).first() is not None:
+        raise Conflict(f"an agent with email {email} exists")
+    agent = Agent(
+        name=name,
+        email=email.lower(),
+        role=role,
+        tiers=tier_list,
+        password_hash=_hasher.hash(password) if password else None,
+    )
+    session.add(agent)
+    await session.flush()
+    return agent
+
+
+async def issue_token(session: AsyncSession, agent: Agent, label: str = "") -> str:
+    """Create a bearer token; only its hash is stored, so the caller must show it now or never."""
+    assert agent.id is not None
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(agent_id=agent.id, token_hash=hash_token(token), prefix=token[:12], label=label))
+    return token
+
+
+async def agent_for_token(session: AsyncSession, token: str) -> Agent | None:
+    row = (
+        await session.exec(
+            select(Agent)
+            .join(ApiToken, ApiToken.agent_id == Agent.id)  # type: ignore[arg-type]
+            .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked == False, Agent.active == True)  # noqa: E712
+        )
+    ).first()
+    return row

@@ -1,0 +1,46 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from router import problems
+from router.context import AppContext
+from router.intake.routes import api as intake_api
+from router.metrics import RequestTimer
+from router.settings import Settings
+from router.system.routes import api as system_api
+from router.tickets.routes import api as tickets_api
+from router.tierqueues.routes import api as queues_api
+
+ContextFactory = Callable[[Settings], AbstractAsyncContextManager[AppContext]]
+
+
+def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
+    """Build the app; ``open_context`` supplies database, Redis and rulebook for the app's lifetime."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_context(settings) as ctx:
+            app.state.ctx = ctx
+            yield
+
+    app = FastAPI(
+        title="tierroute",
+        version="0.1.0",
+        summary="Support-ticket escalation router",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    v1 = APIRouter(prefix="/api/v1")
+    v1.include_router(intake_api)
+    v1.include_router(tickets_api)
+    v1.include_router(queues_api)
+    app.include_router(v1)
+    app.include_router(system_api)
+    app.add_middleware(problems.BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestTimer)
+    return app

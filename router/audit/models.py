@@ -1,0 +1,32 @@
+"""AuditEvent table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from router.columns import JSONColumn, UTCDateTime, utcnow
+
+
+class AuditEvent(SQLModel, table=True):
+    """One thing that happened to a ticket; ``hash`` covers the event and the previous event's hash."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (UniqueConstraint("ticket_id", "seq", name="uq_audit_ticket_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    seq: int
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    #: ``agent:<id>``, ``system``, ``rule:<id>`` or ``sla``.
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=40, index=True)
+    from_tier: int | None = None
+    to_tier: int | None = None
+    reason: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONColumn, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

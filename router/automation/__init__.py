@@ -1,0 +1,1 @@
+"""Tier automation: what each tier does by itself when a ticket arrives in it."""

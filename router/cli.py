@@ -1,0 +1,340 @@
+"""The ``tierroute`` command line.
+
+This module and ``router.asgi`` are the composition root: the only places in ``router`` that import
+``queues`` (to wire the Redis-backed queue, effect sink and workers into the application).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from router.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="tierroute: support-ticket escalation router.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+agents_app = typer.Typer(help="Manage helpdesk agents.", no_args_is_help=True)
+customers_app = typer.Typer(help="Manage customers.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
+rules_app = typer.Typer(help="Work with rulebooks.", no_args_is_help=True)
+app.add_typer(agents_app, name="agents")
+app.add_typer(customers_app, name="customers")
+app.add_typer(audit_app, name="audit")
+app.add_typer(rules_app, name="rules")
+
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _parse_tiers(text: str) -> list[int]:
+    try:
+        tiers = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise typer.BadParameter(f"tiers are numbers separated by commas, like 0,1 (got {text!r})") from None
+    if any(not 0 <= t <= 4 for t in tiers):
+        raise typer.BadParameter(f"support tiers are 0 to 4 (got {text!r})")
+    return tiers
+
+
+def _run(coro: Awaitable[T]) -> T:
+    async def main() -> T:
+        return await coro
+
+    try:
+        import uvloop
+
+        return uvloop.run(main())
+    except ImportError:  # pragma: no cover - uvloop is optional
+        return asyncio.run(main())
+
+
+@asynccontextmanager
+async def _runtime(settings: Settings) -> AsyncIterator[object]:
+    from queues.runtime import open_runtime
+
+    async with open_runtime(settings) as runtime:
+        yield runtime
+
+
+async def _in_session(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:
+    """Run ``work(session, runtime)`` in one transaction, committed (and effects applied) at the end."""
+    from queues.runtime import open_runtime
+    from router.unit_of_work import commit, rollback
+
+    async with open_runtime(settings) as runtime, runtime.app.sessionmaker() as session:
+        try:
+            result = await work(session, runtime)
+        except BaseException:
+            await rollback(session, runtime.app.effects)
+            raise
+        await commit(session, runtime.app.effects)
+        return result
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    tiers: Annotated[str, typer.Option(help="Tier queues the built-in workers serve.")] = "0,1,2,3,4",
+) -> None:
+    """Run the API and all workers in one process (embedded SQLite and Redis unless configured)."""
+    import uvicorn
+
+    from queues.runtime import open_runtime
+    from queues.worker import run_workers
+    from router.app import create_app
+
+    settings = get_settings()
+    tier_list = _parse_tiers(tiers)
+
+    async def main() -> None:
+        async with open_runtime(settings) as runtime:
+
+            @asynccontextmanager
+            async def shared(_: Settings) -> AsyncIterator[object]:
+                yield runtime.app
+
+            api = create_app(settings, shared)  # type: ignore[arg-type]
+            server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="info", access_log=False))
+            workers = asyncio.create_task(run_workers(runtime, tier_list))
+            console.print(f"tierroute is up: http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+            try:
+                await server.serve()
+            finally:
+                workers.cancel()
+                await asyncio.gather(workers, return_exceptions=True)
+
+    _run(main())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Run the API only (workers run separately with `tierroute worker`)."""
+    import uvicorn
+
+    uvicorn.run(
+        "router.asgi:create",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+    )
+
+
+@app.command()
+def worker(
+    tiers: Annotated[str, typer.Option(help="Tier automation queues to serve, e.g. 0,1.")] = "0,1,2,3,4",
+    routing: Annotated[bool, typer.Option(help="Also serve the routing queue.")] = True,
+    burst: Annotated[bool, typer.Option(help="Stop once the queues are empty.")] = False,
+) -> None:
+    """Run arq workers for the routing queue and the chosen tiers (reconciles Redis first)."""
+    from queues.runtime import open_runtime
+    from queues.worker import drain, run_workers
+
+    settings = get_settings()
+    tier_list = _parse_tiers(tiers)
+
+    async def main() -> None:
+        async with open_runtime(settings) as runtime:
+            if burst:
+                from queues.reconcile import reconcile
+
+                await reconcile(runtime.app, runtime.pool)
+                console.print(await drain(runtime, tier_list, routing=routing))
+            else:
+                await run_workers(runtime, tier_list, routing=routing)
+
+    _run(main())
+
+
+@app.command("reconcile")
+def reconcile_cmd() -> None:
+    """Rebuild tier queues and pending jobs in Redis from the database."""
+    from queues.reconcile import reconcile
+    from queues.runtime import open_runtime
+
+    async def main() -> None:
+        async with open_runtime(get_settings()) as runtime:
+            report = await reconcile(runtime.app, runtime.pool)
+        table = Table("tier", "queued")
+        for tier, count in report.queued.items():
+            table.add_row(str(tier), str(count))
+        console.print(table)
+        console.print(
+            f"routing jobs enqueued: {report.routing_enqueued}; automation jobs enqueued: {report.automation_enqueued}"
+        )
+
+    _run(main())
+
+
+@app.command()
+def demo(tickets: Annotated[int, typer.Option(help="How many demo tickets (first run only).")] = 200) -> None:
+    """Load demo customers (all four tiers), agents for every support tier and varied tickets."""
+    from router import demo as demo_data
+
+    async def work(session: object, runtime: object) -> demo_data.DemoResult:
+        return await demo_data.load(session, runtime.app.effects, tickets_wanted=tickets)  # type: ignore[attr-defined,arg-type]
+
+    result = _run(_in_session(get_settings(), work))
+    console.print(f"demo data: {result.customers} customers, {result.agents} new agents, {result.tickets} new tickets")
+    console.print(f"lead {result.lead_email} token: [bold]{result.lead_token}[/bold]")
+    console.print("agents' web password is 'demo'")
+
+
+@agents_app.command("add")
+def agents_add(
+    name: Annotated[str, typer.Option(help="Full name.")],
+    email: Annotated[str, typer.Option(help="Email address (unique).")],
+    role: Annotated[str, typer.Option(help="agent, lead or admin.")] = "agent",
+    tiers: Annotated[str, typer.Option(help="Support tiers worked, e.g. 1,2.")] = "1",
+) -> None:
+    """Add an agent and print their API token (shown once; stored hashed)."""
+    from router.agents import service as agents
+    from router.errors import DomainError
+
+    tier_list = _parse_tiers(tiers)
+
+    async def work(session: object, _runtime: object) -> str:
+        agent = await agents.add_agent(session, name=name, email=email, role=role, tiers=tier_list)  # type: ignore[arg-type]
+        return await agents.issue_token(session, agent, label="cli")  # type: ignore[arg-type]
+
+    try:
+        token = _run(_in_session(get_settings(), work))
+    except DomainError as exc:
+        err.print(f"error: {exc.detail}")
+        raise typer.Exit(2) from None
+    console.print(f"agent {email} added ({role}, tiers {','.join(map(str, tier_list))})")
+    console.print(f"API token (shown once): {token}")
+
+
+@customers_app.command("import")
+def customers_import(
+    file: Annotated[Path, typer.Argument(help="CSV: external_ref,name,tier,domains,contacts (';' separated).")],
+) -> None:
+    """Import customers from CSV; any bad row is reported with its line and nothing is imported."""
+    from router.customers import service as customers
+    from router.errors import DomainError
+
+    rows: list[tuple[int, dict[str, str]]] = []
+    problems: list[str] = []
+    try:
+        with file.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = {"external_ref", "name", "tier"} - set(reader.fieldnames or [])
+            if missing:
+                problems.append(f"{file}:1: missing columns: {', '.join(sorted(missing))}")
+            for row in reader:
+                line = reader.line_num
+                tier = row.get("tier", "")
+                if not tier.isdigit() or not 1 <= int(tier) <= 4:
+                    problems.append(f"{file}:{line}: tier must be 1 to 4 (got {tier!r})")
+                if not row.get("external_ref") or not row.get("name"):
+                    problems.append(f"{file}:{line}: external_ref and name are required")
+                rows.append((line, row))
+    except OSError as exc:
+        err.print(f"error: {file}: {exc.strerror}")
+        raise typer.Exit(2) from None
+    if problems:
+        for p in problems:
+            err.print(p)
+        raise typer.Exit(2)
+
+    def split(value: str | None) -> list[str]:
+        return [v.strip() for v in (value or "").split(";") if v.strip()]
+
+    async def work(session: object, _runtime: object) -> int:
+        for line, row in rows:
+            try:
+                await customers.create_customer(
+                    session,  # type: ignore[arg-type]
+                    external_ref=row["external_ref"],
+                    name=row["name"],
+                    tier=int(row["tier"]),
+                    domains=split(row.get("domains")),
+                    contacts=split(row.get("contacts")),
+                )
+            except DomainError as exc:
+                raise DomainError(f"{file}:{line}: {exc.detail}") from exc
+        return len(rows)
+
+    try:
+        count = _run(_in_session(get_settings(), work))
+    except DomainError as exc:
+        err.print(f"error: {exc.detail}; nothing was imported")
+        raise typer.Exit(2) from None
+    console.print(f"imported {count} customers")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Verify every ticket's hash chain; exits 1 and names the tickets whose chain is broken."""
+    from router.audit import service as audit
+    from router.db import make_engine, make_sessionmaker, migrate
+
+    settings = get_settings()
+
+    async def main() -> tuple[int, list[str]]:
+        url = settings.effective_database_url
+        await asyncio.to_thread(migrate, url)
+        engine = make_engine(url)
+        broken: list[str] = []
+        checked = 0
+        try:
+            async with make_sessionmaker(engine)() as session:
+                with Progress(console=err, transient=True) as progress:
+                    task = progress.add_task("verifying audit chains", total=None)
+                    async for report in audit.verify_all(session):
+                        checked += 1
+                        progress.advance(task)
+                        if not report.valid:
+                            broken.append(f"ticket {report.ticket_id}: event {report.broken_at_seq}: {report.problem}")
+        finally:
+            await engine.dispose()
+        return checked, broken
+
+    checked, broken = _run(main())
+    for line in broken:
+        err.print(f"BROKEN {line}")
+    console.print(f"checked {checked} tickets: {checked - len(broken)} valid, {len(broken)} broken")
+    if broken:
+        raise typer.Exit(1)
+
+
+@rules_app.command("check")
+def rules_check(file: Annotated[Path, typer.Argument(help="Rulebook YAML file.")]) -> None:
+    """Check a rulebook; lists every problem as file:line:column and exits 1 if there is any."""
+    from rules import RulebookError, load_rulebook
+
+    try:
+        rulebook = load_rulebook(file)
+    except RulebookError as exc:
+        for problem in exc.problems:
+            err.print(str(problem))
+        err.print(f"{len(exc.problems)} problem(s)")
+        raise typer.Exit(1) from None
+    console.print(f"{file}: {len(rulebook.rules)} rules, version {rulebook.version}: ok")
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

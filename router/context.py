@@ -1,0 +1,45 @@
+"""What the application needs from the outside world, assembled once by the composition root.
+
+``router`` never imports ``queues`` (imports flow ``queues -> router -> rules``): the Redis-backed tier queue
+and effect sink arrive here as implementations of the small protocols below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from jinja2 import Environment
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from router.effects import EffectSink
+from router.routing.rulebook import RulebookProvider
+from router.settings import Settings
+
+
+class TierQueuePort(Protocol):
+    """The per-tier work queue: an ordered set of ticket ids with an atomic pop."""
+
+    async def pop(self, tier: int) -> int | None: ...
+
+    async def push(self, tier: int, ticket_id: int, score: float, created_ms: int) -> None: ...
+
+    async def depth(self, tier: int) -> int: ...
+
+    async def oldest_created_ms(self, tier: int) -> int | None: ...
+
+    async def page(self, tier: int, offset: int, limit: int) -> list[int]: ...
+
+    async def ping(self) -> bool: ...
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    effects: EffectSink
+    tier_queue: TierQueuePort
+    rulebook: RulebookProvider
+    templates: Environment

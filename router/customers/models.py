@@ -1,0 +1,57 @@
+"""Customer tables: the customer, its domains and contacts (for sender lookup), its tier history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from router.columns import JSONColumn, UTCDateTime, utcnow
+
+
+class Customer(SQLModel, table=True):
+    """A paying (or not) customer; ``value_tier`` 1 is the most valuable."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_ref: str = Field(max_length=120, unique=True, index=True)
+    name: str = Field(max_length=200)
+    value_tier: int = Field(ge=1, le=4)
+    onboarding_tier: int = Field(ge=1, le=4)
+    #: Best tier ever held (lowest number).
+    highest_tier: int = Field(ge=1, le=4)
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONColumn, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CustomerDomain(SQLModel, table=True):
+    """An email domain whose senders belong to the customer."""
+
+    __tablename__ = "customer_domain"
+
+    domain: str = Field(primary_key=True, max_length=253)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+
+
+class CustomerContact(SQLModel, table=True):
+    """A known person; ``customer_id`` is empty for senders no customer claims yet."""
+
+    __tablename__ = "customer_contact"
+
+    email: str = Field(primary_key=True, max_length=320)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CustomerTierChange(SQLModel, table=True):
+    """One step of a customer's tier history (onboarding is the first step, ``from_tier`` empty)."""
+
+    __tablename__ = "customer_tier_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    from_tier: int | None = None
+    to_tier: int
+    reason: str = Field(default="", max_length=500)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,79 @@
+"""Named dependencies, so handlers read like sentences: ``session: SessionDep, agent: CurrentAgent``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from router.agents import service as agents
+from router.agents.models import Agent
+from router.context import AppContext
+from router.errors import NotAuthenticated
+from router.tickets import service as tickets
+from router.tickets.models import Ticket
+from router.unit_of_work import commit, rollback
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+async def get_session(ctx: ContextDep) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed (then effects applied) before the response is sent."""
+    async with ctx.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await rollback(session, ctx.effects)
+            raise
+        else:
+            await commit(session, ctx.effects)
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+_bearer = HTTPBearer(auto_error=False, description="An agent's API token (`tierroute agents add`).")
+
+
+async def current_agent(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Agent:
+    if credentials is None:
+        raise NotAuthenticated("send an agent token as 'Authorization: Bearer <token>'")
+    agent = await agents.agent_for_token(session, credentials.credentials)
+    if agent is None:
+        raise NotAuthenticated("the bearer token is unknown or revoked")
+    return agent
+
+
+CurrentAgent = Annotated[Agent, Depends(current_agent)]
+
+
+def current_actor(agent: CurrentAgent) -> tickets.Actor:
+    return tickets.Actor.of(agent)
+
+
+CurrentActor = Annotated[tickets.Actor, Depends(current_actor)]
+
+
+async def ticket_for_reading(ticket_id: int, session: SessionDep, actor: CurrentActor) -> Ticket:
+    ticket = await tickets.get(session, ticket_id)
+    tickets.require_tier(actor, ticket.support_tier)
+    return ticket
+
+
+async def ticket_for_change(ticket_id: int, session: SessionDep) -> Ticket:
+    """Locked for the rest of the transaction; the service checks the actor's permissions."""
+    return await tickets.get(session, ticket_id, lock=True)
+
+
+TicketFromPath = Annotated[Ticket, Depends(ticket_for_reading)]
+TicketForChange = Annotated[Ticket, Depends(ticket_for_change)]

@@ -1,0 +1,81 @@
+"""Redis work a transaction asks for, applied only after it commits (and dropped if it rolls back).
+
+Services never talk to Redis or arq directly: they record effects on the session, and the edge that owns
+the transaction (request dependency, job wrapper, CLI) hands them to an ``EffectSink`` after the commit.
+A crash between commit and apply loses nothing: ``tierroute reconcile`` rebuilds the same state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+_KEY = "tierroute.effects"
+_UNDO_KEY = "tierroute.undo"
+
+#: arq queue of the routing job; tier automation uses ``tier_queue_name``.
+ROUTING = "route"
+
+
+@dataclass(frozen=True)
+class PlaceInQueue:
+    tier: int
+    ticket_id: int
+    score: float
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class RemoveFromQueue:
+    tier: int
+    ticket_id: int
+
+
+@dataclass(frozen=True)
+class EnqueueJob:
+    """An arq job; ``job_id`` is deterministic so a repeated enqueue is a no-op while the job exists."""
+
+    function: str
+    args: tuple[int, ...]
+    job_id: str
+    #: ``ROUTING`` or a support tier number.
+    queue: str | int
+
+
+Effect = PlaceInQueue | RemoveFromQueue | EnqueueJob
+
+
+class EffectSink(Protocol):
+    async def apply(self, effects: Sequence[Effect]) -> None: ...
+
+
+def after_commit(session: AsyncSession, effect: Effect) -> None:
+    session.info.setdefault(_KEY, []).append(effect)
+
+
+def on_rollback(session: AsyncSession, effect: Effect) -> None:
+    """Undo for Redis work done before the commit (a popped queue entry goes back if the claim fails)."""
+    session.info.setdefault(_UNDO_KEY, []).append(effect)
+
+
+def take_effects(session: AsyncSession) -> list[Effect]:
+    session.info.pop(_UNDO_KEY, None)
+    effects: list[Effect] = session.info.pop(_KEY, [])
+    return effects
+
+
+def take_undo(session: AsyncSession) -> list[Effect]:
+    session.info.pop(_KEY, None)
+    undo: list[Effect] = session.info.pop(_UNDO_KEY, [])
+    return undo
+
+
+def route_job(ticket_id: int) -> EnqueueJob:
+    return EnqueueJob("ticket.route", (ticket_id,), f"route:{ticket_id}", ROUTING)
+
+
+def automation_job(ticket_id: int, tier: int) -> EnqueueJob:
+    return EnqueueJob("tier.automate", (ticket_id, tier), f"automate:{ticket_id}:{tier}", tier)

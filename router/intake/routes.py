@@ -1,0 +1,40 @@
+"""Intake endpoints (JSON for now; email and webhooks join here)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response
+
+from router.deps import ContextDep, CurrentActor, SessionDep
+from router.intake import service as intake
+from router.metrics import TICKETS_ACCEPTED
+from router.problems import require_json
+from router.tickets.schemas import TicketAccepted, TicketIn
+
+api = APIRouter(tags=["intake"])
+
+
+@api.post("/tickets", status_code=202, response_model=TicketAccepted, dependencies=[Depends(require_json)])
+async def create_ticket(
+    body: TicketIn, session: SessionDep, ctx: ContextDep, actor: CurrentActor, response: Response
+) -> TicketAccepted:
+    """Accept a ticket; answered only once it is committed. The same ``external_id`` returns the same ticket."""
+    result = await intake.submit(
+        session,
+        ctx.effects,
+        source=f"api:{body.channel}",
+        delivery_id=body.external_id,
+        subject=body.subject,
+        body=body.body,
+        requester_email=str(body.requester_email),
+        customer_ref=body.customer_ref,
+        priority_hint=body.priority.value if body.priority else None,
+        channel=body.channel,
+        default_customer_tier=ctx.settings.default_customer_tier,
+        actor=actor,
+    )
+    ticket = result.ticket
+    if result.created:
+        TICKETS_ACCEPTED.labels(body.channel).inc()
+    assert ticket.id is not None and ticket.ref is not None
+    response.headers["Location"] = f"/api/v1/tickets/{ticket.id}"
+    return TicketAccepted(id=ticket.id, ref=ticket.ref, status=ticket.status, created=result.created)

@@ -1,0 +1,44 @@
+"""Prometheus metrics (``GET /metrics``)."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+TICKETS_ACCEPTED = Counter("tierroute_tickets_accepted_total", "Tickets created by intake", ["channel"])
+TICKETS_ROUTED = Counter("tierroute_tickets_routed_total", "Tickets routed", ["tier"])
+CLAIMS = Counter("tierroute_claims_total", "Tickets claimed from a tier queue", ["tier"])
+QUEUE_DEPTH = Gauge("tierroute_queue_depth", "Tickets waiting in a tier queue", ["tier"])
+REQUEST_SECONDS = Histogram(
+    "tierroute_http_request_seconds",
+    "HTTP request latency",
+    ["method", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+
+class RequestTimer:
+    """Times every HTTP request by method and status code."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def timed_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, timed_send)
+        finally:
+            REQUEST_SECONDS.labels(scope["method"], str(status)).observe(time.perf_counter() - start)

@@ -1,0 +1,26 @@
+"""Every table, imported in one place so metadata and Alembic see them all."""
+
+from sqlmodel import SQLModel
+
+from router.agents.models import Agent, ApiToken
+from router.audit.models import AuditEvent
+from router.customers.models import Customer, CustomerContact, CustomerDomain, CustomerTierChange
+from router.intake.models import Delivery
+from router.tickets.models import Attachment, Message, Ticket
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Agent",
+    "ApiToken",
+    "Attachment",
+    "AuditEvent",
+    "Customer",
+    "CustomerContact",
+    "CustomerDomain",
+    "CustomerTierChange",
+    "Delivery",
+    "Message",
+    "Ticket",
+    "metadata",
+]

@@ -1,0 +1,92 @@
+"""One settings class for the whole application, read from the environment (prefix ``TIERROUTE_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-in-production"
+
+DEFAULT_SUPPORT_TIERS = ["self-service", "frontline", "technical", "expert", "vendor"]
+DEFAULT_CUSTOMER_TIERS = ["strategic partner", "core", "break-even", "money-losing"]
+RULEBOOK_DEFAULT = Path(__file__).resolve().parents[1] / "rules" / "default.yaml"
+
+
+class Settings(BaseSettings):
+    """Configuration by environment; the plain ``DATABASE_URL``/``REDIS_URL`` of container platforms work too."""
+
+    model_config = SettingsConfigDict(env_prefix="TIERROUTE_", extra="ignore")
+
+    env: str = "development"
+    data_dir: Path = Path("./data")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("TIERROUTE_DATABASE_URL", "DATABASE_URL")
+    )
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("TIERROUTE_REDIS_URL", "REDIS_URL"))
+    rulebook: Path = RULEBOOK_DEFAULT
+    secret_key: str = DEFAULT_SECRET
+
+    max_body_bytes: int = 1024 * 1024
+    default_customer_tier: int = Field(default=3, ge=1, le=4)
+    support_tier_names: list[str] = Field(default_factory=lambda: list(DEFAULT_SUPPORT_TIERS))
+    customer_tier_names: list[str] = Field(default_factory=lambda: list(DEFAULT_CUSTOMER_TIERS))
+
+    # arq: keep routing jobs short so a SIGKILLed worker's lock (timeout + 10 s) frees quickly.
+    route_job_timeout: int = 20
+    worker_max_jobs: int = 100
+    worker_poll_delay: float = 0.05
+    worker_health_check_interval: int = 30
+    # Tickets still ``new`` this long after intake are re-enqueued by the worker's sweep.
+    sweep_grace_seconds: int = 30
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str | None) -> str | None:
+        """Accept the ``postgres://`` URLs that hosting platforms hand out."""
+        if value is None:
+            return None
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value[len("sqlite:///") :]
+        return value
+
+    @field_validator("support_tier_names")
+    @classmethod
+    def _five_support_tiers(cls, value: list[str]) -> list[str]:
+        if len(value) != 5:
+            raise ValueError("support_tier_names needs exactly five names, for tiers 0 to 4")
+        return value
+
+    @field_validator("customer_tier_names")
+    @classmethod
+    def _four_customer_tiers(cls, value: list[str]) -> list[str]:
+        if len(value) != 4:
+            raise ValueError("customer_tier_names needs exactly four names, for tiers 1 to 4")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if self.env == "production" and self.secret_key == DEFAULT_SECRET:
+            raise ValueError("TIERROUTE_SECRET_KEY must be set in production")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database, or a SQLite file in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'tierroute.db').resolve()}"
+
+    @property
+    def embedded_redis_path(self) -> Path:
+        return (self.data_dir / "redis" / "tierroute.rdb").resolve()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,50 @@
+"""Liveness, readiness (database, Redis, rulebook) and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from router.deps import ContextDep
+from router.metrics import QUEUE_DEPTH
+
+api = APIRouter(tags=["system"])
+
+
+@api.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@api.get("/readyz")
+async def readyz(ctx: ContextDep) -> JSONResponse:
+    """Ready when the database and Redis answer; a refused rulebook change is reported, not fatal."""
+    checks: dict[str, Any] = {}
+    try:
+        async with ctx.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"error: {exc.__class__.__name__}"
+    try:
+        checks["redis"] = "ok" if await ctx.tier_queue.ping() else "error"
+    except Exception as exc:
+        checks["redis"] = f"error: {exc.__class__.__name__}"
+    checks["rulebook"] = {"version": ctx.rulebook.current().version, "refused_change": ctx.rulebook.error}
+    ready = checks["database"] == "ok" and checks["redis"] == "ok"
+    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+@api.get("/metrics")
+async def metrics(ctx: ContextDep) -> Response:
+    for tier in range(5):
+        try:
+            QUEUE_DEPTH.labels(str(tier)).set(await ctx.tier_queue.depth(tier))
+        except Exception:
+            break
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,1 @@
+"""Tickets: the one door through which every ticket state change passes (``service.py``)."""

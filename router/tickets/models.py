@@ -1,0 +1,103 @@
+"""Ticket, Message and Attachment tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, Index
+from sqlmodel import Field, SQLModel
+
+from router.columns import JSONColumn, UTCDateTime, utcnow
+
+
+class Status(StrEnum):
+    new = "new"
+    queued = "queued"
+    in_progress = "in_progress"
+    waiting_on_customer = "waiting_on_customer"
+    resolved = "resolved"
+    closed = "closed"
+
+
+OPEN_STATUSES = (Status.new, Status.queued, Status.in_progress, Status.waiting_on_customer)
+
+
+class Priority(StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+    urgent = "urgent"
+
+
+class Direction(StrEnum):
+    inbound = "inbound"
+    outbound = "outbound"
+    note = "note"
+
+
+class Ticket(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_ticket_status_tier", "status", "support_tier"),
+        Index("ix_ticket_source_external", "source", "external_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: Public reference shown to customers, ``T-000123``; set from the id in the intake transaction.
+    ref: str | None = Field(default=None, max_length=20, unique=True)
+    subject: str = Field(max_length=500)
+    status: str = Field(default=Status.new, max_length=24)
+    #: Empty until routed.
+    support_tier: int | None = None
+    priority: str = Field(default=Priority.normal, max_length=8)
+    priority_hint: str | None = Field(default=None, max_length=8)
+    requester_email: str = Field(max_length=320, index=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    #: The customer's value tier when the ticket arrived (the customer may move later).
+    customer_tier: int
+    assignee_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
+    channel: str = Field(default="api", max_length=32)
+    source: str = Field(default="api", max_length=64)
+    external_id: str | None = Field(default=None, max_length=255)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSONColumn, nullable=False))
+    sla_policy: str | None = Field(default=None, max_length=64)
+    escalation_count: int = 0
+    reopen_count: int = 0
+    #: The routing decision as stored: tier, priority, rules matched with the values they saw, version.
+    decision: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONColumn))
+    rulebook_version: str | None = Field(default=None, max_length=64)
+    #: Tier whose automation job still has to run (cleared by the job); lets reconcile re-enqueue it.
+    automation_tier: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    queued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Head of the audit chain: the number and hash of the last event (catches a deleted tail).
+    audit_seq: int = 0
+    audit_head: str = Field(default="", max_length=64)
+
+
+class Message(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    direction: str = Field(max_length=16)
+    #: ``message`` for people's words, ``acknowledgement`` for tier automation.
+    kind: str = Field(default="message", max_length=32)
+    author: str = Field(max_length=320)
+    body_text: str
+    body_html: str | None = None
+    #: For outbound mail: ``pending`` until the mailer sends it (see the email issue), then ``sent``/``failed``.
+    delivery_status: str | None = Field(default=None, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Attachment(SQLModel, table=True):
+    """File content lives on disk under its sha256; the row keeps what the sender called it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=255)
+    size: int
+    sha256: str = Field(max_length=64, index=True)

@@ -1,0 +1,68 @@
+"""Read-only ticket queries for the API (changes go through ``service.py``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from router.tickets.models import Message, Status, Ticket
+from router.tickets.service import Actor
+
+
+async def list_tickets(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    status: str | None,
+    support_tier: int | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[Ticket], int]:
+    """Newest first; agents see the tiers they work (and unrouted tickets), leads everything."""
+    query = select(Ticket)
+    if status is not None:
+        query = query.where(Ticket.status == status)
+    if support_tier is not None:
+        query = query.where(Ticket.support_tier == support_tier)
+    if actor.agent is not None and not actor.is_lead:
+        query = query.where(col(Ticket.support_tier).in_(actor.agent.tiers) | col(Ticket.support_tier).is_(None))
+    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
+    rows = await session.exec(query.order_by(col(Ticket.id).desc()).offset(offset).limit(limit))
+    return list(rows.all()), int(total)
+
+
+async def messages(session: AsyncSession, ticket_id: int) -> list[Message]:
+    rows = await session.exec(select(Message).where(Message.ticket_id == ticket_id).order_by(col(Message.id)))
+    return list(rows.all())
+
+
+async def queued_in_tier(
+    session: AsyncSession, tier: int, *, queued_since: datetime | None = None
+) -> list[tuple[int, str, int, datetime]]:
+    """``(id, priority, customer_tier, created_at)`` of every ticket waiting in ``tier`` (for reconcile)."""
+    query = select(Ticket.id, Ticket.priority, Ticket.customer_tier, Ticket.created_at).where(
+        Ticket.status == Status.queued, Ticket.support_tier == tier
+    )
+    if queued_since is not None:
+        query = query.where(col(Ticket.queued_at) >= queued_since)
+    rows = await session.exec(query)
+    return [(int(i), p, c, t) for i, p, c, t in rows.all() if i is not None]
+
+
+async def unrouted(session: AsyncSession, *, created_before: datetime | None = None) -> list[int]:
+    """Tickets still waiting for their routing job."""
+    query = select(Ticket.id).where(Ticket.status == Status.new)
+    if created_before is not None:
+        query = query.where(col(Ticket.created_at) < created_before)
+    return [int(i) for i in (await session.exec(query)).all() if i is not None]
+
+
+async def automation_pending(session: AsyncSession, *, updated_before: datetime | None = None) -> list[tuple[int, int]]:
+    """``(ticket id, tier)`` whose tier automation has not run yet."""
+    query = select(Ticket.id, Ticket.automation_tier).where(col(Ticket.automation_tier).is_not(None))
+    if updated_before is not None:
+        query = query.where(col(Ticket.updated_at) < updated_before)
+    return [(int(i), int(t)) for i, t in (await session.exec(query)).all() if i is not None and t is not None]

@@ -1,0 +1,104 @@
+"""Ticket endpoints: read, audit, and the state changes agents make."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from router.audit import service as audit
+from router.deps import CurrentActor, SessionDep, TicketForChange, TicketFromPath
+from router.problems import require_json
+from router.tickets import queries
+from router.tickets import service as tickets
+from router.tickets.models import Status, Ticket
+from router.tickets.schemas import (
+    AuditEventOut,
+    AuditVerifyOut,
+    DeescalateIn,
+    EscalateIn,
+    MessageIn,
+    MessageOut,
+    ReopenIn,
+    ResolveIn,
+    TicketDetail,
+    TicketList,
+    TicketOut,
+)
+
+api = APIRouter(prefix="/tickets", tags=["tickets"])
+JsonBody = [Depends(require_json)]
+
+
+def _out(ticket: Ticket) -> TicketOut:
+    return TicketOut.model_validate(ticket, from_attributes=True)
+
+
+@api.get("", response_model=TicketList)
+async def list_tickets(
+    session: SessionDep,
+    actor: CurrentActor,
+    status: Status | None = None,
+    support_tier: Annotated[int | None, Query(ge=0, le=4)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> TicketList:
+    """Tickets newest first, filtered by status and tier."""
+    rows, total = await queries.list_tickets(
+        session, actor, status=status, support_tier=support_tier, offset=offset, limit=limit
+    )
+    return TicketList(items=[_out(t) for t in rows], total=total, offset=offset, limit=limit)
+
+
+@api.get("/{ticket_id}", response_model=TicketDetail)
+async def get_ticket(ticket: TicketFromPath, session: SessionDep) -> TicketDetail:
+    """A ticket with its conversation and routing decision."""
+    assert ticket.id is not None
+    msgs = [MessageOut.model_validate(m, from_attributes=True) for m in await queries.messages(session, ticket.id)]
+    return TicketDetail(**_out(ticket).model_dump(), messages=msgs)
+
+
+@api.get("/{ticket_id}/audit", response_model=list[AuditEventOut])
+async def get_audit(ticket: TicketFromPath, session: SessionDep) -> list[AuditEventOut]:
+    """The ticket's audit trail, oldest first."""
+    assert ticket.id is not None
+    return [AuditEventOut.model_validate(e, from_attributes=True) for e in await audit.events(session, ticket.id)]
+
+
+@api.get("/{ticket_id}/audit/verify", response_model=AuditVerifyOut)
+async def verify_audit(ticket: TicketFromPath, session: SessionDep) -> AuditVerifyOut:
+    """Recompute the hash chain; ``valid`` is false, with the first broken event, if anything was altered."""
+    return AuditVerifyOut(**(await audit.verify_ticket(session, ticket)).as_dict())
+
+
+@api.post("/{ticket_id}/escalate", response_model=TicketOut, dependencies=JsonBody)
+async def escalate(body: EscalateIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor) -> TicketOut:
+    """Move the ticket up to ``to_tier`` (default: the next tier), with a reason."""
+    return _out(await tickets.escalate(session, ticket, actor, reason=body.reason, to_tier=body.to_tier))
+
+
+@api.post("/{ticket_id}/deescalate", response_model=TicketOut, dependencies=JsonBody)
+async def deescalate(
+    body: DeescalateIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor
+) -> TicketOut:
+    """Leads only: move the ticket down (default: one tier), with a reason."""
+    return _out(await tickets.deescalate(session, ticket, actor, reason=body.reason, to_tier=body.to_tier))
+
+
+@api.post("/{ticket_id}/resolve", response_model=TicketOut, dependencies=JsonBody)
+async def resolve(body: ResolveIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor) -> TicketOut:
+    return _out(await tickets.resolve(session, ticket, actor, resolution=body.resolution))
+
+
+@api.post("/{ticket_id}/reopen", response_model=TicketOut, dependencies=JsonBody)
+async def reopen(body: ReopenIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor) -> TicketOut:
+    """Put a resolved ticket back in its tier's queue."""
+    return _out(await tickets.reopen(session, ticket, actor, reason=body.reason))
+
+
+@api.post("/{ticket_id}/messages", response_model=MessageOut, status_code=201, dependencies=JsonBody)
+async def add_message(body: MessageIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor) -> MessageOut:
+    """A reply to the requester (``internal: false``) or an internal note."""
+    message = await tickets.add_message(session, ticket, actor, body=body.body, internal=body.internal)
+    await session.flush()
+    return MessageOut.model_validate(message, from_attributes=True)

@@ -1,0 +1,122 @@
+"""Ticket shapes of the JSON API (kept stable: see DESIGN.md, public surface)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from router.tickets.models import Priority
+
+
+class TicketIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    subject: str = Field(min_length=1, max_length=500)
+    body: str = Field(max_length=200_000)
+    requester_email: EmailStr
+    customer_ref: str | None = Field(default=None, min_length=1, max_length=120)
+    priority: Priority | None = None
+    channel: str = Field(default="api", min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    external_id: str | None = Field(default=None, min_length=1, max_length=255)
+
+
+class TicketAccepted(BaseModel):
+    id: int
+    ref: str
+    status: str
+    created: bool
+
+
+class TicketOut(BaseModel):
+    id: int
+    ref: str
+    subject: str
+    status: str
+    support_tier: int | None
+    priority: str
+    customer_tier: int
+    customer_id: int | None
+    requester_email: str
+    assignee_id: int | None
+    channel: str
+    tags: list[str]
+    escalation_count: int
+    reopen_count: int
+    decision: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+
+
+class MessageOut(BaseModel):
+    id: int
+    direction: str
+    kind: str
+    author: str
+    body_text: str
+    delivery_status: str | None
+    created_at: datetime
+
+
+class TicketDetail(TicketOut):
+    messages: list[MessageOut]
+
+
+class TicketList(BaseModel):
+    items: list[TicketOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class EscalateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=1, max_length=2000)
+    to_tier: int | None = Field(default=None, ge=0, le=4)
+
+
+class DeescalateIn(EscalateIn):
+    pass
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    resolution: str | None = Field(default=None, max_length=10_000)
+
+
+class ReopenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    body: str = Field(min_length=1, max_length=200_000)
+    internal: bool = False
+
+
+class AuditEventOut(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    from_tier: int | None
+    to_tier: int | None
+    reason: str | None
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditVerifyOut(BaseModel):
+    ticket_id: int
+    valid: bool
+    events: int
+    broken_at_seq: int | None
+    problem: str | None

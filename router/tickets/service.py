@@ -1,0 +1,315 @@
+"""The one door for ticket state changes.
+
+Every function here changes a ticket and appends its audit event in the caller's transaction, and
+records the Redis effects (queue moves, jobs) to apply after the commit. Routes, jobs and the CLI call
+these functions; none of them edits a ticket row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from router.agents.models import Agent
+from router.audit import service as audit
+from router.columns import utcnow
+from router.effects import PlaceInQueue, RemoveFromQueue, after_commit, automation_job, route_job
+from router.errors import Conflict, Forbidden, NotFound
+from router.tickets.models import OPEN_STATUSES, Direction, Message, Status, Ticket
+from router.tierqueues.ordering import created_ms, queue_score
+from rules import Decision
+
+MAX_TIER = 4
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: an agent (permissions apply) or the system itself (``system``, ``sla``, ``rule:...``)."""
+
+    name: str
+    agent: Agent | None = None
+
+    @classmethod
+    def of(cls, agent: Agent) -> Actor:
+        return cls(f"agent:{agent.id}", agent)
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls("system")
+
+    @property
+    def is_lead(self) -> bool:
+        return self.agent is None or self.agent.role in ("lead", "admin")
+
+
+def require_tier(actor: Actor, tier: int | None) -> None:
+    """Agents act only on tickets of the tiers they work; leads, admins and the system anywhere."""
+    if actor.agent is not None and tier is not None and not actor.agent.works_tier(tier):
+        raise Forbidden(f"you do not work support tier {tier}", tier=tier)
+
+
+async def get(session: AsyncSession, ticket_id: int, *, lock: bool = False) -> Ticket:
+    """Load a ticket; ``lock`` takes its row lock (PostgreSQL) so concurrent changes queue up."""
+    query = select(Ticket).where(Ticket.id == ticket_id)
+    if lock:
+        query = query.with_for_update()
+    ticket = (await session.exec(query)).first()
+    if ticket is None:
+        raise NotFound(f"ticket {ticket_id} does not exist", ticket_id=ticket_id)
+    return ticket
+
+
+def _touch(ticket: Ticket) -> None:
+    ticket.updated_at = utcnow()
+
+
+def _enqueue(session: AsyncSession, ticket: Ticket, tier: int, *, automate: bool = True) -> None:
+    """Put the ticket in ``tier``'s queue (status queued, nobody assigned), optionally with tier automation."""
+    assert ticket.id is not None
+    ticket.support_tier = tier
+    ticket.status = Status.queued
+    ticket.assignee_id = None
+    ticket.queued_at = utcnow()
+    ticket.automation_tier = tier if automate else None
+    score = queue_score(ticket.priority, ticket.customer_tier, ticket.created_at)
+    after_commit(session, PlaceInQueue(tier, ticket.id, score, created_ms(ticket.created_at)))
+    if automate:
+        after_commit(session, automation_job(ticket.id, tier))
+
+
+def _dequeue(session: AsyncSession, ticket: Ticket) -> None:
+    assert ticket.id is not None
+    if ticket.status == Status.queued and ticket.support_tier is not None:
+        after_commit(session, RemoveFromQueue(ticket.support_tier, ticket.id))
+
+
+async def open_ticket(
+    session: AsyncSession,
+    *,
+    subject: str,
+    body: str,
+    requester_email: str,
+    customer_id: int | None,
+    customer_tier: int,
+    priority_hint: str | None,
+    channel: str,
+    source: str,
+    external_id: str | None,
+    actor: Actor,
+) -> Ticket:
+    """Create a ticket with its first message and ``created`` event; routing runs after the commit."""
+    ticket = Ticket(
+        subject=subject,
+        requester_email=requester_email,
+        customer_id=customer_id,
+        customer_tier=customer_tier,
+        priority_hint=priority_hint,
+        priority=priority_hint or "normal",
+        channel=channel,
+        source=source,
+        external_id=external_id,
+    )
+    session.add(ticket)
+    await session.flush()
+    assert ticket.id is not None
+    ticket.ref = f"T-{ticket.id:06d}"
+    session.add(Message(ticket_id=ticket.id, direction=Direction.inbound, author=requester_email, body_text=body))
+    audit.append(
+        session,
+        ticket,
+        actor=actor.name,
+        action="created",
+        data={
+            "channel": channel,
+            "source": source,
+            "external_id": external_id,
+            "customer_tier": customer_tier,
+        },
+    )
+    after_commit(session, route_job(ticket.id))
+    return ticket
+
+
+async def apply_routing(session: AsyncSession, ticket: Ticket, decision: Decision) -> bool:
+    """Store the rulebook's decision and queue the ticket; a ticket already routed is left alone."""
+    if ticket.status != Status.new:
+        return False
+    ticket.priority = decision.priority
+    ticket.tags = list(decision.tags)
+    ticket.decision = decision.to_dict()
+    ticket.rulebook_version = decision.rulebook_version
+    rule_ids = [m.rule_id for m in decision.matched]
+    _enqueue(session, ticket, decision.support_tier)
+    audit.append(
+        session,
+        ticket,
+        actor="rule:" + ",".join(rule_ids) if rule_ids else "rule:defaults",
+        action="routed",
+        to_tier=decision.support_tier,
+        data={
+            "priority": decision.priority,
+            "rules": rule_ids,
+            "rulebook_version": decision.rulebook_version,
+        },
+    )
+    _touch(ticket)
+    return True
+
+
+async def record_automation(session: AsyncSession, ticket: Ticket, *, tier: int, kind: str, body: str) -> bool:
+    """Record what tier automation sent the requester; a repeated job for the same tier does nothing."""
+    if ticket.automation_tier != tier:
+        return False
+    assert ticket.id is not None
+    ticket.automation_tier = None
+    session.add(
+        Message(
+            ticket_id=ticket.id,
+            direction=Direction.outbound,
+            kind=kind,
+            author="system",
+            body_text=body,
+            delivery_status="pending",
+        )
+    )
+    audit.append(session, ticket, actor="system", action="automation", to_tier=tier, data={"kind": kind})
+    _touch(ticket)
+    return True
+
+
+async def claim(session: AsyncSession, ticket: Ticket, agent: Agent) -> bool:
+    """Assign a queued ticket to ``agent``; False when someone else got it first (a stale queue entry)."""
+    if ticket.status != Status.queued or ticket.assignee_id is not None:
+        return False
+    require_tier(Actor.of(agent), ticket.support_tier)
+    ticket.status = Status.in_progress
+    ticket.assignee_id = agent.id
+    audit.append(session, ticket, actor=Actor.of(agent).name, action="claimed", to_tier=ticket.support_tier)
+    _touch(ticket)
+    return True
+
+
+async def escalate(
+    session: AsyncSession,
+    ticket: Ticket,
+    actor: Actor,
+    *,
+    reason: str,
+    to_tier: int | None = None,
+    cause: str = "agent",
+) -> Ticket:
+    """Move a ticket up to ``to_tier`` (default: the next tier) and back into that tier's queue."""
+    require_tier(actor, ticket.support_tier)
+    if ticket.status not in OPEN_STATUSES or ticket.support_tier is None:
+        raise Conflict(f"ticket {ticket.ref} is {ticket.status}; only routed open tickets can be escalated")
+    current = ticket.support_tier
+    target = current + 1 if to_tier is None else to_tier
+    if current >= MAX_TIER and to_tier is None:
+        raise Conflict(f"ticket {ticket.ref} is already at tier {MAX_TIER}, the highest", tier=current)
+    if target <= current or target > MAX_TIER:
+        raise Conflict(f"escalation goes up: choose a tier above {current} and at most {MAX_TIER}", to_tier=target)
+    _dequeue(session, ticket)
+    ticket.escalation_count += 1
+    _enqueue(session, ticket, target)
+    audit.append(
+        session,
+        ticket,
+        actor=actor.name,
+        action="escalated",
+        from_tier=current,
+        to_tier=target,
+        reason=reason,
+        data={"cause": cause},
+    )
+    _touch(ticket)
+    return ticket
+
+
+async def deescalate(
+    session: AsyncSession, ticket: Ticket, actor: Actor, *, reason: str, to_tier: int | None = None
+) -> Ticket:
+    """Leads send a ticket back down (default: one tier) with a reason."""
+    if not actor.is_lead:
+        raise Forbidden("only leads and admins de-escalate")
+    if ticket.status not in OPEN_STATUSES or ticket.support_tier is None:
+        raise Conflict(f"ticket {ticket.ref} is {ticket.status}; only routed open tickets can be de-escalated")
+    current = ticket.support_tier
+    target = current - 1 if to_tier is None else to_tier
+    if target < 0 or target >= current:
+        raise Conflict(f"de-escalation goes down: choose a tier below {current} and at least 0", to_tier=target)
+    _dequeue(session, ticket)
+    _enqueue(session, ticket, target)
+    audit.append(
+        session,
+        ticket,
+        actor=actor.name,
+        action="deescalated",
+        from_tier=current,
+        to_tier=target,
+        reason=reason,
+    )
+    _touch(ticket)
+    return ticket
+
+
+async def resolve(session: AsyncSession, ticket: Ticket, actor: Actor, *, resolution: str | None) -> Ticket:
+    require_tier(actor, ticket.support_tier)
+    if ticket.status not in OPEN_STATUSES:
+        raise Conflict(f"ticket {ticket.ref} is already {ticket.status}")
+    _dequeue(session, ticket)
+    previous = ticket.status
+    ticket.status = Status.resolved
+    ticket.resolved_at = utcnow()
+    ticket.automation_tier = None
+    audit.append(
+        session,
+        ticket,
+        actor=actor.name,
+        action="resolved",
+        from_tier=ticket.support_tier,
+        to_tier=ticket.support_tier,
+        reason=resolution,
+        data={"from_status": previous},
+    )
+    _touch(ticket)
+    return ticket
+
+
+async def reopen(session: AsyncSession, ticket: Ticket, actor: Actor, *, reason: str | None) -> Ticket:
+    """Put a resolved or closed ticket back in its tier's queue."""
+    require_tier(actor, ticket.support_tier)
+    if ticket.status not in (Status.resolved, Status.closed) or ticket.support_tier is None:
+        raise Conflict(f"ticket {ticket.ref} is {ticket.status}; only resolved or closed tickets reopen")
+    ticket.reopen_count += 1
+    ticket.resolved_at = None
+    # A reopened ticket is not acknowledged again by automation.
+    _enqueue(session, ticket, ticket.support_tier, automate=False)
+    audit.append(session, ticket, actor=actor.name, action="reopened", to_tier=ticket.support_tier, reason=reason)
+    _touch(ticket)
+    return ticket
+
+
+async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, body: str, internal: bool) -> Message:
+    """An agent's reply (outbound, sent by the mailer) or internal note; both are audited."""
+    require_tier(actor, ticket.support_tier)
+    assert ticket.id is not None
+    message = Message(
+        ticket_id=ticket.id,
+        direction=Direction.note if internal else Direction.outbound,
+        author=actor.name,
+        body_text=body,
+        delivery_status=None if internal else "pending",
+    )
+    session.add(message)
+    audit.append(
+        session,
+        ticket,
+        actor=actor.name,
+        action="note_added" if internal else "replied",
+        to_tier=ticket.support_tier,
+        data={"chars": len(body)},
+    )
+    _touch(ticket)
+    return message

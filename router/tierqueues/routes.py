@@ -1,0 +1,48 @@
+"""Queue endpoints: overview, one tier's ordered contents, and the atomic claim."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from router.deps import ContextDep, CurrentAgent, SessionDep
+from router.metrics import CLAIMS
+from router.tickets.schemas import TicketOut
+from router.tierqueues import service as queues
+from router.tierqueues.schemas import TierQueueOut, TierQueuePage
+
+api = APIRouter(prefix="/queues", tags=["queues"])
+Tier = Annotated[int, Path(ge=0, le=4, description="support tier 0 to 4")]
+
+
+@api.get("", response_model=list[TierQueueOut])
+async def overview(ctx: ContextDep, _agent: CurrentAgent) -> list[TierQueueOut]:
+    """Depth and age of the oldest waiting ticket, per support tier."""
+    rows = await queues.overview(ctx.tier_queue, ctx.settings.support_tier_names)
+    return [TierQueueOut(**vars(r)) for r in rows]
+
+
+@api.get("/{tier}", response_model=TierQueuePage)
+async def tier_page(
+    tier: Tier,
+    ctx: ContextDep,
+    session: SessionDep,
+    _agent: CurrentAgent,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> TierQueuePage:
+    """The tier's queue in claim order (priority, customer tier, age)."""
+    rows, total = await queues.page(session, ctx.tier_queue, tier, offset=offset, limit=limit)
+    items = [TicketOut.model_validate(t, from_attributes=True) for t in rows]
+    return TierQueuePage(tier=tier, total=total, offset=offset, limit=limit, items=items)
+
+
+@api.post("/{tier}/claim", response_model=TicketOut, responses={204: {"description": "the queue is empty"}})
+async def claim(tier: Tier, ctx: ContextDep, session: SessionDep, agent: CurrentAgent) -> TicketOut | Response:
+    """Take the head of the queue; no ticket ever goes to two agents."""
+    ticket = await queues.claim_next(session, ctx.tier_queue, tier, agent)
+    if ticket is None:
+        return Response(status_code=204)
+    CLAIMS.labels(str(tier)).inc()
+    return TicketOut.model_validate(ticket, from_attributes=True)

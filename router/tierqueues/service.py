@@ -1,0 +1,81 @@
+"""Claim the head of a tier's queue, and read queue depth, age and contents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from router.agents.models import Agent
+from router.columns import utcnow
+from router.context import TierQueuePort
+from router.effects import PlaceInQueue, on_rollback
+from router.errors import NotFound
+from router.tickets import service as tickets
+from router.tickets.models import Ticket
+from router.tierqueues.ordering import created_ms, queue_score
+
+TIERS = range(5)
+
+
+def check_tier(tier: int) -> int:
+    if tier not in TIERS:
+        raise NotFound(f"there is no support tier {tier}; tiers are 0 to 4", tier=tier)
+    return tier
+
+
+async def claim_next(session: AsyncSession, queue: TierQueuePort, tier: int, agent: Agent) -> Ticket | None:
+    """Pop the head of the tier's queue and assign it to ``agent``; None when the queue is empty.
+
+    ``ZPOPMIN`` hands each entry to exactly one caller. An entry the database no longer agrees with (moved,
+    resolved or claimed since) is dropped and the next one taken. If the claim's commit fails the entry is
+    pushed back (the undo list).
+    """
+    tickets.require_tier(tickets.Actor.of(agent), check_tier(tier))
+    while True:
+        ticket_id = await queue.pop(tier)
+        if ticket_id is None:
+            return None
+        try:
+            ticket = await tickets.get(session, ticket_id, lock=True)
+        except NotFound:
+            continue
+        if ticket.support_tier != tier:
+            continue
+        if await tickets.claim(session, ticket, agent):
+            score = queue_score(ticket.priority, ticket.customer_tier, ticket.created_at)
+            on_rollback(session, PlaceInQueue(tier, ticket_id, score, created_ms(ticket.created_at)))
+            return ticket
+
+
+@dataclass(frozen=True)
+class TierSummary:
+    tier: int
+    name: str
+    depth: int
+    oldest_age_seconds: float | None
+
+
+async def overview(queue: TierQueuePort, names: list[str]) -> list[TierSummary]:
+    now_ms = utcnow().timestamp() * 1000
+    out = []
+    for tier in TIERS:
+        oldest = await queue.oldest_created_ms(tier)
+        age = round((now_ms - oldest) / 1000, 3) if oldest is not None else None
+        out.append(TierSummary(tier, names[tier], await queue.depth(tier), age))
+    return out
+
+
+async def page(
+    session: AsyncSession, queue: TierQueuePort, tier: int, *, offset: int, limit: int
+) -> tuple[list[Ticket], int]:
+    """One page of the tier's queue in claim order, and the queue's total length."""
+    check_tier(tier)
+    ids = await queue.page(tier, offset, limit)
+    total = await queue.depth(tier)
+    if not ids:
+        return [], total
+    rows = (await session.exec(select(Ticket).where(col(Ticket.id).in_(ids)))).all()
+    by_id = {t.id: t for t in rows}
+    return [by_id[i] for i in ids if i in by_id], total
