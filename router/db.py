@@ -93,3 +93,13 @@ async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterato
     """A session for jobs and the CLI; the caller commits (see ``router.unit_of_work``)."""
     async with maker() as session:
         yield session
+
+
+async def insert_if_absent(session: AsyncSession, table: Any, values: dict[str, Any]) -> None:
+    """``INSERT ... ON CONFLICT DO NOTHING``: concurrent requests may add the same row safely."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.exec(insert(table).values(**values).on_conflict_do_nothing())

@@ -20,11 +20,6 @@ class UnsupportedMediaType(DomainError):
     title = "Unsupported media type"
 
 
-class PayloadTooLarge(DomainError):
-    status = 413
-    title = "Payload too large"
-
-
 def problem(status: int, title: str, detail: str, instance: str | None = None, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"https://tierroute.dev/problems/{title.lower().replace(' ', '-')}",
@@ -84,21 +79,36 @@ class BodyLimit:
             await self._refuse(scope, receive, send)
             return
         received = 0
+        too_large = False
+        started = False
 
         async def limited() -> Message:
-            nonlocal received
+            # Past the limit the app sees a disconnect; whatever it answers is dropped for our 413.
+            nonlocal received, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise PayloadTooLarge(self._detail())
+                    too_large = True
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, limited, send)
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if too_large and not started:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, limited, guarded_send)
+        if too_large and not started:
+            await self._refuse(scope, receive, send)
 
     def _detail(self) -> str:
         return f"request body is larger than the limit of {self.max_bytes} bytes"
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem(413, PayloadTooLarge.title, self._detail(), scope.get("path"))
+        response = problem(413, "Payload too large", self._detail(), scope.get("path"))
         await response(scope, receive, send)

@@ -8,7 +8,9 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router.columns import utcnow
 from router.customers.models import Customer, CustomerContact, CustomerDomain, CustomerTierChange
+from router.db import insert_if_absent
 from router.errors import Conflict, Invalid
 
 
@@ -38,9 +40,11 @@ async def find_for_requester(session: AsyncSession, email: str, customer_ref: st
 
 async def note_contact(session: AsyncSession, email: str, customer: Customer | None) -> None:
     """Remember a sender we had not seen; unknown senders are kept as contacts without a customer."""
-    address = email.lower()
-    if await session.get(CustomerContact, address) is None:
-        session.add(CustomerContact(email=address, customer_id=customer.id if customer else None))
+    await insert_if_absent(
+        session,
+        CustomerContact,
+        {"email": email.lower(), "customer_id": customer.id if customer else None, "first_seen_at": utcnow()},
+    )
 
 
 async def create_customer(

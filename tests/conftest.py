@@ -1,0 +1,193 @@
+"""Shared fixtures: real PostgreSQL and SQLite, real Redis (DB 13), the app over ASGI, small factories.
+
+Every integration test runs twice, on SQLite and on PostgreSQL (schema ``tierroute_test`` in the
+``test`` database). Tables are emptied and Redis DB 13 flushed before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from queues.runtime import Runtime, open_runtime
+from router.agents import service as agents
+from router.agents.models import Agent
+from router.app import create_app
+from router.customers import service as customers
+from router.customers.models import Customer
+from router.db import migrate
+from router.models import metadata
+from router.settings import Settings
+from router.unit_of_work import commit
+
+PG_DSN = os.environ.get("TIERROUTE_TEST_PG", "host=127.0.0.1 port=5432 dbname=test user=postgres")
+PG_SCHEMA = "tierroute_test"
+PG_URL = os.environ.get(
+    "TIERROUTE_TEST_PG_URL", f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{PG_SCHEMA}"
+)
+REDIS_URL = os.environ.get("TIERROUTE_TEST_REDIS", "redis://127.0.0.1:6379/13")
+TABLES = [t.name for t in reversed(metadata.sorted_tables)]
+
+
+@pytest.fixture(scope="session")
+def session_tmp() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="tierroute-tests-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, session_tmp: Path) -> str:
+    """A migrated database of each kind, created once per test session."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{session_tmp / 'test.db'}"
+    else:
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+            conn.execute(f"CREATE SCHEMA {PG_SCHEMA}")
+        url = PG_URL
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=REDIS_URL,
+        data_dir=tmp_path,
+        route_job_timeout=5,
+        worker_poll_delay=0.01,
+    )
+
+
+async def _empty_tables(runtime: Runtime) -> None:
+    async with runtime.app.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in TABLES:
+                await conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    async with open_runtime(settings, run_migrations=False) as rt:
+        await rt.pool.flushdb()
+        await _empty_tables(rt)
+        yield rt
+        await rt.pool.flushdb()
+
+
+@pytest.fixture
+async def session(runtime: Runtime) -> AsyncIterator[AsyncSession]:
+    async with runtime.app.sessionmaker() as s:
+        yield s
+
+
+@pytest.fixture
+async def client(runtime: Runtime, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, lambda _s: None)  # type: ignore[arg-type,return-value]
+    app.state.ctx = runtime.app
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+async def make_agent(
+    runtime: Runtime, *, role: str = "agent", tiers: tuple[int, ...] = (1,), email: str | None = None
+) -> tuple[Agent, str]:
+    """An agent and a bearer token, committed."""
+    async with runtime.app.sessionmaker() as s:
+        agent = await agents.add_agent(
+            s,
+            name=f"{role} {tiers}",
+            email=email or f"{role}-{time.monotonic_ns()}@support.example",
+            role=role,
+            tiers=tiers,
+        )
+        token = await agents.issue_token(s, agent)
+        await commit(s, runtime.app.effects)
+        return agent, token
+
+
+async def make_customer(runtime: Runtime, *, ref: str, tier: int, domain: str) -> Customer:
+    async with runtime.app.sessionmaker() as s:
+        customer = await customers.create_customer(s, external_ref=ref, name=ref.title(), tier=tier, domains=[domain])
+        await commit(s, runtime.app.effects)
+        return customer
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def ticket_json(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "subject": "Cannot log in",
+        "body": "The login page shows an error since this morning.",
+        "requester_email": "pat@customer.example",
+    }
+    body.update(overrides)
+    return body
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[str]:
+    """A redis-server of the test's own, for FLUSHALL and restarts that must not touch shared Redis."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server binary not installed")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+async def redis_snapshot(redis: Redis, pattern: str = "tierroute:queue:*") -> dict[str, list[tuple[bytes, float]]]:
+    keys = sorted([k async for k in redis.scan_iter(match=pattern)])
+    return {k.decode(): await redis.zrange(k, 0, -1, withscores=True) for k in keys}

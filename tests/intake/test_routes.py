@@ -1,0 +1,156 @@
+"""JSON intake: acknowledged only after commit, idempotent by external id, clear problems for bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from sqlmodel import func, select
+
+from queues.runtime import Runtime
+from router.audit.models import AuditEvent
+from router.customers.models import CustomerContact
+from router.intake.models import Delivery
+from router.tickets.models import Message, Ticket
+from tests.conftest import auth, make_agent, make_customer, ticket_json
+
+
+async def count(runtime: Runtime, model: type) -> int:
+    async with runtime.app.sessionmaker() as s:
+        return int((await s.exec(select(func.count()).select_from(model))).one())
+
+
+async def nothing_written(runtime: Runtime) -> bool:
+    return all([await count(runtime, m) == 0 for m in (Ticket, Message, AuditEvent, Delivery)])
+
+
+async def test_accepted_ticket_is_committed_with_its_created_event(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    _, token = await make_agent(runtime)
+    r = await client.post("/api/v1/tickets", json=ticket_json(channel="web"), headers=auth(token))
+    assert r.status_code == 202
+    assert r.headers["location"] == f"/api/v1/tickets/{r.json()['id']}"
+    async with runtime.app.sessionmaker() as s:
+        ticket = await s.get(Ticket, r.json()["id"])
+        assert ticket is not None and ticket.status == "new" and ticket.channel == "web"
+        assert ticket.customer_tier == runtime.app.settings.default_customer_tier
+        events = (await s.exec(select(AuditEvent).where(AuditEvent.ticket_id == ticket.id))).all()
+        assert [e.action for e in events] == ["created"]
+        contact = await s.get(CustomerContact, "pat@customer.example")
+        assert contact is not None and contact.customer_id is None
+    # The routing job was enqueued after the commit.
+    assert await runtime.pool.exists(f"arq:job:route:{r.json()['id']}")
+
+
+async def test_customer_is_found_by_ref_and_by_domain(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    _, token = await make_agent(runtime)
+    await make_customer(runtime, ref="globex", tier=1, domain="globex.example")
+    by_domain = await client.post(
+        "/api/v1/tickets", json=ticket_json(requester_email="Hank@Globex.example"), headers=auth(token)
+    )
+    by_ref = await client.post("/api/v1/tickets", json=ticket_json(customer_ref="globex"), headers=auth(token))
+    for r in (by_domain, by_ref):
+        ticket = (await client.get(f"/api/v1/tickets/{r.json()['id']}", headers=auth(token))).json()
+        assert ticket["customer_tier"] == 1
+    unknown_ref = await client.post("/api/v1/tickets", json=ticket_json(customer_ref="nope"), headers=auth(token))
+    assert unknown_ref.status_code == 422
+    assert unknown_ref.json()["field"] == "customer_ref"
+
+
+async def test_same_external_id_returns_the_same_ticket(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    _, token = await make_agent(runtime)
+    first = await client.post("/api/v1/tickets", json=ticket_json(external_id="crm-42"), headers=auth(token))
+    again = await client.post(
+        "/api/v1/tickets", json=ticket_json(external_id="crm-42", subject="changed"), headers=auth(token)
+    )
+    assert first.json()["id"] == again.json()["id"]
+    assert (first.json()["created"], again.json()["created"]) == (True, False)
+    other_channel = await client.post(
+        "/api/v1/tickets", json=ticket_json(external_id="crm-42", channel="chat"), headers=auth(token)
+    )
+    assert other_channel.json()["id"] != first.json()["id"]
+    assert await count(runtime, Ticket) == 2
+
+
+async def test_concurrent_duplicates_make_one_ticket(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    _, token = await make_agent(runtime)
+    replies = await asyncio.gather(
+        *(client.post("/api/v1/tickets", json=ticket_json(external_id="dup-1"), headers=auth(token)) for _ in range(30))
+    )
+    assert {r.status_code for r in replies} == {202}
+    assert len({r.json()["id"] for r in replies}) == 1
+    assert await count(runtime, Ticket) == 1
+    assert await count(runtime, AuditEvent) == 1
+
+
+BAD_BODIES = [
+    ({"body": "x", "requester_email": "a@b.example"}, "body.subject"),
+    (ticket_json(subject=""), "body.subject"),
+    (ticket_json(requester_email="not-an-address"), "body.requester_email"),
+    (ticket_json(priority="whenever"), "body.priority"),
+    (ticket_json(channel="Bad Channel!"), "body.channel"),
+    (ticket_json(unexpected="field"), "body.unexpected"),
+    (ticket_json(subject=123), "body.subject"),
+]
+
+
+@pytest.mark.parametrize(("payload", "field"), BAD_BODIES)
+async def test_bad_fields_get_a_problem_naming_the_field(
+    runtime: Runtime, client: httpx.AsyncClient, payload: dict[str, object], field: str
+) -> None:
+    _, token = await make_agent(runtime)
+    r = await client.post("/api/v1/tickets", json=payload, headers=auth(token))
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    problem = r.json()
+    assert problem["status"] == 422 and problem["title"] == "Invalid input"
+    assert field in [e["field"] for e in problem["errors"]]
+    assert field in problem["detail"]
+    assert await nothing_written(runtime)
+
+
+async def test_malformed_json_is_a_problem(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    _, token = await make_agent(runtime)
+    r = await client.post(
+        "/api/v1/tickets", content=b'{"subject": "x",', headers={**auth(token), "content-type": "application/json"}
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["type"] == "json_invalid"
+    assert await nothing_written(runtime)
+
+
+async def test_wrong_content_type_is_415(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    _, token = await make_agent(runtime)
+    r = await client.post(
+        "/api/v1/tickets", content=json.dumps(ticket_json()), headers={**auth(token), "content-type": "text/plain"}
+    )
+    assert r.status_code == 415
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "application/json" in r.json()["detail"]
+    assert await nothing_written(runtime)
+
+
+async def test_body_over_one_mebibyte_is_413(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    _, token = await make_agent(runtime)
+    huge = ticket_json(body="x" * (1024 * 1024))
+    r = await client.post("/api/v1/tickets", json=huge, headers=auth(token))
+    assert r.status_code == 413
+    assert r.headers["content-type"] == "application/problem+json"
+
+    async def chunks():  # no Content-Length: the limit still holds while streaming
+        payload = json.dumps(huge).encode()
+        for i in range(0, len(payload), 65536):
+            yield payload[i : i + 65536]
+
+    streamed = await client.post(
+        "/api/v1/tickets", content=chunks(), headers={**auth(token), "content-type": "application/json"}
+    )
+    assert streamed.status_code == 413
+    assert await nothing_written(runtime)
+
+
+async def test_intake_needs_a_token(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    r = await client.post("/api/v1/tickets", json=ticket_json())
+    assert r.status_code == 401
+    assert await nothing_written(runtime)
