@@ -3,6 +3,8 @@ resolve, reopen, audit — on SQLite and PostgreSQL with real Redis."""
 
 from __future__ import annotations
 
+import itertools
+
 import httpx
 from sqlmodel import select
 
@@ -94,7 +96,7 @@ async def test_ticket_travels_from_intake_to_resolution(runtime: Runtime, client
     ]
     escalation = trail[4]
     assert (escalation["from_tier"], escalation["to_tier"], escalation["reason"]) == (1, 2, "needs log analysis")
-    assert all(e["prev_hash"] == p["hash"] for p, e in zip(trail, trail[1:], strict=False))
+    assert all(e["prev_hash"] == p["hash"] for p, e in itertools.pairwise(trail))
     verify = (await client.get(f"/api/v1/tickets/{ticket_id}/audit/verify", headers=auth(technical))).json()
     assert verify == {"ticket_id": ticket_id, "valid": True, "events": 9, "broken_at_seq": None, "problem": None}
 
