@@ -5,12 +5,15 @@
 """
 
 from rules.engine import Rulebook
-from rules.loader import RulebookError, load_rulebook, parse_rulebook
-from rules.model import PRIORITIES, Decision, RuleMatch, Snapshot
+from rules.loader import Problem, RulebookError, load_rulebook, parse_rulebook
+from rules.model import PRIORITIES, SEVERITIES, AttachmentInfo, Decision, RuleMatch, Snapshot
 
 __all__ = [
     "PRIORITIES",
+    "SEVERITIES",
+    "AttachmentInfo",
     "Decision",
+    "Problem",
     "RuleMatch",
     "Rulebook",
     "RulebookError",
