@@ -20,9 +20,11 @@ from queues.names import ROUTING_QUEUE, tier_arq_queue
 from queues.reconcile import reconcile
 from queues.runtime import Runtime
 from queues.serialization import deserialize, serialize
+from router.db import is_sqlite
 from router.settings import Settings
 
 log = structlog.get_logger(__name__)
+SQLITE_MAX_JOBS = 8
 
 
 def routing_functions(settings: Settings) -> list[Function]:
@@ -31,6 +33,13 @@ def routing_functions(settings: Settings) -> list[Function]:
 
 def tier_functions(settings: Settings) -> list[Function]:
     return [func(jobs.automate_tier, name="tier.automate", timeout=settings.route_job_timeout, max_tries=5)]
+
+
+def job_concurrency(settings: Settings) -> int:
+    """SQLite takes one writer at a time: more concurrent jobs only queue on its lock (and time out)."""
+    if is_sqlite(settings.effective_database_url):
+        return min(settings.worker_max_jobs, SQLITE_MAX_JOBS)
+    return settings.worker_max_jobs
 
 
 def build_worker(runtime: Runtime, queue_name: str, *, burst: bool = False) -> Worker:
@@ -47,7 +56,7 @@ def build_worker(runtime: Runtime, queue_name: str, *, burst: bool = False) -> W
         job_deserializer=deserialize,
         ctx={"app": runtime.app},
         burst=burst,
-        max_jobs=settings.worker_max_jobs,
+        max_jobs=job_concurrency(settings),
         poll_delay=settings.worker_poll_delay,
         job_timeout=settings.route_job_timeout,
         keep_result=0,

@@ -106,7 +106,7 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         redis_url=redis_url,
         data_dir=tmp_path,
-        route_job_timeout=5,
+        route_job_timeout=20,
         worker_poll_delay=0.01,
     )
 

@@ -9,6 +9,7 @@ from router.intake import service as intake
 from router.metrics import TICKETS_ACCEPTED
 from router.problems import require_json
 from router.tickets.schemas import TicketAccepted, TicketIn
+from router.tickets.service import TicketContext
 
 api = APIRouter(tags=["intake"])
 
@@ -29,6 +30,9 @@ async def create_ticket(
         customer_ref=body.customer_ref,
         priority_hint=body.priority.value if body.priority else None,
         channel=body.channel,
+        context=TicketContext(
+            product=body.product, component=body.component, service=body.service, tags=tuple(body.tags)
+        ),
         default_customer_tier=ctx.settings.default_customer_tier,
         actor=actor,
     )

@@ -13,6 +13,7 @@ from router.effects import EffectSink
 from router.intake.models import Delivery
 from router.tickets import service as tickets
 from router.tickets.models import Ticket
+from router.tickets.service import TicketContext
 from router.unit_of_work import rollback
 
 
@@ -47,6 +48,7 @@ async def submit(
     channel: str,
     default_customer_tier: int,
     actor: tickets.Actor,
+    context: TicketContext | None = None,
 ) -> IntakeResult:
     """Open a ticket, or return the one this delivery already made.
 
@@ -71,6 +73,7 @@ async def submit(
         source=source,
         external_id=delivery_id,
         actor=actor,
+        context=context or TicketContext(),
     )
     if delivery_id is None:
         return IntakeResult(ticket, created=True)

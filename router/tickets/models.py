@@ -60,8 +60,16 @@ class Ticket(SQLModel, table=True):
     channel: str = Field(default="api", max_length=32)
     source: str = Field(default="api", max_length=64)
     external_id: str | None = Field(default=None, max_length=255)
+    #: The support mailbox or intake address the ticket came in through.
+    recipient: str | None = Field(default=None, max_length=320)
+    product: str | None = Field(default=None, max_length=100)
+    component: str | None = Field(default=None, max_length=100)
+    #: The affected service (criticality is looked up in the rulebook).
+    service: str | None = Field(default=None, max_length=100)
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSONColumn, nullable=False))
+    severity: str | None = Field(default=None, max_length=32)
     sla_policy: str | None = Field(default=None, max_length=64)
+    queue_group: str | None = Field(default=None, max_length=64)
     escalation_count: int = 0
     reopen_count: int = 0
     #: The routing decision as stored: tier, priority, rules matched with the values they saw, version.

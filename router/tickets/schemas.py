@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -20,6 +20,10 @@ class TicketIn(BaseModel):
     priority: Priority | None = None
     channel: str = Field(default="api", min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     external_id: str | None = Field(default=None, min_length=1, max_length=255)
+    product: str | None = Field(default=None, min_length=1, max_length=100)
+    component: str | None = Field(default=None, min_length=1, max_length=100)
+    service: str | None = Field(default=None, min_length=1, max_length=100, description="the affected service")
+    tags: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(default_factory=list, max_length=20)
 
 
 class TicketAccepted(BaseModel):
@@ -42,6 +46,12 @@ class TicketOut(BaseModel):
     assignee_id: int | None
     channel: str
     tags: list[str]
+    severity: str | None
+    sla_policy: str | None
+    queue_group: str | None
+    product: str | None
+    component: str | None
+    service: str | None
     escalation_count: int
     reopen_count: int
     decision: dict[str, Any] | None

@@ -25,6 +25,17 @@ MAX_TIER = 4
 
 
 @dataclass(frozen=True)
+class TicketContext:
+    """What the sender told us about the ticket beyond its words; rules may route on all of it."""
+
+    recipient: str | None = None
+    product: str | None = None
+    component: str | None = None
+    service: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Actor:
     """Who acts: an agent (permissions apply) or the system itself (``system``, ``sla``, ``rule:...``)."""
 
@@ -98,9 +109,15 @@ async def open_ticket(
     source: str,
     external_id: str | None,
     actor: Actor,
+    context: TicketContext,
 ) -> Ticket:
     """Create a ticket with its first message and ``created`` event; routing runs after the commit."""
     ticket = Ticket(
+        recipient=context.recipient,
+        product=context.product,
+        component=context.component,
+        service=context.service,
+        tags=list(context.tags),
         subject=subject,
         requester_email=requester_email,
         customer_id=customer_id,
@@ -137,7 +154,10 @@ async def apply_routing(session: AsyncSession, ticket: Ticket, decision: Decisio
     if ticket.status != Status.new:
         return False
     ticket.priority = decision.priority
-    ticket.tags = list(decision.tags)
+    ticket.severity = decision.severity
+    ticket.sla_policy = decision.sla_policy
+    ticket.queue_group = decision.queue_group
+    ticket.tags = [*ticket.tags, *(t for t in decision.tags if t not in ticket.tags)]
     ticket.decision = decision.to_dict()
     ticket.rulebook_version = decision.rulebook_version
     rule_ids = [m.rule_id for m in decision.matched]
