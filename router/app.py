@@ -11,6 +11,7 @@ from router import problems
 from router.context import AppContext
 from router.intake.routes import api as intake_api
 from router.metrics import RequestTimer
+from router.routing.routes import api as rules_api
 from router.settings import Settings
 from router.system.routes import api as system_api
 from router.tickets.routes import api as tickets_api
@@ -39,6 +40,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(intake_api)
     v1.include_router(tickets_api)
     v1.include_router(queues_api)
+    v1.include_router(rules_api)
     app.include_router(v1)
     app.include_router(system_api)
     app.add_middleware(problems.BodyLimit, max_bytes=settings.max_body_bytes)

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from router.agents import service as agents
 from router.agents.models import Agent
 from router.context import AppContext
-from router.errors import NotAuthenticated
+from router.errors import Forbidden, NotAuthenticated
 from router.tickets import service as tickets
 from router.tickets.models import Ticket
 from router.unit_of_work import commit, rollback
@@ -55,6 +55,15 @@ async def current_agent(
 
 
 CurrentAgent = Annotated[Agent, Depends(current_agent)]
+
+
+def current_lead(agent: CurrentAgent) -> Agent:
+    if agent.role not in ("lead", "admin"):
+        raise Forbidden("only leads and admins may do this")
+    return agent
+
+
+CurrentLead = Annotated[Agent, Depends(current_lead)]
 
 
 def current_actor(agent: CurrentAgent) -> tickets.Actor:
