@@ -100,10 +100,14 @@ class Rulebook:
                 fired.update(by_key.get(("eq", name, comparable(member)), ()))
         return sorted(fired)
 
-    def evaluate(self, snapshot: Snapshot) -> Decision:
+    def evaluate(self, snapshot: Snapshot, *, use_index: bool = True) -> Decision:
         """Apply the rules in order (a later rule raises tier, priority and severity, lowers them only with
-        ``override``), then the customer-tier matrix, then skip-self-service."""
+        ``override``), then the customer-tier matrix, then skip-self-service.
+
+        ``use_index=False`` tests every rule instead of the indexed candidates (the tests' reference).
+        """
         ctx = EvalContext(snapshot, self.env, self.keyword_index, self.regex_index)
+        candidates = self._candidates(ctx) if use_index else range(len(self.rules))
         tier = self.default_tier
         priority = snapshot.priority_hint if snapshot.priority_hint in PRIORITIES else self.default_priority
         severity = self.default_severity
@@ -113,7 +117,7 @@ class Rulebook:
         notes: list[str] = []
         skip: set[int] = set()
         matched: list[RuleMatch] = []
-        for index in self._candidates(ctx):
+        for index in candidates:
             rule = self.rules[index]
             saw: dict[str, Any] = {}
             if not rule.when.test(ctx, saw):

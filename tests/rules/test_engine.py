@@ -191,3 +191,42 @@ def test_a_rule_that_matches_nothing_changes_nothing(snapshot: Snapshot) -> None
     extra = text + f"\n  - id: never\n    when: {NEVER}\n    then: {{support_tier: 0, override: true, stop: true}}\n"
     a, b = DEFAULT.evaluate(snapshot), parse_rulebook(extra).evaluate(snapshot)
     assert (a.support_tier, a.priority, a.tags, a.matched) == (b.support_tier, b.priority, b.tags, b.matched)
+
+
+def _generated_book(seed: int) -> str:
+    import random
+
+    from bench.rules import rule_yaml
+
+    rng = random.Random(seed)
+    return "rules:\n" + "".join(rule_yaml(i, rng) for i in range(300))
+
+
+GENERATED_TEXT = [_generated_book(seed) for seed in (1, 2)]
+GENERATED = [parse_rulebook(text) for text in GENERATED_TEXT]
+#: Words the generated rules look for, so drawn tickets do match some of them.
+RULE_WORDS = sorted({w for text in GENERATED_TEXT for w in __import__("re").findall(r"w\d{5}", text)})
+
+
+@given(
+    st.sampled_from(GENERATED),
+    st.lists(st.sampled_from(RULE_WORDS), max_size=40),
+    st.sampled_from([f"plan{n}" for n in range(200)]),
+    st.integers(0, 299_999),
+    st.integers(1, 4),
+    st.sampled_from([f"d{n}.example" for n in range(2000)]),
+)
+def test_the_rule_index_never_changes_a_decision(
+    book: object, words: list[str], plan: str, order: int, tier: int, domain: str
+) -> None:
+    from rules import Rulebook
+
+    assert isinstance(book, Rulebook)
+    snapshot = Snapshot(
+        subject=f"{' '.join(words[:5])} ORD-{order}",
+        body=" ".join(words[5:]),
+        sender=f"x@{domain}",
+        customer_tier=tier,
+        attributes={"plan": plan},
+    )
+    assert book.evaluate(snapshot) == book.evaluate(snapshot, use_index=False)
