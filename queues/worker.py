@@ -25,6 +25,8 @@ from router.settings import Settings
 
 log = structlog.get_logger(__name__)
 SQLITE_MAX_JOBS = 8
+#: The sweep re-enqueues jobs lost to a crash or a timeout (arq does not retry timed-out jobs).
+SWEEP_SECONDS = {0, 10, 20, 30, 40, 50}
 
 
 def routing_functions(settings: Settings) -> list[Function]:
@@ -47,7 +49,7 @@ def build_worker(runtime: Runtime, queue_name: str, *, burst: bool = False) -> W
     is_routing = queue_name == ROUTING_QUEUE
     return Worker(
         functions=routing_functions(settings) if is_routing else tier_functions(settings),
-        cron_jobs=[cron(jobs.sweep, name="reconcile.sweep", second=0, unique=True)]
+        cron_jobs=[cron(jobs.sweep, name="reconcile.sweep", second=SWEEP_SECONDS, unique=True)]
         if is_routing and not burst
         else None,
         queue_name=queue_name,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -165,8 +166,18 @@ def worker(
 
                 await reconcile(runtime.app, runtime.pool)
                 console.print(await drain(runtime, tier_list, routing=routing))
-            else:
+                return
+            # SIGTERM/SIGINT cancel the workers: running jobs are cancelled, arq puts them back in the
+            # queue, and the workers close before Redis connections do.
+            task = asyncio.current_task()
+            assert task is not None
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, task.cancel)
+            try:
                 await run_workers(runtime, tier_list, routing=routing)
+            except asyncio.CancelledError:
+                console.print("workers stopped")
 
     _run(main())
 

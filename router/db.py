@@ -57,7 +57,9 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _prepare_sqlite(engine.sync_engine)
         return engine
-    return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    # No pool_pre_ping: it costs a round trip per transaction; a connection found dead raises a
+    # disconnect error, SQLAlchemy drops the whole pool, and the request answers 503 (retry).
+    return create_async_engine(url, pool_size=20, max_overflow=20, pool_recycle=1800)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

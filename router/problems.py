@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from router.errors import DomainError
 
 PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger(__name__)
 
 
 class UnsupportedMediaType(DomainError):
@@ -20,7 +24,9 @@ class UnsupportedMediaType(DomainError):
     title = "Unsupported media type"
 
 
-def problem(status: int, title: str, detail: str, instance: str | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, title: str, detail: str, instance: str | None = None, *, retry_after: int | None = None, **extra: Any
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"https://tierroute.dev/problems/{title.lower().replace(' ', '-')}",
         "title": title,
@@ -30,7 +36,9 @@ def problem(status: int, title: str, detail: str, instance: str | None = None, *
     if instance:
         body["instance"] = instance
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -48,6 +56,18 @@ def install(app: FastAPI) -> None:
         errors = [{"field": _field(e["loc"]), "message": e["msg"], "type": e["type"]} for e in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(422, "Invalid input", detail, request.url.path, errors=errors)
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database_unavailable", path=request.url.path, error=str(exc.orig))
+        detail = "the database is not available right now (nothing was changed); retry shortly"
+        return problem(503, "Service unavailable", detail, request.url.path, retry_after=5)
+
+    @app.exception_handler(RedisConnectionError)
+    async def _redis_unavailable(request: Request, exc: RedisConnectionError) -> JSONResponse:
+        log.warning("redis_unavailable", path=request.url.path, error=str(exc))
+        detail = "the queue store is not available right now; retry shortly"
+        return problem(503, "Service unavailable", detail, request.url.path, retry_after=5)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

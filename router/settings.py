@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     worker_poll_delay: float = 0.05
     worker_health_check_interval: int = 30
     # Tickets still ``new`` this long after intake are re-enqueued by the worker's sweep.
-    sweep_grace_seconds: int = 30
+    sweep_grace_seconds: int = 15
 
     @field_validator("database_url")
     @classmethod

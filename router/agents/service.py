@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Iterable
 
 from argon2 import PasswordHasher
@@ -57,12 +58,54 @@ async def issue_token(session: AsyncSession, agent: Agent, label: str = "") -> s
     return token
 
 
+class TokenCache:
+    """Recently seen tokens → their agent, for ``ttl`` seconds: spares a query on every API call.
+
+    A revoked token or a changed agent is noticed within ``ttl`` seconds.
+    """
+
+    def __init__(self, ttl: float = 10.0, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Agent]] = {}
+
+    def get(self, token_hash: str) -> Agent | None:
+        hit = self._entries.get(token_hash)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, token_hash: str, agent: Agent) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[token_hash] = (time.monotonic() + self.ttl, agent)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+token_cache = TokenCache()
+
+
 async def agent_for_token(session: AsyncSession, token: str) -> Agent | None:
+    """The active agent holding ``token`` (a detached copy, cached briefly), or None."""
+    digest = hash_token(token)
+    cached = token_cache.get(digest)
+    if cached is not None:
+        return cached
+    agent = await _load_agent_for_token(session, digest)
+    if agent is not None:
+        session.expunge(agent)
+        token_cache.put(digest, agent)
+    return agent
+
+
+async def _load_agent_for_token(session: AsyncSession, digest: str) -> Agent | None:
     row = (
         await session.exec(
             select(Agent)
             .join(ApiToken, ApiToken.agent_id == Agent.id)  # type: ignore[arg-type]
-            .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked == False, Agent.active == True)  # noqa: E712
+            .where(ApiToken.token_hash == digest, ApiToken.revoked == False, Agent.active == True)  # noqa: E712
         )
     ).first()
     return row

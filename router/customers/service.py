@@ -23,23 +23,26 @@ async def find_by_ref(session: AsyncSession, ref: str) -> Customer | None:
 
 
 async def find_for_requester(session: AsyncSession, email: str, customer_ref: str | None) -> Customer | None:
-    """The customer named by ``customer_ref``, else the one owning the address, else the one owning its domain."""
+    """The customer named by ``customer_ref``, else the one owning the address, else the one owning its domain.
+
+    A sender seen for the first time is remembered as a contact (without a customer if none claims it).
+    """
+    contact = await session.get(CustomerContact, email.lower())
     if customer_ref is not None:
         customer = await find_by_ref(session, customer_ref)
         if customer is None:
             raise Invalid(f"no customer has the reference {customer_ref!r}", field="customer_ref")
-        return customer
-    contact = await session.get(CustomerContact, email.lower())
-    if contact is not None and contact.customer_id is not None:
-        return await session.get(Customer, contact.customer_id)
-    owner = await session.get(CustomerDomain, domain_of(email))
-    if owner is not None:
-        return await session.get(Customer, owner.customer_id)
-    return None
+    elif contact is not None and contact.customer_id is not None:
+        customer = await session.get(Customer, contact.customer_id)
+    else:
+        owner = await session.get(CustomerDomain, domain_of(email))
+        customer = await session.get(Customer, owner.customer_id) if owner is not None else None
+    if contact is None:
+        await _note_contact(session, email, customer)
+    return customer
 
 
-async def note_contact(session: AsyncSession, email: str, customer: Customer | None) -> None:
-    """Remember a sender we had not seen; unknown senders are kept as contacts without a customer."""
+async def _note_contact(session: AsyncSession, email: str, customer: Customer | None) -> None:
     await insert_if_absent(
         session,
         CustomerContact,

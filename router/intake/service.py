@@ -60,7 +60,6 @@ async def submit(
         if found is not None:
             return IntakeResult(found, created=False)
     customer = await customers.find_for_requester(session, requester_email, customer_ref)
-    await customers.note_contact(session, requester_email, customer)
     ticket = await tickets.open_ticket(
         session,
         subject=subject,
