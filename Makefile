@@ -37,6 +37,7 @@ format: install
 bench: install
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/claim.py
+	$(BIN)/python bench/rules.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
