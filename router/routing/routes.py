@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fastapi import APIRouter, Depends
 
 from router.deps import ContextDep, CurrentAgent, CurrentLead, SessionDep
@@ -48,7 +46,6 @@ async def simulate_rulebook(body: SimulateIn, session: SessionDep, _lead: Curren
         changed_priority=report.changed_priority,
         tier_moves=[TierMove(from_tier=a, to_tier=b, tickets=n) for (a, b), n in sorted(report.tier_moves.items())],
         differences=[
-            DifferenceOut(**{**asdict(d), "rules_after": list(d.rules_after)})
-            for d in report.differences[: body.max_differences]
+            DifferenceOut.model_validate(d, from_attributes=True) for d in report.differences[: body.max_differences]
         ],
     )
