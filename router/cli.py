@@ -407,12 +407,15 @@ def rules_explain(
             typer.echo(f"error: {json_file}: {exc}", err=True)
             raise typer.Exit(2) from None
     elif eml is not None:
-        from router.intake.email_parse import parse_email
+        from router.intake.mime import UnreadableEmail, parse_email
 
         try:
             mail = parse_email(eml.read_bytes())
         except OSError as exc:
             typer.echo(f"error: {eml}: {exc.strerror}", err=True)
+            raise typer.Exit(2) from None
+        except UnreadableEmail as exc:
+            typer.echo(f"error: {eml}: {exc}", err=True)
             raise typer.Exit(2) from None
         snapshot = Snapshot(
             subject=mail.subject,
@@ -422,7 +425,7 @@ def rules_explain(
             channel="email",
             source="email",
             recipient=mail.recipients[0] if mail.recipients else None,
-            attachments=tuple(AttachmentInfo(name, kind) for name, kind in mail.attachments),
+            attachments=tuple(AttachmentInfo(a.filename, a.content_type) for a in mail.attachments),
             received_at=mail.date,
         )
     else:
