@@ -43,6 +43,10 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(rules_api)
     app.include_router(v1)
     app.include_router(system_api)
-    app.add_middleware(problems.BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        problems.BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        per_path={"/api/v1/intake/email": settings.max_email_bytes},
+    )
     app.add_middleware(RequestTimer)
     return app

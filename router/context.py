@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from router.effects import EffectSink
 from router.routing.rulebook import RulebookProvider
 from router.settings import Settings
+from router.storage import BlobStore
 
 
 class TierQueuePort(Protocol):
@@ -43,3 +44,4 @@ class AppContext:
     tier_queue: TierQueuePort
     rulebook: RulebookProvider
     templates: Environment
+    blobs: BlobStore

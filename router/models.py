@@ -5,7 +5,7 @@ from sqlmodel import SQLModel
 from router.agents.models import Agent, ApiToken
 from router.audit.models import AuditEvent
 from router.customers.models import Customer, CustomerContact, CustomerDomain, CustomerTierChange
-from router.intake.models import Delivery
+from router.intake.models import Delivery, InboundMail
 from router.tickets.models import Attachment, Message, Ticket
 
 metadata = SQLModel.metadata
@@ -20,6 +20,7 @@ __all__ = [
     "CustomerDomain",
     "CustomerTierChange",
     "Delivery",
+    "InboundMail",
     "Message",
     "Ticket",
     "metadata",

@@ -30,6 +30,16 @@ class Settings(BaseSettings):
     secret_key: str = DEFAULT_SECRET
 
     max_body_bytes: int = 1024 * 1024
+    # Email intake.
+    max_email_bytes: int = 25 * 1024 * 1024
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    #: Addresses the SMTP listener accepts mail for; empty accepts any recipient.
+    support_addresses: list[str] = Field(default_factory=list)
+    #: A sender may open at most this many tickets per window (mail storms, loops).
+    mail_rate_limit: int = 20
+    mail_rate_window_seconds: int = 600
+    #: Automatic replies to one address per day, at most (RFC 3834's loop advice).
+    auto_replies_per_address_per_day: int = 5
     default_customer_tier: int = Field(default=3, ge=1, le=4)
     support_tier_names: list[str] = Field(default_factory=lambda: list(DEFAULT_SUPPORT_TIERS))
     customer_tier_names: list[str] = Field(default_factory=lambda: list(DEFAULT_CUSTOMER_TIERS))
@@ -81,6 +91,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'tierroute.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return (self.data_dir / "blobs").resolve()
 
     @property
     def embedded_redis_path(self) -> Path:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel
 
 from router.deps import ContextDep, CurrentActor, SessionDep
+from router.intake import email_service
 from router.intake import service as intake
 from router.metrics import TICKETS_ACCEPTED
-from router.problems import require_json
+from router.problems import UnsupportedMediaType, require_json
 from router.tickets.schemas import TicketAccepted, TicketIn
 from router.tickets.service import TicketContext
 
@@ -42,3 +44,34 @@ async def create_ticket(
     assert ticket.id is not None and ticket.ref is not None
     response.headers["Location"] = f"/api/v1/tickets/{ticket.id}"
     return TicketAccepted(id=ticket.id, ref=ticket.ref, status=ticket.status, created=result.created)
+
+
+class EmailAccepted(BaseModel):
+    outcome: str
+    reason: str | None
+    ticket_id: int | None
+    ticket_ref: str | None
+    duplicate: bool
+
+
+async def require_rfc822(request: Request) -> None:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "message/rfc822":
+        raise UnsupportedMediaType(f"send the raw email as message/rfc822 (got {content_type or 'no content type'})")
+
+
+@api.post("/intake/email", status_code=202, response_model=EmailAccepted, dependencies=[Depends(require_rfc822)])
+async def ingest_email(request: Request, session: SessionDep, ctx: ContextDep, actor: CurrentActor) -> EmailAccepted:
+    """A raw email (message/rfc822): a new ticket, a reply on its ticket, or an automatic mail set aside."""
+    outcome = await email_service.ingest(
+        session,
+        ctx.effects,
+        await request.body(),
+        settings=ctx.settings,
+        store=ctx.blobs,
+        source="email:http",
+        actor=actor,
+    )
+    if outcome.outcome == "created" and not outcome.duplicate:
+        TICKETS_ACCEPTED.labels("email").inc()
+    return EmailAccepted(**vars(outcome))

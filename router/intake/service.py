@@ -13,7 +13,7 @@ from router.effects import EffectSink
 from router.intake.models import Delivery
 from router.tickets import service as tickets
 from router.tickets.models import Ticket
-from router.tickets.service import TicketContext
+from router.tickets.service import MailDetails, TicketContext
 from router.unit_of_work import rollback
 
 
@@ -49,6 +49,7 @@ async def submit(
     default_customer_tier: int,
     actor: tickets.Actor,
     context: TicketContext | None = None,
+    mail: MailDetails | None = None,
 ) -> IntakeResult:
     """Open a ticket, or return the one this delivery already made.
 
@@ -73,6 +74,7 @@ async def submit(
         external_id=delivery_id,
         actor=actor,
         context=context or TicketContext(),
+        mail=mail,
     )
     if delivery_id is None:
         return IntakeResult(ticket, created=True)

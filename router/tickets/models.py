@@ -75,6 +75,8 @@ class Ticket(SQLModel, table=True):
     #: The routing decision as stored: tier, priority, rules matched with the values they saw, version.
     decision: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONColumn))
     rulebook_version: str | None = Field(default=None, max_length=64)
+    #: The requester's mail said "no automatic replies" (auto-reply, list or loop headers): automation stays quiet.
+    auto_reply_suppressed: bool = False
     #: Tier whose automation job still has to run (cleared by the job); lets reconcile re-enqueue it.
     automation_tier: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
@@ -95,8 +97,12 @@ class Message(SQLModel, table=True):
     author: str = Field(max_length=320)
     body_text: str
     body_html: str | None = None
-    #: For outbound mail: ``pending`` until the mailer sends it (see the email issue), then ``sent``/``failed``.
+    #: For outbound mail: ``pending`` until the mailer sends it, then ``sent``/``failed``.
     delivery_status: str | None = Field(default=None, max_length=16)
+    #: The RFC 5322 Message-ID this message was received or sent with (threading looks it up).
+    message_id_header: str | None = Field(default=None, max_length=998, index=True)
+    #: SHA-256 of the raw email as received, kept on disk (the stored text may be quote-stripped).
+    raw_sha256: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -109,3 +115,5 @@ class Attachment(SQLModel, table=True):
     content_type: str = Field(max_length=255)
     size: int
     sha256: str = Field(max_length=64, index=True)
+    inline: bool = False
+    content_id: str | None = Field(default=None, max_length=255)

@@ -17,11 +17,31 @@ from router.audit import service as audit
 from router.columns import utcnow
 from router.effects import PlaceInQueue, RemoveFromQueue, after_commit, automation_job, route_job
 from router.errors import Conflict, Forbidden, NotFound
-from router.tickets.models import OPEN_STATUSES, Direction, Message, Status, Ticket
+from router.tickets.models import OPEN_STATUSES, Attachment, Direction, Message, Status, Ticket
 from router.tierqueues.ordering import created_ms, queue_score
 from rules import Decision
 
 MAX_TIER = 4
+
+
+@dataclass(frozen=True)
+class StoredAttachment:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    inline: bool = False
+    content_id: str | None = None
+
+
+@dataclass(frozen=True)
+class MailDetails:
+    """What an email adds to a message beyond its text: HTML, ids for threading, the raw copy, files."""
+
+    html: str | None = None
+    message_id_header: str | None = None
+    raw_sha256: str | None = None
+    attachments: tuple[StoredAttachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -33,6 +53,8 @@ class TicketContext:
     component: str | None = None
     service: str | None = None
     tags: tuple[str, ...] = ()
+    #: The first mail asked not to be auto-answered (list, loop or auto-reply headers).
+    auto_reply_suppressed: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,9 +132,11 @@ async def open_ticket(
     external_id: str | None,
     actor: Actor,
     context: TicketContext,
+    mail: MailDetails | None = None,
 ) -> Ticket:
     """Create a ticket with its first message and ``created`` event; routing runs after the commit."""
     ticket = Ticket(
+        auto_reply_suppressed=context.auto_reply_suppressed,
         recipient=context.recipient,
         product=context.product,
         component=context.component,
@@ -132,7 +156,7 @@ async def open_ticket(
     await session.flush()
     assert ticket.id is not None
     ticket.ref = f"T-{ticket.id:06d}"
-    session.add(Message(ticket_id=ticket.id, direction=Direction.inbound, author=requester_email, body_text=body))
+    await _add_message(session, ticket.id, Direction.inbound, requester_email, body, mail or MailDetails())
     audit.append(
         session,
         ticket,
@@ -147,6 +171,67 @@ async def open_ticket(
     )
     after_commit(session, route_job(ticket.id))
     return ticket
+
+
+async def _add_message(
+    session: AsyncSession,
+    ticket_id: int,
+    direction: str,
+    author: str,
+    body: str,
+    mail: MailDetails,
+    kind: str = "message",
+) -> Message:
+    message = Message(
+        ticket_id=ticket_id,
+        direction=direction,
+        kind=kind,
+        author=author,
+        body_text=body,
+        body_html=mail.html,
+        message_id_header=mail.message_id_header,
+        raw_sha256=mail.raw_sha256,
+    )
+    session.add(message)
+    await session.flush()
+    assert message.id is not None
+    for a in mail.attachments:
+        session.add(
+            Attachment(
+                message_id=message.id,
+                filename=a.filename[:255],
+                content_type=a.content_type[:255],
+                size=a.size,
+                sha256=a.sha256,
+                inline=a.inline,
+                content_id=a.content_id,
+            )
+        )
+    return message
+
+
+async def add_inbound(
+    session: AsyncSession, ticket: Ticket, *, author: str, body: str, mail: MailDetails, kind: str = "message"
+) -> Message:
+    """A requester's reply (reopens a resolved ticket), or an automatic mail about it (``kind`` names it)."""
+    assert ticket.id is not None
+    message = await _add_message(session, ticket.id, Direction.inbound, author, body, mail, kind)
+    if kind == "message" and ticket.status in (Status.resolved, Status.closed) and ticket.support_tier is not None:
+        ticket.reopen_count += 1
+        ticket.resolved_at = None
+        _enqueue(session, ticket, ticket.support_tier, automate=False)
+        audit.append(
+            session,
+            ticket,
+            actor=f"requester:{author}",
+            action="reopened",
+            to_tier=ticket.support_tier,
+            reason="the requester replied",
+        )
+    action = "customer_replied" if kind == "message" else f"{kind}_received"
+    audit.append(session, ticket, actor=f"requester:{author}", action=action, data={"chars": len(body)})
+    _touch(ticket)
+    return message
 
 
 async def apply_routing(session: AsyncSession, ticket: Ticket, decision: Decision) -> bool:
@@ -195,6 +280,16 @@ async def record_automation(session: AsyncSession, ticket: Ticket, *, tier: int,
         )
     )
     audit.append(session, ticket, actor="system", action="automation", to_tier=tier, data={"kind": kind})
+    _touch(ticket)
+    return True
+
+
+async def skip_automation(session: AsyncSession, ticket: Ticket, *, tier: int, reason: str) -> bool:
+    """Tier automation decided to stay quiet; the decision is audited."""
+    if ticket.automation_tier != tier:
+        return False
+    ticket.automation_tier = None
+    audit.append(session, ticket, actor="system", action="automation_skipped", to_tier=tier, reason=reason)
     _touch(ticket)
     return True
 

@@ -1,0 +1,178 @@
+"""Email intake: one raw message in, one outcome out — a new ticket, a reply on its ticket, an automatic
+mail attached to its ticket, or a recorded drop. The same Message-ID is handled once."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from mailparser_reply import EmailReplyParser
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from router.columns import utcnow
+from router.effects import EffectSink
+from router.errors import Invalid
+from router.intake import service as intake
+from router.intake.mime import ParsedEmail, UnreadableEmail, parse_email
+from router.intake.models import InboundMail
+from router.intake.noise import no_ticket_reason, suppresses_auto_reply
+from router.settings import Settings
+from router.storage import BlobStore
+from router.tickets import service as tickets
+from router.tickets.models import Message, Ticket
+from router.tickets.service import MailDetails, StoredAttachment, TicketContext
+from router.unit_of_work import rollback
+
+_REF_IN_SUBJECT = re.compile(r"\[T-(\d{6,})\]")
+_reply_parser = EmailReplyParser(languages=["en", "de", "fr", "es", "nl", "it", "pt", "sv", "pl", "ja"])
+
+
+@dataclass(frozen=True)
+class EmailOutcome:
+    outcome: str
+    reason: str | None
+    ticket_id: int | None
+    ticket_ref: str | None
+    duplicate: bool
+
+
+async def _thread_ticket(session: AsyncSession, mail: ParsedEmail) -> Ticket | None:
+    """The ticket this mail answers: by In-Reply-To/References (or a report's ids), else ``[T-000123]``."""
+    ids = [*mail.in_reply_to, *reversed(mail.references), *mail.reported_ids]
+    if ids:
+        row = (
+            await session.exec(select(Message.ticket_id).where(col(Message.message_id_header).in_(ids)).limit(1))
+        ).first()
+        if row is not None:
+            return await session.get(Ticket, row)
+    found = _REF_IN_SUBJECT.search(mail.subject)
+    if found:
+        return await session.get(Ticket, int(found.group(1)))
+    return None
+
+
+async def _too_many_from(session: AsyncSession, sender: str, settings: Settings) -> bool:
+    since = utcnow() - timedelta(seconds=settings.mail_rate_window_seconds)
+    count = (
+        await session.exec(
+            select(func.count())
+            .select_from(InboundMail)
+            .where(
+                InboundMail.sender == sender, col(InboundMail.received_at) >= since, InboundMail.outcome == "created"
+            )
+        )
+    ).one()
+    return int(count) >= settings.mail_rate_limit
+
+
+def _store_attachments(
+    mail: ParsedEmail, store: BlobStore, limit: int
+) -> tuple[tuple[StoredAttachment, ...], list[str]]:
+    kept: list[StoredAttachment] = []
+    skipped: list[str] = []
+    for a in mail.attachments:
+        if len(a.data) > limit:
+            skipped.append(f"{a.filename} ({len(a.data)} bytes, over the {limit}-byte limit)")
+            continue
+        kept.append(
+            StoredAttachment(a.filename, a.content_type, len(a.data), store.put(a.data), a.inline, a.content_id)
+        )
+    return tuple(kept), skipped
+
+
+def _new_content(text: str) -> str:
+    """The reply without the quoted conversation and signature (the raw mail is kept in full)."""
+    try:
+        stripped = _reply_parser.parse_reply(text=text)
+    except Exception:  # the stripper is a heuristic; never lose the text over it
+        return text
+    return stripped.strip() or text
+
+
+async def ingest(
+    session: AsyncSession,
+    sink: EffectSink,
+    raw: bytes,
+    *,
+    settings: Settings,
+    store: BlobStore,
+    source: str,
+    actor: tickets.Actor,
+) -> EmailOutcome:
+    """Handle one raw email in the caller's transaction. ``Invalid`` (422) when it cannot be read."""
+    try:
+        mail = parse_email(raw)
+    except UnreadableEmail as exc:
+        raise Invalid(f"unreadable email: {exc}", field="body") from None
+    seen = (await session.exec(select(InboundMail).where(InboundMail.message_id == mail.message_id))).first()
+    if seen is not None:
+        return _outcome(seen, duplicate=True)
+    raw_sha = store.put(raw)
+    record = InboundMail(
+        message_id=mail.message_id,
+        source=source,
+        sender=mail.sender,
+        subject=mail.subject[:500],
+        outcome="dropped",
+        raw_sha256=raw_sha,
+        size=len(raw),
+    )
+    attachments, skipped = _store_attachments(mail, store, settings.max_attachment_bytes)
+    text = mail.text + "".join(f"\n[attachment not stored: {s}]" for s in skipped)
+    details = MailDetails(mail.html, mail.message_id, raw_sha, attachments)
+    thread = await _thread_ticket(session, mail)
+    noise = no_ticket_reason(mail)
+    if noise is not None:
+        record.reason = noise
+        if thread is not None:
+            kind = "bounce" if "report" in noise else "auto_reply"
+            await tickets.add_inbound(session, thread, author=mail.sender, body=text, mail=details, kind=kind)
+            record.outcome, record.ticket_id = "attached", thread.id
+    elif thread is not None:
+        await tickets.add_inbound(session, thread, author=mail.sender, body=_new_content(text), mail=details)
+        record.outcome, record.ticket_id = "appended", thread.id
+    elif await _too_many_from(session, mail.sender, settings):
+        record.reason = (
+            f"rate limit: {settings.mail_rate_limit} new tickets per {settings.mail_rate_window_seconds} s per sender"
+        )
+    else:
+        result = await intake.submit(
+            session,
+            sink,
+            source=source,
+            delivery_id=None,
+            subject=mail.subject or "(no subject)",
+            body=text,
+            requester_email=mail.sender,
+            customer_ref=None,
+            priority_hint=None,
+            channel="email",
+            default_customer_tier=settings.default_customer_tier,
+            actor=actor,
+            context=TicketContext(
+                recipient=mail.recipients[0] if mail.recipients else None,
+                auto_reply_suppressed=suppresses_auto_reply(mail),
+            ),
+            mail=details,
+        )
+        record.outcome, record.ticket_id = "created", result.ticket.id
+    session.add(record)
+    try:
+        await session.flush()
+    except IntegrityError:  # the same Message-ID arrived twice at once: the other copy won
+        await rollback(session, sink)
+        winner = (await session.exec(select(InboundMail).where(InboundMail.message_id == mail.message_id))).first()
+        if winner is None:
+            raise
+        return _outcome(winner, duplicate=True)
+    ref = f"T-{record.ticket_id:06d}" if record.ticket_id else None
+    return EmailOutcome(record.outcome, record.reason, record.ticket_id, ref, duplicate=False)
+
+
+def _outcome(record: InboundMail, *, duplicate: bool) -> EmailOutcome:
+    ref = f"T-{record.ticket_id:06d}" if record.ticket_id else None
+    return EmailOutcome(record.outcome, record.reason, record.ticket_id, ref, duplicate)
