@@ -182,6 +182,32 @@ def worker(
     _run(main())
 
 
+@app.command()
+def smtp(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 2525,
+) -> None:
+    """Run the SMTP listener: mail to the support addresses (TIERROUTE_SUPPORT_ADDRESSES) becomes tickets."""
+    from queues.runtime import open_runtime
+    from router.intake.smtp import serve_smtp
+
+    settings = get_settings()
+
+    async def main() -> None:
+        async with open_runtime(settings) as runtime:
+            server = await serve_smtp(runtime.app, host, port)
+            console.print(f"SMTP listener on {host}:{port}")
+            loop = asyncio.get_running_loop()
+            stop = asyncio.Event()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+            server.close()
+            await server.wait_closed()
+
+    _run(main())
+
+
 @app.command("reconcile")
 def reconcile_cmd() -> None:
     """Rebuild tier queues and pending jobs in Redis from the database."""

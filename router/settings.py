@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     #: A sender may open at most this many tickets per window (mail storms, loops).
     mail_rate_limit: int = 20
     mail_rate_window_seconds: int = 600
+    #: Name the SMTP listener greets with.
+    smtp_hostname: str = "tierroute.local"
     #: Automatic replies to one address per day, at most (RFC 3834's loop advice).
     auto_replies_per_address_per_day: int = 5
     default_customer_tier: int = Field(default=3, ge=1, le=4)

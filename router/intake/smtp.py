@@ -1,0 +1,80 @@
+"""The SMTP listener: mail for the support addresses becomes tickets, answered only after the commit.
+
+Runs on the application's own event loop (not aiosmtpd's threaded controller) so it shares the
+database engine and Redis pool. A message is acknowledged with 250 only once it is in the database; an
+unreadable one gets a permanent 554, a database outage a temporary 451 so the sender retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy.exc import OperationalError
+
+from router.context import AppContext
+from router.errors import DomainError
+from router.intake import email_service
+from router.tickets.service import Actor
+from router.unit_of_work import commit, rollback
+
+log = structlog.get_logger(__name__)
+
+
+class IntakeHandler:
+    def __init__(self, app: AppContext) -> None:
+        self.app = app
+        self.addresses = {a.lower() for a in app.settings.support_addresses}
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if self.addresses and address.lower() not in self.addresses:
+            return "550 5.1.1 Mailbox unavailable: not a support address"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or envelope.content
+        if not isinstance(raw, bytes):
+            raw = str(raw or "").encode("utf-8", "surrogateescape")
+        async with self.app.sessionmaker() as db:
+            try:
+                outcome = await email_service.ingest(
+                    db,
+                    self.app.effects,
+                    raw,
+                    settings=self.app.settings,
+                    store=self.app.blobs,
+                    source="email:smtp",
+                    actor=Actor("smtp"),
+                )
+                await commit(db, self.app.effects)
+            except DomainError as exc:
+                await rollback(db, self.app.effects)
+                return f"554 5.6.0 {exc.detail}"
+            except OperationalError as exc:
+                await rollback(db, self.app.effects)
+                log.warning("smtp_database_unavailable", error=str(exc.orig))
+                return "451 4.3.0 Temporarily unavailable, please try again later"
+        log.info("smtp_received", outcome=outcome.outcome, ticket=outcome.ticket_ref, reason=outcome.reason)
+        return f"250 2.0.0 Accepted: {outcome.ticket_ref or outcome.outcome}"
+
+
+async def serve_smtp(app: AppContext, host: str, port: int) -> asyncio.Server:
+    """Start listening; the caller keeps the returned server and closes it on shutdown."""
+    loop = asyncio.get_running_loop()
+    handler = IntakeHandler(app)
+
+    def protocol() -> Any:
+        return SMTP(
+            handler,
+            data_size_limit=app.settings.max_email_bytes,
+            enable_SMTPUTF8=True,
+            hostname=app.settings.smtp_hostname,
+            loop=loop,
+        )
+
+    return await loop.create_server(protocol, host=host, port=port)
