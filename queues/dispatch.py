@@ -6,12 +6,16 @@ from collections.abc import Sequence
 
 from arq.connections import ArqRedis
 
-from queues.names import ROUTING_QUEUE, tier_age_key, tier_arq_queue, tier_queue_key
-from router.effects import ROUTING, Effect, EnqueueJob, PlaceInQueue, RemoveFromQueue
+from queues.names import MAIL_QUEUE, ROUTING_QUEUE, tier_age_key, tier_arq_queue, tier_queue_key
+from router.effects import MAIL, ROUTING, Effect, EnqueueJob, PlaceInQueue, RemoveFromQueue
 
 
 def arq_queue_for(queue: str | int) -> str:
-    return ROUTING_QUEUE if queue == ROUTING else tier_arq_queue(int(queue))
+    if queue == ROUTING:
+        return ROUTING_QUEUE
+    if queue == MAIL:
+        return MAIL_QUEUE
+    return tier_arq_queue(int(queue))
 
 
 class RedisEffectSink:

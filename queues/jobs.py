@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import aiosmtplib
 import structlog
 from arq import Retry
 from sqlalchemy.exc import OperationalError
@@ -20,7 +21,11 @@ from router.automation import service as automation
 from router.context import AppContext
 from router.errors import NotFound
 from router.metrics import TICKETS_ROUTED
+from router.outbound import sender
+from router.outbound.compose import compose
 from router.routing import service as routing
+from router.tickets import service as tickets
+from router.tickets.models import Message
 from router.unit_of_work import commit, rollback
 
 log = structlog.get_logger(__name__)
@@ -85,3 +90,40 @@ async def sweep(ctx: dict[str, Any]) -> str:
     app = app_of(ctx)
     routed, automated = await enqueue_missing_jobs(app, ctx["redis"], grace_seconds=app.settings.sweep_grace_seconds)
     return f"routing={routed} automation={automated}"
+
+
+async def send_mail(ctx: dict[str, Any], message_id: int) -> str:
+    """``mail.send``: compose and send one outbound message; retried with backoff, failures on the ticket."""
+    app = app_of(ctx)
+    settings = app.settings
+    if not settings.smtp_url:
+        return "not-configured"
+    async with app.sessionmaker() as session:
+        message = await session.get(Message, message_id)
+        if message is None or message.delivery_status != "pending":
+            return "nothing-to-send"
+        ticket = await tickets.get(session, message.ticket_id)
+        mail = await compose(session, message, ticket, settings=settings, templates=app.templates)
+    tries = int(ctx.get("job_try", 1))
+    try:
+        await sender.send(settings, mail)
+    except (OSError, aiosmtplib.SMTPException) as exc:
+        final = tries >= settings.mail_send_attempts
+        error = f"attempt {tries}: {exc.__class__.__name__}: {exc}"
+
+        async def record(session: AsyncSession) -> None:
+            failed = await session.get(Message, message_id)
+            if failed is not None:
+                await tickets.note_send_failure(session, failed, error=error, final=final)
+
+        await in_transaction(ctx, record)
+        if final:
+            return "failed"
+        raise Retry(defer=min(2**tries, 300)) from exc
+
+    async def done(session: AsyncSession) -> bool:
+        sent = await session.get(Message, message_id)
+        return sent is not None and await tickets.mark_sent(session, sent, message_id_header=str(mail["Message-ID"]))
+
+    await in_transaction(ctx, done)
+    return "sent"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 PREFIX = "tierroute"
 ROUTING_QUEUE = f"{PREFIX}:arq:route"
+MAIL_QUEUE = f"{PREFIX}:arq:mail"
 
 
 def tier_arq_queue(tier: int) -> str:

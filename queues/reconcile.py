@@ -16,7 +16,7 @@ from queues.dispatch import enqueue
 from queues.tier_queue import RedisTierQueue
 from router.columns import utcnow
 from router.context import AppContext
-from router.effects import automation_job, route_job
+from router.effects import automation_job, mail_job, route_job
 from router.tickets import queries
 from router.tierqueues.ordering import created_ms, queue_score
 
@@ -46,13 +46,18 @@ async def rebuild_tier_queues(app: AppContext, queue: RedisTierQueue) -> dict[in
 
 
 async def enqueue_missing_jobs(app: AppContext, pool: ArqRedis, *, grace_seconds: float = 0) -> tuple[int, int]:
-    """Routing jobs for ``new`` tickets and automation jobs not yet run; ids make repeats no-ops."""
+    """Routing jobs for ``new`` tickets, automation jobs not yet run, mail not yet sent; ids make repeats
+    no-ops. Returns (routing, automation) counts; mail jobs are logged."""
     cutoff = utcnow() - timedelta(seconds=grace_seconds) if grace_seconds else None
     async with app.sessionmaker() as session:
         unrouted = await queries.unrouted(session, created_before=cutoff)
         pending = await queries.automation_pending(session, updated_before=cutoff)
+        outbound = await queries.pending_outbound(session, created_before=cutoff) if app.settings.smtp_url else []
     routed = sum([await enqueue(pool, route_job(tid)) for tid in unrouted])
     automated = sum([await enqueue(pool, automation_job(tid, tier)) for tid, tier in pending])
+    mails = sum([await enqueue(pool, mail_job(mid)) for mid in outbound])
+    if mails:
+        log.info("mail_jobs_enqueued", count=mails)
     return routed, automated
 
 

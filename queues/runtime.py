@@ -20,6 +20,7 @@ from router.db import make_engine, make_sessionmaker, migrate
 from router.rendering import make_templates
 from router.routing.rulebook import RulebookProvider
 from router.settings import Settings
+from router.storage import BlobStore
 
 
 @dataclass
@@ -54,6 +55,7 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
             tier_queue=RedisTierQueue(pool),
             rulebook=rulebook,
             templates=make_templates(),
+            blobs=BlobStore(settings.blob_dir),
         )
         yield Runtime(app, pool)
     finally:

@@ -16,7 +16,7 @@ from arq.worker import Function, Worker, func
 
 from queues import jobs
 from queues.connection import redis_settings
-from queues.names import ROUTING_QUEUE, tier_arq_queue
+from queues.names import MAIL_QUEUE, ROUTING_QUEUE, tier_arq_queue
 from queues.reconcile import reconcile
 from queues.runtime import Runtime
 from queues.serialization import deserialize, serialize
@@ -33,6 +33,10 @@ def routing_functions(settings: Settings) -> list[Function]:
     return [func(jobs.route_ticket, name="ticket.route", timeout=settings.route_job_timeout, max_tries=5)]
 
 
+def mail_functions(settings: Settings) -> list[Function]:
+    return [func(jobs.send_mail, name="mail.send", timeout=60, max_tries=settings.mail_send_attempts)]
+
+
 def tier_functions(settings: Settings) -> list[Function]:
     return [func(jobs.automate_tier, name="tier.automate", timeout=settings.route_job_timeout, max_tries=5)]
 
@@ -44,11 +48,19 @@ def job_concurrency(settings: Settings) -> int:
     return settings.worker_max_jobs
 
 
+def functions_for(queue_name: str, settings: Settings) -> list[Function]:
+    if queue_name == ROUTING_QUEUE:
+        return routing_functions(settings)
+    if queue_name == MAIL_QUEUE:
+        return mail_functions(settings)
+    return tier_functions(settings)
+
+
 def build_worker(runtime: Runtime, queue_name: str, *, burst: bool = False) -> Worker:
     settings = runtime.app.settings
     is_routing = queue_name == ROUTING_QUEUE
     return Worker(
-        functions=routing_functions(settings) if is_routing else tier_functions(settings),
+        functions=functions_for(queue_name, settings),
         cron_jobs=[cron(jobs.sweep, name="reconcile.sweep", second=SWEEP_SECONDS, unique=True)]
         if is_routing and not burst
         else None,
@@ -68,7 +80,7 @@ def build_worker(runtime: Runtime, queue_name: str, *, burst: bool = False) -> W
 
 
 def queue_names(tiers: Iterable[int], routing: bool) -> list[str]:
-    names = [ROUTING_QUEUE] if routing else []
+    names = [ROUTING_QUEUE, MAIL_QUEUE] if routing else []
     return names + [tier_arq_queue(t) for t in sorted(set(tiers))]
 
 

@@ -149,7 +149,7 @@ def serve(
 @app.command()
 def worker(
     tiers: Annotated[str, typer.Option(help="Tier automation queues to serve, e.g. 0,1.")] = "0,1,2,3,4",
-    routing: Annotated[bool, typer.Option(help="Also serve the routing queue.")] = True,
+    routing: Annotated[bool, typer.Option(help="Also serve the routing and mail queues.")] = True,
     burst: Annotated[bool, typer.Option(help="Stop once the queues are empty.")] = False,
 ) -> None:
     """Run arq workers for the routing queue and the chosen tiers (reconciles Redis first)."""

@@ -16,8 +16,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 _KEY = "tierroute.effects"
 _UNDO_KEY = "tierroute.undo"
 
-#: arq queue of the routing job; tier automation uses ``tier_queue_name``.
+#: arq queue of the routing job; tier automation uses the tier's number.
 ROUTING = "route"
+#: arq queue of outbound mail.
+MAIL = "mail"
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,10 @@ def take_undo(session: AsyncSession) -> list[Effect]:
 
 def route_job(ticket_id: int) -> EnqueueJob:
     return EnqueueJob("ticket.route", (ticket_id,), f"route:{ticket_id}", ROUTING)
+
+
+def mail_job(message_id: int) -> EnqueueJob:
+    return EnqueueJob("mail.send", (message_id,), f"mail:{message_id}", MAIL)
 
 
 def automation_job(ticket_id: int, tier: int) -> EnqueueJob:

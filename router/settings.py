@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     #: A sender may open at most this many tickets per window (mail storms, loops).
     mail_rate_limit: int = 20
     mail_rate_window_seconds: int = 600
+    #: Outbound mail server, e.g. ``smtp://127.0.0.1:1025`` or ``smtps://user:pass@host:465``; unset keeps
+    #: outbound messages pending (nothing is sent).
+    smtp_url: str | None = None
+    mail_from: str = "Support <support@tierroute.local>"
+    mail_send_attempts: int = 6
     #: Name the SMTP listener greets with.
     smtp_hostname: str = "tierroute.local"
     #: Automatic replies to one address per day, at most (RFC 3834's loop advice).

@@ -99,6 +99,8 @@ class Message(SQLModel, table=True):
     body_html: str | None = None
     #: For outbound mail: ``pending`` until the mailer sends it, then ``sent``/``failed``.
     delivery_status: str | None = Field(default=None, max_length=16)
+    #: Why the last send attempt failed (outbound mail), shown on the ticket.
+    delivery_error: str | None = Field(default=None, max_length=500)
     #: The RFC 5322 Message-ID this message was received or sent with (threading looks it up).
     message_id_header: str | None = Field(default=None, max_length=998, index=True)
     #: SHA-256 of the raw email as received, kept on disk (the stored text may be quote-stripped).

@@ -66,3 +66,11 @@ async def automation_pending(session: AsyncSession, *, updated_before: datetime 
     if updated_before is not None:
         query = query.where(col(Ticket.updated_at) < updated_before)
     return [(int(i), int(t)) for i, t in (await session.exec(query)).all() if i is not None and t is not None]
+
+
+async def pending_outbound(session: AsyncSession, *, created_before: datetime | None = None) -> list[int]:
+    """Outbound messages the mailer has not sent yet."""
+    query = select(Message.id).where(Message.direction == "outbound", Message.delivery_status == "pending")
+    if created_before is not None:
+        query = query.where(col(Message.created_at) < created_before)
+    return [int(i) for i in (await session.exec(query)).all() if i is not None]

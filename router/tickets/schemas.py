@@ -67,6 +67,7 @@ class MessageOut(BaseModel):
     author: str
     body_text: str
     delivery_status: str | None
+    delivery_error: str | None
     created_at: datetime
 
 

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from router.agents.models import Agent
 from router.audit import service as audit
 from router.columns import utcnow
-from router.effects import PlaceInQueue, RemoveFromQueue, after_commit, automation_job, route_job
+from router.effects import PlaceInQueue, RemoveFromQueue, after_commit, automation_job, mail_job, route_job
 from router.errors import Conflict, Forbidden, NotFound
 from router.tickets.models import OPEN_STATUSES, Attachment, Direction, Message, Status, Ticket
 from router.tierqueues.ordering import created_ms, queue_score
@@ -269,16 +269,18 @@ async def record_automation(session: AsyncSession, ticket: Ticket, *, tier: int,
         return False
     assert ticket.id is not None
     ticket.automation_tier = None
-    session.add(
-        Message(
-            ticket_id=ticket.id,
-            direction=Direction.outbound,
-            kind=kind,
-            author="system",
-            body_text=body,
-            delivery_status="pending",
-        )
+    message = Message(
+        ticket_id=ticket.id,
+        direction=Direction.outbound,
+        kind=kind,
+        author="system",
+        body_text=body,
+        delivery_status="pending",
     )
+    session.add(message)
+    await session.flush()
+    assert message.id is not None
+    after_commit(session, mail_job(message.id))
     audit.append(session, ticket, actor="system", action="automation", to_tier=tier, data={"kind": kind})
     _touch(ticket)
     return True
@@ -418,6 +420,10 @@ async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, bo
         delivery_status=None if internal else "pending",
     )
     session.add(message)
+    if not internal:
+        await session.flush()
+        assert message.id is not None
+        after_commit(session, mail_job(message.id))
     audit.append(
         session,
         ticket,
@@ -428,3 +434,31 @@ async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, bo
     )
     _touch(ticket)
     return message
+
+
+async def mark_sent(session: AsyncSession, message: Message, *, message_id_header: str) -> bool:
+    """The mailer handed the message to the SMTP server; False if it was already marked."""
+    if message.delivery_status == "sent":
+        return False
+    ticket = await get(session, message.ticket_id, lock=True)
+    message.delivery_status = "sent"
+    message.delivery_error = None
+    message.message_id_header = message_id_header
+    audit.append(session, ticket, actor="system", action="mail_sent", data={"message": message.id})
+    return True
+
+
+async def note_send_failure(session: AsyncSession, message: Message, *, error: str, final: bool) -> None:
+    """A failed attempt is visible on the ticket; the last one marks the message failed."""
+    ticket = await get(session, message.ticket_id, lock=True)
+    message.delivery_error = error[:500]
+    if final:
+        message.delivery_status = "failed"
+    audit.append(
+        session,
+        ticket,
+        actor="system",
+        action="mail_failed" if final else "mail_attempt_failed",
+        reason=error[:500],
+        data={"message": message.id},
+    )

@@ -1,0 +1,1 @@
+"""Outbound mail: agents' replies and tier automation's messages, threaded into the requester's mailbox."""
