@@ -208,6 +208,34 @@ def smtp(
     _run(main())
 
 
+@app.command()
+def imap(once: Annotated[bool, typer.Option(help="Poll each mailbox once and exit.")] = False) -> None:
+    """Poll the IMAP mailboxes in TIERROUTE_IMAP_URLS; each unseen mail is ingested, then flagged seen."""
+    from queues.runtime import open_runtime
+    from router.intake.imap import Mailbox, poll
+
+    settings = get_settings()
+    if not settings.imap_urls:
+        typer.echo("error: no mailboxes: set TIERROUTE_IMAP_URLS (a JSON list of imap:// URLs)", err=True)
+        raise typer.Exit(2)
+    mailboxes = [Mailbox(url) for url in settings.imap_urls]
+
+    async def main() -> None:
+        async with open_runtime(settings) as runtime:
+            while True:
+                for mailbox in mailboxes:
+                    try:
+                        report = await poll(runtime.app, mailbox)
+                        console.print(f"{mailbox.label}: {report}")
+                    except Exception as exc:  # one bad mailbox must not stop the others
+                        typer.echo(f"{mailbox.label}: {exc.__class__.__name__}: {exc}", err=True)
+                if once:
+                    return
+                await asyncio.sleep(settings.imap_poll_seconds)
+
+    _run(main())
+
+
 @app.command("reconcile")
 def reconcile_cmd() -> None:
     """Rebuild tier queues and pending jobs in Redis from the database."""

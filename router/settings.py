@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     mail_from: str = "Support <support@tierroute.local>"
     mail_send_attempts: int = 6
+    #: Mailboxes to poll, ``imap://user:password@host:port/INBOX`` (``imaps://`` for TLS).
+    imap_urls: list[str] = Field(default_factory=list)
+    imap_poll_seconds: float = 30.0
     #: Name the SMTP listener greets with.
     smtp_hostname: str = "tierroute.local"
     #: Automatic replies to one address per day, at most (RFC 3834's loop advice).
