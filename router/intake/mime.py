@@ -12,7 +12,7 @@ import email
 import email.policy
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
@@ -79,9 +79,9 @@ def _header(message: Message, name: str) -> str | None:
     """A header as text, or None; a header too broken to parse is read raw rather than raising."""
     try:
         value = message.get(name)
-    except Exception:  # malformed headers raise from the header registry
-        raw = message.get_all(name, failobj=None) if hasattr(message, "get_all") else None
-        value = raw[0] if raw else None
+    except Exception:  # malformed headers raise from the header registry: read the stored raw value
+        raw = [v for k, v in message.raw_items() if k.lower() == name]
+        value = str(raw[0]) if raw else None
     if value is None:
         return None
     try:
@@ -109,6 +109,14 @@ def _decode_bytes(payload: bytes, declared: str | None) -> str:
     except UnicodeDecodeError:
         best = charset_normalizer.from_bytes(payload).best()
         return str(best) if best is not None else payload.decode("utf-8", errors="replace")
+
+
+def clean_text(value: str) -> str:
+    """Text any database can store: raw 8-bit header bytes (surrogate-escaped by the parser) decoded by
+    charset detection, NUL characters removed (PostgreSQL refuses them)."""
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        value = _decode_bytes(value.encode("utf-8", "surrogateescape"), None)
+    return value.replace("\x00", "")
 
 
 def _part_text(part: Message) -> str:
@@ -183,12 +191,20 @@ def _filename(part: Message) -> str | None:
 _EXTENSIONS = {"message/rfc822": ".eml", "text/calendar": ".ics", "image/png": ".png", "image/jpeg": ".jpg"}
 
 
+def _message_bytes(message: Message) -> bytes:
+    """A forwarded message as bytes, even when its headers hold characters its declared encoding cannot."""
+    try:
+        return message.as_bytes()
+    except (UnicodeError, LookupError, ValueError):
+        return message.as_string(policy=email.policy.compat32).encode("utf-8", "surrogateescape")
+
+
 def _attachment(part: Message, index: int) -> ParsedAttachment | None:
     content_type = part.get_content_type()
     if content_type == "message/rfc822":
         inner = part.get_payload()
         inner_message = inner[0] if isinstance(inner, list) and inner else None
-        data = inner_message.as_bytes() if isinstance(inner_message, Message) else b""
+        data = _message_bytes(inner_message) if isinstance(inner_message, Message) else b""
     else:
         payload = part.get_payload(decode=True)
         data = payload if isinstance(payload, bytes) else b""
@@ -281,7 +297,20 @@ def _reported_ids(report: Message) -> list[str]:
 
 
 def parse_email(raw: bytes) -> ParsedEmail:
-    """Parse raw bytes; raises ``UnreadableEmail`` only when there is nothing to make a ticket from."""
+    """Parse raw bytes; raises ``UnreadableEmail`` only when there is nothing to make a ticket from.
+
+    Each step has its own fallback; should a message still break the parser in a way not foreseen, it
+    is refused as unreadable (a 4xx for the sender) rather than failing the server.
+    """
+    try:
+        return _parse(raw)
+    except UnreadableEmail:
+        raise
+    except Exception as exc:
+        raise UnreadableEmail(f"the message could not be parsed ({exc.__class__.__name__})") from exc
+
+
+def _parse(raw: bytes) -> ParsedEmail:
     if not raw or not raw.strip():
         raise UnreadableEmail("the message is empty")
     try:
@@ -319,15 +348,15 @@ def parse_email(raw: bytes) -> ParsedEmail:
     reported = _reported_ids(message) if content_type == "multipart/report" else []
     headers = {name: v for name in LOOP_HEADERS if (v := _header(message, name)) is not None}
     return ParsedEmail(
-        message_id=message_id,
-        subject=" ".join(subject.split())[:500],
-        sender=sender.lower(),
-        sender_name=sender_name,
-        recipients=tuple(addr.lower() for _, addr in _addresses(message, "to", "cc", "delivered-to")),
+        message_id=clean_text(message_id)[:998],
+        subject=" ".join(clean_text(subject).split())[:500],
+        sender=clean_text(sender).lower()[:320],
+        sender_name=clean_text(sender_name),
+        recipients=tuple(clean_text(addr).lower()[:320] for _, addr in _addresses(message, "to", "cc", "delivered-to")),
         date=_date(message),
-        text=text.strip(),
-        html=nh3.clean(html_source) if html_source else None,
-        attachments=tuple(attachments),
+        text=clean_text(text).strip(),
+        html=clean_text(nh3.clean(html_source)) if html_source else None,
+        attachments=tuple(replace(a, filename=clean_text(a.filename)[:255]) for a in attachments),
         in_reply_to=_ids(_header(message, "in-reply-to")),
         references=_ids(_header(message, "references")),
         headers=headers,

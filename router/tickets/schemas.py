@@ -5,16 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from router.tickets.models import Priority
+
+
+def _no_nul(value: str) -> str:
+    """NUL characters cannot be stored (PostgreSQL refuses them) and mean nothing in a ticket."""
+    return value.replace("\x00", "")
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 class TicketIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    subject: str = Field(min_length=1, max_length=500)
-    body: str = Field(max_length=200_000)
+    subject: Text = Field(min_length=1, max_length=500)
+    body: Text = Field(max_length=200_000)
     requester_email: EmailStr
     customer_ref: str | None = Field(default=None, min_length=1, max_length=120)
     priority: Priority | None = None
@@ -85,7 +93,7 @@ class TicketList(BaseModel):
 class EscalateIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
     to_tier: int | None = Field(default=None, ge=0, le=4)
 
 
@@ -96,19 +104,19 @@ class DeescalateIn(EscalateIn):
 class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    resolution: str | None = Field(default=None, max_length=10_000)
+    resolution: Text | None = Field(default=None, max_length=10_000)
 
 
 class ReopenIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Text | None = Field(default=None, max_length=2000)
 
 
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    body: str = Field(min_length=1, max_length=200_000)
+    body: Text = Field(min_length=1, max_length=200_000)
     internal: bool = False
 
 
