@@ -16,7 +16,8 @@ from arq import Retry
 from sqlalchemy.exc import OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from queues.reconcile import enqueue_missing_jobs
+from queues.reconcile import enqueue_missing_jobs, repair_tier_queues
+from queues.tier_queue import RedisTierQueue
 from router.automation import service as automation
 from router.context import AppContext
 from router.errors import NotFound
@@ -86,10 +87,12 @@ async def automate_tier(ctx: dict[str, Any], ticket_id: int, tier: int) -> str:
 
 
 async def sweep(ctx: dict[str, Any]) -> str:
-    """``reconcile.sweep`` (cron): re-enqueue jobs for tickets that waited past the grace period."""
+    """``reconcile.sweep`` (cron): re-enqueue jobs for tickets that waited past the grace period, and put
+    tier-queue membership right (effects lost to a Redis blip or applied out of order)."""
     app = app_of(ctx)
     routed, automated = await enqueue_missing_jobs(app, ctx["redis"], grace_seconds=app.settings.sweep_grace_seconds)
-    return f"routing={routed} automation={automated}"
+    added, removed = await repair_tier_queues(app, RedisTierQueue(ctx["redis"]))
+    return f"routing={routed} automation={automated} queue_added={added} queue_removed={removed}"
 
 
 async def send_mail(ctx: dict[str, Any], message_id: int) -> str:
@@ -103,7 +106,18 @@ async def send_mail(ctx: dict[str, Any], message_id: int) -> str:
         if message is None or message.delivery_status != "pending":
             return "nothing-to-send"
         ticket = await tickets.get(session, message.ticket_id)
-        mail = await compose(session, message, ticket, settings=settings, templates=app.templates)
+        try:
+            mail = await compose(session, message, ticket, settings=settings, templates=app.templates)
+        except (ValueError, TypeError) as exc:  # cannot be sent as it stands: fail it visibly, never loop
+            bad = f"cannot compose: {exc}"
+
+            async def unsendable(s: AsyncSession) -> None:
+                failed = await s.get(Message, message_id)
+                if failed is not None:
+                    await tickets.note_send_failure(s, failed, error=bad, final=True)
+
+            await in_transaction(ctx, unsendable)
+            return "failed"
     tries = int(ctx.get("job_try", 1))
     try:
         await sender.send(settings, mail)

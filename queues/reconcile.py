@@ -13,6 +13,7 @@ import structlog
 from arq.connections import ArqRedis
 
 from queues.dispatch import enqueue
+from queues.names import tier_queue_key
 from queues.tier_queue import RedisTierQueue
 from router.columns import utcnow
 from router.context import AppContext
@@ -30,7 +31,40 @@ class ReconcileReport:
     automation_enqueued: int = 0
 
 
+RECONCILE_LOCK = "tierroute:reconcile:lock"
+
+
 async def rebuild_tier_queues(app: AppContext, queue: RedisTierQueue) -> dict[int, int]:
+    """Swap in each tier's exact contents; one process at a time (a Redis lock across processes)."""
+    async with queue.redis.lock(RECONCILE_LOCK, timeout=300, blocking_timeout=120):
+        return await _rebuild(app, queue)
+
+
+async def repair_tier_queues(app: AppContext, queue: RedisTierQueue) -> tuple[int, int]:
+    """Cheaper than a rebuild, safe while claims run: add queued tickets missing from Redis, drop entries
+    whose ticket is no longer queued in that tier (re-checked, so a ticket queued meanwhile stays)."""
+    added = removed = 0
+    for tier in range(5):
+        async with app.sessionmaker() as session:
+            rows = {tid: (p, c, t) for tid, p, c, t in await queries.queued_in_tier(session, tier)}
+        members = {int(m) for m in await queue.redis.zrange(tier_queue_key(tier), 0, -1)}
+        for tid in rows.keys() - members:
+            p, c, t = rows[tid]
+            await queue.push(tier, tid, queue_score(p, c, t), created_ms(t))
+            added += 1
+        extra = members - rows.keys()
+        if extra:
+            async with app.sessionmaker() as session:
+                still = {tid for tid, *_ in await queries.queued_in_tier(session, tier) if tid in extra}
+            for tid in extra - still:
+                await queue.remove(tier, tid)
+                removed += 1
+    if added or removed:
+        log.warning("tier_queues_repaired", added=added, removed=removed)
+    return added, removed
+
+
+async def _rebuild(app: AppContext, queue: RedisTierQueue) -> dict[int, int]:
     counts: dict[int, int] = {}
     for tier in range(5):
         started = utcnow()

@@ -5,17 +5,20 @@ Claim is one Lua script (``ZPOPMIN`` + ``ZREM``), so each entry goes to exactly 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 
 from redis.asyncio import Redis
 
 from queues.names import tier_age_key, tier_queue_key
+from router.context import Popped
 
 _POP = """
 local popped = redis.call('ZPOPMIN', KEYS[1])
 if #popped == 0 then return false end
+local created = redis.call('ZSCORE', KEYS[2], popped[1])
 redis.call('ZREM', KEYS[2], popped[1])
-return popped[1]
+return {popped[1], popped[2], created or '0'}
 """
 
 
@@ -26,9 +29,12 @@ class RedisTierQueue:
         self.redis = redis
         self._pop = redis.register_script(_POP)
 
-    async def pop(self, tier: int) -> int | None:
-        member = await self._pop(keys=[tier_queue_key(tier), tier_age_key(tier)])
-        return int(member) if member is not None else None
+    async def pop(self, tier: int) -> Popped | None:
+        found = await self._pop(keys=[tier_queue_key(tier), tier_age_key(tier)])
+        if not found:
+            return None
+        member, score, created = found
+        return Popped(int(member), float(score), int(float(created)))
 
     async def push(self, tier: int, ticket_id: int, score: float, created_ms: int) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -59,7 +65,8 @@ class RedisTierQueue:
     async def replace(self, tier: int, entries: Iterable[tuple[int, float, int]]) -> int:
         """Swap in the exact contents ``(ticket_id, score, created_ms)`` at once (used by reconcile)."""
         queue_key, age_key = tier_queue_key(tier), tier_age_key(tier)
-        tmp_queue, tmp_age = f"{queue_key}:rebuild", f"{age_key}:rebuild"
+        token = uuid.uuid4().hex  # concurrent rebuilds must never share (and clobber) temporary keys
+        tmp_queue, tmp_age = f"{queue_key}:rebuild:{token}", f"{age_key}:rebuild:{token}"
         scores: dict[str, float] = {}
         ages: dict[str, float] = {}
         for ticket_id, score, created in entries:

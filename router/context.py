@@ -19,10 +19,19 @@ from router.settings import Settings
 from router.storage import BlobStore
 
 
+@dataclass(frozen=True)
+class Popped:
+    """An entry taken from a tier queue, with what it takes to put it back."""
+
+    ticket_id: int
+    score: float
+    created_ms: int
+
+
 class TierQueuePort(Protocol):
     """The per-tier work queue: an ordered set of ticket ids with an atomic pop."""
 
-    async def pop(self, tier: int) -> int | None: ...
+    async def pop(self, tier: int) -> Popped | None: ...
 
     async def push(self, tier: int, ticket_id: int, score: float, created_ms: int) -> None: ...
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -73,14 +73,17 @@ def current_actor(agent: CurrentAgent) -> tickets.Actor:
 CurrentActor = Annotated[tickets.Actor, Depends(current_actor)]
 
 
-async def ticket_for_reading(ticket_id: int, session: SessionDep, actor: CurrentActor) -> Ticket:
+TicketId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the ticket's id")]
+
+
+async def ticket_for_reading(ticket_id: TicketId, session: SessionDep, actor: CurrentActor) -> Ticket:
     ticket = await tickets.get(session, ticket_id)
     tickets.require_tier(actor, ticket.support_tier)
     return ticket
 
 
-async def ticket_for_change(ticket_id: int, session: SessionDep) -> Ticket:
-    """Locked for the rest of the transaction; the service checks the actor's permissions."""
+async def ticket_for_change(ticket_id: TicketId, session: SessionDep, _actor: CurrentActor) -> Ticket:
+    """Locked for the rest of the transaction (after authentication); the service checks permissions."""
     return await tickets.get(session, ticket_id, lock=True)
 
 

@@ -63,6 +63,13 @@ def on_rollback(session: AsyncSession, effect: Effect) -> None:
     session.info.setdefault(_UNDO_KEY, []).append(effect)
 
 
+def drop_undo(session: AsyncSession, effect: Effect) -> None:
+    """Forget an undo that no longer applies (the popped entry was stale and is dropped for good)."""
+    undo: list[Effect] = session.info.get(_UNDO_KEY, [])
+    if effect in undo:
+        undo.remove(effect)
+
+
 def take_effects(session: AsyncSession) -> list[Effect]:
     session.info.pop(_UNDO_KEY, None)
     effects: list[Effect] = session.info.pop(_KEY, [])

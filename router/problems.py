@@ -9,7 +9,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -63,11 +65,24 @@ def install(app: FastAPI) -> None:
         detail = "the database is not available right now (nothing was changed); retry shortly"
         return problem(503, "Service unavailable", detail, request.url.path, retry_after=5)
 
+    @app.exception_handler(SATimeoutError)
+    @app.exception_handler(RedisTimeoutError)
+    async def _busy(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("backend_timeout", path=request.url.path, error=repr(exc))
+        return problem(
+            503, "Service unavailable", "the service is busy right now; retry shortly", request.url.path, retry_after=5
+        )
+
     @app.exception_handler(RedisConnectionError)
     async def _redis_unavailable(request: Request, exc: RedisConnectionError) -> JSONResponse:
         log.warning("redis_unavailable", path=request.url.path, error=str(exc))
         detail = "the queue store is not available right now; retry shortly"
         return problem(503, "Service unavailable", detail, request.url.path, retry_after=5)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled_error", path=request.url.path, error=repr(exc))
+        return problem(500, "Internal error", "an unexpected error occurred; it has been logged", request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -7,7 +7,7 @@ keys fired (plus the few with none), which keeps 10,000 rules close to the cost 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,8 +171,8 @@ def _members(actual: Any) -> list[Any]:
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     # On list fields (tags, attachment types) equals/in/not_in ask about any element.
     "equals": lambda a, e: comparable(e) in _members(a),
-    "in": lambda a, e: any(m in e for m in _members(a)),
-    "not_in": lambda a, e: not any(m in e for m in _members(a)),
+    "in": lambda a, e: any(isinstance(m, Hashable) and m in e for m in _members(a)),
+    "not_in": lambda a, e: not any(isinstance(m, Hashable) and m in e for m in _members(a)),
     "gte": _numeric(lambda a, e: a >= e),
     "lte": _numeric(lambda a, e: a <= e),
     "gt": _numeric(lambda a, e: a > e),

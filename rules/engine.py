@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,7 +97,9 @@ class Rulebook:
             value = ctx.value(spec)
             members = value if isinstance(value, list | tuple) else (value,)
             for member in members:
-                fired.update(by_key.get(("eq", name, comparable(member)), ()))
+                key = comparable(member)
+                if isinstance(key, Hashable):  # nested JSON attributes can never equal a rule's value
+                    fired.update(by_key.get(("eq", name, key), ()))
         return sorted(fired)
 
     def evaluate(self, snapshot: Snapshot, *, use_index: bool = True) -> Decision:

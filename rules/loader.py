@@ -150,10 +150,10 @@ class _Compiler:
         self.fail(node, key, f"customer tier must be 1 to {len(self.customer_tiers)} or one of: {names}; got {value!r}")
         return None
 
-    def text(self, node: Any, key: Any, what: str) -> str | None:
+    def text(self, node: Any, key: Any, what: str, max_length: int = 64) -> str | None:
         value = node[key]
-        if not isinstance(value, str) or not value.strip():
-            self.fail(node, key, f"{what} is a non-empty string")
+        if not isinstance(value, str) or not value.strip() or len(value) > max_length:
+            self.fail(node, key, f"{what} is a non-empty string of at most {max_length} characters")
             return None
         return value
 
@@ -286,7 +286,7 @@ class _Compiler:
         severity = self.severity(node, "severity") if "severity" in node else None
         sla = self.text(node, "sla_policy", "sla_policy") if "sla_policy" in node else None
         group = self.text(node, "queue_group", "queue_group") if "queue_group" in node else None
-        note = self.text(node, "note", "note") if "note" in node else None
+        note = self.text(node, "note", "note", max_length=2000) if "note" in node else None
         tags = node.get("tags", [])
         if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
             self.fail(node, "tags", "tags is a list of strings")
@@ -350,10 +350,10 @@ class _Compiler:
     # -- rulebook-wide sections -------------------------------------------------------------------------
     def names(self, doc: Any, key: str, count: int | None) -> tuple[str, ...] | None:
         value = doc[key]
-        ok = isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value)
+        ok = isinstance(value, list) and value and all(isinstance(v, str) and v.strip() and len(v) <= 32 for v in value)
         if not ok or (count is not None and len(value) != count) or len({v.casefold() for v in value}) != len(value):
             size = f"exactly {count}" if count else "a non-empty list of"
-            self.fail(doc, key, f"{key} takes {size} distinct names")
+            self.fail(doc, key, f"{key} takes {size} distinct names of at most 32 characters")
             return None
         return tuple(value)
 

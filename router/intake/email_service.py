@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.columns import utcnow
 from router.effects import EffectSink
-from router.errors import Invalid
+from router.errors import Invalid, NotFound
 from router.intake import service as intake
 from router.intake.mime import ParsedEmail, UnreadableEmail, parse_email
 from router.intake.models import InboundMail
@@ -27,7 +27,7 @@ from router.tickets.models import Message, Ticket
 from router.tickets.service import MailDetails, StoredAttachment, TicketContext
 from router.unit_of_work import rollback
 
-_REF_IN_SUBJECT = re.compile(r"\[T-(\d{6,})\]")
+_REF_IN_SUBJECT = re.compile(r"\[T-(\d{6,18})\]")
 _reply_parser = EmailReplyParser(languages=["en", "de", "fr", "es", "nl", "it", "pt", "sv", "pl", "ja"])
 
 
@@ -48,11 +48,19 @@ async def _thread_ticket(session: AsyncSession, mail: ParsedEmail) -> Ticket | N
             await session.exec(select(Message.ticket_id).where(col(Message.message_id_header).in_(ids)).limit(1))
         ).first()
         if row is not None:
-            return await session.get(Ticket, row)
+            return await _locked(session, row)
     found = _REF_IN_SUBJECT.search(mail.subject)
     if found:
-        return await session.get(Ticket, int(found.group(1)))
+        return await _locked(session, int(found.group(1)))
     return None
+
+
+async def _locked(session: AsyncSession, ticket_id: int) -> Ticket | None:
+    """The thread's ticket under its row lock (a reply may reopen it while an agent changes it)."""
+    try:
+        return await tickets.get(session, ticket_id, lock=True)
+    except NotFound:
+        return None
 
 
 async def _too_many_from(session: AsyncSession, sender: str, settings: Settings) -> bool:

@@ -101,6 +101,11 @@ async def poll(app: AppContext, mailbox: Mailbox, *, limit: int = 200) -> PollRe
                 log.warning("imap_database_unavailable", error=str(exc.orig))
                 report.failed += 1
                 continue
+            except Exception:  # one poison message must not block the mailbox: leave it, take the rest
+                await rollback(db, app.effects)
+                log.exception("imap_message_failed", mailbox=mailbox.label, uid=uid)
+                report.failed += 1
+                continue
         report.duplicates += outcome.duplicate
         report.taken += not outcome.duplicate
         done.append(uid)

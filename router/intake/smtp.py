@@ -59,6 +59,10 @@ class IntakeHandler:
                 await rollback(db, self.app.effects)
                 log.warning("smtp_database_unavailable", error=str(exc.orig))
                 return "451 4.3.0 Temporarily unavailable, please try again later"
+            except Exception:  # never bounce mail for our own fault: the sender retries later
+                await rollback(db, self.app.effects)
+                log.exception("smtp_intake_failed")
+                return "451 4.3.0 Temporary failure, please try again later"
         log.info("smtp_received", outcome=outcome.outcome, ticket=outcome.ticket_ref, reason=outcome.reason)
         return f"250 2.0.0 Accepted: {outcome.ticket_ref or outcome.outcome}"
 

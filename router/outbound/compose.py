@@ -33,7 +33,7 @@ def ref_of(ticket: Ticket) -> str:
 
 
 def subject_for(ticket: Ticket) -> str:
-    subject = ticket.subject
+    subject = " ".join(ticket.subject.split())  # a subject with CR/LF would be a header injection
     tag = f"[{ref_of(ticket)}]"
     if tag not in subject:
         subject = f"{tag} {subject}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class RuleOut(BaseModel):
@@ -24,7 +24,7 @@ class SimulateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rulebook: str = Field(min_length=1, max_length=900_000, description="the candidate rulebook's YAML text")
-    since: datetime | None = None
+    since: AwareDatetime | None = None
     max_differences: int = Field(default=100, ge=0, le=10_000)
 
 

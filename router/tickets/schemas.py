@@ -11,7 +11,10 @@ from router.tickets.models import Priority
 
 
 def _no_nul(value: str) -> str:
-    """NUL characters cannot be stored (PostgreSQL refuses them) and mean nothing in a ticket."""
+    """NUL characters cannot be stored (PostgreSQL refuses them) and mean nothing in a ticket; lone
+    surrogates are not text at all."""
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValueError("contains invalid characters (lone UTF-16 surrogates)")
     return value.replace("\x00", "")
 
 

@@ -142,8 +142,8 @@ async def open_ticket(
         component=context.component,
         service=context.service,
         tags=list(context.tags),
-        subject=subject,
-        requester_email=requester_email,
+        subject=subject[:500],
+        requester_email=requester_email[:320],
         customer_id=customer_id,
         customer_tier=customer_tier,
         priority_hint=priority_hint,
@@ -204,7 +204,7 @@ async def _add_message(
                 size=a.size,
                 sha256=a.sha256,
                 inline=a.inline,
-                content_id=a.content_id,
+                content_id=a.content_id[:255] if a.content_id else None,
             )
         )
     return message
@@ -223,13 +223,13 @@ async def add_inbound(
         audit.append(
             session,
             ticket,
-            actor=f"requester:{author}",
+            actor=f"requester:{author}"[:100],
             action="reopened",
             to_tier=ticket.support_tier,
             reason="the requester replied",
         )
     action = "customer_replied" if kind == "message" else f"{kind}_received"
-    audit.append(session, ticket, actor=f"requester:{author}", action=action, data={"chars": len(body)})
+    audit.append(session, ticket, actor=f"requester:{author}"[:100], action=action, data={"chars": len(body)})
     _touch(ticket)
     return message
 
@@ -250,7 +250,8 @@ async def apply_routing(session: AsyncSession, ticket: Ticket, decision: Decisio
     audit.append(
         session,
         ticket,
-        actor="rule:" + ",".join(rule_ids) if rule_ids else "rule:defaults",
+        # The actor names the deciding rule (the first that matched); all of them are in ``data``.
+        actor=f"rule:{rule_ids[0]}"[:100] if rule_ids else "rule:defaults",
         action="routed",
         to_tier=decision.support_tier,
         data={

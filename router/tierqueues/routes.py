@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from router.deps import ContextDep, CurrentAgent, SessionDep
 from router.metrics import CLAIMS
 from router.tickets.schemas import TicketOut
+from router.tickets.service import Actor, require_tier
 from router.tierqueues import service as queues
 from router.tierqueues.schemas import TierQueueOut, TierQueuePage
 
@@ -33,6 +34,7 @@ async def tier_page(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TierQueuePage:
     """The tier's queue in claim order (priority, customer tier, age)."""
+    require_tier(Actor.of(_agent), tier)
     rows, total = await queues.page(session, ctx.tier_queue, tier, offset=offset, limit=limit)
     items = [TicketOut.model_validate(t, from_attributes=True) for t in rows]
     return TierQueuePage(tier=tier, total=total, offset=offset, limit=limit, items=items)

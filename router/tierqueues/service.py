@@ -10,11 +10,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from router.agents.models import Agent
 from router.columns import utcnow
 from router.context import TierQueuePort
-from router.effects import PlaceInQueue, on_rollback
+from router.effects import PlaceInQueue, drop_undo, on_rollback
 from router.errors import NotFound
 from router.tickets import service as tickets
 from router.tickets.models import Ticket
-from router.tierqueues.ordering import created_ms, queue_score
 
 TIERS = range(5)
 
@@ -34,19 +33,21 @@ async def claim_next(session: AsyncSession, queue: TierQueuePort, tier: int, age
     """
     tickets.require_tier(tickets.Actor.of(agent), check_tier(tier))
     while True:
-        ticket_id = await queue.pop(tier)
-        if ticket_id is None:
+        popped = await queue.pop(tier)
+        if popped is None:
             return None
+        # Registered at once: if anything below fails, the rollback puts the entry back (a stale entry
+        # put back is harmless: the next claim drops it).
+        undo = PlaceInQueue(tier, popped.ticket_id, popped.score, popped.created_ms)
+        on_rollback(session, undo)
         try:
-            ticket = await tickets.get(session, ticket_id, lock=True)
+            ticket = await tickets.get(session, popped.ticket_id, lock=True)
         except NotFound:
+            drop_undo(session, undo)
             continue
-        if ticket.support_tier != tier:
-            continue
-        if await tickets.claim(session, ticket, agent):
-            score = queue_score(ticket.priority, ticket.customer_tier, ticket.created_at)
-            on_rollback(session, PlaceInQueue(tier, ticket_id, score, created_ms(ticket.created_at)))
+        if ticket.support_tier == tier and await tickets.claim(session, ticket, agent):
             return ticket
+        drop_undo(session, undo)
 
 
 @dataclass(frozen=True)

@@ -181,3 +181,38 @@ async def test_sigkilled_worker_mid_routing_loses_nothing(
         ).all()
     assert len(per_ticket) == total and all(n == 1 for _, n in per_ticket)
     assert await rt.app.tier_queue.depth(2) == total
+
+
+async def test_concurrent_reconciles_keep_every_entry(private: tuple[Runtime, httpx.AsyncClient]) -> None:
+    from queues.tier_queue import RedisTierQueue
+
+    rt, _ = private
+    queue = RedisTierQueue(rt.pool)
+    entries = [(i, float(i), i) for i in range(1, 12_001)]
+    await asyncio.gather(*(queue.replace(1, entries) for _ in range(4)))
+    assert await queue.depth(1) == len(entries)
+    assert [k async for k in rt.pool.scan_iter(match="*:rebuild:*")] == []
+
+
+async def test_a_long_chain_of_rules_routes_on_postgresql_too(private: tuple[Runtime, httpx.AsyncClient]) -> None:
+    """The routed event names the deciding rule; a dozen long rule ids must not overflow the actor column."""
+    from router.routing import service as routing
+    from rules import parse_rulebook
+
+    rt, client = private
+    _, lead = await make_agent(rt, role="lead", tiers=())
+    book = parse_rulebook(
+        "rules:\n"
+        + "".join(
+            f"  - {{id: {'a-very-long-rule-identifier-' + str(i) * 3}, when: {{field: text, keywords_any: [help]}}, "
+            f"then: {{tags: [t{i}]}}}}\n"
+            for i in range(12)
+        )
+    )
+    tid = (await client.post("/api/v1/tickets", json=ticket_json(subject="help"), headers=auth(lead))).json()["id"]
+    async with rt.app.sessionmaker() as s:
+        assert await routing.route(s, tid, book)
+        await s.commit()
+    trail = (await client.get(f"/api/v1/tickets/{tid}/audit", headers=auth(lead))).json()
+    assert trail[-1]["actor"] == "rule:a-very-long-rule-identifier-000"
+    assert len(trail[-1]["data"]["rules"]) == 12

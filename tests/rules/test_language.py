@@ -225,3 +225,13 @@ def test_language_mistakes_are_located(text: str, message: str) -> None:
         parse_rulebook(text, "book.yaml")
     assert message in str(info.value)
     assert all(p.line > 0 for p in info.value.problems)
+
+
+def test_nested_attribute_values_never_crash_the_index() -> None:
+    book = parse_rulebook(
+        "rules:\n  - {id: p, when: {field: customer.plan, equals: enterprise}, then: {support_tier: 2}}\n"
+        "  - {id: q, when: {field: customer.plan, in: [a, b]}, then: {support_tier: 3}}\n"
+    )
+    for plan in ({"name": "enterprise"}, ["enterprise"], None):
+        s = snap(attributes={"plan": plan})
+        assert book.evaluate(s) == book.evaluate(s, use_index=False)
