@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/claim.py
 	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/email.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
