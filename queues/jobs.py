@@ -109,28 +109,14 @@ async def send_mail(ctx: dict[str, Any], message_id: int) -> str:
         try:
             mail = await compose(session, message, ticket, settings=settings, templates=app.templates)
         except (ValueError, TypeError) as exc:  # cannot be sent as it stands: fail it visibly, never loop
-            bad = f"cannot compose: {exc}"
-
-            async def unsendable(s: AsyncSession) -> None:
-                failed = await s.get(Message, message_id)
-                if failed is not None:
-                    await tickets.note_send_failure(s, failed, error=bad, final=True)
-
-            await in_transaction(ctx, unsendable)
+            await _record_send_failure(ctx, message_id, f"cannot compose: {exc}", final=True)
             return "failed"
     tries = int(ctx.get("job_try", 1))
     try:
         await sender.send(settings, mail)
     except (OSError, aiosmtplib.SMTPException) as exc:
         final = tries >= settings.mail_send_attempts
-        error = f"attempt {tries}: {exc.__class__.__name__}: {exc}"
-
-        async def record(session: AsyncSession) -> None:
-            failed = await session.get(Message, message_id)
-            if failed is not None:
-                await tickets.note_send_failure(session, failed, error=error, final=final)
-
-        await in_transaction(ctx, record)
+        await _record_send_failure(ctx, message_id, f"attempt {tries}: {exc.__class__.__name__}: {exc}", final=final)
         if final:
             return "failed"
         raise Retry(defer=min(2**tries, 300)) from exc
@@ -141,3 +127,12 @@ async def send_mail(ctx: dict[str, Any], message_id: int) -> str:
 
     await in_transaction(ctx, done)
     return "sent"
+
+
+async def _record_send_failure(ctx: dict[str, Any], message_id: int, error: str, *, final: bool) -> None:
+    async def record(session: AsyncSession) -> None:
+        failed = await session.get(Message, message_id)
+        if failed is not None:
+            await tickets.note_send_failure(session, failed, error=error, final=final)
+
+    await in_transaction(ctx, record)
