@@ -38,7 +38,7 @@ bench: install
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/claim.py
 	$(BIN)/python bench/rules.py
-	$(BIN)/python bench/email.py
+	$(BIN)/python bench/mail_intake.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

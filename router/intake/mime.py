@@ -111,10 +111,13 @@ def _decode_bytes(payload: bytes, declared: str | None) -> str:
         return str(best) if best is not None else payload.decode("utf-8", errors="replace")
 
 
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
 def clean_text(value: str) -> str:
     """Text any database can store: raw 8-bit header bytes (surrogate-escaped by the parser) decoded by
     charset detection, NUL characters removed (PostgreSQL refuses them)."""
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
+    if _ESCAPED_BYTE.search(value):
         value = _decode_bytes(value.encode("utf-8", "surrogateescape"), None)
     return value.replace("\x00", "")
 
@@ -240,40 +243,48 @@ def _uudecode(text: str) -> tuple[str, list[ParsedAttachment]]:
     return _UUENCODED.sub(take, text), found
 
 
+def _forwarded_part_ids(message: Message) -> set[int]:
+    """ids of the parts that travel inside a forwarded message (they stay in its .eml attachment)."""
+    inside: set[int] = set()
+    for container in message.walk():
+        if container is not message and container.get_content_type() == "message/rfc822":
+            payload = container.get_payload()
+            for sub in payload if isinstance(payload, list) else []:
+                if isinstance(sub, Message):
+                    inside.update(id(p) for p in sub.walk())
+    return inside
+
+
 def _walk_parts(message: Message) -> tuple[Message | None, Message | None, list[Message]]:
-    """The plain body part, the HTML body part and the attachment parts."""
+    """The plain body part, the HTML body part and the attachment parts (forwarded messages whole).
+
+    One walk, each part's content type parsed once: header parsing is most of the cost of a message.
+    """
+    inside = _forwarded_part_ids(message)
     plain = html = None
     others: list[Message] = []
     for part in message.walk():
-        if part.is_multipart():
+        if part is message and part.is_multipart():
+            continue
+        if id(part) in inside:
             continue
         content_type = part.get_content_type()
+        if content_type == "message/rfc822" and part is not message:
+            others.append(part)
+            continue
+        if part.is_multipart():
+            continue
         disposition = (part.get_content_disposition() or "").lower()
-        named = _filename(part) is not None
-        if content_type == "text/plain" and disposition != "attachment" and not named and plain is None:
+        body_like = disposition != "attachment" and _filename(part) is None
+        if content_type == "text/plain" and body_like and plain is None:
             plain = part
-        elif content_type == "text/html" and disposition != "attachment" and not named and html is None:
+        elif content_type == "text/html" and body_like and html is None:
             html = part
-        elif content_type in ("text/plain", "text/html") and disposition != "attachment" and not named:
+        elif content_type in ("text/plain", "text/html") and body_like:
             continue  # an alternative or extra body part: the first one is the body
         else:
             others.append(part)
-    # message/rfc822 parts are multipart containers to walk(); collect them as attachments too.
-    for part in message.walk():
-        if part.get_content_type() == "message/rfc822" and part is not message:
-            others.append(part)
     return plain, html, others
-
-
-def _inside_forwarded(part: Message, message: Message) -> bool:
-    """True for parts that belong to a forwarded message (they travel inside its .eml attachment)."""
-    for container in message.walk():
-        if container.get_content_type() == "message/rfc822" and container is not message:
-            inner = container.get_payload()
-            for sub in inner if isinstance(inner, list) else []:
-                if isinstance(sub, Message) and any(p is part for p in sub.walk()):
-                    return True
-    return False
 
 
 _MESSAGE_ID_LINE = re.compile(r"(?im)^message-id:(.*)$")
@@ -327,10 +338,6 @@ def _parse(raw: bytes) -> ParsedEmail:
         raise UnreadableEmail("the message has no sender address (From)")
     sender_name, sender = senders[0]
     plain, html_part, others = _walk_parts(message)
-    forwarded = [p for p in others if p.get_content_type() == "message/rfc822"]
-    others = [p for p in others if p.get_content_type() == "message/rfc822" or not _inside_forwarded(p, message)]
-    plain = None if plain is not None and forwarded and _inside_forwarded(plain, message) else plain
-    html_part = None if html_part is not None and forwarded and _inside_forwarded(html_part, message) else html_part
     html_source = _part_text(html_part) if html_part is not None else None
     text = _part_text(plain) if plain is not None else ""
     if not text.strip() and html_source:

@@ -3,7 +3,7 @@
 
 Each pass gives every corpus message a fresh Message-ID so nothing is deduplicated. Target: >= 300/s.
 
-    python bench/email.py [--messages 2000] [--backend postgres|sqlite|both]
+    python bench/mail_intake.py [--messages 2000] [--backend postgres|sqlite|both]
 """
 
 from __future__ import annotations
@@ -17,15 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import (
-    PG_URL,
-    REDIS_URL,
-    code_version,
-    flush_redis_db14,
-    fresh_dir,
-    print_table,
-    reset_postgres,
-)
+from bench._common import PG_ADMIN_DSN, code_version, fresh_dir, print_table
 from queues.runtime import open_runtime
 from router.intake import email_service
 from router.intake.mime import UnreadableEmail, parse_email
@@ -34,6 +26,24 @@ from router.tickets.service import Actor
 from router.unit_of_work import commit
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "mail-fixtures"
+#: Its own database and Redis DB, so it can run beside the other benchmarks (which use DB 14).
+PG_DB = "tierroute_bench_email"
+PG_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DB}"
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def reset() -> None:
+    import psycopg
+    import redis
+
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {PG_DB}")
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    client.close()
+
+
 _MESSAGE_ID = re.compile(rb"(?im)^message-id:[^\r\n]*\r?\n")
 
 
@@ -92,16 +102,12 @@ def main() -> None:
     backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
     for backend in backends:
         data = fresh_dir(f"email-{backend}")
-        flush_redis_db14()
-        if backend == "postgres":
-            reset_postgres()
-            url = PG_URL
-        else:
-            url = f"sqlite+aiosqlite:///{data / 'bench.db'}"
+        reset()
+        url = PG_URL if backend == "postgres" else f"sqlite+aiosqlite:///{data / 'bench.db'}"
         settings = Settings(database_url=url, redis_url=REDIS_URL, data_dir=data, mail_rate_limit=10**9)
         rate, outcomes = asyncio.run(ingest_rate(settings, messages, args.messages))
         rows.append([f"parse + ingest + commit ({backend})", len(messages), f"{rate:.0f}", outcomes])
-    flush_redis_db14()
+    reset()
     print_table(
         f"email intake, {args.messages} corpus messages, one at a time (target >= 300/s); {code_version()}",
         ["what", "distinct corpus messages", "messages/s", "outcomes"],
