@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -29,7 +30,7 @@ class BusinessCalendar:
             return True
         if self.country is None:
             return False
-        return day in holidays.country_holidays(self.country, subdiv=self.subdivision, years=day.year)
+        return day in _public_holidays(self.country, self.subdivision, day.year)
 
     def is_open(self, moment: datetime) -> bool:
         """Whether ``moment`` (timezone-aware) falls inside business hours."""
@@ -38,6 +39,12 @@ class BusinessCalendar:
             return False
         now = local.time().replace(tzinfo=None)
         return any(start <= now and (end is None or now < end) for start, end in self.weekly[local.weekday()])
+
+
+@lru_cache(maxsize=256)
+def _public_holidays(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+    """A year's public holidays, computed once (building them costs ~0.25 ms, more than a whole rule pass)."""
+    return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year).keys())
 
 
 def parse_interval(text: str) -> tuple[time, time | None]:

@@ -493,6 +493,12 @@ def _compile(doc: Any, text: str, source: str) -> Rulebook:
     if "severities" in doc:
         c.severities = c.names(doc, "severities", None) or SEVERITIES
     defaults = doc.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        c.fail(doc, "defaults", "defaults is a mapping of support_tier, priority, severity")
+        defaults = {}
+    for k in defaults:
+        if k not in ("support_tier", "priority", "severity"):
+            c.fail(defaults, k, f"unknown default {k!r}; known: priority, severity, support_tier")
     default_tier = (c.tier(defaults, "support_tier") if "support_tier" in defaults else 1) or 0
     default_priority = (c.priority(defaults, "priority") if "priority" in defaults else None) or "normal"
     fallback_severity = "minor" if "minor" in c.severities else c.severities[-1]

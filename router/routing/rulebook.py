@@ -23,11 +23,13 @@ class RulebookProvider:
         self._rulebook = load_rulebook(path)  # the first load must succeed: fail loudly at start
         self._checked = time.monotonic()
 
-    def _stat(self) -> float:
+    def _stat(self) -> tuple[int, int, int]:
+        """Modification time in ns, size and inode: an edit within the clock's resolution still shows."""
         try:
-            return self.path.stat().st_mtime
+            st = self.path.stat()
         except OSError:
-            return -1.0
+            return (-1, -1, -1)
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
 
     def current(self) -> Rulebook:
         now = time.monotonic()

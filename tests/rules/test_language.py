@@ -235,3 +235,9 @@ def test_nested_attribute_values_never_crash_the_index() -> None:
     for plan in ({"name": "enterprise"}, ["enterprise"], None):
         s = snap(attributes={"plan": plan})
         assert book.evaluate(s) == book.evaluate(s, use_index=False)
+
+
+def test_unknown_defaults_are_mistakes_not_silence() -> None:
+    with pytest.raises(RulebookError) as info:
+        parse_rulebook("defaults: {tier: 3}\nrules: []\n", "book.yaml")
+    assert "book.yaml:1:12: unknown default 'tier'" in str(info.value)
