@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from arq.connections import ArqRedis
 
@@ -21,8 +21,11 @@ def arq_queue_for(queue: str | int) -> str:
 class RedisEffectSink:
     """Implements ``router.effects.EffectSink``."""
 
-    def __init__(self, pool: ArqRedis) -> None:
+    def __init__(self, pool: ArqRedis, *, mail_enabled: Callable[[], bool] = lambda: True) -> None:
         self.pool = pool
+        #: Without an outbound SMTP server mail jobs would only find nothing to do: they are not queued
+        #: (the messages stay pending, and reconcile queues them once a server is configured).
+        self.mail_enabled = mail_enabled
 
     async def apply(self, effects: Sequence[Effect]) -> None:
         moves = [e for e in effects if isinstance(e, PlaceInQueue | RemoveFromQueue)]
@@ -38,7 +41,7 @@ class RedisEffectSink:
                         pipe.zrem(tier_age_key(move.tier), member)
                 await pipe.execute()
         for effect in effects:
-            if isinstance(effect, EnqueueJob):
+            if isinstance(effect, EnqueueJob) and (effect.queue != MAIL or self.mail_enabled()):
                 await enqueue(self.pool, effect)
 
 

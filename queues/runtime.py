@@ -57,6 +57,7 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
             templates=make_templates(),
             blobs=BlobStore(settings.blob_dir),
         )
+        app.effects = RedisEffectSink(pool, mail_enabled=lambda: bool(app.settings.smtp_url))
         yield Runtime(app, pool)
     finally:
         await pool.aclose()

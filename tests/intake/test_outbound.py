@@ -132,3 +132,18 @@ async def test_a_message_that_never_goes_out_is_marked_failed(
     (ack,) = [m for m in ticket["messages"] if m["direction"] == "outbound"]
     assert ack["delivery_status"] == "failed"
     assert ack["delivery_error"].startswith("attempt 2: SMTP")
+
+
+async def test_without_an_smtp_server_mail_stays_pending_and_queues_no_jobs(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    from queues.names import MAIL_QUEUE
+
+    _, lead = await make_agent(runtime, role="lead", tiers=())
+    opened = await client.post(
+        "/api/v1/intake/email", content=customer_mail("Hello", "Question").as_bytes(), headers={**auth(lead), **RFC822}
+    )
+    await drain(runtime)
+    assert await runtime.pool.zcard(MAIL_QUEUE) == 0
+    ticket = (await client.get(f"/api/v1/tickets/{opened.json()['ticket_id']}", headers=auth(lead))).json()
+    assert [m["delivery_status"] for m in ticket["messages"] if m["direction"] == "outbound"] == ["pending"]
