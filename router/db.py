@@ -23,7 +23,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _prepare_sqlite(engine: Engine) -> None:
+def _prepare_sqlite(engine: Engine, *, foreign_keys: bool = True) -> None:
     """WAL, a busy timeout and ``BEGIN IMMEDIATE``: several processes write one file without deadlocks.
 
     pysqlite opens transactions lazily and upgrades read locks to write locks, which fails at once
@@ -36,7 +36,9 @@ def _prepare_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        # Migrations run with foreign keys off: batch mode rebuilds tables (copy, drop, rename), and dropping
+        # a table others reference fails while they are on (Alembic's advice for SQLite).
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -77,7 +79,7 @@ def migrate(url: str) -> None:
         _ensure_sqlite_dir(url)
     engine = create_engine(sync_url(url))
     if is_sqlite(url):
-        _prepare_sqlite(engine)
+        _prepare_sqlite(engine, foreign_keys=False)
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     try:
