@@ -87,12 +87,17 @@ async def automate_tier(ctx: dict[str, Any], ticket_id: int, tier: int) -> str:
 
 
 async def sweep(ctx: dict[str, Any]) -> str:
-    """``reconcile.sweep`` (cron): re-enqueue jobs for tickets that waited past the grace period, and put
-    tier-queue membership right (effects lost to a Redis blip or applied out of order)."""
+    """``reconcile.sweep`` (cron): re-enqueue jobs for tickets that waited past the grace period."""
     app = app_of(ctx)
     routed, automated = await enqueue_missing_jobs(app, ctx["redis"], grace_seconds=app.settings.sweep_grace_seconds)
-    added, removed = await repair_tier_queues(app, RedisTierQueue(ctx["redis"]))
-    return f"routing={routed} automation={automated} queue_added={added} queue_removed={removed}"
+    return f"routing={routed} automation={automated}"
+
+
+async def repair_queues(ctx: dict[str, Any]) -> str:
+    """``reconcile.repair`` (cron, once a minute): put tier-queue membership right; it reads every queued
+    ticket, so it runs less often than the job sweep."""
+    added, removed = await repair_tier_queues(app_of(ctx), RedisTierQueue(ctx["redis"]))
+    return f"queue_added={added} queue_removed={removed}"
 
 
 async def send_mail(ctx: dict[str, Any], message_id: int) -> str:

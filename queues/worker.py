@@ -61,7 +61,10 @@ def build_worker(runtime: Runtime, queue_name: str, *, burst: bool = False) -> W
     is_routing = queue_name == ROUTING_QUEUE
     return Worker(
         functions=functions_for(queue_name, settings),
-        cron_jobs=[cron(jobs.sweep, name="reconcile.sweep", second=SWEEP_SECONDS, unique=True)]
+        cron_jobs=[
+            cron(jobs.sweep, name="reconcile.sweep", second=SWEEP_SECONDS, unique=True),
+            cron(jobs.repair_queues, name="reconcile.repair", second=0, unique=True),
+        ]
         if is_routing and not burst
         else None,
         queue_name=queue_name,

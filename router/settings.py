@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     worker_poll_delay: float = 0.05
     worker_health_check_interval: int = 30
     # Tickets still ``new`` this long after intake are re-enqueued by the worker's sweep.
-    sweep_grace_seconds: int = 15
+    # Long enough that a busy SQLite worker's normal lag does not trigger thousands of no-op re-enqueues.
+    sweep_grace_seconds: int = 60
 
     @field_validator("database_url")
     @classmethod
