@@ -35,7 +35,8 @@ from router.settings import Settings
 from router.unit_of_work import commit
 
 PG_DSN = os.environ.get("TIERROUTE_TEST_PG", "host=127.0.0.1 port=5432 dbname=test user=postgres")
-PG_SCHEMA = "tierroute_test"
+#: Parallel checkouts (git worktrees) set their own schema and Redis DB so their suites do not collide.
+PG_SCHEMA = os.environ.get("TIERROUTE_TEST_PG_SCHEMA", "tierroute_test")
 PG_URL = os.environ.get(
     "TIERROUTE_TEST_PG_URL", f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{PG_SCHEMA}"
 )
