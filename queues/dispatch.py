@@ -43,6 +43,7 @@ class RedisEffectSink:
         for effect in effects:
             if isinstance(effect, EnqueueJob) and (effect.queue != MAIL or self.mail_enabled()):
                 await enqueue(self.pool, effect)
+            # PublishEvent: outbox events stay recorded; publishing to subscriptions arrives with webhooks.
 
 
 async def enqueue(pool: ArqRedis, job: EnqueueJob) -> bool:

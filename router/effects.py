@@ -20,6 +20,8 @@ _UNDO_KEY = "tierroute.undo"
 ROUTING = "route"
 #: arq queue of outbound mail.
 MAIL = "mail"
+#: arq queue of event publishing and outbound webhooks.
+WEBHOOKS = "webhooks"
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,22 @@ class EnqueueJob:
     """An arq job; ``job_id`` is deterministic so a repeated enqueue is a no-op while the job exists."""
 
     function: str
-    args: tuple[int, ...]
+    args: tuple[int | str, ...]
     job_id: str
-    #: ``ROUTING`` or a support tier number.
+    #: ``ROUTING``, ``MAIL``, ``WEBHOOKS`` or a support tier number.
     queue: str | int
 
 
-Effect = PlaceInQueue | RemoveFromQueue | EnqueueJob
+@dataclass(frozen=True)
+class PublishEvent:
+    """An outbox event to fan out; the sink enqueues ``events.publish`` only if a subscription wants the type
+    (unwanted events stay in the outbox as a record)."""
+
+    event_id: str
+    event_type: str
+
+
+Effect = PlaceInQueue | RemoveFromQueue | EnqueueJob | PublishEvent
 
 
 class EffectSink(Protocol):
@@ -88,6 +99,10 @@ def route_job(ticket_id: int) -> EnqueueJob:
 
 def mail_job(message_id: int) -> EnqueueJob:
     return EnqueueJob("mail.send", (message_id,), f"mail:{message_id}", MAIL)
+
+
+def publish_job(event_id: str, event_type: str) -> PublishEvent:
+    return PublishEvent(event_id, event_type)
 
 
 def automation_job(ticket_id: int, tier: int) -> EnqueueJob:

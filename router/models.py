@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from router.agents.models import Agent, ApiToken
 from router.audit.models import AuditEvent
 from router.customers.models import Customer, CustomerContact, CustomerDomain, CustomerTierChange
+from router.events.models import OutboxEvent
 from router.intake.models import Delivery, InboundMail
 from router.tickets.models import Attachment, Message, Ticket
 
@@ -22,6 +23,7 @@ __all__ = [
     "Delivery",
     "InboundMail",
     "Message",
+    "OutboxEvent",
     "Ticket",
     "metadata",
 ]

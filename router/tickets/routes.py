@@ -24,6 +24,7 @@ from router.tickets.schemas import (
     TicketDetail,
     TicketList,
     TicketOut,
+    WaitIn,
 )
 
 api = APIRouter(prefix="/tickets", tags=["tickets"])
@@ -94,6 +95,14 @@ async def resolve(body: ResolveIn, ticket: TicketForChange, session: SessionDep,
 async def reopen(body: ReopenIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor) -> TicketOut:
     """Put a resolved ticket back in its tier's queue."""
     return _out(await tickets.reopen(session, ticket, actor, reason=body.reason))
+
+
+@api.post("/{ticket_id}/wait", response_model=TicketOut, dependencies=JsonBody)
+async def wait_on_customer(
+    body: WaitIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor
+) -> TicketOut:
+    """Wait for the requester's answer: the ticket leaves the queue until they reply."""
+    return _out(await tickets.wait_on_customer(session, ticket, actor, reason=body.reason))
 
 
 @api.post("/{ticket_id}/messages", response_model=MessageOut, status_code=201, dependencies=JsonBody)

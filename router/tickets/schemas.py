@@ -116,6 +116,10 @@ class ReopenIn(BaseModel):
     reason: Text | None = Field(default=None, max_length=2000)
 
 
+class WaitIn(ReopenIn):
+    pass
+
+
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

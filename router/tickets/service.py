@@ -17,6 +17,7 @@ from router.audit import service as audit
 from router.columns import utcnow
 from router.effects import PlaceInQueue, RemoveFromQueue, after_commit, automation_job, mail_job, route_job
 from router.errors import Conflict, Forbidden, NotFound
+from router.events import service as events
 from router.tickets.models import OPEN_STATUSES, Attachment, Direction, Message, Status, Ticket
 from router.tierqueues.ordering import created_ms, queue_score
 from rules import Decision
@@ -169,6 +170,7 @@ async def open_ticket(
             "customer_tier": customer_tier,
         },
     )
+    events.emit(session, ticket, "ticket.created", {"channel": channel, "source": source, "external_id": external_id})
     after_commit(session, route_job(ticket.id))
     return ticket
 
@@ -228,8 +230,12 @@ async def add_inbound(
             to_tier=ticket.support_tier,
             reason="the requester replied",
         )
+    if kind == "message" and ticket.status == Status.waiting_on_customer:
+        _resume(session, ticket, actor=f"requester:{author}"[:100], reason="the requester replied")
     action = "customer_replied" if kind == "message" else f"{kind}_received"
     audit.append(session, ticket, actor=f"requester:{author}"[:100], action=action, data={"chars": len(body)})
+    if kind == "message":
+        events.emit(session, ticket, "ticket.commented", {"author": author, "direction": "inbound"})
     _touch(ticket)
     return message
 
@@ -260,6 +266,7 @@ async def apply_routing(session: AsyncSession, ticket: Ticket, decision: Decisio
             "rulebook_version": decision.rulebook_version,
         },
     )
+    events.emit(session, ticket, "ticket.routed", {"support_tier": decision.support_tier, "rules": rule_ids})
     _touch(ticket)
     return True
 
@@ -341,6 +348,9 @@ async def escalate(
         reason=reason,
         data={"cause": cause},
     )
+    events.emit(
+        session, ticket, "ticket.escalated", {"from_tier": current, "to_tier": target, "reason": reason, "cause": cause}
+    )
     _touch(ticket)
     return ticket
 
@@ -368,6 +378,7 @@ async def deescalate(
         to_tier=target,
         reason=reason,
     )
+    events.emit(session, ticket, "ticket.deescalated", {"from_tier": current, "to_tier": target, "reason": reason})
     _touch(ticket)
     return ticket
 
@@ -391,6 +402,7 @@ async def resolve(session: AsyncSession, ticket: Ticket, actor: Actor, *, resolu
         reason=resolution,
         data={"from_status": previous},
     )
+    events.emit(session, ticket, "ticket.resolved", {"resolution": resolution, "by": actor.name})
     _touch(ticket)
     return ticket
 
@@ -405,8 +417,50 @@ async def reopen(session: AsyncSession, ticket: Ticket, actor: Actor, *, reason:
     # A reopened ticket is not acknowledged again by automation.
     _enqueue(session, ticket, ticket.support_tier, automate=False)
     audit.append(session, ticket, actor=actor.name, action="reopened", to_tier=ticket.support_tier, reason=reason)
+    events.emit(session, ticket, "ticket.reopened", {"reason": reason, "by": actor.name})
     _touch(ticket)
     return ticket
+
+
+async def wait_on_customer(session: AsyncSession, ticket: Ticket, actor: Actor, *, reason: str | None) -> Ticket:
+    """The agent needs the requester's answer: the ticket leaves the queue (SLA clocks pause) until they reply."""
+    require_tier(actor, ticket.support_tier)
+    if ticket.status not in (Status.queued, Status.in_progress) or ticket.support_tier is None:
+        raise Conflict(f"ticket {ticket.ref} is {ticket.status}; only queued or in-progress tickets can wait")
+    _dequeue(session, ticket)
+    previous = ticket.status
+    ticket.status = Status.waiting_on_customer
+    if previous == Status.queued:
+        ticket.assignee_id = None
+    audit.append(
+        session,
+        ticket,
+        actor=actor.name,
+        action="waiting_on_customer",
+        to_tier=ticket.support_tier,
+        reason=reason,
+        data={"from_status": previous},
+    )
+    _touch(ticket)
+    return ticket
+
+
+def _resume(session: AsyncSession, ticket: Ticket, *, actor: str, reason: str) -> None:
+    """A waiting ticket goes back to its agent, or to its tier's queue when nobody holds it."""
+    assert ticket.support_tier is not None
+    if ticket.assignee_id is not None:
+        ticket.status = Status.in_progress
+    else:
+        _enqueue(session, ticket, ticket.support_tier, automate=False)
+    audit.append(
+        session,
+        ticket,
+        actor=actor,
+        action="resumed",
+        to_tier=ticket.support_tier,
+        reason=reason,
+        data={"status": ticket.status},
+    )
 
 
 async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, body: str, internal: bool) -> Message:
@@ -433,6 +487,8 @@ async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, bo
         to_tier=ticket.support_tier,
         data={"chars": len(body)},
     )
+    if not internal:
+        events.emit(session, ticket, "ticket.commented", {"author": actor.name, "direction": "outbound"})
     _touch(ticket)
     return message
 

@@ -115,3 +115,61 @@ async def test_replies_and_notes_are_recorded_and_audited(runtime: Runtime, clie
     assert note.json()["direction"] == "note" and note.json()["delivery_status"] is None
     actions = [e["action"] for e in (await client.get(f"/api/v1/tickets/{tid}/audit", headers=auth(lead))).json()]
     assert actions[-2:] == ["replied", "note_added"]
+
+
+async def test_waiting_on_the_customer_leaves_the_queue_until_they_reply(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    from router.intake import email_service
+    from router.tickets.service import Actor
+    from router.unit_of_work import commit
+
+    _, lead = await make_agent(runtime, role="lead", tiers=())
+    tid = await routed_ticket(runtime, client, lead)
+    tier = (await client.get(f"/api/v1/tickets/{tid}", headers=auth(lead))).json()["support_tier"]
+    r = await client.post(f"/api/v1/tickets/{tid}/wait", json={"reason": "asked for logs"}, headers=auth(lead))
+    assert r.status_code == 200 and r.json()["status"] == "waiting_on_customer"
+    assert str(tid).encode() not in await runtime.pool.zrange(f"tierroute:queue:{tier}", 0, -1)
+    again = await client.post(f"/api/v1/tickets/{tid}/wait", json={}, headers=auth(lead))
+    assert again.status_code == 409
+    ref = r.json()["ref"]
+    raw = (
+        f"From: pat@customer.example\r\nTo: support@example.com\r\nSubject: Re: [{ref}] Cannot log in\r\n"
+        f"Message-ID: <reply-{tid}@customer.example>\r\n\r\nHere are the logs.\r\n"
+    ).encode()
+    async with runtime.app.sessionmaker() as s:
+        await email_service.ingest(
+            s,
+            runtime.app.effects,
+            raw,
+            settings=runtime.app.settings,
+            store=runtime.app.blobs,
+            source="email:test",
+            actor=Actor.system(),
+        )
+        await commit(s, runtime.app.effects)
+    back = (await client.get(f"/api/v1/tickets/{tid}", headers=auth(lead))).json()
+    assert back["status"] == "queued"
+    assert str(tid).encode() in await runtime.pool.zrange(f"tierroute:queue:{tier}", 0, -1)
+    actions = [e["action"] for e in (await client.get(f"/api/v1/tickets/{tid}/audit", headers=auth(lead))).json()]
+    assert actions[-3:] == ["waiting_on_customer", "resumed", "customer_replied"]
+
+
+async def test_state_changes_record_outbox_events_in_their_transaction(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    from sqlmodel import col, select
+
+    from router.events.models import OutboxEvent
+
+    _, lead = await make_agent(runtime, role="lead", tiers=())
+    tid = await routed_ticket(runtime, client, lead)
+    await client.post(f"/api/v1/tickets/{tid}/escalate", json={"reason": "deep bug"}, headers=auth(lead))
+    await client.post(f"/api/v1/tickets/{tid}/resolve", json={}, headers=auth(lead))
+    await client.post(f"/api/v1/tickets/{tid}/escalate", json={"reason": "too late"}, headers=auth(lead))  # 409
+    async with runtime.app.sessionmaker() as s:
+        rows = (
+            await s.exec(select(OutboxEvent).where(OutboxEvent.ticket_id == tid).order_by(col(OutboxEvent.created_at)))
+        ).all()
+    assert [e.type for e in rows] == ["ticket.created", "ticket.routed", "ticket.escalated", "ticket.resolved"]
+    assert rows[2].data["cause"] == "agent" and rows[2].data["reason"] == "deep bug"
