@@ -18,7 +18,17 @@ from rules.engine import Rulebook
 from rules.loader import Problem, RulebookError, _position
 from rules.model import Decision, Snapshot
 
-EXPECT_KEYS = ("support_tier", "priority", "severity", "sla_policy", "queue_group", "tags", "tags_include", "rules")
+EXPECT_KEYS = (
+    "support_tier",
+    "priority",
+    "severity",
+    "sla_policy",
+    "queue_group",
+    "vendor",
+    "tags",
+    "tags_include",
+    "rules",
+)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ class Actions:
     severity: str | None = None
     sla_policy: str | None = None
     queue_group: str | None = None
+    #: The outside vendor a tier-4 handoff goes to (a name from the webhooks configuration).
+    vendor: str | None = None
     tags: tuple[str, ...] = ()
     note: str | None = None
     #: Customer tiers that never start in self-service (tier 0) when this rule matched.
@@ -30,7 +32,7 @@ class Actions:
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name in ("support_tier", "priority", "severity", "sla_policy", "queue_group", "note"):
+        for name in ("support_tier", "priority", "severity", "sla_policy", "queue_group", "vendor", "note"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         if self.tags:
@@ -115,6 +117,7 @@ class Rulebook:
         severity = self.default_severity
         sla_policy: str | None = None
         queue_group: str | None = None
+        vendor: str | None = None
         tags: list[str] = []
         notes: list[str] = []
         skip: set[int] = set()
@@ -137,6 +140,7 @@ class Rulebook:
                 severity = act.severity
             sla_policy = act.sla_policy or sla_policy
             queue_group = act.queue_group or queue_group
+            vendor = act.vendor or vendor
             tags.extend(t for t in act.tags if t not in tags)
             if act.note:
                 notes.append(act.note)
@@ -154,6 +158,7 @@ class Rulebook:
             severity=severity,
             sla_policy=sla_policy,
             queue_group=queue_group,
+            vendor=vendor,
             notes=tuple(notes),
             adjustments=tuple(adjustments),
         )

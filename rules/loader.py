@@ -92,6 +92,7 @@ ACTION_KEYS = {
     "severity",
     "sla_policy",
     "queue_group",
+    "vendor",
     "tags",
     "note",
     "skip_self_service",
@@ -286,6 +287,7 @@ class _Compiler:
         severity = self.severity(node, "severity") if "severity" in node else None
         sla = self.text(node, "sla_policy", "sla_policy") if "sla_policy" in node else None
         group = self.text(node, "queue_group", "queue_group") if "queue_group" in node else None
+        vendor = self.text(node, "vendor", "vendor") if "vendor" in node else None
         note = self.text(node, "note", "note", max_length=2000) if "note" in node else None
         tags = node.get("tags", [])
         if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
@@ -311,6 +313,7 @@ class _Compiler:
             severity=severity,
             sla_policy=sla,
             queue_group=group,
+            vendor=vendor,
             tags=tuple(tags),
             note=note,
             skip_self_service=frozenset(skip),

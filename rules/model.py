@@ -93,6 +93,8 @@ class Decision:
     severity: str = "minor"
     sla_policy: str | None = None
     queue_group: str | None = None
+    #: Vendor for a tier-4 handoff, when a rule names one (else the webhooks configuration's default).
+    vendor: str | None = None
     notes: tuple[str, ...] = ()
     #: Changes made after the rules: the customer-tier matrix and skip-self-service.
     adjustments: tuple[str, ...] = ()
