@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from arq.connections import ArqRedis
 
-from queues.names import MAIL_QUEUE, ROUTING_QUEUE, tier_age_key, tier_arq_queue, tier_queue_key
-from router.effects import MAIL, ROUTING, Effect, EnqueueJob, PlaceInQueue, RemoveFromQueue
+from queues.names import MAIL_QUEUE, ROUTING_QUEUE, WEBHOOKS_QUEUE, tier_age_key, tier_arq_queue, tier_queue_key
+from router.effects import (
+    MAIL,
+    ROUTING,
+    WEBHOOKS,
+    Effect,
+    EnqueueJob,
+    PlaceInQueue,
+    PublishEvent,
+    RemoveFromQueue,
+    publish_job,
+)
 
 
 def arq_queue_for(queue: str | int) -> str:
@@ -15,14 +26,24 @@ def arq_queue_for(queue: str | int) -> str:
         return ROUTING_QUEUE
     if queue == MAIL:
         return MAIL_QUEUE
+    if queue == WEBHOOKS:
+        return WEBHOOKS_QUEUE
     return tier_arq_queue(int(queue))
 
 
 class RedisEffectSink:
     """Implements ``router.effects.EffectSink``."""
 
-    def __init__(self, pool: ArqRedis, *, mail_enabled: Callable[[], bool] = lambda: True) -> None:
+    def __init__(
+        self,
+        pool: ArqRedis,
+        *,
+        mail_enabled: Callable[[], bool] = lambda: True,
+        event_wanted: Callable[[str], bool] = lambda _type: False,
+    ) -> None:
         self.pool = pool
+        #: Events nobody subscribes to stay in the outbox as a record; no job is queued for them.
+        self.event_wanted = event_wanted
         #: Without an outbound SMTP server mail jobs would only find nothing to do: they are not queued
         #: (the messages stay pending, and reconcile queues them once a server is configured).
         self.mail_enabled = mail_enabled
@@ -43,10 +64,17 @@ class RedisEffectSink:
         for effect in effects:
             if isinstance(effect, EnqueueJob) and (effect.queue != MAIL or self.mail_enabled()):
                 await enqueue(self.pool, effect)
-            # PublishEvent: outbox events stay recorded; publishing to subscriptions arrives with webhooks.
+            elif isinstance(effect, PublishEvent) and self.event_wanted(effect.event_type):
+                await enqueue(self.pool, publish_job(effect.event_id))
 
 
-async def enqueue(pool: ArqRedis, job: EnqueueJob) -> bool:
+async def enqueue(pool: ArqRedis, job: EnqueueJob, *, defer_until: datetime | None = None) -> bool:
     """Enqueue with the job's deterministic id; False when that job is already queued or running."""
-    result = await pool.enqueue_job(job.function, *job.args, _job_id=job.job_id, _queue_name=arq_queue_for(job.queue))
+    result = await pool.enqueue_job(
+        job.function,
+        *job.args,
+        _job_id=job.job_id,
+        _queue_name=arq_queue_for(job.queue),
+        _defer_until=defer_until,
+    )
     return result is not None

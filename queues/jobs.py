@@ -8,9 +8,11 @@ reconcile enqueues it again later.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import aiosmtplib
+import httpx
 import structlog
 from arq import Retry
 from sqlalchemy.exc import OperationalError
@@ -28,6 +30,9 @@ from router.routing import service as routing
 from router.tickets import service as tickets
 from router.tickets.models import Message
 from router.unit_of_work import commit, rollback
+from router.webhooks import outbound
+from router.webhooks import sender as webhook_sender
+from router.webhooks.models import DeliveryStatus, WebhookDelivery
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -141,3 +146,57 @@ async def _record_send_failure(ctx: dict[str, Any], message_id: int, error: str,
             await tickets.note_send_failure(session, failed, error=error, final=final)
 
     await in_transaction(ctx, record)
+
+
+async def publish_event(ctx: dict[str, Any], event_id: str) -> str:
+    """``events.publish``: store one delivery per endpoint that wants the event and queue their jobs."""
+    app = app_of(ctx)
+
+    async def work(session: AsyncSession) -> int:
+        return await outbound.fan_out(session, event_id, app.webhooks)
+
+    try:
+        count = await in_transaction(ctx, work)
+    except NotFound:
+        return "missing"
+    return f"deliveries={count}"
+
+
+async def deliver_webhook(ctx: dict[str, Any], delivery_id: int) -> str:
+    """``webhook.deliver``: POST one signed delivery; on failure record it and retry with backoff."""
+    app = app_of(ctx)
+    async with app.sessionmaker() as session:
+        delivery = await session.get(WebhookDelivery, delivery_id)
+        if delivery is None or delivery.status != DeliveryStatus.pending:
+            return "nothing-to-send"
+    endpoint = app.webhooks.endpoint(delivery.endpoint_kind, delivery.endpoint)
+    status_code: int | None
+    error: str | None
+    if endpoint is None:
+        status_code, error, attempts = (
+            None,
+            f"{delivery.endpoint_kind} {delivery.endpoint!r} is no longer configured",
+            1,
+        )
+    else:
+        async with httpx.AsyncClient(follow_redirects=False) as client:
+            status_code, error = await webhook_sender.post(client, endpoint, delivery)
+        attempts = endpoint.max_attempts
+
+    async def record(session: AsyncSession) -> float | None:
+        current = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
+        if current is None or current.status != DeliveryStatus.pending:
+            return None
+        return await outbound.record_attempt(
+            session,
+            current,
+            max_attempts=attempts,
+            status_code=status_code,
+            error=error,
+            retry_base_seconds=app.settings.webhook_retry_base_seconds,
+        )
+
+    delay = await in_transaction(ctx, record)
+    if delay is not None:
+        raise Retry(defer=timedelta(seconds=delay))
+    return "delivered" if error is None else "failed"

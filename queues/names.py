@@ -5,6 +5,7 @@ from __future__ import annotations
 PREFIX = "tierroute"
 ROUTING_QUEUE = f"{PREFIX}:arq:route"
 MAIL_QUEUE = f"{PREFIX}:arq:mail"
+WEBHOOKS_QUEUE = f"{PREFIX}:arq:webhooks"
 
 
 def tier_arq_queue(tier: int) -> str:

@@ -7,7 +7,7 @@ cheap part (jobs for tickets that waited too long) every minute.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from arq.connections import ArqRedis
@@ -17,9 +17,11 @@ from queues.names import tier_queue_key
 from queues.tier_queue import RedisTierQueue
 from router.columns import utcnow
 from router.context import AppContext
-from router.effects import automation_job, mail_job, route_job
+from router.effects import automation_job, deliver_job, mail_job, publish_job, route_job
+from router.events.service import EVENT_TYPES
 from router.tickets import queries
 from router.tierqueues.ordering import created_ms, queue_score
+from router.webhooks import queries as webhook_queries
 
 log = structlog.get_logger(__name__)
 
@@ -92,7 +94,29 @@ async def enqueue_missing_jobs(app: AppContext, pool: ArqRedis, *, grace_seconds
     mails = sum([await enqueue(pool, mail_job(mid)) for mid in outbound])
     if mails:
         log.info("mail_jobs_enqueued", count=mails)
+    webhooks = await enqueue_webhook_jobs(app, pool, created_before=cutoff)
+    if webhooks:
+        log.info("webhook_jobs_enqueued", count=webhooks)
     return routed, automated
+
+
+async def enqueue_webhook_jobs(app: AppContext, pool: ArqRedis, *, created_before: datetime | None) -> int:
+    """Publish jobs for outbox events someone wants that were never fanned out, and delivery jobs for
+    pending deliveries (deferred to their next attempt time)."""
+    wanted = [t for t in EVENT_TYPES if app.webhooks.wants(t)]
+    async with app.sessionmaker() as session:
+        events = await webhook_queries.unpublished_events(session, wanted, created_before=created_before)
+        pending = await webhook_queries.pending_deliveries(session)
+    count = sum([await enqueue(pool, publish_job(eid)) for eid in events])
+    for delivery_id, next_at in pending:
+        if (
+            created_before is not None
+            and next_at is not None
+            and next_at > created_before + timedelta(seconds=app.settings.sweep_grace_seconds)
+        ):
+            continue  # a retry that is simply not due yet
+        count += await enqueue(pool, deliver_job(delivery_id), defer_until=next_at)
+    return count
 
 
 async def reconcile(app: AppContext, pool: ArqRedis) -> ReconcileReport:

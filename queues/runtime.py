@@ -13,6 +13,7 @@ from arq.connections import ArqRedis
 from queues.connection import redis_settings
 from queues.dispatch import RedisEffectSink
 from queues.names import ROUTING_QUEUE
+from queues.rate_limit import RedisRateLimiter
 from queues.serialization import deserialize, serialize
 from queues.tier_queue import RedisTierQueue
 from router.context import AppContext
@@ -21,6 +22,7 @@ from router.rendering import make_templates
 from router.routing.rulebook import RulebookProvider
 from router.settings import Settings
 from router.storage import BlobStore
+from router.webhooks import config as webhooks_config
 
 
 @dataclass
@@ -44,6 +46,7 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
     if run_migrations:
         await asyncio.to_thread(migrate, url)
     rulebook = RulebookProvider(settings.rulebook)
+    webhooks = webhooks_config.load(settings.webhooks)  # a broken file stops the start, with its location
     engine = make_engine(url)
     pool = await create_arq_pool(settings)
     try:
@@ -56,8 +59,12 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
             rulebook=rulebook,
             templates=make_templates(),
             blobs=BlobStore(settings.blob_dir),
+            limiter=RedisRateLimiter(pool),
+            webhooks=webhooks,
         )
-        app.effects = RedisEffectSink(pool, mail_enabled=lambda: bool(app.settings.smtp_url))
+        app.effects = RedisEffectSink(
+            pool, mail_enabled=lambda: bool(app.settings.smtp_url), event_wanted=lambda t: app.webhooks.wants(t)
+        )
         yield Runtime(app, pool)
     finally:
         await pool.aclose()

@@ -16,7 +16,7 @@ from arq.worker import Function, Worker, func
 
 from queues import jobs
 from queues.connection import redis_settings
-from queues.names import MAIL_QUEUE, ROUTING_QUEUE, tier_arq_queue
+from queues.names import MAIL_QUEUE, ROUTING_QUEUE, WEBHOOKS_QUEUE, tier_arq_queue
 from queues.reconcile import reconcile
 from queues.runtime import Runtime
 from queues.serialization import deserialize, serialize
@@ -37,6 +37,14 @@ def mail_functions(settings: Settings) -> list[Function]:
     return [func(jobs.send_mail, name="mail.send", timeout=60, max_tries=settings.mail_send_attempts)]
 
 
+def webhook_functions(settings: Settings) -> list[Function]:
+    # Attempts are counted in the database per endpoint (at most 30); arq's own limit only backs that up.
+    return [
+        func(jobs.publish_event, name="events.publish", timeout=settings.route_job_timeout, max_tries=10),
+        func(jobs.deliver_webhook, name="webhook.deliver", timeout=150, max_tries=40),
+    ]
+
+
 def tier_functions(settings: Settings) -> list[Function]:
     return [func(jobs.automate_tier, name="tier.automate", timeout=settings.route_job_timeout, max_tries=5)]
 
@@ -53,6 +61,8 @@ def functions_for(queue_name: str, settings: Settings) -> list[Function]:
         return routing_functions(settings)
     if queue_name == MAIL_QUEUE:
         return mail_functions(settings)
+    if queue_name == WEBHOOKS_QUEUE:
+        return webhook_functions(settings)
     return tier_functions(settings)
 
 
@@ -83,7 +93,7 @@ def build_worker(runtime: Runtime, queue_name: str, *, burst: bool = False) -> W
 
 
 def queue_names(tiers: Iterable[int], routing: bool) -> list[str]:
-    names = [ROUTING_QUEUE, MAIL_QUEUE] if routing else []
+    names = [ROUTING_QUEUE, MAIL_QUEUE, WEBHOOKS_QUEUE] if routing else []
     return names + [tier_arq_queue(t) for t in sorted(set(tiers))]
 
 

@@ -16,6 +16,7 @@ from router.settings import Settings
 from router.system.routes import api as system_api
 from router.tickets.routes import api as tickets_api
 from router.tierqueues.routes import api as queues_api
+from router.webhooks.routes import api as webhooks_api
 
 ContextFactory = Callable[[Settings], AbstractAsyncContextManager[AppContext]]
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(tickets_api)
     v1.include_router(queues_api)
     v1.include_router(rules_api)
+    v1.include_router(webhooks_api)
     app.include_router(v1)
     app.include_router(system_api)
     app.add_middleware(

@@ -17,6 +17,7 @@ from router.effects import EffectSink
 from router.routing.rulebook import RulebookProvider
 from router.settings import Settings
 from router.storage import BlobStore
+from router.webhooks.config import WebhooksConfig
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,14 @@ class TierQueuePort(Protocol):
     async def ping(self) -> bool: ...
 
 
+class RateLimiter(Protocol):
+    """Fixed-window request counting shared by every API process."""
+
+    async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
+        """Count one request under ``key``; None when allowed, else the seconds until the window frees."""
+        ...
+
+
 @dataclass
 class AppContext:
     settings: Settings
@@ -54,3 +63,5 @@ class AppContext:
     rulebook: RulebookProvider
     templates: Environment
     blobs: BlobStore
+    limiter: RateLimiter
+    webhooks: WebhooksConfig

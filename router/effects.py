@@ -101,8 +101,18 @@ def mail_job(message_id: int) -> EnqueueJob:
     return EnqueueJob("mail.send", (message_id,), f"mail:{message_id}", MAIL)
 
 
-def publish_job(event_id: str, event_type: str) -> PublishEvent:
+def publish_event(event_id: str, event_type: str) -> PublishEvent:
     return PublishEvent(event_id, event_type)
+
+
+def publish_job(event_id: str) -> EnqueueJob:
+    """``events.publish``: fan an outbox event out to the endpoints that want it."""
+    return EnqueueJob("events.publish", (event_id,), f"publish:{event_id}", WEBHOOKS)
+
+
+def deliver_job(delivery_id: int) -> EnqueueJob:
+    """``webhook.deliver``: send one stored outbound webhook (retried with backoff)."""
+    return EnqueueJob("webhook.deliver", (delivery_id,), f"deliver:{delivery_id}", WEBHOOKS)
 
 
 def automation_job(ticket_id: int, tier: int) -> EnqueueJob:

@@ -8,6 +8,7 @@ from router.customers.models import Customer, CustomerContact, CustomerDomain, C
 from router.events.models import OutboxEvent
 from router.intake.models import Delivery, InboundMail
 from router.tickets.models import Attachment, Message, Ticket
+from router.webhooks.models import WebhookDelivery
 
 metadata = SQLModel.metadata
 
@@ -25,5 +26,6 @@ __all__ = [
     "Message",
     "OutboxEvent",
     "Ticket",
+    "WebhookDelivery",
     "metadata",
 ]

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     smtp_hostname: str = "tierroute.local"
     #: Automatic replies to one address per day, at most (RFC 3834's loop advice).
     auto_replies_per_address_per_day: int = 5
+    #: Webhook sources, vendors and subscriptions (YAML, docs/webhooks.md); unset: no webhooks.
+    webhooks: Path | None = None
+    #: First retry of a failed outbound webhook after this many seconds, doubling up to an hour.
+    webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
     default_customer_tier: int = Field(default=3, ge=1, le=4)
     support_tier_names: list[str] = Field(default_factory=lambda: list(DEFAULT_SUPPORT_TIERS))
     customer_tier_names: list[str] = Field(default_factory=lambda: list(DEFAULT_CUSTOMER_TIERS))

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.effects import after_commit, publish_job
+from router.effects import after_commit, publish_event
 from router.events.models import OutboxEvent
 from router.tickets.models import Ticket
 
@@ -42,5 +42,5 @@ def emit(session: AsyncSession, ticket: Ticket, event_type: str, data: dict[str,
     assert ticket.id is not None
     event = OutboxEvent(id=new_event_id(), type=event_type, ticket_id=ticket.id, data=data or {})
     session.add(event)
-    after_commit(session, publish_job(event.id, event_type))
+    after_commit(session, publish_event(event.id, event_type))
     return event

@@ -17,6 +17,8 @@ class Delivery(SQLModel, table=True):
     source: str = Field(max_length=64)
     delivery_id: str = Field(max_length=255)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    #: What the delivery did (``created``, ``commented``, ``closed``, ...): a redelivery answers the same.
+    outcome: str = Field(default="created", max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

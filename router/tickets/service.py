@@ -102,6 +102,9 @@ def _touch(ticket: Ticket) -> None:
 def _enqueue(session: AsyncSession, ticket: Ticket, tier: int, *, automate: bool = True) -> None:
     """Put the ticket in ``tier``'s queue (status queued, nobody assigned), optionally with tier automation."""
     assert ticket.id is not None
+    if tier == MAX_TIER and ticket.support_tier != MAX_TIER:
+        # Tier 4 is an outside vendor: the handoff is published (signed webhook) once this commits.
+        events.emit(session, ticket, "ticket.vendor_handoff", {"vendor": (ticket.decision or {}).get("vendor")})
     ticket.support_tier = tier
     ticket.status = Status.queued
     ticket.assignee_id = None
@@ -518,4 +521,68 @@ async def note_send_failure(session: AsyncSession, message: Message, *, error: s
         action="mail_failed" if final else "mail_attempt_failed",
         reason=error[:500],
         data={"message": message.id},
+    )
+
+
+async def record_vendor_update(
+    session: AsyncSession,
+    ticket: Ticket,
+    actor: Actor,
+    *,
+    status: str | None,
+    vendor_ref: str | None,
+    body: str | None,
+) -> Ticket:
+    """A vendor reports progress (their status and case number): an internal note and an audit event."""
+    assert ticket.id is not None
+    if body:
+        session.add(Message(ticket_id=ticket.id, direction=Direction.note, author=actor.name, body_text=body))
+    audit.append(
+        session,
+        ticket,
+        actor=actor.name,
+        action="vendor_updated",
+        to_tier=ticket.support_tier,
+        data={"status": status, "vendor_ref": vendor_ref},
+    )
+    _touch(ticket)
+    return ticket
+
+
+def record_handoff(session: AsyncSession, ticket: Ticket, *, vendor: str | None, delivery_id: int | None) -> None:
+    """The tier-4 handoff was queued for ``vendor`` (or could not be: no vendor is configured)."""
+    audit.append(
+        session,
+        ticket,
+        actor="system",
+        action="vendor_handoff" if vendor else "vendor_handoff_skipped",
+        to_tier=ticket.support_tier,
+        reason=None if vendor else "no vendor is configured for this ticket",
+        data={"vendor": vendor, "delivery": delivery_id},
+    )
+
+
+def record_handoff_attempt(
+    session: AsyncSession,
+    ticket: Ticket,
+    *,
+    vendor: str,
+    delivery_id: int,
+    attempt: int,
+    error: str | None,
+    final: bool,
+) -> None:
+    """Every attempt to reach the vendor is on the ticket: delivered, failed and retried, or given up."""
+    if error is None:
+        action = "vendor_delivered"
+    else:
+        action = "vendor_delivery_failed" if final else "vendor_delivery_attempt_failed"
+    audit.append(
+        session,
+        ticket,
+        actor="system",
+        action=action,
+        to_tier=ticket.support_tier,
+        reason=error,
+        data={"vendor": vendor, "delivery": delivery_id, "attempt": attempt},
     )

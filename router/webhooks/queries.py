@@ -1,0 +1,43 @@
+"""Read-only webhook queries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from router.events.models import OutboxEvent
+from router.webhooks.models import DeliveryStatus, WebhookDelivery
+
+
+async def deliveries(
+    session: AsyncSession, *, ticket_id: int | None = None, status: str | None = None, limit: int = 500
+) -> list[WebhookDelivery]:
+    query = select(WebhookDelivery)
+    if ticket_id is not None:
+        query = query.where(WebhookDelivery.ticket_id == ticket_id)
+    if status is not None:
+        query = query.where(WebhookDelivery.status == status)
+    rows = await session.exec(query.order_by(col(WebhookDelivery.id).desc()).limit(limit))
+    return list(rows.all())
+
+
+async def pending_deliveries(session: AsyncSession) -> list[tuple[int, datetime | None]]:
+    """Deliveries still to attempt, with when (reconcile re-enqueues their jobs)."""
+    rows = await session.exec(
+        select(WebhookDelivery.id, WebhookDelivery.next_attempt_at).where(
+            WebhookDelivery.status == DeliveryStatus.pending
+        )
+    )
+    return [(int(i), at) for i, at in rows.all() if i is not None]
+
+
+async def unpublished_events(session: AsyncSession, types: list[str], *, created_before: datetime | None) -> list[str]:
+    """Outbox events of the wanted types not yet fanned out."""
+    if not types:
+        return []
+    query = select(OutboxEvent.id).where(col(OutboxEvent.published_at).is_(None), col(OutboxEvent.type).in_(types))
+    if created_before is not None:
+        query = query.where(OutboxEvent.created_at < created_before)
+    return list((await session.exec(query)).all())

@@ -1,0 +1,89 @@
+"""Webhook endpoints: signed intake per source, and the outbound deliveries a ticket caused."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from router.deps import ContextDep, CurrentLead, SessionDep, TicketFromPath
+from router.errors import DomainError, Invalid, NotFound
+from router.metrics import TICKETS_ACCEPTED
+from router.problems import require_json
+from router.webhooks import intake, queries
+from router.webhooks.config import Source
+from router.webhooks.schemas import DeliveryOut, WebhookAccepted
+from router.webhooks.signatures import verify
+
+api = APIRouter(tags=["webhooks"])
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    title = "Too many requests"
+
+
+def webhook_source(source: Annotated[str, Path(max_length=64)], ctx: ContextDep) -> Source:
+    found = ctx.webhooks.source(source)
+    if found is None:
+        raise NotFound(f"no webhook source named {source!r} is configured", source=source)
+    return found
+
+
+WebhookSource = Annotated[Source, Depends(webhook_source)]
+
+
+@api.post(
+    "/intake/webhooks/{source}",
+    status_code=202,
+    response_model=WebhookAccepted,
+    dependencies=[Depends(require_json)],
+    responses={401: {"description": "missing, bad or stale signature"}, 429: {"description": "rate limited"}},
+)
+async def receive_webhook(
+    source: WebhookSource, request: Request, session: SessionDep, ctx: ContextDep, response: Response
+) -> WebhookAccepted:
+    """A Standard Webhooks delivery: verified, rate limited, mapped to a ticket change, once per ``webhook-id``."""
+    body = await request.body()
+    webhook_id = verify(source.secrets, body, request.headers)
+    wait = await ctx.limiter.hit(f"webhook:{source.name}", source.rate_limit, source.rate_window)
+    if wait is not None:
+        raise TooManyRequests(
+            f"source {source.name!r} may send {source.rate_limit} deliveries per {source.rate_window} s",
+            retry_after=wait,
+        )
+    try:
+        payload: Any = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise Invalid(f"the body is not valid JSON: {exc}", field="body") from exc
+    outcome = await intake.receive(
+        session,
+        ctx.effects,
+        source,
+        webhook_id=webhook_id,
+        payload=payload,
+        vendor=source.name in ctx.webhooks.vendors,
+        default_customer_tier=ctx.settings.default_customer_tier,
+    )
+    if outcome.outcome == "created" and not outcome.duplicate:
+        TICKETS_ACCEPTED.labels("webhook").inc()
+    response.headers["Location"] = f"/api/v1/tickets/{outcome.ticket_id}"
+    return WebhookAccepted(**vars(outcome))
+
+
+@api.get("/tickets/{ticket_id}/webhooks", response_model=list[DeliveryOut])
+async def ticket_deliveries(ticket: TicketFromPath, session: SessionDep) -> list[DeliveryOut]:
+    """Outbound webhooks this ticket caused (vendor handoffs, subscriptions), with every attempt's outcome."""
+    assert ticket.id is not None
+    rows = await queries.deliveries(session, ticket_id=ticket.id)
+    return [DeliveryOut.model_validate(d, from_attributes=True) for d in rows]
+
+
+@api.get("/webhooks/deliveries", response_model=list[DeliveryOut])
+async def list_deliveries(
+    session: SessionDep, _lead: CurrentLead, status: str | None = None, limit: int = 100
+) -> list[DeliveryOut]:
+    """Leads: recent outbound deliveries, e.g. ``status=failed`` to see what never arrived."""
+    rows = await queries.deliveries(session, status=status, limit=min(max(limit, 1), 500))
+    return [DeliveryOut.model_validate(d, from_attributes=True) for d in rows]

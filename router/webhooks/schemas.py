@@ -1,0 +1,34 @@
+"""Webhook shapes of the JSON API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class WebhookAccepted(BaseModel):
+    #: ``created``, ``commented``, ``closed``, ``reopened``, ``updated`` or ``unchanged``.
+    outcome: str
+    ticket_id: int
+    ticket_ref: str
+    #: True when this ``webhook-id`` was seen before: nothing changed this time.
+    duplicate: bool
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    event_id: str
+    event_type: str
+    ticket_id: int
+    endpoint_kind: str
+    endpoint: str
+    url: str
+    msg_id: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    created_at: datetime
+    delivered_at: datetime | None
