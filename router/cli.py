@@ -22,6 +22,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from router.settings import Settings, get_settings
+from router.webhooks import cli as webhooks_cli
 from rules import AttachmentInfo
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ app.add_typer(agents_app, name="agents")
 app.add_typer(customers_app, name="customers")
 app.add_typer(audit_app, name="audit")
 app.add_typer(rules_app, name="rules")
+app.add_typer(webhooks_cli.app, name="webhooks")
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
