@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from arq.connections import ArqRedis
 
-from queues.names import MAIL_QUEUE, ROUTING_QUEUE, tier_age_key, tier_arq_queue, tier_queue_key
-from router.effects import MAIL, ROUTING, Effect, EnqueueJob, PlaceInQueue, RemoveFromQueue
+from queues.names import MAIL_QUEUE, ROUTING_QUEUE, SLA_QUEUE, SLA_TIMERS, tier_age_key, tier_arq_queue, tier_queue_key
+from router.effects import (
+    MAIL,
+    ROUTING,
+    SLA,
+    CancelTimer,
+    Effect,
+    EnqueueJob,
+    PlaceInQueue,
+    RemoveFromQueue,
+    ScheduleTimer,
+)
 
 
 def arq_queue_for(queue: str | int) -> str:
@@ -15,6 +26,8 @@ def arq_queue_for(queue: str | int) -> str:
         return ROUTING_QUEUE
     if queue == MAIL:
         return MAIL_QUEUE
+    if queue == SLA:
+        return SLA_QUEUE
     return tier_arq_queue(int(queue))
 
 
@@ -28,10 +41,13 @@ class RedisEffectSink:
         self.mail_enabled = mail_enabled
 
     async def apply(self, effects: Sequence[Effect]) -> None:
-        moves = [e for e in effects if isinstance(e, PlaceInQueue | RemoveFromQueue)]
+        moves = [e for e in effects if isinstance(e, PlaceInQueue | RemoveFromQueue | ScheduleTimer | CancelTimer)]
         if moves:
             async with self.pool.pipeline(transaction=True) as pipe:
                 for move in moves:
+                    if isinstance(move, ScheduleTimer | CancelTimer):
+                        _timer(pipe, move)
+                        continue
                     member = str(move.ticket_id)
                     if isinstance(move, PlaceInQueue):
                         pipe.zadd(tier_queue_key(move.tier), {member: move.score})
@@ -44,6 +60,14 @@ class RedisEffectSink:
             if isinstance(effect, EnqueueJob) and (effect.queue != MAIL or self.mail_enabled()):
                 await enqueue(self.pool, effect)
             # PublishEvent: outbox events stay recorded; publishing to subscriptions arrives with webhooks.
+
+
+def _timer(pipe: Any, effect: ScheduleTimer | CancelTimer) -> None:
+    """SLA timers: one ZADD or ZREM on the timer set, O(log n)."""
+    if isinstance(effect, ScheduleTimer):
+        pipe.zadd(SLA_TIMERS, {effect.member: effect.at_ms})
+    else:
+        pipe.zrem(SLA_TIMERS, effect.member)
 
 
 async def enqueue(pool: ArqRedis, job: EnqueueJob) -> bool:

@@ -86,6 +86,18 @@ async def automate_tier(ctx: dict[str, Any], ticket_id: int, tier: int) -> str:
     return "done" if done else "skipped"
 
 
+async def check_sla(ctx: dict[str, Any], ticket_id: int, kind: str, generation: int) -> str:
+    """``sla.check``: a clock's timer fired; warn or breach if that generation is still due (else a no-op)."""
+
+    async def work(session: AsyncSession) -> str:
+        return await tickets.sla_check(session, ticket_id, kind, generation)
+
+    try:
+        return await in_transaction(ctx, work)
+    except NotFound:
+        return "missing"
+
+
 async def sweep(ctx: dict[str, Any]) -> str:
     """``reconcile.sweep`` (cron): re-enqueue jobs for tickets that waited past the grace period."""
     app = app_of(ctx)

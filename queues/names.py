@@ -5,6 +5,9 @@ from __future__ import annotations
 PREFIX = "tierroute"
 ROUTING_QUEUE = f"{PREFIX}:arq:route"
 MAIL_QUEUE = f"{PREFIX}:arq:mail"
+SLA_QUEUE = f"{PREFIX}:arq:sla"
+#: Sorted set of SLA timers: member ``ticket:kind:generation``, score = when it fires (epoch ms).
+SLA_TIMERS = f"{PREFIX}:sla:timers"
 
 
 def tier_arq_queue(tier: int) -> str:
