@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +59,26 @@ select:
 
 @pytest.fixture
 async def sla_rt(settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
+    async with _runtime(settings, tmp_path, {}) as pair:
+        yield pair
+
+
+@pytest.fixture
+async def private_sla_rt(
+    settings: Settings, tmp_path: Path, private_redis: str
+) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
+    """On a Redis server of the test's own, for FLUSHALL."""
+    async with _runtime(settings, tmp_path, {"redis_url": private_redis}) as pair:
+        yield pair
+
+
+@asynccontextmanager
+async def _runtime(
+    settings: Settings, tmp_path: Path, update: dict[str, Any]
+) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
     path = tmp_path / "sla.yaml"
     path.write_text(POLICIES)
-    own = settings.model_copy(update={"sla_policies": path})
+    own = settings.model_copy(update={"sla_policies": path, **update})
     async with open_runtime(own, run_migrations=False) as rt:
         await rt.pool.flushdb()
         await _empty_tables(rt)
