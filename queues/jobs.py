@@ -16,7 +16,7 @@ from arq import Retry
 from sqlalchemy.exc import OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from queues.reconcile import enqueue_missing_jobs, repair_tier_queues
+from queues.reconcile import enqueue_missing_jobs, repair_tier_queues, reschedule_overdue_timers
 from queues.tier_queue import RedisTierQueue
 from router.automation import service as automation
 from router.context import AppContext
@@ -99,10 +99,13 @@ async def check_sla(ctx: dict[str, Any], ticket_id: int, kind: str, generation: 
 
 
 async def sweep(ctx: dict[str, Any]) -> str:
-    """``reconcile.sweep`` (cron): re-enqueue jobs for tickets that waited past the grace period."""
+    """``reconcile.sweep`` (cron): re-enqueue jobs for tickets that waited past the grace period, and put
+    back SLA timers that should have fired by then."""
     app = app_of(ctx)
-    routed, automated = await enqueue_missing_jobs(app, ctx["redis"], grace_seconds=app.settings.sweep_grace_seconds)
-    return f"routing={routed} automation={automated}"
+    grace = app.settings.sweep_grace_seconds
+    routed, automated = await enqueue_missing_jobs(app, ctx["redis"], grace_seconds=grace)
+    timers = await reschedule_overdue_timers(app, ctx["redis"], grace_seconds=grace)
+    return f"routing={routed} automation={automated} sla_timers={timers}"
 
 
 async def repair_queues(ctx: dict[str, Any]) -> str:

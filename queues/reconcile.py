@@ -19,7 +19,7 @@ from queues.tier_queue import RedisTierQueue
 from router.columns import utcnow
 from router.context import AppContext
 from router.effects import automation_job, mail_job, route_job
-from router.sla.queries import pending_timers
+from router.sla.queries import overdue_timers, pending_timers
 from router.tickets import queries
 from router.tierqueues.ordering import created_ms, queue_score
 
@@ -112,6 +112,17 @@ async def rebuild_sla_timers(app: AppContext, pool: ArqRedis, *, page: int = 10_
             return total
         total += await schedule(pool, ((member, int(at.timestamp() * 1000)) for _id, member, at in rows))
         after = rows[-1][0]
+
+
+async def reschedule_overdue_timers(app: AppContext, pool: ArqRedis, *, grace_seconds: float) -> int:
+    """Timers overdue by more than the grace period go back in the set (the ticker fires them at once);
+    a timer still pending only gets the same score again, and a repeat is a no-op for the job."""
+    async with app.sessionmaker() as session:
+        rows = await overdue_timers(session, before=utcnow() - timedelta(seconds=grace_seconds))
+    count = await schedule(pool, ((member, int(at.timestamp() * 1000)) for member, at in rows))
+    if count:
+        log.warning("sla_timers_rescheduled", count=count)
+    return count
 
 
 async def reconcile(app: AppContext, pool: ArqRedis) -> ReconcileReport:

@@ -67,3 +67,15 @@ async def pending_timers(session: AsyncSession, *, after_id: int, limit: int) ->
     )
     rows = (await session.exec(query)).all()
     return [(int(i), f"{t}:{k}:{g}", n) for i, t, k, g, n in rows if i is not None and n is not None]
+
+
+async def overdue_timers(session: AsyncSession, *, before: datetime, limit: int = 10_000) -> list[tuple[str, datetime]]:
+    """Timers that should have fired before ``before`` but whose clock has not moved on (a lost timer or a
+    failed job); uses the ``next_at`` index, so it costs what is overdue, not what is open."""
+    query = (
+        sa_select(SlaClock.ticket_id, SlaClock.kind, SlaClock.generation, SlaClock.next_at)  # type: ignore[call-overload]
+        .where(col(SlaClock.next_at) < before)
+        .order_by(col(SlaClock.next_at))
+        .limit(limit)
+    )
+    return [(f"{t}:{k}:{g}", n) for t, k, g, n in (await session.exec(query)).all()]

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 
 from queues.names import SLA_TIMERS
-from queues.reconcile import reconcile
+from queues.reconcile import reconcile, reschedule_overdue_timers
 from queues.runtime import Runtime
 from router.columns import utcnow
 from router.sla.queries import near_breach
@@ -149,3 +149,18 @@ async def test_reconcile_rebuilds_every_timer_after_flushall(
         clock.shift(timedelta(minutes=6))
         assert await fire_timers(rt) == 3
         assert [(await clocks(rt, tid))["first_response"].state for tid in ids] == ["warning"] * 3
+
+
+async def test_the_sweep_puts_back_a_timer_lost_after_the_commit(sla_rt: tuple[Runtime, httpx.AsyncClient]) -> None:
+    rt, client = sla_rt
+    _, lead = await make_agent(rt, role="lead", tiers=())
+    with time_machine.travel(datetime(2026, 11, 24, 9, 0, tzinfo=UTC), tick=False) as clock:
+        tid = await routed(rt, client, lead)
+        await rt.pool.delete(SLA_TIMERS)  # e.g. Redis lost the write between commit and apply
+        clock.shift(timedelta(minutes=6))
+        assert await fire_timers(rt) == 0
+        assert await reschedule_overdue_timers(rt.app, rt.pool, grace_seconds=60) == 0  # not overdue by a minute
+        clock.shift(timedelta(minutes=1))
+        assert await reschedule_overdue_timers(rt.app, rt.pool, grace_seconds=60) == 1
+        assert await fire_timers(rt) == 1
+        assert (await clocks(rt, tid))["first_response"].state == "warning"
