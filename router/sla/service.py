@@ -84,8 +84,8 @@ def _retime(session: AsyncSession, clock: SlaClock, policy: SlaPolicy, now: date
     clock.next_at = None
     if clock.running_since is None:
         clock.warn_at = None
-        if clock.stopped_at is not None or clock.paused_at is not None:
-            clock.due_at = None
+        if clock.paused_at is not None and clock.state != ClockState.breached:
+            clock.due_at = None  # unknown until it resumes; a stopped or breached clock keeps the time it had
         return
     if clock.state == ClockState.breached:
         clock.warn_at = None  # keeps the due time it missed; nothing more is pending in this tier
