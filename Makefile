@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/mail_intake.py
 	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/sla.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -4,19 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from arq.connections import ArqRedis
 
-from queues.names import MAIL_QUEUE, ROUTING_QUEUE, WEBHOOKS_QUEUE, tier_age_key, tier_arq_queue, tier_queue_key
+from queues.names import (
+    MAIL_QUEUE,
+    ROUTING_QUEUE,
+    SLA_QUEUE,
+    SLA_TIMERS,
+    WEBHOOKS_QUEUE,
+    tier_age_key,
+    tier_arq_queue,
+    tier_queue_key,
+)
 from router.effects import (
     MAIL,
     ROUTING,
+    SLA,
     WEBHOOKS,
+    CancelTimer,
     Effect,
     EnqueueJob,
     PlaceInQueue,
     PublishEvent,
     RemoveFromQueue,
+    ScheduleTimer,
     publish_job,
 )
 
@@ -28,6 +41,8 @@ def arq_queue_for(queue: str | int) -> str:
         return MAIL_QUEUE
     if queue == WEBHOOKS:
         return WEBHOOKS_QUEUE
+    if queue == SLA:
+        return SLA_QUEUE
     return tier_arq_queue(int(queue))
 
 
@@ -49,10 +64,13 @@ class RedisEffectSink:
         self.mail_enabled = mail_enabled
 
     async def apply(self, effects: Sequence[Effect]) -> None:
-        moves = [e for e in effects if isinstance(e, PlaceInQueue | RemoveFromQueue)]
+        moves = [e for e in effects if isinstance(e, PlaceInQueue | RemoveFromQueue | ScheduleTimer | CancelTimer)]
         if moves:
             async with self.pool.pipeline(transaction=True) as pipe:
                 for move in moves:
+                    if isinstance(move, ScheduleTimer | CancelTimer):
+                        _timer(pipe, move)
+                        continue
                     member = str(move.ticket_id)
                     if isinstance(move, PlaceInQueue):
                         pipe.zadd(tier_queue_key(move.tier), {member: move.score})
@@ -66,6 +84,14 @@ class RedisEffectSink:
                 await enqueue(self.pool, effect)
             elif isinstance(effect, PublishEvent) and self.event_wanted(effect.event_type):
                 await enqueue(self.pool, publish_job(effect.event_id))
+
+
+def _timer(pipe: Any, effect: ScheduleTimer | CancelTimer) -> None:
+    """SLA timers: one ZADD or ZREM on the timer set, O(log n)."""
+    if isinstance(effect, ScheduleTimer):
+        pipe.zadd(SLA_TIMERS, {effect.member: effect.at_ms})
+    else:
+        pipe.zrem(SLA_TIMERS, effect.member)
 
 
 async def enqueue(pool: ArqRedis, job: EnqueueJob, *, defer_until: datetime | None = None) -> bool:

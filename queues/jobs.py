@@ -18,7 +18,7 @@ from arq import Retry
 from sqlalchemy.exc import OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from queues.reconcile import enqueue_missing_jobs, repair_tier_queues
+from queues.reconcile import enqueue_missing_jobs, repair_tier_queues, reschedule_overdue_timers
 from queues.tier_queue import RedisTierQueue
 from router.automation import service as automation
 from router.context import AppContext
@@ -91,11 +91,26 @@ async def automate_tier(ctx: dict[str, Any], ticket_id: int, tier: int) -> str:
     return "done" if done else "skipped"
 
 
+async def check_sla(ctx: dict[str, Any], ticket_id: int, kind: str, generation: int) -> str:
+    """``sla.check``: a clock's timer fired; warn or breach if that generation is still due (else a no-op)."""
+
+    async def work(session: AsyncSession) -> str:
+        return await tickets.sla_check(session, ticket_id, kind, generation)
+
+    try:
+        return await in_transaction(ctx, work)
+    except NotFound:
+        return "missing"
+
+
 async def sweep(ctx: dict[str, Any]) -> str:
-    """``reconcile.sweep`` (cron): re-enqueue jobs for tickets that waited past the grace period."""
+    """``reconcile.sweep`` (cron): re-enqueue jobs for tickets that waited past the grace period, and put
+    back SLA timers that should have fired by then."""
     app = app_of(ctx)
-    routed, automated = await enqueue_missing_jobs(app, ctx["redis"], grace_seconds=app.settings.sweep_grace_seconds)
-    return f"routing={routed} automation={automated}"
+    grace = app.settings.sweep_grace_seconds
+    routed, automated = await enqueue_missing_jobs(app, ctx["redis"], grace_seconds=grace)
+    timers = await reschedule_overdue_timers(app, ctx["redis"], grace_seconds=grace)
+    return f"routing={routed} automation={automated} sla_timers={timers}"
 
 
 async def repair_queues(ctx: dict[str, Any]) -> str:

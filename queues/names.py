@@ -6,6 +6,9 @@ PREFIX = "tierroute"
 ROUTING_QUEUE = f"{PREFIX}:arq:route"
 MAIL_QUEUE = f"{PREFIX}:arq:mail"
 WEBHOOKS_QUEUE = f"{PREFIX}:arq:webhooks"
+SLA_QUEUE = f"{PREFIX}:arq:sla"
+#: Sorted set of SLA timers: member ``ticket:kind:generation``, score = when it fires (epoch ms).
+SLA_TIMERS = f"{PREFIX}:sla:timers"
 
 
 def tier_arq_queue(tier: int) -> str:

@@ -1,4 +1,4 @@
-"""Rebuild every Redis structure from the database: tier queues, routing jobs, tier automation jobs.
+"""Rebuild every Redis structure from the database: tier queues, routing and tier automation jobs, SLA timers.
 
 Run by ``tierroute reconcile`` and by every worker process at start; the periodic ``sweep`` does the
 cheap part (jobs for tickets that waited too long) every minute.
@@ -14,11 +14,13 @@ from arq.connections import ArqRedis
 
 from queues.dispatch import enqueue
 from queues.names import tier_queue_key
+from queues.sla_timers import schedule
 from queues.tier_queue import RedisTierQueue
 from router.columns import utcnow
 from router.context import AppContext
 from router.effects import automation_job, deliver_job, mail_job, publish_job, route_job
 from router.events.service import EVENT_TYPES
+from router.sla.queries import overdue_timers, pending_timers
 from router.tickets import queries
 from router.tierqueues.ordering import created_ms, queue_score
 from router.webhooks import queries as webhook_queries
@@ -31,6 +33,7 @@ class ReconcileReport:
     queued: dict[int, int] = field(default_factory=dict)
     routing_enqueued: int = 0
     automation_enqueued: int = 0
+    sla_timers: int = 0
 
 
 RECONCILE_LOCK = "tierroute:reconcile:lock"
@@ -119,14 +122,43 @@ async def enqueue_webhook_jobs(app: AppContext, pool: ArqRedis, *, created_befor
     return count
 
 
+async def rebuild_sla_timers(app: AppContext, pool: ArqRedis, *, page: int = 10_000) -> int:
+    """Put every pending SLA timer back (ZADD: present ones just keep their score), a page of clocks at a time.
+
+    Additive on purpose, so it is safe while clocks change: a timer of an older generation left behind
+    fires once and finds its clock moved on.
+    """
+    after, total = 0, 0
+    while True:
+        async with app.sessionmaker() as session:
+            rows = await pending_timers(session, after_id=after, limit=page)
+        if not rows:
+            return total
+        total += await schedule(pool, ((member, int(at.timestamp() * 1000)) for _id, member, at in rows))
+        after = rows[-1][0]
+
+
+async def reschedule_overdue_timers(app: AppContext, pool: ArqRedis, *, grace_seconds: float) -> int:
+    """Timers overdue by more than the grace period go back in the set (the ticker fires them at once);
+    a timer still pending only gets the same score again, and a repeat is a no-op for the job."""
+    async with app.sessionmaker() as session:
+        rows = await overdue_timers(session, before=utcnow() - timedelta(seconds=grace_seconds))
+    count = await schedule(pool, ((member, int(at.timestamp() * 1000)) for member, at in rows))
+    if count:
+        log.warning("sla_timers_rescheduled", count=count)
+    return count
+
+
 async def reconcile(app: AppContext, pool: ArqRedis) -> ReconcileReport:
     report = ReconcileReport()
     report.queued = await rebuild_tier_queues(app, RedisTierQueue(pool))
     report.routing_enqueued, report.automation_enqueued = await enqueue_missing_jobs(app, pool)
+    report.sla_timers = await rebuild_sla_timers(app, pool)
     log.info(
         "reconciled",
         queued=report.queued,
         routing_enqueued=report.routing_enqueued,
         automation_enqueued=report.automation_enqueued,
+        sla_timers=report.sla_timers,
     )
     return report

@@ -21,6 +21,7 @@ from router.db import make_engine, make_sessionmaker, migrate
 from router.rendering import make_templates
 from router.routing.rulebook import RulebookProvider
 from router.settings import Settings
+from router.sla.policies import SESSION_KEY, SlaPolicyProvider
 from router.storage import BlobStore
 from router.webhooks import config as webhooks_config
 
@@ -47,13 +48,14 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
         await asyncio.to_thread(migrate, url)
     rulebook = RulebookProvider(settings.rulebook)
     webhooks = webhooks_config.load(settings.webhooks)  # a broken file stops the start, with its location
+    sla_policies = SlaPolicyProvider(settings.sla_policies)
     engine = make_engine(url)
     pool = await create_arq_pool(settings)
     try:
         app = AppContext(
             settings=settings,
             engine=engine,
-            sessionmaker=make_sessionmaker(engine),
+            sessionmaker=make_sessionmaker(engine, info={SESSION_KEY: sla_policies}),
             effects=RedisEffectSink(pool),
             tier_queue=RedisTierQueue(pool),
             rulebook=rulebook,

@@ -16,10 +16,11 @@ from arq.worker import Function, Worker, func
 
 from queues import jobs
 from queues.connection import redis_settings
-from queues.names import MAIL_QUEUE, ROUTING_QUEUE, WEBHOOKS_QUEUE, tier_arq_queue
+from queues.names import MAIL_QUEUE, ROUTING_QUEUE, SLA_QUEUE, WEBHOOKS_QUEUE, tier_arq_queue
 from queues.reconcile import reconcile
 from queues.runtime import Runtime
 from queues.serialization import deserialize, serialize
+from queues.sla_timers import run_ticker
 from router.db import is_sqlite
 from router.settings import Settings
 
@@ -45,6 +46,10 @@ def webhook_functions(settings: Settings) -> list[Function]:
     ]
 
 
+def sla_functions(settings: Settings) -> list[Function]:
+    return [func(jobs.check_sla, name="sla.check", timeout=settings.route_job_timeout, max_tries=5)]
+
+
 def tier_functions(settings: Settings) -> list[Function]:
     return [func(jobs.automate_tier, name="tier.automate", timeout=settings.route_job_timeout, max_tries=5)]
 
@@ -63,6 +68,8 @@ def functions_for(queue_name: str, settings: Settings) -> list[Function]:
         return mail_functions(settings)
     if queue_name == WEBHOOKS_QUEUE:
         return webhook_functions(settings)
+    if queue_name == SLA_QUEUE:
+        return sla_functions(settings)
     return tier_functions(settings)
 
 
@@ -93,7 +100,7 @@ def build_worker(runtime: Runtime, queue_name: str, *, burst: bool = False) -> W
 
 
 def queue_names(tiers: Iterable[int], routing: bool) -> list[str]:
-    names = [ROUTING_QUEUE, MAIL_QUEUE, WEBHOOKS_QUEUE] if routing else []
+    names = [ROUTING_QUEUE, MAIL_QUEUE, SLA_QUEUE, WEBHOOKS_QUEUE] if routing else []
     return names + [tier_arq_queue(t) for t in sorted(set(tiers))]
 
 
@@ -132,11 +139,13 @@ async def _close(worker: Worker) -> None:
 
 
 async def run_workers(runtime: Runtime, tiers: Iterable[int], *, routing: bool = True) -> None:
-    """Reconcile Redis from the database, then work the chosen queues until cancelled."""
+    """Reconcile Redis from the database, then work the chosen queues (and, with routing, the SLA ticker)
+    until cancelled."""
     await reconcile(runtime.app, runtime.pool)
     names = queue_names(tiers, routing)
     log.info("workers_started", queues=names)
-    await asyncio.gather(*(supervise(runtime, name) for name in names))
+    ticker = [run_ticker(runtime.pool, runtime.app.settings.sla_tick_seconds)] if routing else []
+    await asyncio.gather(*(supervise(runtime, name) for name in names), *ticker)
 
 
 async def drain(runtime: Runtime, tiers: Iterable[int] = range(5), *, routing: bool = True) -> dict[str, Any]:

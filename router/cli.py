@@ -240,7 +240,7 @@ def imap(once: Annotated[bool, typer.Option(help="Poll each mailbox once and exi
 
 @app.command("reconcile")
 def reconcile_cmd() -> None:
-    """Rebuild tier queues and pending jobs in Redis from the database."""
+    """Rebuild tier queues, pending jobs and SLA timers in Redis from the database."""
     from queues.reconcile import reconcile
     from queues.runtime import open_runtime
 
@@ -254,6 +254,7 @@ def reconcile_cmd() -> None:
         console.print(
             f"routing jobs enqueued: {report.routing_enqueued}; automation jobs enqueued: {report.automation_enqueued}"
         )
+        console.print(f"SLA timers scheduled: {report.sla_timers}")
 
     _run(main())
 

@@ -22,6 +22,8 @@ ROUTING = "route"
 MAIL = "mail"
 #: arq queue of event publishing and outbound webhooks.
 WEBHOOKS = "webhooks"
+#: arq queue of SLA checks (kept apart so a routing backlog cannot delay breaches).
+SLA = "sla"
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,20 @@ class PublishEvent:
     event_type: str
 
 
-Effect = PlaceInQueue | RemoveFromQueue | EnqueueJob | PublishEvent
+@dataclass(frozen=True)
+class ScheduleTimer:
+    """An SLA timer: ``member`` (``ticket:kind:generation``) fires at ``at_ms`` (epoch milliseconds)."""
+
+    member: str
+    at_ms: int
+
+
+@dataclass(frozen=True)
+class CancelTimer:
+    member: str
+
+
+Effect = PlaceInQueue | RemoveFromQueue | EnqueueJob | PublishEvent | ScheduleTimer | CancelTimer
 
 
 class EffectSink(Protocol):
@@ -117,3 +132,9 @@ def deliver_job(delivery_id: int) -> EnqueueJob:
 
 def automation_job(ticket_id: int, tier: int) -> EnqueueJob:
     return EnqueueJob("tier.automate", (ticket_id, tier), f"automate:{ticket_id}:{tier}", tier)
+
+
+def sla_check_job(member: str) -> EnqueueJob:
+    """``sla.check`` for one timer; the id names the clock's generation, so a double claim is one job."""
+    ticket_id, kind, generation = member.split(":")
+    return EnqueueJob("sla.check", (int(ticket_id), kind, int(generation)), f"sla:{member}", SLA)

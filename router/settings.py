@@ -13,6 +13,7 @@ DEFAULT_SECRET = "change-me-in-production"
 DEFAULT_SUPPORT_TIERS = ["self-service", "frontline", "technical", "expert", "vendor"]
 DEFAULT_CUSTOMER_TIERS = ["strategic partner", "core", "break-even", "money-losing"]
 RULEBOOK_DEFAULT = Path(__file__).resolve().parents[1] / "rules" / "default.yaml"
+SLA_POLICIES_DEFAULT = RULEBOOK_DEFAULT.with_name("sla.yaml")
 
 
 class Settings(BaseSettings):
@@ -27,6 +28,8 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("TIERROUTE_REDIS_URL", "REDIS_URL"))
     rulebook: Path = RULEBOOK_DEFAULT
+    #: SLA policies (targets, calendars, breach actions); reloaded when the file changes and is valid.
+    sla_policies: Path = SLA_POLICIES_DEFAULT
     secret_key: str = DEFAULT_SECRET
 
     max_body_bytes: int = 1024 * 1024
@@ -66,6 +69,8 @@ class Settings(BaseSettings):
     # Tickets still ``new`` this long after intake are re-enqueued by the worker's sweep.
     # Long enough that a busy SQLite worker's normal lag does not trigger thousands of no-op re-enqueues.
     sweep_grace_seconds: int = 60
+    #: How often the worker claims due SLA timers (breach detection lag is at most about this).
+    sla_tick_seconds: float = 0.2
 
     @field_validator("database_url")
     @classmethod

@@ -375,11 +375,15 @@ class _Compiler:
         return out
 
     def calendar(self, doc: Any) -> BusinessCalendar | None:
-        node = doc.get("business_hours")
-        if node is None:
+        if doc.get("business_hours") is None:
             return None
+        return self.calendar_at(doc, "business_hours")
+
+    def calendar_at(self, parent: Any, key: Any) -> BusinessCalendar | None:
+        """A ``{timezone, weekly, holidays}`` mapping at ``parent[key]`` (the rulebook's and SLA calendars)."""
+        node = parent[key]
         if not isinstance(node, dict) or "timezone" not in node or "weekly" not in node:
-            self.fail(doc, "business_hours", "business_hours needs timezone and weekly")
+            self.fail(parent, key, f"{key} needs timezone and weekly")
             return None
         try:
             ZoneInfo(str(node["timezone"]))

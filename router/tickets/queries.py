@@ -8,8 +8,25 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router.columns import utcnow
+from router.sla.queries import sla_of
 from router.tickets.models import Message, Status, Ticket
+from router.tickets.schemas import TicketOut
 from router.tickets.service import Actor
+
+
+async def ticket_views(session: AsyncSession, tickets: list[Ticket]) -> list[TicketOut]:
+    """Ticket JSON with each ticket's ``sla`` object (clocks loaded in one query)."""
+    slas = await sla_of(session, [t.id for t in tickets if t.id is not None], utcnow())
+    return [
+        TicketOut.model_validate(t, from_attributes=True).model_copy(update={"sla": slas.get(t.id or 0)})
+        for t in tickets
+    ]
+
+
+async def ticket_view(session: AsyncSession, ticket: Ticket) -> TicketOut:
+    await session.flush()
+    return (await ticket_views(session, [ticket]))[0]
 
 
 async def list_tickets(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.audit import service as audit
 from router.deps import CurrentActor, SessionDep, TicketForChange, TicketFromPath
@@ -31,8 +32,8 @@ api = APIRouter(prefix="/tickets", tags=["tickets"])
 JsonBody = [Depends(require_json)]
 
 
-def _out(ticket: Ticket) -> TicketOut:
-    return TicketOut.model_validate(ticket, from_attributes=True)
+async def _out(session: AsyncSession, ticket: Ticket) -> TicketOut:
+    return await queries.ticket_view(session, ticket)
 
 
 @api.get("", response_model=TicketList)
@@ -48,7 +49,7 @@ async def list_tickets(
     rows, total = await queries.list_tickets(
         session, actor, status=status, support_tier=support_tier, offset=offset, limit=limit
     )
-    return TicketList(items=[_out(t) for t in rows], total=total, offset=offset, limit=limit)
+    return TicketList(items=await queries.ticket_views(session, rows), total=total, offset=offset, limit=limit)
 
 
 @api.get("/{ticket_id}", response_model=TicketDetail)
@@ -56,7 +57,7 @@ async def get_ticket(ticket: TicketFromPath, session: SessionDep) -> TicketDetai
     """A ticket with its conversation and routing decision."""
     assert ticket.id is not None
     msgs = [MessageOut.model_validate(m, from_attributes=True) for m in await queries.messages(session, ticket.id)]
-    return TicketDetail(**_out(ticket).model_dump(), messages=msgs)
+    return TicketDetail(**(await _out(session, ticket)).model_dump(), messages=msgs)
 
 
 @api.get("/{ticket_id}/audit", response_model=list[AuditEventOut])
@@ -75,7 +76,7 @@ async def verify_audit(ticket: TicketFromPath, session: SessionDep) -> AuditVeri
 @api.post("/{ticket_id}/escalate", response_model=TicketOut, dependencies=JsonBody)
 async def escalate(body: EscalateIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor) -> TicketOut:
     """Move the ticket up to ``to_tier`` (default: the next tier), with a reason."""
-    return _out(await tickets.escalate(session, ticket, actor, reason=body.reason, to_tier=body.to_tier))
+    return await _out(session, await tickets.escalate(session, ticket, actor, reason=body.reason, to_tier=body.to_tier))
 
 
 @api.post("/{ticket_id}/deescalate", response_model=TicketOut, dependencies=JsonBody)
@@ -83,18 +84,20 @@ async def deescalate(
     body: DeescalateIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor
 ) -> TicketOut:
     """Leads only: move the ticket down (default: one tier), with a reason."""
-    return _out(await tickets.deescalate(session, ticket, actor, reason=body.reason, to_tier=body.to_tier))
+    return await _out(
+        session, await tickets.deescalate(session, ticket, actor, reason=body.reason, to_tier=body.to_tier)
+    )
 
 
 @api.post("/{ticket_id}/resolve", response_model=TicketOut, dependencies=JsonBody)
 async def resolve(body: ResolveIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor) -> TicketOut:
-    return _out(await tickets.resolve(session, ticket, actor, resolution=body.resolution))
+    return await _out(session, await tickets.resolve(session, ticket, actor, resolution=body.resolution))
 
 
 @api.post("/{ticket_id}/reopen", response_model=TicketOut, dependencies=JsonBody)
 async def reopen(body: ReopenIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor) -> TicketOut:
     """Put a resolved ticket back in its tier's queue."""
-    return _out(await tickets.reopen(session, ticket, actor, reason=body.reason))
+    return await _out(session, await tickets.reopen(session, ticket, actor, reason=body.reason))
 
 
 @api.post("/{ticket_id}/wait", response_model=TicketOut, dependencies=JsonBody)
@@ -102,7 +105,7 @@ async def wait_on_customer(
     body: WaitIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor
 ) -> TicketOut:
     """Wait for the requester's answer: the ticket leaves the queue until they reply."""
-    return _out(await tickets.wait_on_customer(session, ticket, actor, reason=body.reason))
+    return await _out(session, await tickets.wait_on_customer(session, ticket, actor, reason=body.reason))
 
 
 @api.post("/{ticket_id}/messages", response_model=MessageOut, status_code=201, dependencies=JsonBody)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
+from router.sla.schemas import SlaOut
 from router.tickets.models import Priority
 
 
@@ -69,6 +70,8 @@ class TicketOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+    #: SLA clocks (``None`` until the ticket is routed).
+    sla: SlaOut | None = None
 
 
 class MessageOut(BaseModel):

@@ -8,6 +8,7 @@ these functions; none of them edits a ticket row.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,9 +19,11 @@ from router.columns import utcnow
 from router.effects import PlaceInQueue, RemoveFromQueue, after_commit, automation_job, mail_job, route_job
 from router.errors import Conflict, Forbidden, NotFound
 from router.events import service as events
+from router.sla import service as sla
+from router.sla.models import ClockKind
 from router.tickets.models import OPEN_STATUSES, Attachment, Direction, Message, Status, Ticket
 from router.tierqueues.ordering import created_ms, queue_score
-from rules import Decision
+from rules import PRIORITIES, Decision
 
 MAX_TIER = 4
 
@@ -72,6 +75,11 @@ class Actor:
     @classmethod
     def system(cls) -> Actor:
         return cls("system")
+
+    @classmethod
+    def sla(cls) -> Actor:
+        """The SLA engine: acts in every tier, like the system."""
+        return cls(sla.ACTOR)
 
     @property
     def is_lead(self) -> bool:
@@ -221,6 +229,7 @@ async def add_inbound(
     """A requester's reply (reopens a resolved ticket), or an automatic mail about it (``kind`` names it)."""
     assert ticket.id is not None
     message = await _add_message(session, ticket.id, Direction.inbound, author, body, mail, kind)
+    reopened = False
     if kind == "message" and ticket.status in (Status.resolved, Status.closed) and ticket.support_tier is not None:
         ticket.reopen_count += 1
         ticket.resolved_at = None
@@ -233,10 +242,15 @@ async def add_inbound(
             to_tier=ticket.support_tier,
             reason="the requester replied",
         )
+        reopened = True
     if kind == "message" and ticket.status == Status.waiting_on_customer:
-        _resume(session, ticket, actor=f"requester:{author}"[:100], reason="the requester replied")
+        await _resume(session, ticket, actor=f"requester:{author}"[:100], reason="the requester replied")
+    changes: sla.Changes = []
+    if kind == "message" and ticket.support_tier is not None:
+        changes = await _sla_customer_replied(session, ticket, reopened=reopened)
     action = "customer_replied" if kind == "message" else f"{kind}_received"
-    audit.append(session, ticket, actor=f"requester:{author}"[:100], action=action, data={"chars": len(body)})
+    data = _with_sla({"chars": len(body)}, changes)
+    audit.append(session, ticket, actor=f"requester:{author}"[:100], action=action, data=data)
     if kind == "message":
         events.emit(session, ticket, "ticket.commented", {"author": author, "direction": "inbound"})
     _touch(ticket)
@@ -256,6 +270,10 @@ async def apply_routing(session: AsyncSession, ticket: Ticket, decision: Decisio
     ticket.rulebook_version = decision.rulebook_version
     rule_ids = [m.rule_id for m in decision.matched]
     _enqueue(session, ticket, decision.support_tier)
+    # SLA clocks start at routing (the rulebook named the policy, or the SLA file's selection picks one).
+    now = utcnow()
+    changes = await sla.start(session, ticket, [ClockKind.first_response, ClockKind.resolution], now)
+    changes += await sla.sync_pause(session, ticket, now)
     audit.append(
         session,
         ticket,
@@ -263,15 +281,30 @@ async def apply_routing(session: AsyncSession, ticket: Ticket, decision: Decisio
         actor=f"rule:{rule_ids[0]}"[:100] if rule_ids else "rule:defaults",
         action="routed",
         to_tier=decision.support_tier,
-        data={
-            "priority": decision.priority,
-            "rules": rule_ids,
-            "rulebook_version": decision.rulebook_version,
-        },
+        data=_with_sla(
+            {"priority": decision.priority, "rules": rule_ids, "rulebook_version": decision.rulebook_version}, changes
+        ),
     )
     events.emit(session, ticket, "ticket.routed", {"support_tier": decision.support_tier, "rules": rule_ids})
     _touch(ticket)
     return True
+
+
+def _with_sla(data: dict[str, Any], changes: sla.Changes) -> dict[str, Any]:
+    """The audit event of an action carries the SLA clock changes it caused."""
+    return {**data, "sla": changes} if changes else data
+
+
+async def _sla_customer_replied(session: AsyncSession, ticket: Ticket, *, reopened: bool) -> sla.Changes:
+    """A reopened ticket's resolution clock starts again; once the first response is given, every new
+    requester message starts a next-response clock (unless one is already counting)."""
+    now = utcnow()
+    changes = await sla.start(session, ticket, [ClockKind.resolution], now) if reopened else []
+    found = {c.kind: c for c in await sla.clocks(session, ticket, [ClockKind.first_response, ClockKind.next_response])}
+    first, following = found.get(ClockKind.first_response), found.get(ClockKind.next_response)
+    if first is not None and not sla.is_live(first) and (following is None or not sla.is_live(following)):
+        changes += await sla.start(session, ticket, [ClockKind.next_response], now)
+    return changes + await sla.sync_pause(session, ticket, now)
 
 
 async def record_automation(session: AsyncSession, ticket: Ticket, *, tier: int, kind: str, body: str) -> bool:
@@ -314,7 +347,15 @@ async def claim(session: AsyncSession, ticket: Ticket, agent: Agent) -> bool:
     require_tier(Actor.of(agent), ticket.support_tier)
     ticket.status = Status.in_progress
     ticket.assignee_id = agent.id
-    audit.append(session, ticket, actor=Actor.of(agent).name, action="claimed", to_tier=ticket.support_tier)
+    changes = await sla.sync_pause(session, ticket, utcnow())
+    audit.append(
+        session,
+        ticket,
+        actor=Actor.of(agent).name,
+        action="claimed",
+        to_tier=ticket.support_tier,
+        data=_with_sla({}, changes),
+    )
     _touch(ticket)
     return True
 
@@ -341,6 +382,7 @@ async def escalate(
     _dequeue(session, ticket)
     ticket.escalation_count += 1
     _enqueue(session, ticket, target)
+    changes = await _sla_tier_changed(session, ticket)
     audit.append(
         session,
         ticket,
@@ -349,13 +391,19 @@ async def escalate(
         from_tier=current,
         to_tier=target,
         reason=reason,
-        data={"cause": cause},
+        data=_with_sla({"cause": cause}, changes),
     )
     events.emit(
         session, ticket, "ticket.escalated", {"from_tier": current, "to_tier": target, "reason": reason, "cause": cause}
     )
     _touch(ticket)
     return ticket
+
+
+async def _sla_tier_changed(session: AsyncSession, ticket: Ticket) -> sla.Changes:
+    """Clocks restart for the new tier or run on, as the policy says; the status may pause or resume them."""
+    now = utcnow()
+    return await sla.tier_changed(session, ticket, now) + await sla.sync_pause(session, ticket, now)
 
 
 async def deescalate(
@@ -372,6 +420,7 @@ async def deescalate(
         raise Conflict(f"de-escalation goes down: choose a tier below {current} and at least 0", to_tier=target)
     _dequeue(session, ticket)
     _enqueue(session, ticket, target)
+    changes = await _sla_tier_changed(session, ticket)
     audit.append(
         session,
         ticket,
@@ -380,6 +429,7 @@ async def deescalate(
         from_tier=current,
         to_tier=target,
         reason=reason,
+        data=_with_sla({}, changes),
     )
     events.emit(session, ticket, "ticket.deescalated", {"from_tier": current, "to_tier": target, "reason": reason})
     _touch(ticket)
@@ -395,6 +445,8 @@ async def resolve(session: AsyncSession, ticket: Ticket, actor: Actor, *, resolu
     ticket.status = Status.resolved
     ticket.resolved_at = utcnow()
     ticket.automation_tier = None
+    # Resolving stops every clock: the resolution answers any response still owed.
+    changes = await sla.stop(session, ticket, list(ClockKind), utcnow())
     audit.append(
         session,
         ticket,
@@ -403,7 +455,7 @@ async def resolve(session: AsyncSession, ticket: Ticket, actor: Actor, *, resolu
         from_tier=ticket.support_tier,
         to_tier=ticket.support_tier,
         reason=resolution,
-        data={"from_status": previous},
+        data=_with_sla({"from_status": previous}, changes),
     )
     events.emit(session, ticket, "ticket.resolved", {"resolution": resolution, "by": actor.name})
     _touch(ticket)
@@ -419,7 +471,17 @@ async def reopen(session: AsyncSession, ticket: Ticket, actor: Actor, *, reason:
     ticket.resolved_at = None
     # A reopened ticket is not acknowledged again by automation.
     _enqueue(session, ticket, ticket.support_tier, automate=False)
-    audit.append(session, ticket, actor=actor.name, action="reopened", to_tier=ticket.support_tier, reason=reason)
+    now = utcnow()
+    changes = await sla.start(session, ticket, [ClockKind.resolution], now) + await sla.sync_pause(session, ticket, now)
+    audit.append(
+        session,
+        ticket,
+        actor=actor.name,
+        action="reopened",
+        to_tier=ticket.support_tier,
+        reason=reason,
+        data=_with_sla({}, changes),
+    )
     events.emit(session, ticket, "ticket.reopened", {"reason": reason, "by": actor.name})
     _touch(ticket)
     return ticket
@@ -435,6 +497,7 @@ async def wait_on_customer(session: AsyncSession, ticket: Ticket, actor: Actor, 
     ticket.status = Status.waiting_on_customer
     if previous == Status.queued:
         ticket.assignee_id = None
+    changes = await sla.sync_pause(session, ticket, utcnow())
     audit.append(
         session,
         ticket,
@@ -442,13 +505,13 @@ async def wait_on_customer(session: AsyncSession, ticket: Ticket, actor: Actor, 
         action="waiting_on_customer",
         to_tier=ticket.support_tier,
         reason=reason,
-        data={"from_status": previous},
+        data=_with_sla({"from_status": previous}, changes),
     )
     _touch(ticket)
     return ticket
 
 
-def _resume(session: AsyncSession, ticket: Ticket, *, actor: str, reason: str) -> None:
+async def _resume(session: AsyncSession, ticket: Ticket, *, actor: str, reason: str) -> None:
     """A waiting ticket goes back to its agent, or to its tier's queue when nobody holds it."""
     assert ticket.support_tier is not None
     if ticket.assignee_id is not None:
@@ -482,13 +545,16 @@ async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, bo
         await session.flush()
         assert message.id is not None
         after_commit(session, mail_job(message.id))
+    # A public reply answers the first (or next) response the ticket owes.
+    responses = [ClockKind.first_response, ClockKind.next_response]
+    changes = [] if internal else await sla.stop(session, ticket, responses, utcnow())
     audit.append(
         session,
         ticket,
         actor=actor.name,
         action="note_added" if internal else "replied",
         to_tier=ticket.support_tier,
-        data={"chars": len(body)},
+        data=_with_sla({"chars": len(body)}, changes),
     )
     if not internal:
         events.emit(session, ticket, "ticket.commented", {"author": actor.name, "direction": "outbound"})
@@ -585,4 +651,58 @@ def record_handoff_attempt(
         to_tier=ticket.support_tier,
         reason=error,
         data={"vendor": vendor, "delivery": delivery_id, "attempt": attempt},
+    )
+
+
+async def sla_check(session: AsyncSession, ticket_id: int, kind: str, generation: int) -> str:
+    """A clock's timer fired: warn, or breach and run the policy's actions. Idempotent: a repeated or stale
+    timer (another generation, a stopped or paused clock) changes nothing."""
+    ticket = await get(session, ticket_id, lock=True)
+    clock = await sla.due_clock(session, ticket, kind, generation)
+    if clock is None or clock.next_at is None:
+        return "stale"
+    now = utcnow()
+    if clock.next_at > now:
+        sla.reschedule(session, clock)
+        return "early"
+    if clock.state == "ok":
+        sla.warn(session, ticket, clock, now)
+        if clock.due_at is None or clock.due_at > now:
+            return "warned"
+    for action in sla.breach(session, ticket, clock, now):
+        await _breach_action(session, ticket, action, kind)
+    return "breached"
+
+
+async def _breach_action(session: AsyncSession, ticket: Ticket, action: str, kind: str) -> None:
+    tier = ticket.support_tier
+    if action == "notify_lead":
+        audit.append(session, ticket, actor=sla.ACTOR, action="lead_notified", to_tier=tier, data={"clock": kind})
+    elif action == "raise_priority":
+        _raise_priority(session, ticket, kind)
+    elif action == "escalate":
+        if tier is None or tier >= MAX_TIER or ticket.status not in OPEN_STATUSES:
+            reason = f"already at tier {MAX_TIER}" if tier == MAX_TIER else f"ticket is {ticket.status}"
+            audit.append(session, ticket, actor=sla.ACTOR, action="sla_escalation_skipped", to_tier=tier, reason=reason)
+            return
+        reason = f"SLA {kind.replace('_', ' ')} breached in tier {tier}"
+        await escalate(session, ticket, Actor.sla(), reason=reason, cause="sla")
+
+
+def _raise_priority(session: AsyncSession, ticket: Ticket, kind: str) -> None:
+    """One step up (never past urgent); a queued ticket moves up its queue."""
+    index = PRIORITIES.index(ticket.priority) if ticket.priority in PRIORITIES else 0
+    if index >= len(PRIORITIES) - 1:
+        return
+    before, ticket.priority = ticket.priority, PRIORITIES[index + 1]
+    if ticket.status == Status.queued and ticket.support_tier is not None and ticket.id is not None:
+        score = queue_score(ticket.priority, ticket.customer_tier, ticket.created_at)
+        after_commit(session, PlaceInQueue(ticket.support_tier, ticket.id, score, created_ms(ticket.created_at)))
+    audit.append(
+        session,
+        ticket,
+        actor=sla.ACTOR,
+        action="priority_raised",
+        to_tier=ticket.support_tier,
+        data={"from": before, "to": ticket.priority, "clock": kind},
     )

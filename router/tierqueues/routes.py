@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from router.deps import ContextDep, CurrentAgent, SessionDep
 from router.metrics import CLAIMS
+from router.tickets.queries import ticket_view, ticket_views
 from router.tickets.schemas import TicketOut
 from router.tickets.service import Actor, require_tier
 from router.tierqueues import service as queues
@@ -36,7 +37,7 @@ async def tier_page(
     """The tier's queue in claim order (priority, customer tier, age)."""
     require_tier(Actor.of(_agent), tier)
     rows, total = await queues.page(session, ctx.tier_queue, tier, offset=offset, limit=limit)
-    items = [TicketOut.model_validate(t, from_attributes=True) for t in rows]
+    items = await ticket_views(session, rows)
     return TierQueuePage(tier=tier, total=total, offset=offset, limit=limit, items=items)
 
 
@@ -47,4 +48,4 @@ async def claim(tier: Tier, ctx: ContextDep, session: SessionDep, agent: Current
     if ticket is None:
         return Response(status_code=204)
     CLAIMS.labels(str(tier)).inc()
-    return TicketOut.model_validate(ticket, from_attributes=True)
+    return await ticket_view(session, ticket)

@@ -1,0 +1,1 @@
+"""SLA clocks: when each ticket owes a response or a resolution, and what happens when it is late."""
