@@ -180,10 +180,13 @@ async def publish_event(ctx: dict[str, Any], event_id: str) -> str:
 async def deliver_webhook(ctx: dict[str, Any], delivery_id: int) -> str:
     """``webhook.deliver``: POST one signed delivery; on failure record it and retry with backoff."""
     app = app_of(ctx)
-    async with app.sessionmaker() as session:
-        delivery = await session.get(WebhookDelivery, delivery_id)
-        if delivery is None or delivery.status != DeliveryStatus.pending:
-            return "nothing-to-send"
+
+    async def load(session: AsyncSession) -> WebhookDelivery | None:
+        return await session.get(WebhookDelivery, delivery_id)
+
+    delivery = await in_transaction(ctx, load)
+    if delivery is None or delivery.status != DeliveryStatus.pending:
+        return "nothing-to-send"
     endpoint = app.webhooks.endpoint(delivery.endpoint_kind, delivery.endpoint)
     status_code: int | None
     error: str | None

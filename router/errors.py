@@ -48,3 +48,10 @@ class Invalid(DomainError):
 
     status = 422
     title = "Invalid input"
+
+
+class Unavailable(DomainError):
+    """Nothing was changed and trying again shortly will work (give ``retry_after`` seconds)."""
+
+    status = 503
+    title = "Service unavailable"

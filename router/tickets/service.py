@@ -615,15 +615,17 @@ async def record_vendor_update(
     return ticket
 
 
-def record_handoff(session: AsyncSession, ticket: Ticket, *, vendor: str | None, delivery_id: int | None) -> None:
-    """The tier-4 handoff was queued for ``vendor`` (or could not be: no vendor is configured)."""
+def record_handoff(
+    session: AsyncSession, ticket: Ticket, *, vendor: str | None, delivery_id: int | None, reason: str | None = None
+) -> None:
+    """The tier-4 handoff was queued for ``vendor`` (or could not be: no vendor fits)."""
     audit.append(
         session,
         ticket,
         actor="system",
         action="vendor_handoff" if vendor else "vendor_handoff_skipped",
         to_tier=ticket.support_tier,
-        reason=None if vendor else "no vendor is configured for this ticket",
+        reason=None if vendor else reason or "no vendor is configured for this ticket",
         data={"vendor": vendor, "delivery": delivery_id},
     )
 

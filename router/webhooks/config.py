@@ -23,7 +23,8 @@ from ruamel.yaml.error import YAMLError
 from router.events.service import EVENT_TYPES
 from router.webhooks.mapping import GENERIC, TARGETS, FieldRule, PayloadMapping
 
-NAME = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
+#: ``webhook:<name>`` must fit the 64-character source columns.
+NAME = r"^[a-z0-9][a-z0-9_.-]{0,55}$"
 
 
 class WebhooksConfigError(ValueError):
@@ -173,8 +174,11 @@ class WebhooksConfig:
         return self.sources.get(name)
 
     def vendor_for(self, named: str | None) -> Endpoint | None:
-        """The vendor a rule named, else the default one; None when neither is configured."""
-        return self.vendors.get(named or "") or self.vendors.get(self.default_vendor or "")
+        """The vendor a rule named, else the default one. A rule naming a vendor that is not configured gets
+        None, never the default: a ticket's conversation must not go to a vendor nobody chose."""
+        if named:
+            return self.vendors.get(named)
+        return self.vendors.get(self.default_vendor or "")
 
     def endpoint(self, kind: str, name: str) -> Endpoint | None:
         if kind == "vendor":

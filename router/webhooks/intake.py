@@ -8,25 +8,28 @@ redelivery answers the same and changes nothing, also when many copies race.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.customers import service as customers
 from router.effects import EffectSink
-from router.errors import NotFound
+from router.errors import NotFound, Unavailable
 from router.intake.models import Delivery
 from router.tickets import service as tickets
 from router.tickets.models import OPEN_STATUSES, Priority, Status, Ticket
 from router.tickets.schemas import Text
-from router.tickets.service import Actor, MailDetails, TicketContext
+from router.tickets.service import MAX_TIER, Actor, MailDetails, TicketContext
 from router.unit_of_work import rollback
 from router.webhooks.config import Source
 from router.webhooks.mapping import MappingProblem, PayloadMapping
 from router.webhooks.models import WebhookDelivery
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,9 @@ class WebhookOutcome:
     duplicate: bool
 
 
+Tag = Annotated[Text, Field(min_length=1, max_length=50)]
+
+
 class MappedTicket(BaseModel):
     """The ticket fields a mapping produced, held to the same limits as the JSON ticket API."""
 
@@ -45,41 +51,58 @@ class MappedTicket(BaseModel):
     subject: Text = Field(min_length=1, max_length=500)
     body: Text = Field(max_length=200_000)
     requester: EmailStr
-    customer_ref: str | None = Field(default=None, min_length=1, max_length=120)
+    customer_ref: Text | None = Field(default=None, min_length=1, max_length=120)
     priority: Priority | None = None
-    service: str | None = Field(default=None, min_length=1, max_length=100)
-    product: str | None = Field(default=None, min_length=1, max_length=100)
-    component: str | None = Field(default=None, min_length=1, max_length=100)
-    tags: list[str] = Field(default_factory=list, max_length=20)
-    external_id: str | None = Field(default=None, min_length=1, max_length=255)
+    service: Text | None = Field(default=None, min_length=1, max_length=100)
+    product: Text | None = Field(default=None, min_length=1, max_length=100)
+    component: Text | None = Field(default=None, min_length=1, max_length=100)
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    external_id: Text | None = Field(default=None, min_length=1, max_length=255)
+
+
+class MappedChange(BaseModel):
+    """What a comment, close, reopen or update delivery carries."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    ticket_ref: Text | None = Field(default=None, min_length=1, max_length=20)
+    external_id: Text | None = Field(default=None, min_length=1, max_length=255)
+    body: Text | None = Field(default=None, max_length=200_000)
+    requester: Text | None = Field(default=None, max_length=300)
+    vendor_status: Text | None = Field(default=None, max_length=100)
+    vendor_ref: Text | None = Field(default=None, max_length=255)
 
 
 def ledger_source(source: Source) -> str:
     return f"webhook:{source.name}"
 
 
-def _text(value: Any) -> str | None:
+def _scalar(mapping: PayloadMapping, name: str, payload: Any, action: str) -> str | None:
+    value = mapping.read(name, payload, action)
     if value is None:
         return None
     if isinstance(value, str | int | float | bool):
         return str(value)
-    raise MappingProblem(f"expected a single value, got {type(value).__name__}")
+    spec = mapping.fields.get(name)
+    where = f" ({spec.rule.where})" if spec else ""
+    raise MappingProblem(f"{name}{where}: expected a single value, got {type(value).__name__}", field=name)
 
 
-def _mapped_ticket(mapping: PayloadMapping, payload: Any) -> MappedTicket:
-    """Read every ticket field; a value the API would refuse is a 422 naming the field and its path."""
-    raw: dict[str, Any] = {}
-    for name in ("subject", "body", "requester", "customer_ref", "priority", "service", "product", "component"):
-        try:
-            raw[name] = _text(mapping.read(name, payload, "create"))
-        except MappingProblem as exc:
-            raise MappingProblem(f"{name}: {exc.detail}" if not exc.detail.startswith(name) else exc.detail) from exc
-    raw["body"] = raw["body"] or ""
+def _tags(mapping: PayloadMapping, payload: Any) -> list[Any]:
     tags = mapping.read("tags", payload, "create")
-    raw["tags"] = [tags] if isinstance(tags, str) else [str(t) for t in (tags or [])]
-    raw["external_id"] = _text(mapping.read("external_id", payload, "create"))
+    if tags is None:
+        return []
+    if isinstance(tags, str):
+        return [tags]
+    if isinstance(tags, list) and all(isinstance(t, str | int | float) for t in tags):
+        return [str(t) for t in tags]
+    raise MappingProblem("tags: expected a string or a list of strings", field="tags")
+
+
+def _validated(model: type[M], mapping: PayloadMapping, raw: dict[str, Any]) -> M:
+    """Validate mapped values; a value the API would refuse is a 422 naming the field and its path."""
     try:
-        return MappedTicket.model_validate({k: v for k, v in raw.items() if v is not None})
+        return model.model_validate({k: v for k, v in raw.items() if v is not None})
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -88,6 +111,20 @@ def _mapped_ticket(mapping: PayloadMapping, payload: Any) -> MappedTicket:
             where = f" (from {spec.rule.where})" if spec else ""
             problems.append(f"{name}{where}: {err['msg']}")
         raise MappingProblem("; ".join(problems), errors=problems) from exc
+
+
+def _mapped_ticket(mapping: PayloadMapping, payload: Any) -> MappedTicket:
+    names = ("subject", "body", "requester", "customer_ref", "priority", "service", "product", "component")
+    raw: dict[str, Any] = {name: _scalar(mapping, name, payload, "create") for name in names}
+    raw["body"] = raw["body"] or ""
+    raw["tags"] = _tags(mapping, payload)
+    raw["external_id"] = _scalar(mapping, "external_id", payload, "create")
+    return _validated(MappedTicket, mapping, raw)
+
+
+def _mapped_change(mapping: PayloadMapping, payload: Any, action: str) -> MappedChange:
+    names = ("ticket_ref", "external_id", "body", "requester", "vendor_status", "vendor_ref")
+    return _validated(MappedChange, mapping, {name: _scalar(mapping, name, payload, action) for name in names})
 
 
 async def _replayed(session: AsyncSession, source: Source, webhook_id: str) -> WebhookOutcome | None:
@@ -116,41 +153,54 @@ async def _by_external_id(session: AsyncSession, source: Source, external_id: st
     return (await session.exec(query)).first()
 
 
-async def _target(session: AsyncSession, source: Source, payload: Any, action: str, *, vendor: bool) -> Ticket:
-    """The ticket a comment, close, reopen or update is about: by our ref (vendors), else the sender's id."""
-    mapping = source.mapping
-    ref = _text(mapping.read("ticket_ref", payload, action))
-    external_id = _text(mapping.read("external_id", payload, action))
+async def _target(session: AsyncSession, source: Source, change: MappedChange, action: str, *, vendor: bool) -> Ticket:
+    """The ticket a change is about: by our ref (vendors), else the sender's own id."""
     ticket: Ticket | None = None
-    if ref:
-        ticket = (await session.exec(select(Ticket).where(Ticket.ref == ref).with_for_update())).first()
+    if change.ticket_ref:
+        ticket = (await session.exec(select(Ticket).where(Ticket.ref == change.ticket_ref).with_for_update())).first()
         if ticket is not None and not await _may_touch(session, source, ticket, vendor=vendor):
             ticket = None
-    elif external_id:
-        ticket = await _by_external_id(session, source, external_id, lock=True)
+    elif change.external_id:
+        ticket = await _by_external_id(session, source, change.external_id, lock=True)
     else:
         raise MappingProblem(f"a {action!r} delivery names its ticket by ticket_ref or external_id; it has neither")
     if ticket is None:
+        held = " that is handed to this vendor now" if vendor else ""
         raise NotFound(
-            f"no ticket {ref or external_id!r} from {source.name!r}" + (" was handed to this vendor" if vendor else ""),
-            ticket_ref=ref,
-            external_id=external_id,
+            f"no ticket {change.ticket_ref or change.external_id!r} from {source.name!r}{held}",
+            ticket_ref=change.ticket_ref,
+            external_id=change.external_id,
         )
     return ticket
 
 
 async def _may_touch(session: AsyncSession, source: Source, ticket: Ticket, *, vendor: bool) -> bool:
-    """A source changes only its own tickets; a vendor only the tickets handed off to it."""
+    """A source changes only its own tickets; a vendor only tickets at tier 4 whose latest handoff is its own."""
     if not vendor:
         return ticket.source == ledger_source(source)
-    handoff = await session.exec(
-        select(WebhookDelivery.id).where(
-            WebhookDelivery.ticket_id == ticket.id,
-            WebhookDelivery.endpoint_kind == "vendor",
-            WebhookDelivery.endpoint == source.name,
-        )
+    if ticket.support_tier != MAX_TIER:
+        return False
+    latest = await session.exec(
+        select(WebhookDelivery.endpoint)
+        .where(WebhookDelivery.ticket_id == ticket.id, WebhookDelivery.endpoint_kind == "vendor")
+        .order_by(col(WebhookDelivery.id).desc())
+        .limit(1)
     )
-    return handoff.first() is not None
+    return latest.first() == source.name
+
+
+async def _lock_external_id(session: AsyncSession, source: Source, external_id: str) -> None:
+    """Serialise deliveries about one external id (different webhook-ids for the same alert, sent at once).
+
+    PostgreSQL: a transaction-scoped advisory lock on the key; SQLite's ``BEGIN IMMEDIATE`` already
+    serialises writers.
+    """
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await connection.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"{ledger_source(source)}|{external_id}"},
+        )
 
 
 async def _create(
@@ -159,6 +209,7 @@ async def _create(
     fields = _mapped_ticket(source.mapping, payload)
     actor = Actor(f"webhook:{source.name}")
     external_id = fields.external_id or webhook_id
+    await _lock_external_id(session, source, external_id)
     existing = await _by_external_id(session, source, external_id, lock=True)
     if existing is not None and existing.status in OPEN_STATUSES:
         # A repeated alert (same external id) adds to the open ticket instead of opening another.
@@ -189,30 +240,42 @@ async def _create(
 async def _change(
     session: AsyncSession, source: Source, payload: Any, action: str, *, vendor: bool
 ) -> tuple[str, Ticket]:
-    ticket = await _target(session, source, payload, action, vendor=vendor)
+    change = _mapped_change(source.mapping, payload, action)
+    if change.external_id and not change.ticket_ref:
+        await _lock_external_id(session, source, change.external_id)
+    ticket = await _target(session, source, change, action, vendor=vendor)
     actor = Actor(f"webhook:{source.name}")
-    mapping = source.mapping
-    body = _text(mapping.read("body", payload, action))
     if action == "comment":
-        author = _text(mapping.read("requester", payload)) or actor.name
-        await tickets.add_inbound(session, ticket, author=author[:320], body=body or "", mail=MailDetails())
+        if vendor:  # the vendor's words, never mistaken for the requester's (no reopen, no resume)
+            await tickets.add_inbound(
+                session,
+                ticket,
+                author=f"vendor:{source.name}",
+                body=change.body or "",
+                mail=MailDetails(),
+                kind="vendor_comment",
+            )
+        else:
+            author = change.requester or actor.name
+            await tickets.add_inbound(session, ticket, author=author[:320], body=change.body or "", mail=MailDetails())
         return "commented", ticket
     if action == "close":
         if ticket.status not in OPEN_STATUSES:
             return "unchanged", ticket
-        await tickets.resolve(session, ticket, actor, resolution=body)
+        await tickets.resolve(session, ticket, actor, resolution=change.body)
         return "closed", ticket
     if action == "reopen":
         if ticket.status not in (Status.resolved, Status.closed) or ticket.support_tier is None:
             return "unchanged", ticket
-        await tickets.reopen(session, ticket, actor, reason=body)
+        await tickets.reopen(session, ticket, actor, reason=change.body)
         return "reopened", ticket
-    status = _text(mapping.read("vendor_status", payload, action))
-    vendor_ref = _text(mapping.read("vendor_ref", payload, action))
     await tickets.record_vendor_update(
-        session, ticket, actor, status=status and status[:100], vendor_ref=vendor_ref and vendor_ref[:255], body=body
+        session, ticket, actor, status=change.vendor_status, vendor_ref=change.vendor_ref, body=change.body
     )
     return "updated", ticket
+
+
+VENDOR_ACTIONS = ("comment", "update", "close")
 
 
 async def receive(
@@ -234,6 +297,8 @@ async def receive(
     if replayed is not None:
         return replayed
     action = source.mapping.action(payload)
+    if vendor and action not in VENDOR_ACTIONS:
+        raise MappingProblem(f"a vendor may {', '.join(VENDOR_ACTIONS)}; not {action!r}", field="event")
     if action == "create":
         outcome, ticket = await _create(
             session, source, payload, webhook_id, default_customer_tier=default_customer_tier
@@ -247,7 +312,7 @@ async def receive(
     except IntegrityError:
         await rollback(session, sink)
         replayed = await _replayed(session, source, webhook_id)
-        if replayed is None:  # the winner rolled back too; the sender retries
-            raise
+        if replayed is None:  # the winner rolled back too: the sender should simply retry
+            raise Unavailable("a concurrent copy of this delivery failed; retry", retry_after=1) from None
         return replayed
     return WebhookOutcome(outcome, ticket.id, ticket.ref, duplicate=False)

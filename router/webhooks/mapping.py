@@ -100,11 +100,16 @@ class PayloadMapping:
             return None
         rule = spec.rule
         if spec.expression is not None:
-            found = spec.expression.search(payload)
+            try:
+                found = spec.expression.search(payload)
+            except JMESPathError as exc:  # a function given the wrong type by this payload
+                raise MappingProblem(
+                    f"{name}: {rule.where} cannot be read from this payload: {exc}", field=name
+                ) from exc
         elif spec.template is not None:
             try:
                 found = spec.template.render(payload if isinstance(payload, dict) else {"payload": payload})
-            except TemplateError as exc:  # StrictUndefined: the payload lacks what the template uses
+            except Exception as exc:  # undefined values (StrictUndefined), or arithmetic on the wrong types
                 problem = f"{name}: the template cannot be filled from this payload: {exc}"
                 raise MappingProblem(problem, field=name) from exc
             found = found.strip() or None

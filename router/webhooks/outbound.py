@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -58,7 +57,7 @@ async def _conversation(session: AsyncSession, ticket_id: int) -> list[dict[str,
     rows = await session.exec(
         select(Message)
         .where(Message.ticket_id == ticket_id, Message.direction != Direction.note)
-        .order_by(col(Message.id))
+        .order_by(col(Message.id).desc())
         .limit(HANDOFF_MESSAGES)
     )
     return [
@@ -68,7 +67,7 @@ async def _conversation(session: AsyncSession, ticket_id: int) -> list[dict[str,
             "body": m.body_text[:HANDOFF_MESSAGE_CHARS],
             "created_at": m.created_at.isoformat(),
         }
-        for m in rows.all()
+        for m in reversed(rows.all())
     ]
 
 
@@ -121,16 +120,17 @@ async def fan_out(session: AsyncSession, event_id: str, config: WebhooksConfig) 
         session.add(delivery)
         created.append(delivery)
     event.published_at = utcnow()
-    try:
-        await session.flush()
-    except IntegrityError:  # another publisher got here first (the row lock makes this rare)
-        raise
+    await session.flush()
     for delivery in created:
         assert delivery.id is not None
         after_commit(session, deliver_job(delivery.id))
     if event.type == "ticket.vendor_handoff":
         handoff = next((d for d in created if d.endpoint_kind == "vendor"), None)
-        tickets.record_handoff(session, ticket, vendor=vendor_name, delivery_id=handoff.id if handoff else None)
+        named = event.data.get("vendor")
+        reason = f"vendor {named!r} named by the rules is not configured" if named and not vendor_name else None
+        tickets.record_handoff(
+            session, ticket, vendor=vendor_name, delivery_id=handoff.id if handoff else None, reason=reason
+        )
     return len(created)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router.columns import utcnow
 from router.events.models import OutboxEvent
 from router.webhooks.models import DeliveryStatus, WebhookDelivery
 
@@ -33,11 +34,22 @@ async def pending_deliveries(session: AsyncSession) -> list[tuple[int, datetime 
     return [(int(i), at) for i, at in rows.all() if i is not None]
 
 
-async def unpublished_events(session: AsyncSession, types: list[str], *, created_before: datetime | None) -> list[str]:
-    """Outbox events of the wanted types not yet fanned out."""
+#: Events older than this are history, not news: a subscription added today is not sent last month's
+#: events (they stay in the outbox), and a vendor configured today gets no handoffs of old tickets.
+REPUBLISH_WINDOW = timedelta(hours=24)
+
+
+async def unpublished_events(
+    session: AsyncSession, types: list[str], *, created_before: datetime | None, limit: int = 5000
+) -> list[str]:
+    """Outbox events of the wanted types, from the last day, not yet fanned out (oldest first, a batch)."""
     if not types:
         return []
-    query = select(OutboxEvent.id).where(col(OutboxEvent.published_at).is_(None), col(OutboxEvent.type).in_(types))
+    query = select(OutboxEvent.id).where(
+        col(OutboxEvent.published_at).is_(None),
+        col(OutboxEvent.type).in_(types),
+        OutboxEvent.created_at >= utcnow() - REPUBLISH_WINDOW,
+    )
     if created_before is not None:
         query = query.where(OutboxEvent.created_at < created_before)
-    return list((await session.exec(query)).all())
+    return list((await session.exec(query.order_by(col(OutboxEvent.created_at)).limit(limit))).all())

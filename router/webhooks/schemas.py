@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 
 class WebhookAccepted(BaseModel):
@@ -32,3 +33,12 @@ class DeliveryOut(BaseModel):
     next_attempt_at: datetime | None
     created_at: datetime
     delivered_at: datetime | None
+
+    @field_validator("url")
+    @classmethod
+    def _without_secrets(cls, value: str) -> str:
+        """Incoming-webhook URLs carry secrets in their credentials and query: show scheme, host and path."""
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -253,3 +254,65 @@ async def test_database_down_is_503_with_retry_after_and_nothing_acknowledged(
     finally:
         await dead.dispose()
     assert await counts(runtime) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"subject": "s", "body": "b", "requester_email": "a@b.example", "external_id": "e\u0000x"},
+        {"subject": "s", "body": "b", "requester_email": "a@b.example", "tags": ["a\u0000"]},
+        {"subject": "s", "body": "b", "requester_email": "a@b.example", "tags": 5},
+        {"subject": "s", "body": "b", "requester_email": "a@b.example", "tags": ["x" * 51]},
+        {"subject": "s", "body": "b", "requester_email": "a@b.example", "service": {"nested": 1}},
+        {"event": "comment", "external_id": "e1", "body": "hi\u0000"},
+        {"event": "close", "ticket_ref": "T\u0000"},
+        {"event": "explode"},
+    ],
+)
+async def test_hostile_values_are_4xx_never_5xx_and_store_nothing(
+    runtime: Runtime, client: httpx.AsyncClient, payload: dict[str, Any]
+) -> None:
+    secret = new_secret()
+    configure(runtime, f"sources:\n  generic: {{secrets: [{secret}]}}\n")
+    r = await post(client, secret, payload, url="/api/v1/intake/webhooks/generic")
+    if r.status_code == 202:  # NUL characters are dropped, as by the JSON API; nothing else gets through
+        assert "\\u0000" in json.dumps(payload) and await counts(runtime) == (1, 1)
+        async with runtime.app.sessionmaker() as s:
+            ticket = (await s.exec(select(Ticket))).one()
+        assert "\x00" not in (ticket.external_id or "") and all("\x00" not in t for t in ticket.tags)
+        return
+    assert r.status_code in (404, 422), r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert await counts(runtime) == (0, 0)
+
+
+async def test_mapping_evaluation_errors_are_422(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    secret = new_secret()
+    configure(
+        runtime,
+        f"""
+sources:
+  calc:
+    secrets: [{secret}]
+    mapping:
+      subject: {{template: "load {{{{ used / total }}}}"}}
+      body: "join(', ', names)"
+      requester: {{value: a@b.example}}
+""",
+    )
+    r = await post(client, secret, {"used": 1, "total": 0, "names": ["a"]}, url="/api/v1/intake/webhooks/calc")
+    assert r.status_code == 422 and "subject" in r.json()["detail"]
+    r = await post(client, secret, {"used": 1, "total": 2, "names": [1, 2]}, url="/api/v1/intake/webhooks/calc")
+    assert r.status_code == 422 and "body" in r.json()["detail"]
+    assert await counts(runtime) == (0, 0)
+
+
+async def test_concurrent_alerts_with_one_external_id_open_one_ticket(
+    runtime: Runtime, client: httpx.AsyncClient, secret: str
+) -> None:
+    """Different webhook-ids (an HA pair of senders) for the same alert group: one ticket, the rest comment."""
+    copies = [signed(secret, alert()) for _ in range(10)]
+    responses = await asyncio.gather(*(client.post(URL, content=b, headers=h) for b, h in copies))
+    assert {r.status_code for r in responses} == {202}
+    assert sorted(r.json()["outcome"] for r in responses) == ["commented"] * 9 + ["created"]
+    assert await counts(runtime) == (1, 10)

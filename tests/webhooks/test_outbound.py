@@ -158,12 +158,14 @@ async def test_the_vendors_signed_callbacks_update_comment_on_and_resolve_the_ti
     assert comment.json()["outcome"] == "commented"
     close = await call({"event": "close", "ticket_ref": ref, "body": "Resolved by the carrier."})
     assert close.json()["outcome"] == "closed" and close.json()["ticket_id"] == tid
-    # A vendor touches only the tickets handed to it.
+    # A vendor touches only the tickets handed to it, and may not reopen them.
     assert (await call({"event": "comment", "ticket_ref": other["ref"], "body": "x"})).status_code == 404
+    assert (await call({"event": "reopen", "ticket_ref": ref})).status_code == 422
 
     ticket = (await client.get(f"/api/v1/tickets/{tid}", headers=auth(lead))).json()
     assert ticket["status"] == "resolved"
-    assert "Carrier routing fixed on our side." in [m["body_text"] for m in ticket["messages"]]
+    said = next(m for m in ticket["messages"] if m["body_text"] == "Carrier routing fixed on our side.")
+    assert said["author"] == "vendor:sms-carrier" and said["kind"] == "vendor_comment"  # not the requester
     trail = (await client.get(f"/api/v1/tickets/{tid}/audit", headers=auth(lead))).json()
     updated = next(e for e in trail if e["action"] == "vendor_updated")
     assert updated["actor"] == "webhook:sms-carrier"
@@ -236,3 +238,45 @@ async def test_no_subscription_means_no_publish_job(runtime: Runtime, client: ht
     _, lead = await make_agent(runtime, role="lead", tiers=())
     await client.post("/api/v1/tickets", json=ticket_json(**SMS_FAULT), headers=auth(lead))
     assert await runtime.pool.zcard("tierroute:arq:webhooks") == 0
+
+
+async def test_a_vendor_loses_access_when_the_ticket_leaves_tier_four(
+    runtime: Runtime, client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    vendor_secret, _ = setup(runtime, receiver)
+    _, lead = await make_agent(runtime, role="lead", tiers=())
+    tid = (await client.post("/api/v1/tickets", json=ticket_json(**SMS_FAULT), headers=auth(lead))).json()["id"]
+    await drain(runtime)
+    ref = receiver.on("/vendor")[0]["payload"]["data"]["ticket"]["ref"]
+    back = await client.post(f"/api/v1/tickets/{tid}/deescalate", json={"reason": "ours after all"}, headers=auth(lead))
+    assert back.status_code == 200
+    body, headers = signed(vendor_secret, {"event": "close", "ticket_ref": ref})
+    assert (await client.post("/api/v1/intake/webhooks/sms-carrier", content=body, headers=headers)).status_code == 404
+    assert (await client.get(f"/api/v1/tickets/{tid}", headers=auth(lead))).json()["status"] == "queued"
+
+
+async def test_a_rule_naming_an_unconfigured_vendor_never_falls_back_to_the_default(
+    runtime: Runtime, client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    secret = new_secret()
+    receiver.secrets = {"/psp?token=s3cret": secret}
+    runtime.app.settings.webhook_retry_base_seconds = 0.05
+    configure(
+        runtime,
+        f"vendors:\n  payments-psp:\n    url: {receiver.url('/psp')}?token=s3cret\n    secrets: [{secret}]\n"
+        "default_vendor: payments-psp\n",
+    )
+    _, lead = await make_agent(runtime, role="lead", tiers=())
+    sms = (await client.post("/api/v1/tickets", json=ticket_json(**SMS_FAULT), headers=auth(lead))).json()["id"]
+    await drain(runtime)
+    assert receiver.on("/psp?token=s3cret") == []  # the rule named sms-carrier, which is not configured
+    trail = (await client.get(f"/api/v1/tickets/{sms}/audit", headers=auth(lead))).json()
+    skipped = next(e for e in trail if e["action"] == "vendor_handoff_skipped")
+    assert "sms-carrier" in skipped["reason"]
+    other = (await client.post("/api/v1/tickets", json=ticket_json(), headers=auth(lead))).json()["id"]
+    await drain(runtime)
+    await client.post(f"/api/v1/tickets/{other}/escalate", json={"reason": "psp", "to_tier": 4}, headers=auth(lead))
+    await drain(runtime)
+    assert [r["verified"] for r in receiver.received] == [True]  # no rule named a vendor: the default one
+    [delivery] = (await client.get(f"/api/v1/tickets/{other}/webhooks", headers=auth(lead))).json()
+    assert delivery["url"] == receiver.url("/psp")  # the token in the query is not shown
