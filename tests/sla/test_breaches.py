@@ -8,12 +8,12 @@ import httpx
 import time_machine
 
 from queues.dispatch import enqueue
-from queues.names import SLA_TIMERS
+from queues.names import SLA_TIMERS, tier_queue_key
 from queues.runtime import Runtime
 from queues.worker import drain
 from router.effects import sla_check_job
 from router.sla.service import member_of
-from tests.conftest import make_agent
+from tests.conftest import make_agent, make_customer
 from tests.sla.conftest import clocks, fire_timers, outbox, routed, trail
 
 #: A Tuesday at 10:00 in Berlin: business hours, so the rulebook does not pin its on-call policy.
@@ -87,3 +87,28 @@ async def test_a_duplicated_timer_job_acts_once(sla_rt: tuple[Runtime, httpx.Asy
         "sla_breached"
     ]
     assert (await outbox(rt, tid)).count("sla.breached") == 1
+
+
+async def test_a_breach_can_raise_priority_and_notify_the_lead_without_escalating(
+    sla_rt: tuple[Runtime, httpx.AsyncClient],
+) -> None:
+    """The "office" policy's actions: notify_lead, raise_priority (a queued ticket moves up its queue)."""
+    rt, client = sla_rt
+    _, lead = await make_agent(rt, role="lead", tiers=())
+    await make_customer(rt, ref="acme", tier=2, domain="acme.example")
+    with time_machine.travel(START, tick=False) as clock:  # Tuesday 10:00 Berlin; first response due 12:00
+        tid = await routed(rt, client, lead, requester_email="pat@acme.example")
+        score_before = await rt.pool.zscore(tier_queue_key(1), str(tid))
+        clock.shift(timedelta(hours=2, minutes=1))
+        await fire_timers(rt)
+        ticket = (await client.get(f"/api/v1/tickets/{tid}", headers={"Authorization": f"Bearer {lead}"})).json()
+        assert (ticket["support_tier"], ticket["priority"], ticket["sla"]["state"]) == (1, "high", "breached")
+        assert await rt.pool.zscore(tier_queue_key(1), str(tid)) < score_before  # claimed sooner now
+
+    actions = [(e.actor, e.action) for e in await trail(rt, tid) if e.actor == "sla"]
+    assert actions == [
+        ("sla", "sla_warning"),
+        ("sla", "sla_breached"),
+        ("sla", "lead_notified"),
+        ("sla", "priority_raised"),
+    ]
