@@ -11,6 +11,7 @@ from arq import create_pool
 from arq.connections import ArqRedis
 
 from queues.connection import redis_settings
+from queues.counters import RedisCounters
 from queues.dispatch import RedisEffectSink
 from queues.names import ROUTING_QUEUE
 from queues.serialization import deserialize, serialize
@@ -56,6 +57,7 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
             rulebook=rulebook,
             templates=make_templates(),
             blobs=BlobStore(settings.blob_dir),
+            counters=RedisCounters(pool),
         )
         app.effects = RedisEffectSink(pool, mail_enabled=lambda: bool(app.settings.smtp_url))
         yield Runtime(app, pool)

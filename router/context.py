@@ -44,6 +44,20 @@ class TierQueuePort(Protocol):
     async def ping(self) -> bool: ...
 
 
+class CounterPort(Protocol):
+    """Expiring counters (login throttling): shared by every API replica, so they live in Redis."""
+
+    async def hit(self, key: str, window_seconds: int) -> int:
+        """Add one to ``key`` (its window starts at the first hit) and return the new count."""
+        ...
+
+    async def count(self, key: str) -> tuple[int, int]:
+        """The count and the seconds until the window ends (0, 0 when there is none)."""
+        ...
+
+    async def clear(self, key: str) -> None: ...
+
+
 @dataclass
 class AppContext:
     settings: Settings
@@ -54,3 +68,4 @@ class AppContext:
     rulebook: RulebookProvider
     templates: Environment
     blobs: BlobStore
+    counters: CounterPort
