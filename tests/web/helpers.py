@@ -40,7 +40,8 @@ def csrf_of(html: str) -> str:
 
 
 async def sign_in(client: httpx.AsyncClient, agent: Agent, password: str = PASSWORD) -> str:
-    """Sign in through the form; returns the session's CSRF token."""
+    """Sign in through the form (as a fresh visitor); returns the session's CSRF token."""
+    client.cookies.clear()
     form = await client.get("/ui/login")
     assert form.status_code == 200
     r = await client.post(
