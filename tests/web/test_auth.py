@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 
 from queues.runtime import Runtime
+from router.settings import Settings
+from tests.test_cli import tierroute
 from tests.web.helpers import PASSWORD, csrf_of, sign_in, web_agent
 
 
@@ -118,3 +120,17 @@ async def test_the_api_keeps_problem_json(runtime: Runtime, client: httpx.AsyncC
     r = await client.get("/api/v1/queues")
     assert r.status_code == 401
     assert r.headers["content-type"] == "application/problem+json"
+
+
+async def test_agents_add_with_a_password_can_sign_in(
+    runtime: Runtime, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    env = {"TIERROUTE_AGENT_PASSWORD": "s3cret-enough"}
+    done = tierroute(settings, "agents", "add", "--name", "Wes", "--email", "wes@support.example", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "web UI sign-in enabled" in done.stdout
+    short = tierroute(settings, "agents", "add", "--name", "X", "--email", "x@support.example", "--password", "short")
+    assert short.returncode == 2 and "at least 8 characters" in short.stderr
+    token = csrf_of((await client.get("/ui/login")).text)
+    data = {"email": "wes@support.example", "password": "s3cret-enough", "csrf_token": token}
+    assert (await client.post("/ui/login", data=data)).status_code == 303
