@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python bench/claim.py
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/mail_intake.py
+	$(BIN)/python bench/queue_page.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
