@@ -114,7 +114,12 @@ def up(
                 yield runtime.app
 
             api = create_app(settings, shared)  # type: ignore[arg-type]
-            server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="info", access_log=False))
+            # Open live-update streams (the web UI's server-sent events) would hold a graceful shutdown
+            # for as long as they last; browsers reconnect on their own, so they get a few seconds.
+            config = uvicorn.Config(
+                api, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=5
+            )
+            server = uvicorn.Server(config)
             workers = asyncio.create_task(run_workers(runtime, tier_list))
             console.print(
                 f"tierroute is up: http://{host}:{port}  (agent UI: http://{host}:{port}/ui/, "
@@ -146,6 +151,7 @@ def serve(
         workers=workers,
         access_log=False,
         log_level="warning",
+        timeout_graceful_shutdown=5,  # see ``up``: live-update streams must not hold a shutdown
     )
 
 
