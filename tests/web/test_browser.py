@@ -194,3 +194,20 @@ async def test_queue_depths_and_new_tickets_appear_without_reload(page: Page, ru
     await expect(page.get_by_role("link", name="Second arrival")).to_be_visible()
     await expect(page.locator('[data-depth-tier="1"]')).to_have_text("2")
     assert await page.evaluate("window.__notReloaded === true")
+
+
+async def test_keyboard_alone_claims_and_focus_is_visible(page: Page, runtime: Runtime) -> None:
+    ticket_id = await open_ticket(runtime, subject="Keyboard user's ticket")
+    agent = await web_agent(runtime, tiers=(1,))
+    await sign_in(page, agent.email)
+    for _ in range(12):  # skip link, brand, nav, sign-out, ... until the first "Claim next"
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement.textContent.trim()") == "Claim next":
+            break
+    else:
+        pytest.fail("Tab never reached a Claim next button")
+    outline = await page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"  # the focus ring is drawn
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Keyboard user's ticket")
+    assert (await load(runtime, ticket_id)).assignee_id == agent.id
