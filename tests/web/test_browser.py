@@ -33,6 +33,8 @@ expect = playwright_api.expect
 BACKEND = "postgresql" if REQUIRE_SERVICES or reachable("127.0.0.1", 5432) else "sqlite"
 pytestmark = pytest.mark.parametrize("database_url", [BACKEND], indirect=True)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking"]
+# A busy CI machine (two cores, other suites) can take seconds to route, render and push a live update.
+expect.set_options(timeout=10_000)
 
 
 class ServerThread:
