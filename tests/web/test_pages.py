@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -273,3 +274,40 @@ async def test_live_stream_reports_changed_tiers(runtime: Runtime) -> None:
 
 async def test_live_stream_needs_a_session(runtime: Runtime, client: httpx.AsyncClient) -> None:
     assert (await client.get("/ui/events")).status_code == 303
+
+
+async def test_event_streams_are_not_timed_as_requests() -> None:
+    from prometheus_client import REGISTRY
+    from starlette.responses import PlainTextResponse, StreamingResponse
+    from starlette.types import Receive, Scope, Send
+
+    from router.metrics import RequestTimer
+
+    async def one_event() -> AsyncIterator[str]:
+        yield "event: tier\ndata: {}\n\n"
+
+    def app_for(stream: bool) -> RequestTimer:
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            response = (
+                StreamingResponse(one_event(), media_type="text/event-stream") if stream else PlainTextResponse("")
+            )
+            await response(scope, receive, send)
+
+        return RequestTimer(app)
+
+    async def receive() -> dict[str, object]:
+        await asyncio.sleep(1)  # the client stays connected
+        return {"type": "http.disconnect"}
+
+    async def send(_message: object) -> None:
+        return None
+
+    def count(method: str) -> float:
+        labels = {"method": method, "status": "200"}
+        return REGISTRY.get_sample_value("tierroute_http_request_seconds_count", labels) or 0.0
+
+    for method, stream, added in (("STREAMCHECK", True, 0), ("PLAINCHECK", False, 1)):
+        before = count(method)
+        scope = {"type": "http", "method": method, "path": "/x", "headers": [], "query_string": b""}
+        await app_for(stream)(scope, receive, send)
+        assert count(method) - before == added
