@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
-from pydantic import AfterValidator, StringConstraints
+from pydantic import BeforeValidator, StringConstraints
 
 from router.agents import service as agents
 from router.deps import ContextDep, SessionDep
@@ -27,11 +27,12 @@ from router.web.session import flash, sign_in, sign_out, signed_in_id
 
 ui = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[Depends(csrf.protect)])
 
-Reason = Annotated[str, Form(), StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-OptionalText = Annotated[str, Form(), StringConstraints(strip_whitespace=True, max_length=10_000)]
-Body = Annotated[
-    str, Form(), StringConstraints(strip_whitespace=True, min_length=1, max_length=200_000), AfterValidator(_no_nul)
-]
+# NUL characters dropped first (PostgreSQL refuses them; lone surrogates are refused), as the API does;
+# then stripped and measured. (A BeforeValidator listed after the constraints wraps them: it runs first.)
+Clean = BeforeValidator(_no_nul)
+Reason = Annotated[str, Form(), StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), Clean]
+OptionalText = Annotated[str, Form(), StringConstraints(strip_whitespace=True, max_length=10_000), Clean]
+Body = Annotated[str, Form(), StringConstraints(strip_whitespace=True, min_length=1, max_length=200_000), Clean]
 TierField = Annotated[int, Form(ge=0, le=4)]
 
 

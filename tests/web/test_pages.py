@@ -180,7 +180,7 @@ async def test_escalate_needs_a_reason_and_moves_the_ticket(runtime: Runtime, cl
     assert r.status_code == 422
     r = await client.post(url, data={"to_tier": "1", "reason": "sideways", "csrf_token": token})
     assert r.status_code == 409 and "escalation goes up" in r.text
-    r = await client.post(url, data={"to_tier": "2", "reason": "needs the database team", "csrf_token": token})
+    r = await client.post(url, data={"to_tier": "2", "reason": "needs the\x00 database team", "csrf_token": token})
     assert r.status_code == 303
     assert r.headers["location"] == "/ui/queues/1"  # the agent does not work tier 2
     ticket = await load(runtime, ticket_id)
