@@ -24,3 +24,8 @@ def tier_queue_key(tier: int) -> str:
 def tier_age_key(tier: int) -> str:
     """Same members scored by creation time (ms), so the oldest waiting ticket is one ``ZRANGE`` away."""
     return f"{PREFIX}:queue:{tier}:age"
+
+
+def counter_key(name: str) -> str:
+    """An expiring counter (login throttling); ``name`` says what is counted, e.g. ``login:email:...``."""
+    return f"{PREFIX}:counter:{name}"

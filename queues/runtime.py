@@ -11,9 +11,9 @@ from arq import create_pool
 from arq.connections import ArqRedis
 
 from queues.connection import redis_settings
+from queues.counters import RedisCounters
 from queues.dispatch import RedisEffectSink
 from queues.names import ROUTING_QUEUE
-from queues.rate_limit import RedisRateLimiter
 from queues.serialization import deserialize, serialize
 from queues.tier_queue import RedisTierQueue
 from router.context import AppContext
@@ -61,8 +61,8 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
             rulebook=rulebook,
             templates=make_templates(),
             blobs=BlobStore(settings.blob_dir),
-            limiter=RedisRateLimiter(pool),
             webhooks=webhooks,
+            counters=RedisCounters(pool),
         )
         app.effects = RedisEffectSink(
             pool, mail_enabled=lambda: bool(app.settings.smtp_url), event_wanted=lambda t: app.webhooks.wants(t)

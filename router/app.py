@@ -16,6 +16,7 @@ from router.settings import Settings
 from router.system.routes import api as system_api
 from router.tickets.routes import api as tickets_api
 from router.tierqueues.routes import api as queues_api
+from router.web import install as install_web
 from router.webhooks.routes import api as webhooks_api
 
 ContextFactory = Callable[[Settings], AbstractAsyncContextManager[AppContext]]
@@ -45,6 +46,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(webhooks_api)
     app.include_router(v1)
     app.include_router(system_api)
+    install_web(app, settings)
     app.add_middleware(
         problems.BodyLimit,
         max_bytes=settings.max_body_bytes,

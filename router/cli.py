@@ -116,9 +116,17 @@ def up(
                 yield runtime.app
 
             api = create_app(settings, shared)  # type: ignore[arg-type]
-            server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="info", access_log=False))
+            # Open live-update streams (the web UI's server-sent events) would hold a graceful shutdown
+            # for as long as they last; browsers reconnect on their own, so they get a few seconds.
+            config = uvicorn.Config(
+                api, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=5
+            )
+            server = uvicorn.Server(config)
             workers = asyncio.create_task(run_workers(runtime, tier_list))
-            console.print(f"tierroute is up: http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+            console.print(
+                f"tierroute is up: http://{host}:{port}  (agent UI: http://{host}:{port}/ui/, "
+                f"API docs: http://{host}:{port}/docs)"
+            )
             try:
                 await server.serve()
             finally:
@@ -145,6 +153,7 @@ def serve(
         workers=workers,
         access_log=False,
         log_level="warning",
+        timeout_graceful_shutdown=5,  # see ``up``: live-update streams must not hold a shutdown
     )
 
 
@@ -279,15 +288,35 @@ def agents_add(
     email: Annotated[str, typer.Option(help="Email address (unique).")],
     role: Annotated[str, typer.Option(help="agent, lead or admin.")] = "agent",
     tiers: Annotated[str, typer.Option(help="Support tiers worked, e.g. 1,2.")] = "1",
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="Web UI password (argon2-hashed); prefer TIERROUTE_AGENT_PASSWORD or --ask-password.",
+            envvar="TIERROUTE_AGENT_PASSWORD",
+        ),
+    ] = None,
+    ask_password: Annotated[bool, typer.Option(help="Prompt for the web UI password (not echoed).")] = False,
 ) -> None:
-    """Add an agent and print their API token (shown once; stored hashed)."""
+    """Add an agent and print their API token (shown once; stored hashed); with a password they can sign in."""
     from router.agents import service as agents
     from router.errors import DomainError
 
     tier_list = _parse_tiers(tiers)
+    if ask_password:
+        password = typer.prompt("Web UI password", hide_input=True, confirmation_prompt=True)
+    if password is not None and len(password) < 8:
+        typer.echo("error: a web UI password needs at least 8 characters", err=True)
+        raise typer.Exit(2)
 
     async def work(session: object, _runtime: object) -> str:
-        agent = await agents.add_agent(session, name=name, email=email, role=role, tiers=tier_list)  # type: ignore[arg-type]
+        agent = await agents.add_agent(
+            session,  # type: ignore[arg-type]
+            name=name,
+            email=email,
+            role=role,
+            tiers=tier_list,
+            password=password,
+        )
         return await agents.issue_token(session, agent, label="cli")  # type: ignore[arg-type]
 
     try:
@@ -296,6 +325,8 @@ def agents_add(
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None
     console.print(f"agent {email} added ({role}, tiers {','.join(map(str, tier_list))})")
+    if password:
+        console.print("web UI sign-in enabled: /ui/login")
     console.print(f"API token (shown once): {token}")
 
 

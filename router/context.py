@@ -45,12 +45,18 @@ class TierQueuePort(Protocol):
     async def ping(self) -> bool: ...
 
 
-class RateLimiter(Protocol):
-    """Fixed-window request counting shared by every API process."""
+class CounterPort(Protocol):
+    """Expiring counters (sign-in throttling, webhook rate limits), shared by every API replica: in Redis."""
 
-    async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
-        """Count one request under ``key``; None when allowed, else the seconds until the window frees."""
+    async def hit(self, key: str, window_seconds: int) -> int:
+        """Add one to ``key`` (its window starts at the first hit) and return the new count."""
         ...
+
+    async def count(self, key: str) -> tuple[int, int]:
+        """The count and the seconds until the window ends (0, 0 when there is none)."""
+        ...
+
+    async def clear(self, key: str) -> None: ...
 
 
 @dataclass
@@ -63,5 +69,5 @@ class AppContext:
     rulebook: RulebookProvider
     templates: Environment
     blobs: BlobStore
-    limiter: RateLimiter
     webhooks: WebhooksConfig
+    counters: CounterPort

@@ -31,14 +31,21 @@ class RequestTimer:
             return
         start = time.perf_counter()
         status = 500
+        streaming = False
 
         async def timed_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, streaming
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # Event streams (the web UI's live updates) stay open for minutes: not request latency.
+                streaming = any(
+                    k.lower() == b"content-type" and v.startswith(b"text/event-stream")
+                    for k, v in message.get("headers", [])
+                )
             await send(message)
 
         try:
             await self.app(scope, receive, timed_send)
         finally:
-            REQUEST_SECONDS.labels(scope["method"], str(status)).observe(time.perf_counter() - start)
+            if not streaming:
+                REQUEST_SECONDS.labels(scope["method"], str(status)).observe(time.perf_counter() - start)

@@ -61,6 +61,17 @@ class Settings(BaseSettings):
     support_tier_names: list[str] = Field(default_factory=lambda: list(DEFAULT_SUPPORT_TIERS))
     customer_tier_names: list[str] = Field(default_factory=lambda: list(DEFAULT_CUSTOMER_TIERS))
 
+    # Agent web UI (router/web): session cookie and sign-in throttling.
+    #: Send the session cookie only over HTTPS; set true wherever the UI is served over TLS.
+    session_cookie_secure: bool = False
+    session_max_age_seconds: int = 12 * 3600
+    #: Failed sign-ins allowed per email and per client address within the window; then 429.
+    login_failures_per_email: int = 5
+    login_failures_per_ip: int = 20
+    login_window_seconds: int = 900
+    #: How often the live-update stream looks at the tier queues (seconds).
+    live_poll_seconds: float = 1.0
+
     # arq: keep routing jobs short so a SIGKILLed worker's lock (timeout + 10 s) frees quickly.
     route_job_timeout: int = 20
     worker_max_jobs: int = 100

@@ -16,9 +16,10 @@ from router.settings import Settings
 from tests.conftest import auth
 
 
-def tierroute(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+def tierroute(settings: Settings, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
+        **(env or {}),
         "TIERROUTE_DATABASE_URL": settings.effective_database_url,
         "TIERROUTE_REDIS_URL": settings.redis_url or "",
         "TIERROUTE_DATA_DIR": str(settings.data_dir),

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable
 
 from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -48,6 +49,37 @@ async def add_agent(
     session.add(agent)
     await session.flush()
     return agent
+
+
+#: Verified against when the email is unknown, so a wrong address costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> Agent | None:
+    """The active agent with this email and web password, or None (no hint which of the two was wrong)."""
+    agent = (await session.exec(select(Agent).where(Agent.email == email.strip().lower()))).first()
+    stored = agent.password_hash if agent is not None and agent.active and agent.password_hash else None
+    try:
+        _hasher.verify(stored or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if stored is None or agent is None:
+        return None
+    if _hasher.check_needs_rehash(stored):
+        agent.password_hash = _hasher.hash(password)
+    return agent
+
+
+async def active_agent(session: AsyncSession, agent_id: int) -> Agent | None:
+    """The agent a web session names, if it still exists and is active."""
+    agent = await session.get(Agent, agent_id)
+    return agent if agent is not None and agent.active else None
+
+
+async def agents_for_tier(session: AsyncSession, tier: int) -> list[Agent]:
+    """Active agents who work ``tier`` (leads and admins work all), by name: whom a lead may assign to."""
+    rows = (await session.exec(select(Agent).where(Agent.active == True).order_by(Agent.name))).all()  # noqa: E712
+    return [a for a in rows if a.works_tier(tier)]
 
 
 async def issue_token(session: AsyncSession, agent: Agent, label: str = "") -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -36,6 +38,16 @@ async def sla_of(session: AsyncSession, ticket_ids: Sequence[int], now: datetime
     return {tid: sla_view(found.get(tid, []), policies, now) for tid in ticket_ids}
 
 
+def _near_breach(tier: int, now: datetime, within: timedelta) -> list[Any]:
+    return [
+        SlaClock.support_tier == tier,
+        col(SlaClock.due_at) <= now + within,
+        col(SlaClock.stopped_at).is_(None),
+        col(SlaClock.paused_at).is_(None),
+        col(Ticket.status).in_(list(OPEN_STATUSES)),
+    ]
+
+
 async def near_breach(
     session: AsyncSession, tier: int, *, now: datetime, within: timedelta, limit: int = 50
 ) -> list[tuple[Ticket, SlaClock]]:
@@ -44,17 +56,21 @@ async def near_breach(
     query = (
         select(Ticket, SlaClock)
         .join(SlaClock, col(SlaClock.ticket_id) == col(Ticket.id))
-        .where(
-            SlaClock.support_tier == tier,
-            col(SlaClock.due_at) <= now + within,
-            col(SlaClock.stopped_at).is_(None),
-            col(SlaClock.paused_at).is_(None),
-            col(Ticket.status).in_(list(OPEN_STATUSES)),
-        )
+        .where(*_near_breach(tier, now, within))
         .order_by(col(SlaClock.due_at))
         .limit(limit)
     )
     return [(t, c) for t, c in (await session.exec(query)).all()]
+
+
+async def count_near_breach(session: AsyncSession, tier: int, *, now: datetime, within: timedelta) -> int:
+    """How many open tickets of ``tier`` have a clock due within ``within`` (or overdue)."""
+    query = (
+        select(func.count(func.distinct(SlaClock.ticket_id)))
+        .join(Ticket, col(SlaClock.ticket_id) == col(Ticket.id))
+        .where(*_near_breach(tier, now, within))
+    )
+    return int((await session.exec(query)).one())
 
 
 async def pending_timers(session: AsyncSession, *, after_id: int, limit: int) -> list[tuple[int, str, datetime]]:

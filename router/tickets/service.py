@@ -562,6 +562,34 @@ async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, bo
     return message
 
 
+async def reassign(session: AsyncSession, ticket: Ticket, actor: Actor, agent: Agent, *, reason: str) -> Ticket:
+    """Leads hand an open ticket to ``agent`` (who must work its tier); a queued ticket leaves the queue."""
+    if not actor.is_lead:
+        raise Forbidden("only leads and admins reassign tickets")
+    if ticket.status not in OPEN_STATUSES or ticket.support_tier is None:
+        raise Conflict(f"ticket {ticket.ref} is {ticket.status}; only routed open tickets can be reassigned")
+    if not agent.active or not agent.works_tier(ticket.support_tier):
+        raise Conflict(f"{agent.name} does not work support tier {ticket.support_tier}", agent_id=agent.id)
+    if ticket.assignee_id == agent.id:
+        raise Conflict(f"ticket {ticket.ref} is already assigned to {agent.name}", agent_id=agent.id)
+    previous = ticket.assignee_id
+    _dequeue(session, ticket)
+    if ticket.status == Status.queued:
+        ticket.status = Status.in_progress
+    ticket.assignee_id = agent.id
+    audit.append(
+        session,
+        ticket,
+        actor=actor.name,
+        action="reassigned",
+        to_tier=ticket.support_tier,
+        reason=reason,
+        data={"from_agent": previous, "to_agent": agent.id},
+    )
+    _touch(ticket)
+    return ticket
+
+
 async def mark_sent(session: AsyncSession, message: Message, *, message_id_header: str) -> bool:
     """The mailer handed the message to the SMTP server; False if it was already marked."""
     if message.delivery_status == "sent":

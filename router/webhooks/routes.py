@@ -47,8 +47,9 @@ async def receive_webhook(
     """A Standard Webhooks delivery: verified, rate limited, mapped to a ticket change, once per ``webhook-id``."""
     body = await request.body()
     webhook_id = verify(source.secrets, body, request.headers)
-    wait = await ctx.limiter.hit(f"webhook:{source.name}", source.rate_limit, source.rate_window)
-    if wait is not None:
+    key = f"webhook:{source.name}"
+    if await ctx.counters.hit(key, source.rate_window) > source.rate_limit:
+        _, wait = await ctx.counters.count(key)
         raise TooManyRequests(
             f"source {source.name!r} may send {source.rate_limit} deliveries per {source.rate_window} s",
             retry_after=wait,

@@ -173,3 +173,36 @@ async def test_state_changes_record_outbox_events_in_their_transaction(
         ).all()
     assert [e.type for e in rows] == ["ticket.created", "ticket.routed", "ticket.escalated", "ticket.resolved"]
     assert rows[2].data["cause"] == "agent" and rows[2].data["reason"] == "deep bug"
+
+
+async def test_reassign_is_for_leads_and_keeps_a_waiting_ticket_waiting(runtime: Runtime) -> None:
+    from router.audit import service as audit
+    from router.errors import Conflict, Forbidden
+    from router.tickets import service as tickets
+    from router.tickets.models import Status
+    from router.unit_of_work import commit
+    from tests.web.helpers import open_ticket, web_agent
+
+    ticket_id = await open_ticket(runtime, tier=2)
+    tess = await web_agent(runtime, tiers=(2,))
+    other = await web_agent(runtime, tiers=(2,))
+    lead = await web_agent(runtime, role="lead", tiers=())
+    async with runtime.app.sessionmaker() as s:
+        ticket = await tickets.get(s, ticket_id, lock=True)
+        with pytest.raises(Forbidden):
+            await tickets.reassign(s, ticket, tickets.Actor.of(tess), tess, reason="mine")
+        await tickets.wait_on_customer(s, ticket, tickets.Actor.of(lead), reason="logs")
+        await tickets.reassign(s, ticket, tickets.Actor.of(lead), tess, reason="knows the customer")
+        assert (ticket.status, ticket.assignee_id) == (Status.waiting_on_customer, tess.id)
+        with pytest.raises(Conflict):
+            await tickets.reassign(s, ticket, tickets.Actor.of(lead), tess, reason="again")
+        await tickets.reassign(s, ticket, tickets.Actor.of(lead), other, reason="holiday")
+        await commit(s, runtime.app.effects)
+    async with runtime.app.sessionmaker() as s:
+        ticket = await tickets.get(s, ticket_id)
+        trail = await audit.events(s, ticket_id)
+        assert [e.data for e in trail if e.action == "reassigned"] == [
+            {"from_agent": None, "to_agent": tess.id},
+            {"from_agent": tess.id, "to_agent": other.id},
+        ]
+        assert (await audit.verify_ticket(s, ticket)).valid

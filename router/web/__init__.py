@@ -1,0 +1,40 @@
+"""The agents' web UI: server-rendered Jinja2 pages, htmx for partial updates, a signed session cookie.
+
+``install`` wires it into the application: session middleware, the ``/ui`` routes, vendored static files
+and HTML error pages for ``/ui`` paths (the JSON API keeps its problem+json).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from router.settings import Settings
+from router.web import errors
+from router.web.routes import PREFIX, ui
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+SESSION_COOKIE = "tierroute_session"
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    app.include_router(ui)
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse(f"{PREFIX}/", status_code=303)
+
+    errors.install(app)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=settings.session_max_age_seconds,
+        same_site="lax",
+        https_only=settings.session_cookie_secure,
+    )

@@ -1,0 +1,65 @@
+"""Named dependencies of the web UI: the signed-in agent (from the session cookie) and tickets they may see."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from router.agents import service as agents
+from router.agents.models import Agent
+from router.deps import SessionDep, TicketId
+from router.errors import DomainError
+from router.tickets import service as tickets
+from router.tickets.models import Ticket
+from router.web.session import signed_in_id
+
+
+class SignInRequired(DomainError):
+    """Rendered as a redirect to the sign-in page (``router.web.errors``)."""
+
+    status = 401
+    title = "Sign-in required"
+
+
+async def web_agent(request: Request, session: SessionDep) -> Agent:
+    agent_id = signed_in_id(request)
+    agent = await agents.active_agent(session, agent_id) if agent_id is not None else None
+    if agent is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired("sign in to continue", next=target)
+    return agent
+
+
+WebAgent = Annotated[Agent, Depends(web_agent)]
+
+
+def web_actor(agent: WebAgent) -> tickets.Actor:
+    return tickets.Actor.of(agent)
+
+
+WebActor = Annotated[tickets.Actor, Depends(web_actor)]
+
+
+def worked_tier(tier: Annotated[int, Path(ge=0, le=4, description="support tier 0 to 4")], actor: WebActor) -> int:
+    """A tier from the path that the agent works (403 otherwise; leads and admins work all)."""
+    tickets.require_tier(actor, tier)
+    return tier
+
+
+WorkedTier = Annotated[int, Depends(worked_tier)]
+
+
+async def ticket_for_reading(ticket_id: TicketId, session: SessionDep, actor: WebActor) -> Ticket:
+    ticket = await tickets.get(session, ticket_id)
+    tickets.require_tier(actor, ticket.support_tier)
+    return ticket
+
+
+async def ticket_for_change(ticket_id: TicketId, session: SessionDep, _actor: WebActor) -> Ticket:
+    """Locked for the rest of the transaction; the ticket service checks the agent's permissions."""
+    return await tickets.get(session, ticket_id, lock=True)
+
+
+WebTicket = Annotated[Ticket, Depends(ticket_for_reading)]
+WebTicketForChange = Annotated[Ticket, Depends(ticket_for_change)]

@@ -1,0 +1,28 @@
+"""Where the web UI gets SLA figures from the SLA engine (one place, so pages never invent deadlines)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from router.columns import utcnow
+from router.sla import queries as sla_queries
+from router.sla.schemas import SlaOut
+from router.tickets.models import Ticket
+
+#: "Near breach" on the queue overview: a running clock due within this (or already overdue).
+NEAR_BREACH = timedelta(hours=1)
+
+
+async def ticket_slas(session: AsyncSession, tickets: Sequence[Ticket]) -> dict[int, SlaOut | None]:
+    """Each ticket's SLA object (state, clocks, business time left), in one query for a whole page."""
+    ids = [t.id for t in tickets if t.id is not None]
+    return await sla_queries.sla_of(session, ids, utcnow())
+
+
+async def near_breach(session: AsyncSession, tiers: list[int]) -> dict[int, int]:
+    """Open tickets near SLA breach, counted per tier."""
+    now = utcnow()
+    return {t: await sla_queries.count_near_breach(session, t, now=now, within=NEAR_BREACH) for t in tiers}
