@@ -15,7 +15,9 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH_ROOT = Path("/tmp/tierroute-bench")
@@ -457,3 +459,32 @@ def code_version() -> str:
         return "code version unknown (not a git work tree)"
     changed = [line[3:] for line in dirty if line.strip()]
     return f"code: commit {head}" + (f" + uncommitted changes in {', '.join(changed)}" if changed else " (clean)")
+
+
+# ------------------------------------------------------------------------------------------ fixtures
+#: A realistic mix: mostly normal, some urgent and high, a few low.
+QUEUE_PRIORITIES = ["urgent", "high", "normal", "normal", "normal", "low"]
+
+
+def queued_ticket_row(i: int, rng: Any, now: datetime, *, ref: str, subject: str, tier: int) -> dict[str, Any]:
+    """One queued ticket as a plain row for bulk ``INSERT`` (benchmarks that need deep queues fast)."""
+    created = now - timedelta(seconds=rng.randrange(7 * 24 * 3600))
+    return {
+        "ref": ref,
+        "subject": subject,
+        "status": "queued",
+        "support_tier": tier,
+        "priority": rng.choice(QUEUE_PRIORITIES),
+        "requester_email": f"user{i % 5000}@bench.example.com",
+        "customer_tier": rng.randint(1, 4),
+        "channel": "api",
+        "source": "bench",
+        "tags": [],
+        "escalation_count": 0,
+        "reopen_count": 0,
+        "created_at": created,
+        "updated_at": created,
+        "queued_at": created + timedelta(seconds=2),
+        "audit_seq": 0,
+        "audit_head": "",
+    }

@@ -22,7 +22,6 @@ import random
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import _common as c
 
 TIER = 1
-PRIORITIES = ["urgent", "high", "normal", "normal", "normal", "low"]
 
 
 async def bulk_insert(n: int) -> float:
@@ -55,27 +53,8 @@ async def bulk_insert(n: int) -> float:
         for start in range(0, n, chunk):
             rows: list[dict[str, Any]] = []
             for i in range(start, min(n, start + chunk)):
-                created = now - timedelta(seconds=rng.randrange(7 * 24 * 3600))
                 rows.append(
-                    {
-                        "ref": f"B-{i + 1:07d}",
-                        "subject": f"bench ticket {i + 1}",
-                        "status": "queued",
-                        "support_tier": TIER,
-                        "priority": rng.choice(PRIORITIES),
-                        "requester_email": f"user{i % 5000}@bench.example.com",
-                        "customer_tier": rng.randint(1, 4),
-                        "channel": "api",
-                        "source": "bench",
-                        "tags": [],
-                        "escalation_count": 0,
-                        "reopen_count": 0,
-                        "created_at": created,
-                        "updated_at": created,
-                        "queued_at": created + timedelta(seconds=2),
-                        "audit_seq": 0,
-                        "audit_head": "",
-                    }
+                    c.queued_ticket_row(i, rng, now, ref=f"B-{i + 1:07d}", subject=f"bench ticket {i + 1}", tier=TIER)
                 )
             async with engine.begin() as conn:
                 await conn.execute(insert(Ticket), rows)

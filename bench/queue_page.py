@@ -19,7 +19,6 @@ import random
 import re
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,6 @@ TIER = 1
 PG_DB = "tierroute_bench_queue_page"
 PG_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DB}"
 REDIS_URL = "redis://127.0.0.1:6379/15"
-PRIORITIES = ["urgent", "high", "normal", "normal", "normal", "low"]
 PASSWORD = "bench-password"
 TARGET_MS = 200.0
 
@@ -63,27 +61,15 @@ async def seed(url: str, n: int) -> float:
         for start in range(0, n, 10_000):
             rows: list[dict[str, Any]] = []
             for i in range(start, min(n, start + 10_000)):
-                created = now - timedelta(seconds=rng.randrange(7 * 24 * 3600))
                 rows.append(
-                    {
-                        "ref": f"Q-{i + 1:07d}",
-                        "subject": f"Queue page bench ticket {i + 1}: checkout fails for some users",
-                        "status": "queued",
-                        "support_tier": TIER,
-                        "priority": rng.choice(PRIORITIES),
-                        "requester_email": f"user{i % 5000}@bench.example.com",
-                        "customer_tier": rng.randint(1, 4),
-                        "channel": "api",
-                        "source": "bench",
-                        "tags": [],
-                        "escalation_count": 0,
-                        "reopen_count": 0,
-                        "created_at": created,
-                        "updated_at": created,
-                        "queued_at": created + timedelta(seconds=2),
-                        "audit_seq": 0,
-                        "audit_head": "",
-                    }
+                    c.queued_ticket_row(
+                        i,
+                        rng,
+                        now,
+                        ref=f"Q-{i + 1:07d}",
+                        subject=f"Queue page bench ticket {i + 1}: checkout fails for some users",
+                        tier=TIER,
+                    )
                 )
             async with engine.begin() as conn:
                 await conn.execute(insert(Ticket), rows)
