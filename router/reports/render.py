@@ -1,11 +1,12 @@
 """Server-side rendering of the report: pygal SVG charts inlined into a self-contained HTML page.
 
-The charts carry no JavaScript (``js=[]``) and no XML declaration, so the page works offline, under a
-strict Content-Security-Policy, and as an email attachment.
+The charts carry no JavaScript (``js=[]``, and pygal's inline config script is removed) and no XML
+declaration, so the page works offline, under a strict Content-Security-Policy, and as an attachment.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pygal
@@ -41,9 +42,14 @@ def _config(**extra: Any) -> dict[str, Any]:
     }
 
 
+#: pygal always inlines a ``<script>`` holding its tooltip configuration, even with ``js=[]``.
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
+
+
 def _svg(chart: Any) -> Markup:
-    # pygal builds the SVG from our numbers and labels through lxml/ElementTree, which escapes text.
-    return Markup(chart.render(is_unicode=True))
+    """The chart as inline SVG without any script (nothing would run it, and a CSP would refuse it)."""
+    # pygal builds the SVG from our numbers and labels through ElementTree, which escapes the text.
+    return Markup(_SCRIPT.sub("", chart.render(is_unicode=True)))
 
 
 def _percent(value: float | None) -> float | None:
