@@ -33,7 +33,7 @@ def rows(report: SlaReport) -> Iterator[tuple[str, str, str, str, Any]]:
     for b in [report.totals, *report.by_support_tier, *report.by_customer_tier, *report.by_priority]:
         yield from _breakdown(b)
     for t in report.time_in_tier:
-        yield "time_in_tier", "support_tier", str(t.tier), "tickets", t.tickets
+        yield "time_in_tier", "support_tier", str(t.tier), "stays", t.stays
         yield "time_in_tier", "support_tier", str(t.tier), "seconds", t.seconds
         yield "time_in_tier", "support_tier", str(t.tier), "mean_seconds", t.mean_seconds
     for path in report.escalation_paths:

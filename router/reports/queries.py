@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Float,
     Integer,
-    Numeric,
     String,
     and_,
     case,
@@ -27,8 +27,11 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
+    type_coerce,
     union_all,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ColumnElement, Executable, Select
 from sqlalchemy.sql.selectable import CTE, Subquery
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -75,24 +78,34 @@ def _dialect(session: AsyncSession) -> str:
     return bind.dialect.name
 
 
-async def _rows(session: AsyncSession, stmt: Executable) -> list[dict[str, Any]]:
+async def _rows(session: AsyncSession, stmt: Executable, *, returns: bool = True) -> list[dict[str, Any]]:
     """Run a Core statement on the session's connection; rows as dicts."""
     result = await (await session.connection()).execute(stmt)
-    return [dict(r._mapping) for r in result.all()]
+    return [dict(r._mapping) for r in result.all()] if returns else []
 
 
 def round3(dialect: str, value: Any) -> ColumnElement[float]:
-    """Round to the millisecond (PostgreSQL rounds to places only on numeric)."""
+    """SQLite's julianday arithmetic is off by microseconds: round it to the millisecond. PostgreSQL's
+    float epoch is exact to the microsecond and stays as it is (rounding per row through numeric costs
+    seconds at a million rows); the service rounds every result to the millisecond."""
     if dialect == "postgresql":
-        return cast(func.round(cast(value, Numeric), 3), Float)
+        return cast(value, Float)
     return func.round(value, 3)
 
 
 def seconds_between(dialect: str, end: Any, start: Any) -> ColumnElement[float]:
-    """``end - start`` in seconds, rounded to the millisecond (same value on both databases)."""
+    """``end - start`` in seconds (double precision on both databases)."""
     if dialect == "postgresql":
-        return round3(dialect, func.extract("epoch", end - start))
+        return cast(func.date_part("epoch", end - start), Float)
     return round3(dialect, (func.julianday(end) - func.julianday(start)) * 86_400.0)
+
+
+async def tune(session: AsyncSession) -> None:
+    """PostgreSQL: room for the report's sorts and hashes in memory, and no JIT (it compiles for longer than
+    these statements run). ``SET LOCAL`` ends with the transaction."""
+    if _dialect(session) == "postgresql":
+        await _rows(session, text("SET LOCAL work_mem = '256MB'"), returns=False)
+        await _rows(session, text("SET LOCAL jit = off"), returns=False)
 
 
 def _ticket_filters(f: Filters) -> list[ColumnElement[bool]]:
@@ -179,7 +192,13 @@ def _count_if(cond: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
-def _breakdown_counts(pt: CTE, dim: str) -> Select[Any]:
+def _pg_percentiles(v: Any) -> ColumnElement[Any]:
+    """All of ``PERCENTILES`` from one ordered-set aggregate (one sort), as a float array."""
+    fractions = postgresql.array([literal(p, Float) for p in PERCENTILES])
+    return type_coerce(func.percentile_cont(fractions).within_group(v), postgresql.ARRAY(Float))
+
+
+def _breakdown_counts(pt: CTE, dim: str, dialect: str) -> Select[Any]:
     key = _key(dim, pt)
     cols: list[ColumnElement[Any]] = [
         literal(dim).label("dim"),
@@ -197,6 +216,9 @@ def _breakdown_counts(pt: CTE, dim: str) -> Select[Any]:
         _count_if(pt.c.res_outcome == "open").label("res_open"),
         func.coalesce(func.sum(pt.c.breaches), 0).label("breaches"),
     ]
+    if dialect == "postgresql":
+        # The percentiles ride in the same statement, so the per-ticket CTE is computed once.
+        cols += [_pg_percentiles(pt.c[m]).label(f"{m}_ps") for m in METRICS]
     stmt = select(*cols).select_from(pt)
     return stmt if dim == "all" else stmt.group_by(pt.c[dim])
 
@@ -205,14 +227,10 @@ def percentiles(dialect: str, src: Subquery) -> Select[Any]:
     """``(key, p50, p90)`` of ``src.v`` per ``src.key`` (NULL values ignored), ``percentile_cont`` semantics."""
     rows = select(src.c.key, src.c.v).where(src.c.v.is_not(None))
     if dialect == "postgresql":
+        # One ordered-set aggregate for all the percentiles: one sort per group instead of one each.
         r = rows.subquery("r")
-        return select(
-            r.c.key,
-            *(
-                cast(func.percentile_cont(p).within_group(r.c.v), Float).label(f"p{round(p * 100)}")
-                for p in PERCENTILES
-            ),
-        ).group_by(r.c.key)
+        agg = select(r.c.key, _pg_percentiles(r.c.v).label("ps")).group_by(r.c.key).subquery("agg")
+        return select(agg.c.key, *(agg.c.ps[i + 1].label(f"p{round(p * 100)}") for i, p in enumerate(PERCENTILES)))
     ranked = select(
         src.c.key,
         cast(src.c.v, Float).label("v"),
@@ -235,8 +253,20 @@ async def breakdowns(session: AsyncSession, f: Filters) -> tuple[list[dict[str, 
     """Counts per (dimension, key), and percentiles per (metric, dimension, key)."""
     dialect = _dialect(session)
     pt = _per_ticket(f, dialect)
-    counts = union_all(*(_breakdown_counts(pt, d) for d in DIMENSIONS))
+    counts = union_all(*(_breakdown_counts(pt, d, dialect) for d in DIMENSIONS))
     count_rows = await _rows(session, counts)
+    if dialect == "postgresql":
+        pct = [
+            {
+                "metric": m,
+                "dim": r["dim"],
+                "key": r["key"],
+                **dict(zip(("p50", "p90"), r.pop(f"{m}_ps") or (), strict=False)),
+            }
+            for r in count_rows
+            for m in METRICS
+        ]
+        return count_rows, pct
     parts = []
     for metric in METRICS:
         for dim in DIMENSIONS:
@@ -263,34 +293,49 @@ async def tickets_out(session: AsyncSession, f: Filters) -> list[dict[str, Any]]
     return await _rows(session, union_all(*parts))
 
 
+def _micros_since(dialect: str, moment: Any, origin: datetime) -> ColumnElement[int]:
+    """Whole microseconds (milliseconds on SQLite, whose julianday is not finer) from ``origin``: integers,
+    so the sums below are exact at any size."""
+    if dialect == "postgresql":
+        return cast(func.round(func.date_part("epoch", moment - origin) * 1_000_000), BigInteger)
+    days = func.julianday(moment) - func.julianday(literal(origin, type_=audit.c.at.type))
+    return cast(func.round(days * 86_400_000), BigInteger) * 1000
+
+
 async def time_in_tier(session: AsyncSession, f: Filters) -> list[dict[str, Any]]:
-    """Seconds each cohort ticket spent in each tier: from one tier-changing event to the next (LEAD over
-    the ticket's sequence); a stay still open at ``as_of`` counts up to ``as_of``; resolution ends a stay."""
+    """Seconds cohort tickets spent in each tier, and the number of stays.
+
+    A stay starts with an event that puts the ticket in a tier (``routed``, ``escalated``, ``deescalated``,
+    ``reopened``: its ``to_tier``) and ends with the ticket's next tier event (``escalated``,
+    ``deescalated`` or ``resolved``: its ``from_tier`` is the tier left); a stay still open ends at
+    ``as_of``. Summing ``end - start`` over stays telescopes into sums over single events — the same
+    numbers as pairing events with ``LEAD(at) OVER (PARTITION BY ticket_id ORDER BY seq)``, without
+    sorting millions of events: one hash aggregate over integer microseconds.
+    """
     dialect = _dialect(session)
-    t = cohort(f).with_only_columns(ticket.c.id).subquery("t")
-    seg = (
-        select(
-            audit.c.ticket_id,
-            audit.c.action,
-            audit.c.to_tier,
-            audit.c.at,
-            func.lead(audit.c.at).over(partition_by=audit.c.ticket_id, order_by=audit.c.seq).label("next_at"),
-        )
+    t = cohort(f).subquery("t")
+    at = _micros_since(dialect, audit.c.at, f.since)
+    starts = (
+        select(audit.c.to_tier.label("tier"), (-at).label("us"), literal(1).label("stay"))
         .join(t, t.c.id == audit.c.ticket_id)
-        .where(audit.c.action.in_(TIER_ACTIONS))
-        .subquery("seg")
+        .where(audit.c.action.in_(("routed", "escalated", "deescalated", "reopened")), audit.c.to_tier.is_not(None))
     )
-    end = func.coalesce(seg.c.next_at, literal(f.as_of, type_=audit.c.at.type))
-    secs = seconds_between(dialect, end, seg.c.at)
+    ends = (
+        select(audit.c.from_tier.label("tier"), at.label("us"), literal(0).label("stay"))
+        .join(t, t.c.id == audit.c.ticket_id)
+        .where(audit.c.action.in_(("escalated", "deescalated", "resolved")), audit.c.from_tier.is_not(None))
+    )
+    # A ticket still open is in its current tier's open stay, which ends at as_of.
+    still_open = select(
+        t.c.support_tier.label("tier"),
+        _micros_since(dialect, literal(f.as_of, type_=audit.c.at.type), f.since).label("us"),
+        literal(0).label("stay"),
+    ).where(t.c.status.in_([s.value for s in OPEN_STATUSES]), t.c.support_tier.is_not(None))
+    u = union_all(starts, ends, still_open).subquery("u")
     stmt = (
-        select(
-            seg.c.to_tier.label("tier"),
-            func.count(distinct(seg.c.ticket_id)).label("tickets"),
-            round3(dialect, func.sum(secs)).label("seconds"),
-        )
-        .where(seg.c.action != "resolved", seg.c.to_tier.is_not(None))
-        .group_by(seg.c.to_tier)
-        .order_by(seg.c.to_tier)
+        select(u.c.tier, func.sum(u.c.stay).label("stays"), (func.sum(u.c.us) / 1_000_000.0).label("seconds"))
+        .group_by(u.c.tier)
+        .order_by(u.c.tier)
     )
     return await _rows(session, stmt)
 

@@ -69,7 +69,7 @@ def charts(report: SlaReport) -> dict[str, Markup]:
     tier_time = pygal.Bar(**_config(title="Hours spent in each support tier", y_title="hours"))
     tier_time.x_labels = [f"tier {t.tier}" for t in report.time_in_tier]
     tier_time.add("total", [round(t.seconds / 3600, 2) for t in report.time_in_tier])
-    tier_time.add("mean per ticket", [round(t.mean_seconds / 3600, 2) for t in report.time_in_tier])
+    tier_time.add("mean per stay", [round(t.mean_seconds / 3600, 2) for t in report.time_in_tier])
 
     paths = pygal.HorizontalBar(**_config(title="Escalations and de-escalations by path"))
     for p in report.escalation_paths:

@@ -42,8 +42,10 @@ class Breakdown(BaseModel):
 
 
 class TierTime(BaseModel):
+    """Wall-clock time in a support tier; a stay is one visit (a ticket sent back counts again)."""
+
     tier: int
-    tickets: int
+    stays: int
     seconds: float
     mean_seconds: float
 

@@ -175,6 +175,7 @@ async def _step(progress: Progress | None, name: str, work: Awaitable[Any]) -> A
 
 async def sla_report(session: AsyncSession, f: Filters, progress: Progress | None = None) -> SlaReport:
     """The whole report for ``f``; ``progress`` is told the name of each section as it finishes."""
+    await queries.tune(session)
     counts, pcts = await queries.breakdowns(session, f)
     outs = await queries.tickets_out(session, f)
     groups = _breakdowns(counts, pcts, outs)
@@ -207,11 +208,12 @@ async def sla_report(session: AsyncSession, f: Filters, progress: Progress | Non
         time_in_tier=[
             TierTime(
                 tier=int(r["tier"]),
-                tickets=int(r["tickets"]),
-                seconds=float(r["seconds"]),
-                mean_seconds=round(float(r["seconds"]) / int(r["tickets"]), 3),
+                stays=int(r["stays"]),
+                seconds=round(float(r["seconds"]), 3),
+                mean_seconds=round(float(r["seconds"]) / int(r["stays"]), 3),
             )
             for r in tiers
+            if int(r["stays"])
         ],
         escalation_paths=[
             EscalationPath(

@@ -125,12 +125,13 @@ async def test_every_figure_of_the_known_history(history: History) -> None:
             (pct(28800, 28800), pct(86400, 86400), pct(32400, 32400), pct(90000, 90000)),
         ),
     ]
-    # Tier 1: A 3600 + 3600 (after the reopen), B 90000, C 660, D 3600, E 1800 (open, up to 10:30).
+    # Tier 1: A 3600 + 3600 (two stays: before and after the reopen), B 90000, C 660, D 3600, E 1800 (open,
+    # up to 10:30): 6 stays.
     assert data["time_in_tier"] == [
-        {"tier": 1, "tickets": 5, "seconds": 103260.0, "mean_seconds": 20652.0},
-        {"tier": 2, "tickets": 1, "seconds": 1140.0, "mean_seconds": 1140.0},  # C 540 + 600
-        {"tier": 3, "tickets": 1, "seconds": 600.0, "mean_seconds": 600.0},
-        {"tier": 4, "tickets": 1, "seconds": 88200.0, "mean_seconds": 88200.0},  # D, open since T0+1h
+        {"tier": 1, "stays": 6, "seconds": 103260.0, "mean_seconds": 17210.0},
+        {"tier": 2, "stays": 2, "seconds": 1140.0, "mean_seconds": 570.0},  # C 540 + 600
+        {"tier": 3, "stays": 1, "seconds": 600.0, "mean_seconds": 600.0},
+        {"tier": 4, "stays": 1, "seconds": 88200.0, "mean_seconds": 88200.0},  # D, open since T0+1h
     ]
     assert data["escalation_paths"] == [
         {"action": "deescalated", "from_tier": 3, "to_tier": 2, "cause": None, "count": 1},
@@ -220,9 +221,9 @@ async def test_filters_weeks_and_an_empty_window(history: History) -> None:
     assert mine["totals"]["tickets_in"] == 3 and mine["totals"]["escalated"] == 1
     assert [p["count"] for p in mine["escalation_paths"]] == [1, 1, 1]
     assert mine["time_in_tier"] == [
-        {"tier": 1, "tickets": 3, "seconds": 97860.0, "mean_seconds": 32620.0},
-        {"tier": 2, "tickets": 1, "seconds": 1140.0, "mean_seconds": 1140.0},
-        {"tier": 3, "tickets": 1, "seconds": 600.0, "mean_seconds": 600.0},
+        {"tier": 1, "stays": 4, "seconds": 97860.0, "mean_seconds": 24465.0},
+        {"tier": 2, "stays": 2, "seconds": 1140.0, "mean_seconds": 570.0},
+        {"tier": 3, "stays": 1, "seconds": 600.0, "mean_seconds": 600.0},
     ]
 
     before = await report(history, since="2026-11-01T00:00:00Z", until="2026-11-02T00:00:00Z")
