@@ -117,7 +117,7 @@ async def page_html(tmp: Path) -> str:
 
 
 def screenshot(html: str) -> None:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Route, sync_playwright
 
     browser_path = shutil.which("chromium")
     if browser_path is None:
@@ -128,8 +128,15 @@ def screenshot(html: str) -> None:
             executable_path=browser_path, args=["--headless", "--no-sandbox", "--disable-background-networking"]
         )
         page = browser.new_page(viewport={"width": 1400, "height": 900})
+
         # Everything else the page might ask for is refused: the screenshot proves it needs nothing.
-        page.route("**/*", lambda route: route.fulfill(body=html, content_type="text/html") if route.request.url.endswith("/reports") else route.abort())
+        def serve(route: Route) -> None:
+            if route.request.url.endswith("/reports"):
+                route.fulfill(body=html, content_type="text/html")
+            else:
+                route.abort()
+
+        page.route("**/*", serve)
         page.goto("http://tierroute.local/reports")
         page.screenshot(path=str(OUT), full_page=True)
         browser.close()
