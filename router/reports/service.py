@@ -78,8 +78,6 @@ def _breakdowns(
     rows: dict[str, list[Breakdown]] = {d: [] for d in queries.DIMENSIONS}
     for c in counts:
         dim, key = c["dim"], c["key"]
-        if dim == "all" and c["tickets_in"] == 0 and key is None:
-            key = "all"
         fr_done = int(c["fr_met"]) + int(c["fr_breached"])
         res_done = int(c["res_met"]) + int(c["res_breached"])
         rows[dim].append(
