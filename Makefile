@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/sla.py
 	$(BIN)/python bench/queue_page.py
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -21,11 +21,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from queues.reconcile import enqueue_missing_jobs, repair_tier_queues, reschedule_overdue_timers
 from queues.tier_queue import RedisTierQueue
 from router.automation import service as automation
+from router.columns import utcnow
 from router.context import AppContext
 from router.errors import NotFound
 from router.metrics import TICKETS_ROUTED
 from router.outbound import sender
 from router.outbound.compose import compose
+from router.reports import digest
+from router.reports.models import DigestMail
 from router.routing import service as routing
 from router.tickets import service as tickets
 from router.tickets.models import Message
@@ -151,6 +154,37 @@ async def send_mail(ctx: dict[str, Any], message_id: int) -> str:
         return sent is not None and await tickets.mark_sent(session, sent, message_id_header=str(mail["Message-ID"]))
 
     await in_transaction(ctx, done)
+    return "sent"
+
+
+async def weekly_digest(ctx: dict[str, Any]) -> str:
+    """``reports.weekly_digest`` (cron, Mondays 07:00 UTC): a ledger row and a mail job per lead for the past
+    week; a repeated run of the same week adds nothing."""
+    planned = await in_transaction(ctx, lambda session: digest.plan_week(session, utcnow()))
+    return f"pending={len(planned)}"
+
+
+async def send_digest(ctx: dict[str, Any], digest_id: int) -> str:
+    """``reports.send_digest``: compute the week's report and mail it to one lead, once."""
+    app = app_of(ctx)
+    settings = app.settings
+    if not settings.smtp_url:
+        return "not-configured"
+    async with app.sessionmaker() as session:
+        row = await session.get(DigestMail, digest_id)
+        if row is None or row.status == "sent":
+            return "nothing-to-send"
+        report = await digest.week_report(session, row.week)
+        mail = digest.compose(row, report, settings=settings, templates=app.templates)
+    tries = int(ctx.get("job_try", 1))
+    try:
+        await sender.send(settings, mail)
+    except (OSError, aiosmtplib.SMTPException) as exc:
+        if tries >= settings.mail_send_attempts:
+            log.warning("digest_send_failed", digest_id=digest_id, error=str(exc))
+            return "failed"
+        raise Retry(defer=min(2**tries, 300)) from exc
+    await in_transaction(ctx, lambda session: digest.mark_sent(session, digest_id))
     return "sent"
 
 

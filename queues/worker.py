@@ -35,7 +35,10 @@ def routing_functions(settings: Settings) -> list[Function]:
 
 
 def mail_functions(settings: Settings) -> list[Function]:
-    return [func(jobs.send_mail, name="mail.send", timeout=60, max_tries=settings.mail_send_attempts)]
+    return [
+        func(jobs.send_mail, name="mail.send", timeout=60, max_tries=settings.mail_send_attempts),
+        func(jobs.send_digest, name="reports.send_digest", timeout=120, max_tries=settings.mail_send_attempts),
+    ]
 
 
 def webhook_functions(settings: Settings) -> list[Function]:
@@ -81,6 +84,9 @@ def build_worker(runtime: Runtime, queue_name: str, *, burst: bool = False) -> W
         cron_jobs=[
             cron(jobs.sweep, name="reconcile.sweep", second=SWEEP_SECONDS, unique=True),
             cron(jobs.repair_queues, name="reconcile.repair", second=0, unique=True),
+            cron(
+                jobs.weekly_digest, name="reports.weekly_digest", weekday="mon", hour=7, minute=0, second=0, unique=True
+            ),
         ]
         if is_routing and not burst
         else None,

@@ -11,6 +11,8 @@ from router import problems
 from router.context import AppContext
 from router.intake.routes import api as intake_api
 from router.metrics import RequestTimer
+from router.reports.routes import api as reports_api
+from router.reports.routes import pages as reports_pages
 from router.routing.routes import api as rules_api
 from router.settings import Settings
 from router.system.routes import api as system_api
@@ -44,9 +46,11 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(queues_api)
     v1.include_router(rules_api)
     v1.include_router(webhooks_api)
+    v1.include_router(reports_api)
     app.include_router(v1)
     app.include_router(system_api)
     install_web(app, settings)
+    app.include_router(reports_pages)
     app.add_middleware(
         problems.BodyLimit,
         max_bytes=settings.max_body_bytes,

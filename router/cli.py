@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from router.reports import cli as reports_cli
 from router.settings import Settings, get_settings
 from router.webhooks import cli as webhooks_cli
 from rules import AttachmentInfo
@@ -41,6 +42,7 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(audit_app, name="audit")
 app.add_typer(rules_app, name="rules")
 app.add_typer(webhooks_cli.app, name="webhooks")
+app.add_typer(reports_cli.app, name="report")
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

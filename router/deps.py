@@ -39,12 +39,12 @@ async def get_session(ctx: ContextDep) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-_bearer = HTTPBearer(auto_error=False, description="An agent's API token (`tierroute agents add`).")
+bearer_scheme = HTTPBearer(auto_error=False, description="An agent's API token (`tierroute agents add`).")
 
 
 async def current_agent(
     session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Agent:
     if credentials is None:
         raise NotAuthenticated("send an agent token as 'Authorization: Bearer <token>'")

@@ -7,6 +7,7 @@ from router.audit.models import AuditEvent
 from router.customers.models import Customer, CustomerContact, CustomerDomain, CustomerTierChange
 from router.events.models import OutboxEvent
 from router.intake.models import Delivery, InboundMail
+from router.reports.models import DigestMail
 from router.sla.models import SlaClock
 from router.tickets.models import Attachment, Message, Ticket
 from router.webhooks.models import WebhookDelivery
@@ -23,6 +24,7 @@ __all__ = [
     "CustomerDomain",
     "CustomerTierChange",
     "Delivery",
+    "DigestMail",
     "InboundMail",
     "Message",
     "OutboxEvent",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, UniqueConstraint
+from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from router.columns import JSONColumn, UTCDateTime, utcnow
@@ -15,7 +15,12 @@ class AuditEvent(SQLModel, table=True):
     """One thing that happened to a ticket; ``hash`` covers the event and the previous event's hash."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (UniqueConstraint("ticket_id", "seq", name="uq_audit_ticket_seq"),)
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "seq", name="uq_audit_ticket_seq"),
+        # Reports: events of one kind in a time range (breach trends), and the tickets an agent acted on.
+        Index("ix_audit_event_action_at", "action", "at"),
+        Index("ix_audit_event_actor_ticket", "actor", "ticket_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)

@@ -82,7 +82,8 @@ class Ticket(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     queued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Indexed for the reports' "tickets out" (resolved in a window).
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     #: Head of the audit chain: the number and hash of the last event (catches a deleted tail).
     audit_seq: int = 0
     audit_head: str = Field(default="", max_length=64)

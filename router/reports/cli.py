@@ -1,0 +1,90 @@
+"""``tierroute report sla``: the SLA report as an HTML, CSV or JSON file, with a progress bar per section."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from router.reports.schemas import SlaReport
+from router.settings import get_settings
+
+app = typer.Typer(help="Reports for support leads.", no_args_is_help=True)
+err = Console(stderr=True)
+
+
+class Format(StrEnum):
+    html = "html"
+    csv = "csv"
+    json = "json"
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+@app.command("sla")
+def sla(
+    since: Annotated[
+        datetime | None, typer.Option(help="Start of the window (UTC); default 30 days before --until.")
+    ] = None,
+    until: Annotated[datetime | None, typer.Option(help="End of the window, exclusive (UTC); default now.")] = None,
+    format: Annotated[Format, typer.Option("--format", help="html, csv or json.")] = Format.html,
+    out: Annotated[Path | None, typer.Option("--out", help="The file to write (default sla-report.<format>).")] = None,
+    customer: Annotated[int | None, typer.Option(help="Only this customer's tickets (id).")] = None,
+    agent: Annotated[int | None, typer.Option(help="Only tickets this agent acted on (id).")] = None,
+    granularity: Annotated[str, typer.Option(help="Trend buckets: day or week.")] = "day",
+) -> None:
+    """Compliance, breaches, time in tier, escalation paths, backlog, vendors and trends over a window."""
+    from router.db import make_engine, make_sessionmaker, migrate
+    from router.errors import DomainError
+    from router.rendering import make_templates
+    from router.reports import render, service
+    from router.reports.csv import to_csv
+
+    settings = get_settings()
+    end = _utc(until) or datetime.now(UTC)
+    start = _utc(since) or end - timedelta(days=30)
+    try:
+        filters = service.make_filters(start, end, customer_id=customer, agent_id=agent, granularity=granularity)
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+
+    async def main() -> SlaReport:
+        url = settings.effective_database_url
+        await asyncio.to_thread(migrate, url)
+        engine = make_engine(url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                with Progress(console=err, transient=True) as progress:
+                    task = progress.add_task("computing the report", total=len(service.SECTIONS))
+
+                    def step(name: str) -> None:
+                        progress.update(task, advance=1, description=name)
+
+                    return await service.sla_report(session, filters, step)
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(main())
+    if format is Format.html:
+        text = render.to_html(make_templates(), report)
+    elif format is Format.csv:
+        text = to_csv(report)
+    else:
+        text = report.model_dump_json(indent=2)
+    path = out or Path(f"sla-report.{format.value}")
+    path.write_text(text, encoding="utf-8")
+    t = report.totals
+    err.print(
+        f"wrote {path}: {t.tickets_in} tickets in, {t.tickets_out} out, "
+        f"first response met {render.percent(t.first_response_compliance)}, "
+        f"resolution met {render.percent(t.resolution_compliance)}"
+    )

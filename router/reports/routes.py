@@ -1,0 +1,109 @@
+"""``GET /api/v1/reports/sla`` (JSON, CSV or HTML) and the ``/reports`` page; leads and admins only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import AwareDatetime
+
+from router.agents import service as agents
+from router.agents.models import Agent
+from router.columns import utcnow
+from router.deps import ContextDep, CurrentLead, SessionDep, bearer_scheme, current_agent, current_lead
+from router.reports import render
+from router.reports import service as reports
+from router.reports.csv import to_csv
+from router.reports.queries import Filters
+from router.reports.schemas import SlaReport
+from router.web.session import signed_in_id
+
+api = APIRouter(prefix="/reports", tags=["reports"])
+pages = APIRouter(tags=["reports"])
+
+
+class Format(StrEnum):
+    json = "json"
+    csv = "csv"
+    html = "html"
+
+
+class Granularity(StrEnum):
+    day = "day"
+    week = "week"
+
+
+def report_filters(
+    since: Annotated[
+        AwareDatetime | None, Query(description="start of the window (default: 30 days before until)")
+    ] = None,
+    until: Annotated[AwareDatetime | None, Query(description="end of the window, exclusive (default: now)")] = None,
+    customer_id: Annotated[int | None, Query(ge=1)] = None,
+    agent_id: Annotated[int | None, Query(ge=1, description="tickets this agent acted on")] = None,
+    granularity: Granularity = Granularity.day,
+) -> Filters:
+    end = until or utcnow()
+    return reports.make_filters(
+        since or end - timedelta(days=30), end, customer_id=customer_id, agent_id=agent_id, granularity=granularity
+    )
+
+
+FiltersDep = Annotated[Filters, Depends(report_filters)]
+
+
+@api.get(
+    "/sla",
+    response_model=SlaReport,
+    responses={200: {"content": {"text/csv": {}, "text/html": {}}}},
+)
+async def sla_report(
+    filters: FiltersDep, session: SessionDep, ctx: ContextDep, _lead: CurrentLead, format: Format = Format.json
+) -> SlaReport | Response:
+    """SLA compliance, breaches, time in tier, escalation paths, backlog, vendors and trends."""
+    report = await reports.sla_report(session, filters)
+    if format is Format.csv:
+        return Response(
+            to_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="sla-report.csv"'},
+        )
+    if format is Format.html:
+        return HTMLResponse(render.to_html(ctx.templates, report))
+    return report
+
+
+async def page_reader(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Agent | None:
+    """A lead signed in to the web UI (session cookie) or calling with a bearer token; None: nobody yet."""
+    if credentials is not None:
+        agent = await current_agent(session, credentials)
+    else:
+        agent_id = signed_in_id(request)
+        found = await agents.active_agent(session, agent_id) if agent_id is not None else None
+        if found is None:
+            return None
+        agent = found
+    return current_lead(agent)
+
+
+@pages.get("/reports", response_class=HTMLResponse)
+async def reports_page(
+    filters: FiltersDep,
+    session: SessionDep,
+    ctx: ContextDep,
+    request: Request,
+    lead: Annotated[Agent | None, Depends(page_reader)],
+) -> Response:
+    """The report as a page with inline SVG charts; a browser without a session is sent to sign in."""
+    if lead is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/ui/login?{urlencode({'next': target})}", status_code=303)
+    return HTMLResponse(render.to_html(ctx.templates, await reports.sla_report(session, filters)))

@@ -1,0 +1,246 @@
+"""Assemble the SLA report from its aggregate queries (each section is one or two SQL statements)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from router.columns import utcnow
+from router.errors import Invalid
+from router.reports import queries
+from router.reports.queries import Filters
+from router.reports.schemas import (
+    AgeBucket,
+    Breakdown,
+    CauseCount,
+    CustomerCount,
+    CustomerTierRow,
+    CustomerTierView,
+    EscalationPath,
+    Percentiles,
+    RuleCount,
+    SlaReport,
+    TierTime,
+    TrendPoint,
+    VendorTurnaround,
+)
+
+#: The report's sections in the order they run; the CLI's progress bar advances once per section.
+SECTIONS = ("breakdowns", "time in tier", "escalations", "top escalators", "backlog", "vendors", "trends")
+Progress = Callable[[str], None]
+_AGE_ORDER = {label: i for i, (label, _) in enumerate(queries.AGE_BUCKETS)}
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _ms(value: Any) -> float | None:
+    return None if value is None else round(float(value), 3)
+
+
+def _pct(row: dict[str, Any] | None) -> Percentiles:
+    row = row or {}
+    return Percentiles(p50=_ms(row.get("p50")), p90=_ms(row.get("p90")))
+
+
+def make_filters(
+    since: datetime,
+    until: datetime,
+    *,
+    customer_id: int | None = None,
+    agent_id: int | None = None,
+    granularity: str = "day",
+    now: datetime | None = None,
+) -> Filters:
+    if until <= since:
+        raise Invalid("the report's window is empty: until must be after since")
+    if granularity not in ("day", "week"):
+        raise Invalid("granularity is day or week")
+    return Filters(
+        since=since,
+        until=until,
+        as_of=min(until, now or utcnow()),
+        customer_id=customer_id,
+        agent_id=agent_id,
+        granularity=granularity,
+    )
+
+
+def _breakdowns(
+    counts: list[dict[str, Any]], pcts: list[dict[str, Any]], outs: list[dict[str, Any]]
+) -> dict[str, list[Breakdown]]:
+    by_pct = {(r["metric"], r["dim"], r["key"]): r for r in pcts}
+    by_out = {(r["dim"], r["key"]): int(r["n"]) for r in outs}
+    rows: dict[str, list[Breakdown]] = {d: [] for d in queries.DIMENSIONS}
+    for c in counts:
+        dim, key = c["dim"], c["key"]
+        fr_done = int(c["fr_met"]) + int(c["fr_breached"])
+        res_done = int(c["res_met"]) + int(c["res_breached"])
+        rows[dim].append(
+            Breakdown(
+                dimension=dim,
+                key="none" if key is None else str(key),
+                tickets_in=int(c["tickets_in"]),
+                tickets_out=by_out.get((dim, key), 0),
+                customers=int(c["customers"]),
+                resolved=int(c["resolved"]),
+                escalated=int(c["escalated"]),
+                reopened=int(c["reopened"]),
+                reopen_rate=_ratio(int(c["reopened"]), int(c["tickets_in"])),
+                breaches=int(c["breaches"]),
+                first_response_met=int(c["fr_met"]),
+                first_response_breached=int(c["fr_breached"]),
+                first_response_open=int(c["fr_open"]),
+                first_response_compliance=_ratio(int(c["fr_met"]), fr_done),
+                resolution_met=int(c["res_met"]),
+                resolution_breached=int(c["res_breached"]),
+                resolution_open=int(c["res_open"]),
+                resolution_compliance=_ratio(int(c["res_met"]), res_done),
+                first_response_business=_pct(by_pct.get(("fr_business", dim, key))),
+                first_response_wall=_pct(by_pct.get(("fr_wall", dim, key))),
+                resolution_business=_pct(by_pct.get(("res_business", dim, key))),
+                resolution_wall=_pct(by_pct.get(("res_wall", dim, key))),
+            )
+        )
+    # Groups that only resolved tickets in the window (none arrived) still show their tickets out.
+    for (dim, key), n in by_out.items():
+        if dim != "all" and not any(b.key == str(key) for b in rows[dim]):
+            rows[dim].append(_empty(dim, str(key), n))
+    for dim in rows:
+        rows[dim].sort(key=lambda b: b.key)
+    return rows
+
+
+def _empty(dim: str, key: str, tickets_out: int) -> Breakdown:
+    none = Percentiles()
+    return Breakdown(
+        dimension=dim,
+        key=key,
+        tickets_in=0,
+        tickets_out=tickets_out,
+        customers=0,
+        resolved=0,
+        escalated=0,
+        reopened=0,
+        reopen_rate=None,
+        breaches=0,
+        first_response_met=0,
+        first_response_breached=0,
+        first_response_open=0,
+        first_response_compliance=None,
+        resolution_met=0,
+        resolution_breached=0,
+        resolution_open=0,
+        resolution_compliance=None,
+        first_response_business=none,
+        first_response_wall=none,
+        resolution_business=none,
+        resolution_wall=none,
+    )
+
+
+def _customer_tiers(customers: list[dict[str, Any]], by_tier: list[Breakdown]) -> CustomerTierView:
+    counts = {int(r["value_tier"]): int(r["customers"]) for r in customers}
+    tickets = {int(b.key): b for b in by_tier if b.key.isdigit()}
+    all_customers = sum(counts.values())
+    all_tickets = sum(b.tickets_in for b in tickets.values())
+    rows = [
+        CustomerTierRow(
+            value_tier=tier,
+            customers=counts.get(tier, 0),
+            customer_share=_ratio(counts.get(tier, 0), all_customers),
+            tickets_in=tickets[tier].tickets_in if tier in tickets else 0,
+            ticket_share=_ratio(tickets[tier].tickets_in, all_tickets) if tier in tickets else None,
+            first_response_compliance=tickets[tier].first_response_compliance if tier in tickets else None,
+            resolution_compliance=tickets[tier].resolution_compliance if tier in tickets else None,
+        )
+        for tier in range(1, 5)
+    ]
+    low = counts.get(3, 0) + counts.get(4, 0)
+    return CustomerTierView(rows=rows, bottom_heavy=all_customers > 0 and low * 2 > all_customers)
+
+
+async def _step(progress: Progress | None, name: str, work: Awaitable[Any]) -> Any:
+    result = await work
+    if progress is not None:
+        progress(name)
+    return result
+
+
+async def sla_report(session: AsyncSession, f: Filters, progress: Progress | None = None) -> SlaReport:
+    """The whole report for ``f``; ``progress`` is told the name of each section as it finishes."""
+    await queries.tune(session)
+    counts, pcts = await queries.breakdowns(session, f)
+    outs = await queries.tickets_out(session, f)
+    groups = _breakdowns(counts, pcts, outs)
+    if progress is not None:
+        progress("breakdowns")
+    tiers = await _step(progress, "time in tier", queries.time_in_tier(session, f))
+    paths = await queries.escalation_paths(session, f)
+    causes = await _step(progress, "escalations", queries.escalation_causes(session, f))
+    rules = await queries.top_rules(session, f)
+    top = await _step(progress, "top escalators", queries.top_customers(session, f))
+    ages = await _step(progress, "backlog", queries.backlog(session, f))
+    vendor = await _step(progress, "vendors", queries.vendor_turnaround(session, f))
+    trend_rows = await queries.trends(session, f)
+    customers = await _step(progress, "trends", queries.customers_by_tier(session, f))
+
+    points: dict[str, dict[str, int]] = {}
+    for r in trend_rows:
+        points.setdefault(str(r["bucket"]), {})[str(r["series"])] = int(r["n"])
+    return SlaReport(
+        since=f.since,
+        until=f.until,
+        as_of=f.as_of,
+        customer_id=f.customer_id,
+        agent_id=f.agent_id,
+        granularity=f.granularity,
+        totals=groups["all"][0] if groups["all"] else _empty("all", "all", 0),
+        by_support_tier=groups["support_tier"],
+        by_customer_tier=groups["customer_tier"],
+        by_priority=groups["priority"],
+        time_in_tier=[
+            TierTime(
+                tier=int(r["tier"]),
+                stays=int(r["stays"]),
+                seconds=round(float(r["seconds"]), 3),
+                mean_seconds=round(float(r["seconds"]) / int(r["stays"]), 3),
+            )
+            for r in tiers
+            if int(r["stays"])
+        ],
+        escalation_paths=[
+            EscalationPath(
+                action=r["action"], from_tier=r["from_tier"], to_tier=r["to_tier"], cause=r["cause"], count=r["n"]
+            )
+            for r in paths
+        ],
+        escalations_by_cause=[
+            CauseCount(cause=r["cause"], count=r["n"]) for r in causes if r["cause"] != "deescalation"
+        ],
+        deescalations=next((int(r["n"]) for r in causes if r["cause"] == "deescalation"), 0),
+        top_rules=[RuleCount(**r) for r in rules],
+        top_customers=[CustomerCount(**r) for r in top],
+        backlog=sorted(
+            (AgeBucket(bucket=r["bucket"], support_tier=r["support_tier"], count=r["n"]) for r in ages),
+            key=lambda a: (_AGE_ORDER[a.bucket], -1 if a.support_tier is None else a.support_tier),
+        ),
+        vendor=VendorTurnaround(
+            handoffs=vendor["handoffs"],
+            delivered=vendor["delivered"],
+            vendor_updated=vendor["vendor_updated"],
+            resolved=vendor["resolved"],
+            delivery=_pct(vendor["delivery"]),
+            first_update=_pct(vendor["first_update"]),
+            resolution=_pct(vendor["resolution"]),
+        ),
+        trends=[
+            TrendPoint(bucket=b, tickets_in=v.get("in", 0), tickets_out=v.get("out", 0), breaches=v.get("breaches", 0))
+            for b, v in sorted(points.items())
+        ],
+        customer_tiers=_customer_tiers(customers, groups["customer_tier"]),
+    )
