@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
-import pytest
 import time_machine
 from sqlmodel import select
 
@@ -16,19 +14,10 @@ from queues.worker import drain
 from router.reports.digest import previous_week
 from router.reports.models import DigestMail
 from tests.conftest import auth, make_agent, ticket_json
-from tests.intake.test_outbound import Sink, start_sink
+from tests.intake.test_outbound import Sink
+from tests.intake.test_outbound import sink as smtp_sink
 
-
-@pytest.fixture
-async def smtp_sink(runtime: Runtime) -> AsyncIterator[Sink]:
-    collector = Sink()
-    server, port = await start_sink(collector)
-    runtime.app.settings = runtime.app.settings.model_copy(
-        update={"smtp_url": f"smtp://127.0.0.1:{port}", "mail_from": "Help Desk <help@desk.example>"}
-    )
-    yield collector
-    server.close()
-    await server.wait_closed()
+__all__ = ["smtp_sink"]  # the SMTP sink fixture of the outbound-mail tests
 
 
 def test_the_digest_covers_the_last_full_week() -> None:
