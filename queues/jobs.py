@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from email.message import EmailMessage
 from typing import Any, TypeVar
 
 import aiosmtplib
@@ -139,15 +140,12 @@ async def send_mail(ctx: dict[str, Any], message_id: int) -> str:
         except (ValueError, TypeError) as exc:  # cannot be sent as it stands: fail it visibly, never loop
             await _record_send_failure(ctx, message_id, f"cannot compose: {exc}", final=True)
             return "failed"
-    tries = int(ctx.get("job_try", 1))
-    try:
-        await sender.send(settings, mail)
-    except (OSError, aiosmtplib.SMTPException) as exc:
-        final = tries >= settings.mail_send_attempts
-        await _record_send_failure(ctx, message_id, f"attempt {tries}: {exc.__class__.__name__}: {exc}", final=final)
-        if final:
-            return "failed"
-        raise Retry(defer=min(2**tries, 300)) from exc
+
+    async def failed(error: str, final: bool) -> None:
+        await _record_send_failure(ctx, message_id, error, final=final)
+
+    if not await _send_or_retry(ctx, mail, failed):
+        return "failed"
 
     async def done(session: AsyncSession) -> bool:
         sent = await session.get(Message, message_id)
@@ -176,16 +174,33 @@ async def send_digest(ctx: dict[str, Any], digest_id: int) -> str:
             return "nothing-to-send"
         report = await digest.week_report(session, row.week)
         mail = digest.compose(row, report, settings=settings, templates=app.templates)
+
+    async def failed(error: str, final: bool) -> None:
+        if final:
+            log.warning("digest_send_failed", digest_id=digest_id, error=error)
+
+    if not await _send_or_retry(ctx, mail, failed):
+        return "failed"
+    await in_transaction(ctx, lambda session: digest.mark_sent(session, digest_id))
+    return "sent"
+
+
+async def _send_or_retry(
+    ctx: dict[str, Any], mail: EmailMessage, on_failure: Callable[[str, bool], Awaitable[None]]
+) -> bool:
+    """Hand ``mail`` to the SMTP server. A failure is reported to ``on_failure(error, final)``, then retried
+    with backoff (arq ``Retry``) until ``mail_send_attempts``; False when the last attempt failed."""
+    settings = app_of(ctx).settings
     tries = int(ctx.get("job_try", 1))
     try:
         await sender.send(settings, mail)
     except (OSError, aiosmtplib.SMTPException) as exc:
-        if tries >= settings.mail_send_attempts:
-            log.warning("digest_send_failed", digest_id=digest_id, error=str(exc))
-            return "failed"
+        final = tries >= settings.mail_send_attempts
+        await on_failure(f"attempt {tries}: {exc.__class__.__name__}: {exc}", final)
+        if final:
+            return False
         raise Retry(defer=min(2**tries, 300)) from exc
-    await in_transaction(ctx, lambda session: digest.mark_sent(session, digest_id))
-    return "sent"
+    return True
 
 
 async def _record_send_failure(ctx: dict[str, Any], message_id: int, error: str, *, final: bool) -> None:

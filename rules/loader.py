@@ -462,17 +462,27 @@ def _index_rules(rules: list[Rule]) -> tuple[dict[TriggerKey, list[int]], tuple[
     return dict(by_key), tuple(always)
 
 
-def _load_yaml(text: str, source: str, located: bool) -> Any:
-    """The C-backed safe loader is ~4x faster; the round-trip loader keeps line numbers for messages."""
+def load_yaml_mapping(
+    text: str,
+    source: str,
+    *,
+    located: bool = True,
+    error: type[RulebookError] = RulebookError,
+    expected: str = "a rulebook is a mapping with 'rules'",
+) -> Any:
+    """A YAML document that must be a mapping; problems raise ``error`` with their location.
+
+    The C-backed safe loader is ~4x faster; the round-trip loader keeps line numbers for messages.
+    """
     loader = YAML(typ="rt") if located else YAML(typ="safe", pure=False)
     try:
         doc = loader.load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise RulebookError([Problem(source, line, col, f"not valid YAML: {exc}")]) from exc
+        raise error([Problem(source, line, col, f"not valid YAML: {exc}")]) from exc
     if not isinstance(doc, dict):
-        raise RulebookError([Problem(source, 1, 1, "a rulebook is a mapping with 'rules'")])
+        raise error([Problem(source, 1, 1, expected)])
     return doc
 
 
@@ -485,9 +495,9 @@ def parse_rulebook(text: str, source: str = "<rulebook>") -> Rulebook:
     flow sequence) and the reference finds nothing wrong, the reference's rulebook is the one returned.
     """
     try:
-        return _compile(_load_yaml(text, source, located=False), text, source)
+        return _compile(load_yaml_mapping(text, source, located=False), text, source)
     except RulebookError:
-        return _compile(_load_yaml(text, source, located=True), text, source)
+        return _compile(load_yaml_mapping(text, source, located=True), text, source)
 
 
 def _compile(doc: Any, text: str, source: str) -> Rulebook:

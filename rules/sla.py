@@ -13,12 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from rules.business_time import ALWAYS_OPEN
 from rules.calendar import BusinessCalendar
-from rules.loader import Problem, RulebookError, _Compiler
+from rules.loader import Problem, RulebookError, _Compiler, load_yaml_mapping
 
 KINDS = ("first_response", "next_response", "resolution")
 BREACH_ACTIONS = ("escalate", "raise_priority", "notify_lead")
@@ -199,14 +196,9 @@ class _SlaCompiler(_Compiler):
 
 def parse_sla_policies(text: str, source: str = "<sla>") -> SlaPolicies:
     """Check and build SLA policies; raises ``SlaPolicyError`` listing every problem."""
-    try:
-        doc = YAML(typ="rt").load(text)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise SlaPolicyError([Problem(source, line, col, f"not valid YAML: {exc}")]) from exc
-    if not isinstance(doc, dict):
-        raise SlaPolicyError([Problem(source, 1, 1, "an SLA file is a mapping with policies and select")])
+    doc = load_yaml_mapping(
+        text, source, error=SlaPolicyError, expected="an SLA file is a mapping with policies and select"
+    )
     c = _SlaCompiler(source)
     for k in doc:
         if k not in TOP_KEYS:
