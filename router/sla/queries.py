@@ -38,9 +38,8 @@ async def sla_of(session: AsyncSession, ticket_ids: Sequence[int], now: datetime
     return {tid: sla_view(found.get(tid, []), policies, now) for tid in ticket_ids}
 
 
-def _near_breach(tier: int, now: datetime, within: timedelta) -> list[Any]:
+def _near_breach(now: datetime, within: timedelta) -> list[Any]:
     return [
-        SlaClock.support_tier == tier,
         col(SlaClock.due_at) <= now + within,
         col(SlaClock.stopped_at).is_(None),
         col(SlaClock.paused_at).is_(None),
@@ -56,21 +55,25 @@ async def near_breach(
     query = (
         select(Ticket, SlaClock)
         .join(SlaClock, col(SlaClock.ticket_id) == col(Ticket.id))
-        .where(*_near_breach(tier, now, within))
+        .where(SlaClock.support_tier == tier, *_near_breach(now, within))
         .order_by(col(SlaClock.due_at))
         .limit(limit)
     )
     return [(t, c) for t, c in (await session.exec(query)).all()]
 
 
-async def count_near_breach(session: AsyncSession, tier: int, *, now: datetime, within: timedelta) -> int:
-    """How many open tickets of ``tier`` have a clock due within ``within`` (or overdue)."""
+async def count_near_breach(
+    session: AsyncSession, tiers: Sequence[int], *, now: datetime, within: timedelta
+) -> dict[int, int]:
+    """Per tier, how many open tickets have a clock due within ``within`` (or overdue): one query."""
     query = (
-        select(func.count(func.distinct(SlaClock.ticket_id)))
+        select(SlaClock.support_tier, func.count(func.distinct(SlaClock.ticket_id)))
         .join(Ticket, col(SlaClock.ticket_id) == col(Ticket.id))
-        .where(*_near_breach(tier, now, within))
+        .where(col(SlaClock.support_tier).in_(list(tiers)), *_near_breach(now, within))
+        .group_by(col(SlaClock.support_tier))
     )
-    return int((await session.exec(query)).one())
+    found = {int(tier): int(n) for tier, n in (await session.exec(query)).all()}
+    return {t: found.get(t, 0) for t in tiers}
 
 
 async def pending_timers(session: AsyncSession, *, after_id: int, limit: int) -> list[tuple[int, str, datetime]]:

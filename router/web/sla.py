@@ -24,5 +24,4 @@ async def ticket_slas(session: AsyncSession, tickets: Sequence[Ticket]) -> dict[
 
 async def near_breach(session: AsyncSession, tiers: list[int]) -> dict[int, int]:
     """Open tickets near SLA breach, counted per tier."""
-    now = utcnow()
-    return {t: await sla_queries.count_near_breach(session, t, now=now, within=NEAR_BREACH) for t in tiers}
+    return await sla_queries.count_near_breach(session, tiers, now=utcnow(), within=NEAR_BREACH)
