@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -40,6 +41,11 @@ def _prepare_sqlite(engine: Engine, *, foreign_keys: bool = True) -> None:
         # a table others reference fails while they are on (Alembic's advice for SQLite).
         cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        try:
+            cursor.execute("SELECT ln(1), floor(1.5)")
+        except Exception:  # an SQLite built without its math functions: the report's buckets need these two
+            dbapi_connection.create_function("ln", 1, math.log, deterministic=True)
+            dbapi_connection.create_function("floor", 1, math.floor, deterministic=True)
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -65,7 +71,11 @@ def make_engine(url: str) -> AsyncEngine:
 
 
 def make_sessionmaker(engine: AsyncEngine, info: dict[str, Any] | None = None) -> async_sessionmaker[AsyncSession]:
-    """``info`` is copied into every session (the SLA policy provider travels that way)."""
+    """``info`` is copied into every session (the SLA policy provider travels that way). Every session keeps
+    the report's per-ticket facts current (``router.reports.facts``)."""
+    from router.reports import facts
+
+    facts.install()
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, info=info)
 
 

@@ -1,10 +1,11 @@
-"""The weekly digest's ledger: one row per (week, recipient), so a repeated cron run sends nothing twice."""
+"""The weekly digest's ledger (one row per week and recipient, so a repeated cron run sends nothing twice) and
+the per-ticket report facts."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import BigInteger, Index, SmallInteger, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from router.columns import UTCDateTime, utcnow
@@ -23,3 +24,80 @@ class DigestMail(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ReportTicket(SQLModel, table=True):
+    """One narrow row of report facts per ticket, rewritten from the ticket, its audit trail, its SLA clocks
+    and its vendor deliveries in the same transaction as any change to them (``router.reports.facts``).
+
+    The report aggregates this table instead of joining millions of audit events and clocks: every figure
+    stays derived from the audit trail (``tierroute report rebuild`` recomputes all rows from it), but a
+    report over a million tickets reads one row each. Codes are small integers and the columns every
+    report reads come first, so the rows stay narrow and cheap to scan.
+    """
+
+    __tablename__ = "report_ticket"
+    __table_args__ = (
+        # Per duration: its histogram counted in index order (no hashing) and its few wanted values ranked
+        # inside one bucket (``router.reports.percentiles``), both from the index alone.
+        *(
+            Index(f"ix_report_ticket_{m}", "cell", f"{m}_b", f"{m}_ms", "created_at")
+            for m in ("fr_business", "fr_wall", "res_business", "res_wall")
+        ),
+        Index("ix_report_ticket_customers", "cell", "customer_id", "created_at"),
+        Index("ix_report_ticket_open", "created_at", postgresql_where=text("is_open"), sqlite_where=text("is_open")),
+        Index(
+            "ix_report_ticket_vendor",
+            "created_at",
+            postgresql_where=text("vendor_handoff_at IS NOT NULL"),
+            sqlite_where=text("vendor_handoff_at IS NOT NULL"),
+        ),
+    )
+
+    ticket_id: int = Field(primary_key=True, foreign_key="ticket.id", ondelete="CASCADE")
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    #: support tier x customer tier x priority in one number (``facts.cell``): the key of every breakdown.
+    cell: int = Field(sa_type=SmallInteger)
+    breaches: int = Field(default=0, sa_type=SmallInteger)
+    escalation_count: int = Field(default=0, sa_type=SmallInteger)
+    reopen_count: int = Field(default=0, sa_type=SmallInteger)
+    #: Durations in whole milliseconds (NULL while not measured) and their histogram bucket (``facts.bucket``).
+    fr_business_b: int | None = Field(default=None, sa_type=SmallInteger)
+    fr_wall_b: int | None = Field(default=None, sa_type=SmallInteger)
+    res_business_b: int | None = Field(default=None, sa_type=SmallInteger)
+    res_wall_b: int | None = Field(default=None, sa_type=SmallInteger)
+    fr_business_ms: int | None = Field(default=None, sa_type=BigInteger)
+    fr_wall_ms: int | None = Field(default=None, sa_type=BigInteger)
+    res_business_ms: int | None = Field(default=None, sa_type=BigInteger)
+    res_wall_ms: int | None = Field(default=None, sa_type=BigInteger)
+    #: Index into ``facts.OUTCOMES`` (met, breached, open); NULL when the ticket has no such clock.
+    fr_outcome: int | None = Field(default=None, sa_type=SmallInteger)
+    res_outcome: int | None = Field(default=None, sa_type=SmallInteger)
+    customer_id: int | None = Field(default=None)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    #: new, queued, in progress or waiting on the customer.
+    is_open: bool
+    #: resolved or closed now, with a resolution time (a reopened ticket is not).
+    resolved_now: bool
+    support_tier: int | None = Field(default=None, sa_type=SmallInteger)
+    customer_tier: int | None = Field(default=None, sa_type=SmallInteger)
+    #: Index into ``facts.PRIORITIES`` (low, normal, high, urgent).
+    priority: int = Field(sa_type=SmallInteger)
+    #: Per support tier: the telescoped sum of the ticket's tier events in ms from its creation (stays that
+    #: ended count their length; the open stay counts minus its start, so adding ``as_of`` closes it) and the
+    #: number of stays.
+    tier0_ms: int = Field(default=0, sa_type=BigInteger)
+    tier1_ms: int = Field(default=0, sa_type=BigInteger)
+    tier2_ms: int = Field(default=0, sa_type=BigInteger)
+    tier3_ms: int = Field(default=0, sa_type=BigInteger)
+    tier4_ms: int = Field(default=0, sa_type=BigInteger)
+    tier0_stays: int = Field(default=0, sa_type=SmallInteger)
+    tier1_stays: int = Field(default=0, sa_type=SmallInteger)
+    tier2_stays: int = Field(default=0, sa_type=SmallInteger)
+    tier3_stays: int = Field(default=0, sa_type=SmallInteger)
+    tier4_stays: int = Field(default=0, sa_type=SmallInteger)
+    #: The actor of the ticket's first ``routed`` event (``rule:<id>``).
+    routed_by: str | None = Field(default=None, max_length=128)
+    vendor_handoff_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    vendor_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    vendor_delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -71,26 +71,40 @@ def make_filters(
 
 
 def _breakdowns(
-    counts: list[dict[str, Any]], pcts: list[dict[str, Any]], outs: list[dict[str, Any]]
+    counts: list[dict[str, Any]],
+    customers: list[dict[str, Any]],
+    pcts: dict[tuple[str, str, str], dict[float, float]],
+    outs: list[dict[str, Any]],
 ) -> dict[str, list[Breakdown]]:
-    by_pct = {(r["metric"], r["dim"], r["key"]): r for r in pcts}
-    by_out = {(r["dim"], r["key"]): int(r["n"]) for r in outs}
+    name = queries.key_name
+    by_customers = {(r["dim"], name(r["dim"], r["key"])): int(r["n"]) for r in customers}
+    by_out = {(r["dim"], name(r["dim"], r["key"])): int(r["n"]) for r in outs}
+
+    def pct(metric: str, dim: str, key: str) -> Percentiles:
+        found = pcts.get((metric, dim, key), {})
+        ms = [found.get(p) for p in queries.PERCENTILES]
+        return Percentiles(
+            p50=_ms(None if ms[0] is None else ms[0] / 1000), p90=_ms(None if ms[1] is None else ms[1] / 1000)
+        )
+
     rows: dict[str, list[Breakdown]] = {d: [] for d in queries.DIMENSIONS}
     for c in counts:
-        dim, key = c["dim"], c["key"]
+        dim = c["dim"]
+        key = name(dim, c["key"])
+        tickets_in = int(c["tickets_in"])
         fr_done = int(c["fr_met"]) + int(c["fr_breached"])
         res_done = int(c["res_met"]) + int(c["res_breached"])
         rows[dim].append(
             Breakdown(
                 dimension=dim,
-                key="none" if key is None else str(key),
-                tickets_in=int(c["tickets_in"]),
+                key=key,
+                tickets_in=tickets_in,
                 tickets_out=by_out.get((dim, key), 0),
-                customers=int(c["customers"]),
+                customers=by_customers.get((dim, key), 0),
                 resolved=int(c["resolved"]),
                 escalated=int(c["escalated"]),
                 reopened=int(c["reopened"]),
-                reopen_rate=_ratio(int(c["reopened"]), int(c["tickets_in"])),
+                reopen_rate=_ratio(int(c["reopened"]), tickets_in),
                 breaches=int(c["breaches"]),
                 first_response_met=int(c["fr_met"]),
                 first_response_breached=int(c["fr_breached"]),
@@ -100,19 +114,36 @@ def _breakdowns(
                 resolution_breached=int(c["res_breached"]),
                 resolution_open=int(c["res_open"]),
                 resolution_compliance=_ratio(int(c["res_met"]), res_done),
-                first_response_business=_pct(by_pct.get(("fr_business", dim, key))),
-                first_response_wall=_pct(by_pct.get(("fr_wall", dim, key))),
-                resolution_business=_pct(by_pct.get(("res_business", dim, key))),
-                resolution_wall=_pct(by_pct.get(("res_wall", dim, key))),
+                first_response_business=pct("fr_business", dim, key),
+                first_response_wall=pct("fr_wall", dim, key),
+                resolution_business=pct("res_business", dim, key),
+                resolution_wall=pct("res_wall", dim, key),
             )
         )
     # Groups that only resolved tickets in the window (none arrived) still show their tickets out.
     for (dim, key), n in by_out.items():
-        if dim != "all" and not any(b.key == str(key) for b in rows[dim]):
-            rows[dim].append(_empty(dim, str(key), n))
+        if dim != "all" and not any(b.key == key for b in rows[dim]):
+            rows[dim].append(_empty(dim, key, n))
     for dim in rows:
         rows[dim].sort(key=lambda b: b.key)
     return rows
+
+
+def _time_in_tier(counts: list[dict[str, Any]]) -> list[TierTime]:
+    """Per tier, from the cohort's tier sums (the ``all`` row) and its open stays (the support-tier rows)."""
+    total = next((c for c in counts if c["dim"] == "all"), None)
+    if total is None:
+        return []
+    open_ms = {str(c["key"]): int(c["open_ms"]) for c in counts if c["dim"] == "support_tier"}
+    out = []
+    for tier in range(5):
+        stays = int(total[f"tier{tier}_stays"])
+        if stays:
+            seconds = (int(total[f"tier{tier}_ms"]) + open_ms.get(str(tier), 0)) / 1000
+            out.append(
+                TierTime(tier=tier, stays=stays, seconds=round(seconds, 3), mean_seconds=round(seconds / stays, 3))
+            )
+    return out
 
 
 def _empty(dim: str, key: str, tickets_out: int) -> Breakdown:
@@ -174,14 +205,17 @@ async def _step(progress: Progress | None, name: str, work: Awaitable[Any]) -> A
 async def sla_report(session: AsyncSession, f: Filters, progress: Progress | None = None) -> SlaReport:
     """The whole report for ``f``; ``progress`` is told the name of each section as it finishes."""
     await queries.tune(session)
-    counts, pcts = await queries.breakdowns(session, f)
+    counts = await queries.breakdown_counts(session, f)
+    customer_counts = await queries.distinct_customers(session, f)
+    pcts = await queries.duration_percentiles(session, f)
     outs = await queries.tickets_out(session, f)
-    groups = _breakdowns(counts, pcts, outs)
+    groups = _breakdowns(counts, customer_counts, pcts, outs)
     if progress is not None:
         progress("breakdowns")
-    tiers = await _step(progress, "time in tier", queries.time_in_tier(session, f))
-    paths = await queries.escalation_paths(session, f)
-    causes = await _step(progress, "escalations", queries.escalation_causes(session, f))
+    tiers = _time_in_tier(counts)
+    if progress is not None:
+        progress("time in tier")
+    paths = await _step(progress, "escalations", queries.escalation_paths(session, f))
     rules = await queries.top_rules(session, f)
     top = await _step(progress, "top escalators", queries.top_customers(session, f))
     ages = await _step(progress, "backlog", queries.backlog(session, f))
@@ -189,6 +223,10 @@ async def sla_report(session: AsyncSession, f: Filters, progress: Progress | Non
     trend_rows = await queries.trends(session, f)
     customers = await _step(progress, "trends", queries.customers_by_tier(session, f))
 
+    causes: dict[str, int] = {}
+    for r in paths:
+        if r["action"] == "escalated":
+            causes[str(r["cause"])] = causes.get(str(r["cause"]), 0) + int(r["n"])
     points: dict[str, dict[str, int]] = {}
     for r in trend_rows:
         points.setdefault(str(r["bucket"]), {})[str(r["series"])] = int(r["n"])
@@ -203,26 +241,15 @@ async def sla_report(session: AsyncSession, f: Filters, progress: Progress | Non
         by_support_tier=groups["support_tier"],
         by_customer_tier=groups["customer_tier"],
         by_priority=groups["priority"],
-        time_in_tier=[
-            TierTime(
-                tier=int(r["tier"]),
-                stays=int(r["stays"]),
-                seconds=round(float(r["seconds"]), 3),
-                mean_seconds=round(float(r["seconds"]) / int(r["stays"]), 3),
-            )
-            for r in tiers
-            if int(r["stays"])
-        ],
+        time_in_tier=tiers,
         escalation_paths=[
             EscalationPath(
                 action=r["action"], from_tier=r["from_tier"], to_tier=r["to_tier"], cause=r["cause"], count=r["n"]
             )
             for r in paths
         ],
-        escalations_by_cause=[
-            CauseCount(cause=r["cause"], count=r["n"]) for r in causes if r["cause"] != "deescalation"
-        ],
-        deescalations=next((int(r["n"]) for r in causes if r["cause"] == "deescalation"), 0),
+        escalations_by_cause=[CauseCount(cause=cause, count=n) for cause, n in sorted(causes.items())],
+        deescalations=sum(int(r["n"]) for r in paths if r["action"] == "deescalated"),
         top_rules=[RuleCount(**r) for r in rules],
         top_customers=[CustomerCount(**r) for r in top],
         backlog=sorted(

@@ -79,6 +79,9 @@ async def test_the_cli_writes_the_report_file(
     done = tierroute(settings, "report", "sla", "--since", since, "--out", str(html))
     assert done.returncode == 0, done.stderr
     assert html.read_text().count("<svg") == 8
+    rebuilt = tierroute(settings, "report", "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "rebuilt the report facts of 1 tickets" in rebuilt.stderr
 
 
 async def test_the_reports_page_takes_the_web_ui_session_of_a_lead(runtime: Runtime, client: httpx.AsyncClient) -> None:

@@ -1,0 +1,225 @@
+"""The report's per-ticket facts (``report_ticket``): how they are computed, and how they stay current.
+
+One statement computes a ticket's facts from the ticket row, its audit trail, its SLA clocks and its vendor
+deliveries; the same statement serves one ticket (after a change), a batch (``tierroute report rebuild``)
+and every ticket (migration 0009's backfill), so there is one definition of every figure.
+
+They stay current without any caller's help: ``install`` hooks the ORM session, notes every ticket whose
+row, audit events, clocks or vendor deliveries were written in a flush, and rewrites those tickets' facts
+just before the commit — in the same transaction, so a report never sees a change without its facts, and a
+rolled-back change leaves none behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import BigInteger, Float, Integer, SmallInteger, and_, case, cast, delete, event, func, null, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement, Delete, Insert
+
+from router.audit.models import AuditEvent
+from router.models import metadata
+from router.sla.models import SlaClock
+from router.tickets.models import OPEN_STATUSES, Ticket
+from router.webhooks.models import WebhookDelivery
+
+ticket = metadata.tables["ticket"]
+audit = metadata.tables["audit_event"]
+clock = metadata.tables["sla_clock"]
+delivery = metadata.tables["webhook_delivery"]
+facts = metadata.tables["report_ticket"]
+
+#: ``report_ticket.priority`` and the outcomes are indexes into these.
+PRIORITIES = ("low", "normal", "high", "urgent")
+OUTCOMES = ("met", "breached", "open")
+TIERS = range(5)
+#: Events that put a ticket into a tier (their ``to_tier``) and that end its stay there (``from_tier``).
+STARTS = ("routed", "escalated", "deescalated", "reopened")
+ENDS = ("escalated", "deescalated", "resolved")
+#: Durations are bucketed by ``floor(ln(ms + 1) * BUCKETS_PER_E)``: 32 buckets per factor e (3 % wide),
+#: about 800 for anything from a millisecond to a year. The percentiles use the buckets to find which few
+#: values they need (``router.reports.percentiles``).
+BUCKETS_PER_E = 32
+DURATIONS = ("fr_business", "fr_wall", "res_business", "res_wall")
+
+_DIRTY = "tierroute.report_dirty"
+
+
+def ms_between(dialect: str, end: Any, start: Any) -> ColumnElement[int]:
+    """``end - start`` in whole milliseconds."""
+    if dialect == "postgresql":
+        return cast(func.round(func.date_part("epoch", end - start) * 1000), BigInteger)
+    return cast(func.round((func.julianday(end) - func.julianday(start)) * 86_400_000), Integer)
+
+
+def bucket(dialect: str, ms: Any) -> ColumnElement[int]:
+    """The histogram bucket of a duration in ms (negative durations, from clock skew, fall in bucket 0)."""
+    at_least_zero = func.greatest(ms, 0) if dialect == "postgresql" else func.max(ms, 0)
+    value = func.floor(func.ln(cast(at_least_zero + 1, Float)) * BUCKETS_PER_E)
+    return case((ms.is_(None), null()), else_=cast(value, SmallInteger))
+
+
+def cell(support_tier: Any, customer_tier: Any, priority: Any) -> ColumnElement[int]:
+    """The three breakdown keys in one small integer, ``(support tier + 1) * 100 + customer tier * 10 +
+    priority`` (0 for a missing tier): grouping by one column is much cheaper than by three."""
+    return cast(
+        (func.coalesce(support_tier + 1, 0) * 100) + (func.coalesce(customer_tier, 0) * 10) + priority, SmallInteger
+    )
+
+
+def _code(column: Any, values: Sequence[str]) -> ColumnElement[int]:
+    return case(*((column == v, i) for i, v in enumerate(values)))
+
+
+def _outcome(c: Any) -> ColumnElement[int | None]:
+    return case(
+        (c.c.id.is_(None), null()),
+        (c.c.breaches > 0, OUTCOMES.index("breached")),
+        (c.c.state == "breached", OUTCOMES.index("breached")),
+        (c.c.stopped_at.is_not(None), OUTCOMES.index("met")),
+        else_=OUTCOMES.index("open"),
+    )
+
+
+def _facts_select(dialect: str, ticket_ids: Sequence[int] | None) -> Any:
+    """One row of facts per ticket (all tickets when ``ticket_ids`` is None)."""
+    t = ticket.alias("t")
+    scope: list[ColumnElement[bool]] = [] if ticket_ids is None else [t.c.id.in_(ticket_ids)]
+    at = ms_between(dialect, audit.c.at, t.c.created_at)
+    ends = {k: and_(audit.c.action.in_(ENDS), audit.c.from_tier == k) for k in TIERS}
+    starts = {k: and_(audit.c.action.in_(STARTS), audit.c.to_tier == k) for k in TIERS}
+    ev = (
+        select(
+            audit.c.ticket_id,
+            *(
+                (
+                    func.coalesce(func.sum(case((ends[k], at), else_=0)), 0)
+                    - func.coalesce(func.sum(case((starts[k], at), else_=0)), 0)
+                ).label(f"tier{k}_ms")
+                for k in TIERS
+            ),
+            *(func.coalesce(func.sum(case((starts[k], 1), else_=0)), 0).label(f"tier{k}_stays") for k in TIERS),
+            func.min(case((audit.c.action == "vendor_handoff", audit.c.at))).label("vendor_handoff_at"),
+            func.min(case((audit.c.action == "vendor_updated", audit.c.at))).label("vendor_updated_at"),
+        )
+        .join(t, t.c.id == audit.c.ticket_id)
+        .where(audit.c.action.in_((*STARTS, *ENDS, "vendor_handoff", "vendor_updated")), *scope)
+        .group_by(audit.c.ticket_id)
+        .subquery("ev")
+    )
+    vendor = (
+        select(delivery.c.ticket_id, func.min(delivery.c.delivered_at).label("delivered_at"))
+        .join(t, t.c.id == delivery.c.ticket_id)
+        .where(delivery.c.endpoint_kind == "vendor", *scope)
+        .group_by(delivery.c.ticket_id)
+        .subquery("vendor")
+    )
+    routed_by = (
+        select(audit.c.actor)
+        .where(audit.c.ticket_id == t.c.id, audit.c.action == "routed")
+        .order_by(audit.c.seq)
+        .limit(1)
+        .scalar_subquery()
+    )
+    fr, nr, rc = clock.alias("fr"), clock.alias("nr"), clock.alias("rc")
+    joined = (
+        t.outerjoin(ev, ev.c.ticket_id == t.c.id)
+        .outerjoin(vendor, vendor.c.ticket_id == t.c.id)
+        .outerjoin(fr, and_(fr.c.ticket_id == t.c.id, fr.c.kind == "first_response"))
+        .outerjoin(nr, and_(nr.c.ticket_id == t.c.id, nr.c.kind == "next_response"))
+        .outerjoin(rc, and_(rc.c.ticket_id == t.c.id, rc.c.kind == "resolution"))
+    )
+    resolved_now = and_(t.c.resolved_at.is_not(None), t.c.status.in_(("resolved", "closed")))
+    durations = {
+        "fr_business": case((fr.c.stopped_at.is_not(None), cast(func.round(fr.c.total_seconds * 1000), BigInteger))),
+        "fr_wall": case((fr.c.stopped_at.is_not(None), ms_between(dialect, fr.c.stopped_at, t.c.created_at))),
+        "res_business": case(
+            (and_(resolved_now, rc.c.stopped_at.is_not(None)), cast(func.round(rc.c.total_seconds * 1000), BigInteger))
+        ),
+        "res_wall": case((resolved_now, ms_between(dialect, t.c.resolved_at, t.c.created_at))),
+    }
+    priority = func.coalesce(_code(t.c.priority, PRIORITIES), PRIORITIES.index("normal"))
+    columns: dict[str, Any] = {
+        "ticket_id": t.c.id,
+        "customer_id": t.c.customer_id,
+        "created_at": t.c.created_at,
+        "resolved_at": t.c.resolved_at,
+        "is_open": t.c.status.in_([s.value for s in OPEN_STATUSES]),
+        "resolved_now": resolved_now,
+        "support_tier": t.c.support_tier,
+        "customer_tier": t.c.customer_tier,
+        "priority": priority,
+        "cell": cell(t.c.support_tier, t.c.customer_tier, priority),
+        "escalation_count": t.c.escalation_count,
+        "reopen_count": t.c.reopen_count,
+        "fr_outcome": _outcome(fr),
+        "res_outcome": _outcome(rc),
+        "breaches": func.coalesce(fr.c.breaches, 0) + func.coalesce(nr.c.breaches, 0) + func.coalesce(rc.c.breaches, 0),
+        **{f"{name}_ms": value for name, value in durations.items()},
+        **{f"{name}_b": bucket(dialect, value) for name, value in durations.items()},
+        **{f"tier{k}_ms": func.coalesce(ev.c[f"tier{k}_ms"], 0) for k in TIERS},
+        **{f"tier{k}_stays": func.coalesce(ev.c[f"tier{k}_stays"], 0) for k in TIERS},
+        "routed_by": routed_by,
+        "vendor_handoff_at": ev.c.vendor_handoff_at,
+        "vendor_updated_at": ev.c.vendor_updated_at,
+        "vendor_delivered_at": vendor.c.delivered_at,
+    }
+    return select(*(value.label(name) for name, value in columns.items())).select_from(joined).where(*scope)
+
+
+def refresh_statements(dialect: str, ticket_ids: Sequence[int] | None = None) -> tuple[Delete, Insert]:
+    """Delete and re-insert the facts of ``ticket_ids`` (of every ticket when None), in this order."""
+    query = _facts_select(dialect, ticket_ids)
+    remove = delete(facts) if ticket_ids is None else delete(facts).where(facts.c.ticket_id.in_(ticket_ids))
+    insert = facts.insert().from_select(list(query.selected_columns.keys()), query)
+    return remove, insert
+
+
+# --- keeping the facts current ------------------------------------------------------------------------------
+
+
+def _vendor_delivery(obj: Any) -> bool:
+    return isinstance(obj, WebhookDelivery) and obj.endpoint_kind == "vendor"
+
+
+def _touched(objects: Iterable[Any]) -> set[int]:
+    ids: set[int] = set()
+    for obj in objects:
+        if isinstance(obj, Ticket) and obj.id is not None:
+            ids.add(obj.id)
+        elif isinstance(obj, AuditEvent | SlaClock) or _vendor_delivery(obj):
+            ids.add(obj.ticket_id)
+    return ids
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    ids = _touched([*session.new, *session.dirty])
+    if ids:
+        session.info.setdefault(_DIRTY, set()).update(ids)
+
+
+def _before_commit(session: Session) -> None:
+    if not session.info.get(_DIRTY) and not (session.new or session.dirty):
+        return
+    session.flush()
+    ids = sorted(session.info.pop(_DIRTY, set()))
+    if not ids:
+        return
+    connection = session.connection()
+    for start in range(0, len(ids), 500):
+        for statement in refresh_statements(connection.dialect.name, ids[start : start + 500]):
+            connection.execute(statement)
+
+
+def _forget(session: Session, *_: Any) -> None:
+    session.info.pop(_DIRTY, None)
+
+
+def install() -> None:
+    """Hook every ORM session (idempotent): the facts of touched tickets are rewritten before each commit."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "before_commit", _before_commit)
+        event.listen(Session, "after_rollback", _forget)
