@@ -44,3 +44,21 @@ def test_a_populated_sqlite_database_upgrades_to_head(tmp_path: Path) -> None:
         assert conn.execute(text("PRAGMA foreign_key_check")).fetchall() == []
         assert conn.execute(text("SELECT auto_reply_suppressed FROM ticket")).scalar() == 0
     engine.dispose()
+
+
+def test_the_migrations_build_what_the_models_declare(tmp_path: Path) -> None:
+    """A table, column or index added to a model without its migration would be missing in production."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from router.db import migrate
+    from router.models import metadata
+
+    migrate(f"sqlite+aiosqlite:///{tmp_path / 'head.db'}")
+    engine = create_engine(f"sqlite:///{tmp_path / 'head.db'}")
+    try:
+        with engine.connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+    finally:
+        engine.dispose()
