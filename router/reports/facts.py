@@ -87,6 +87,10 @@ def _facts_select(dialect: str, ticket_ids: Sequence[int] | None) -> Any:
     """One row of facts per ticket (all tickets when ``ticket_ids`` is None)."""
     t = ticket.alias("t")
     scope: list[ColumnElement[bool]] = [] if ticket_ids is None else [t.c.id.in_(ticket_ids)]
+    # The same ids on the event and delivery side too, so one ticket's refresh reads its own rows by index
+    # instead of every event of those actions.
+    events_scope = [] if ticket_ids is None else [audit.c.ticket_id.in_(ticket_ids)]
+    deliveries_scope = [] if ticket_ids is None else [delivery.c.ticket_id.in_(ticket_ids)]
     at = ms_between(dialect, audit.c.at, t.c.created_at)
     ends = {k: and_(audit.c.action.in_(ENDS), audit.c.from_tier == k) for k in TIERS}
     starts = {k: and_(audit.c.action.in_(STARTS), audit.c.to_tier == k) for k in TIERS}
@@ -105,14 +109,14 @@ def _facts_select(dialect: str, ticket_ids: Sequence[int] | None) -> Any:
             func.min(case((audit.c.action == "vendor_updated", audit.c.at))).label("vendor_updated_at"),
         )
         .join(t, t.c.id == audit.c.ticket_id)
-        .where(audit.c.action.in_((*STARTS, *ENDS, "vendor_handoff", "vendor_updated")), *scope)
+        .where(audit.c.action.in_((*STARTS, *ENDS, "vendor_handoff", "vendor_updated")), *scope, *events_scope)
         .group_by(audit.c.ticket_id)
         .subquery("ev")
     )
     vendor = (
         select(delivery.c.ticket_id, func.min(delivery.c.delivered_at).label("delivered_at"))
         .join(t, t.c.id == delivery.c.ticket_id)
-        .where(delivery.c.endpoint_kind == "vendor", *scope)
+        .where(delivery.c.endpoint_kind == "vendor", *scope, *deliveries_scope)
         .group_by(delivery.c.ticket_id)
         .subquery("vendor")
     )
