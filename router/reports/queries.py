@@ -199,9 +199,9 @@ def _decoded(cells: CTE, names: Sequence[str]) -> Subquery:
     return select(*_keys(cells.c.cell), *(cells.c[n] for n in names)).subquery("decoded")
 
 
-def _dim_rollup(fine: CTE, sums: Sequence[str], counts: Sequence[str] = ()) -> Select[Any]:
+def _dim_rollup(fine: CTE, sums: Sequence[str]) -> Select[Any]:
     """Sum the fine cells (support tier x customer tier x priority) into one row per dimension and key."""
-    cells = _decoded(fine, [*sums, *counts])
+    cells = _decoded(fine, sums)
     parts = []
     for dim in DIMENSIONS:
         key = cast(literal("all"), String) if dim == "all" else cast(cells.c[dim], String)
@@ -209,14 +209,9 @@ def _dim_rollup(fine: CTE, sums: Sequence[str], counts: Sequence[str] = ()) -> S
             literal(dim).label("dim"),
             key.label("key"),
             *(func.coalesce(func.sum(cells.c[name]), 0).label(name) for name in sums),
-            *(func.count(cells.c[name]).label(name) for name in counts),
         )
         parts.append(stmt if dim == "all" else stmt.group_by(cells.c[dim]))
     return union_all(*parts)  # type: ignore[return-value]
-
-
-def _ms_between(dialect: str, end: Any, start: Any) -> ColumnElement[int]:
-    return report_facts.ms_between(dialect, end, start)
 
 
 async def breakdown_counts(session: AsyncSession, f: Filters) -> list[dict[str, Any]]:
@@ -239,7 +234,9 @@ async def breakdown_counts(session: AsyncSession, f: Filters) -> list[dict[str, 
         "res_open": _count_if(facts.c.res_outcome == outcome("open")),
         "breaches": func.coalesce(func.sum(facts.c.breaches), 0),
         # An open ticket's stay in its current tier ends at as_of (the facts hold minus its start).
-        "open_ms": func.coalesce(func.sum(case((open_in_tier, _ms_between(dialect, as_of, facts.c.created_at)))), 0),
+        "open_ms": func.coalesce(
+            func.sum(case((open_in_tier, report_facts.ms_between(dialect, as_of, facts.c.created_at)))), 0
+        ),
         **{f"tier{k}_ms": func.coalesce(func.sum(facts.c[f"tier{k}_ms"]), 0) for k in report_facts.TIERS},
         **{f"tier{k}_stays": func.coalesce(func.sum(facts.c[f"tier{k}_stays"]), 0) for k in report_facts.TIERS},
     }
