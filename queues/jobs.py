@@ -28,7 +28,7 @@ from router.errors import NotFound
 from router.metrics import TICKETS_ROUTED
 from router.outbound import sender
 from router.outbound.compose import compose
-from router.reports import digest
+from router.reports import digest, rollups
 from router.reports.models import DigestMail
 from router.routing import service as routing
 from router.tickets import service as tickets
@@ -160,6 +160,16 @@ async def weekly_digest(ctx: dict[str, Any]) -> str:
     week; a repeated run of the same week adds nothing."""
     planned = await in_transaction(ctx, lambda session: digest.plan_week(session, utcnow()))
     return f"pending={len(planned)}"
+
+
+async def refresh_report_rollups(ctx: dict[str, Any]) -> str:
+    """``reports.refresh_rollups`` (cron, each minute): recompute the report roll-ups of the days whose facts
+    changed, so reports read those days from a few rows again instead of from the facts."""
+
+    async def work(session: AsyncSession) -> int:
+        return await rollups.refresh(await session.connection())
+
+    return f"days={await in_transaction(ctx, work)}"
 
 
 async def send_digest(ctx: dict[str, Any], digest_id: int) -> str:

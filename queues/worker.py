@@ -84,6 +84,7 @@ def build_worker(runtime: Runtime, queue_name: str, *, burst: bool = False) -> W
         cron_jobs=[
             cron(jobs.sweep, name="reconcile.sweep", second=SWEEP_SECONDS, unique=True),
             cron(jobs.repair_queues, name="reconcile.repair", second=0, unique=True),
+            cron(jobs.refresh_report_rollups, name="reports.refresh_rollups", second=30, unique=True),
             cron(
                 jobs.weekly_digest, name="reports.weekly_digest", weekday="mon", hour=7, minute=0, second=0, unique=True
             ),

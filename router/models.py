@@ -7,7 +7,15 @@ from router.audit.models import AuditEvent
 from router.customers.models import Customer, CustomerContact, CustomerDomain, CustomerTierChange
 from router.events.models import OutboxEvent
 from router.intake.models import Delivery, InboundMail
-from router.reports.models import DigestMail
+from router.reports.models import (
+    DigestMail,
+    ReportDay,
+    ReportDayPath,
+    ReportDayRule,
+    ReportDirtyDay,
+    ReportTicket,
+    ReportWeekHistogram,
+)
 from router.sla.models import SlaClock
 from router.tickets.models import Attachment, Message, Ticket
 from router.webhooks.models import WebhookDelivery
@@ -28,6 +36,12 @@ __all__ = [
     "InboundMail",
     "Message",
     "OutboxEvent",
+    "ReportDay",
+    "ReportDayPath",
+    "ReportDayRule",
+    "ReportDirtyDay",
+    "ReportTicket",
+    "ReportWeekHistogram",
     "SlaClock",
     "Ticket",
     "WebhookDelivery",

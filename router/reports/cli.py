@@ -94,15 +94,16 @@ def sla(
 def rebuild(
     batch: Annotated[int, typer.Option(min=1, help="Tickets per transaction.")] = 5000,
 ) -> None:
-    """Recompute every ticket's report facts from its audit trail, clocks and deliveries.
+    """Recompute every ticket's report facts from its audit trail, clocks and deliveries, then the report's
+    per-day and per-week roll-ups from the facts.
 
-    The facts are kept current in each change's own transaction; this is for after a restore, a manual
-    repair in SQL, or a change to how a figure is defined. Each batch is its own transaction, so it can run
-    while the helpdesk works."""
+    Both are kept current on their own (the facts in each change's transaction, the roll-ups by the worker's
+    cron job each minute); this is for after a restore, a manual repair in SQL, or a change to how a figure
+    is defined. Each batch is its own transaction, so it can run while the helpdesk works."""
     from sqlalchemy import select
 
     from router.db import make_engine, make_sessionmaker, migrate
-    from router.reports import facts
+    from router.reports import facts, rollups
 
     settings = get_settings()
 
@@ -116,19 +117,19 @@ def rebuild(
                 connection = await session.connection()
                 ids = list((await connection.execute(select(facts.ticket.c.id).order_by(facts.ticket.c.id))).scalars())
                 await session.commit()
-                dialect = engine.dialect.name
                 with Progress(console=err, transient=True) as progress:
                     task = progress.add_task("rebuilding report facts", total=len(ids))
                     for start in range(0, len(ids), batch):
                         chunk = ids[start : start + batch]
-                        connection = await session.connection()
-                        for statement in facts.refresh_statements(dialect, chunk):
-                            await connection.execute(statement)
+                        await session.run_sync(lambda s, chunk=chunk: facts.refresh(s.connection(), chunk))
                         await session.commit()
                         done += len(chunk)
                         progress.update(task, advance=len(chunk))
+                    progress.add_task("rolling up the facts per day and week", total=None)
+                    await rollups.refresh(await session.connection(), everything=True)
+                    await session.commit()
         finally:
             await engine.dispose()
         return done
 
-    err.print(f"rebuilt the report facts of {asyncio.run(main())} tickets")
+    err.print(f"rebuilt the report facts of {asyncio.run(main())} tickets and their roll-ups")

@@ -13,9 +13,11 @@ rolled-back change leaves none behind.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Float, Integer, SmallInteger, and_, case, cast, delete, event, func, null, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Delete, Insert
 
@@ -30,6 +32,7 @@ audit = metadata.tables["audit_event"]
 clock = metadata.tables["sla_clock"]
 delivery = metadata.tables["webhook_delivery"]
 facts = metadata.tables["report_ticket"]
+dirty_days = metadata.tables["report_dirty_day"]
 
 #: ``report_ticket.priority`` and the outcomes are indexes into these.
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -184,6 +187,24 @@ def refresh_statements(dialect: str, ticket_ids: Sequence[int] | None = None) ->
 # --- keeping the facts current ------------------------------------------------------------------------------
 
 
+def _days(moments: Iterable[datetime | None]) -> set[date]:
+    return {m.astimezone(UTC).date() for m in moments if m is not None}
+
+
+def refresh(connection: Connection, ticket_ids: Sequence[int]) -> None:
+    """Rewrite the facts of ``ticket_ids`` and mark the days they touch (before and after) dirty, so the
+    report's roll-ups of those days are read from the facts until they are recomputed
+    (``router.reports.rollups``)."""
+    days: set[date] = set()
+    for start in range(0, len(ticket_ids), 500):
+        remove, insert = refresh_statements(connection.dialect.name, ticket_ids[start : start + 500])
+        moments = (facts.c.created_at, facts.c.resolved_at)
+        for statement in (remove.returning(*moments), insert.returning(*moments)):
+            days |= _days(m for row in connection.execute(statement) for m in row)
+    if days:
+        connection.execute(dirty_days.insert(), [{"day": d} for d in sorted(days)])
+
+
 def _vendor_delivery(obj: Any) -> bool:
     return isinstance(obj, WebhookDelivery) and obj.endpoint_kind == "vendor"
 
@@ -209,12 +230,8 @@ def _before_commit(session: Session) -> None:
         return
     session.flush()
     ids = sorted(session.info.pop(_DIRTY, set()))
-    if not ids:
-        return
-    connection = session.connection()
-    for start in range(0, len(ids), 500):
-        for statement in refresh_statements(connection.dialect.name, ids[start : start + 500]):
-            connection.execute(statement)
+    if ids:
+        refresh(session.connection(), ids)
 
 
 def _forget(session: Session, *_: Any) -> None:

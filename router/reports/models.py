@@ -1,11 +1,11 @@
-"""The weekly digest's ledger (one row per week and recipient, so a repeated cron run sends nothing twice) and
-the per-ticket report facts."""
+"""The weekly digest's ledger (one row per week and recipient, so a repeated cron run sends nothing twice),
+the per-ticket report facts and their per-day and per-week roll-ups."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Index, SmallInteger, UniqueConstraint, text
+from sqlalchemy import BigInteger, Date, Index, SmallInteger, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from router.columns import UTCDateTime, utcnow
@@ -101,3 +101,98 @@ class ReportTicket(SQLModel, table=True):
     vendor_handoff_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     vendor_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     vendor_delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ReportDay(SQLModel, table=True):
+    """Per UTC day and cell, the sums of the facts of the tickets created that day (and how many tickets were
+    resolved that day): a report over months adds up hundreds of these instead of a million facts.
+
+    A roll-up row is only read while its day is not marked in ``report_dirty_day`` (``router.reports.rollups``);
+    a dirty day is read from the facts, so the roll-ups make reports faster without making them approximate.
+    """
+
+    __tablename__ = "report_day"
+
+    day: date = Field(sa_type=Date, primary_key=True)
+    cell: int = Field(sa_type=SmallInteger, primary_key=True)
+    tickets_in: int = 0
+    resolved: int = 0
+    escalated: int = 0
+    reopened: int = 0
+    fr_met: int = 0
+    fr_breached: int = 0
+    fr_open: int = 0
+    res_met: int = 0
+    res_breached: int = 0
+    res_open: int = 0
+    breaches: int = 0
+    #: Open tickets with a support tier, and the sum of their creation times in ms since the epoch: their
+    #: open stays, closed at a report's ``as_of``, add up to ``as_of * open_in_tier - open_created_ms``.
+    open_in_tier: int = 0
+    open_created_ms: int = Field(default=0, sa_type=BigInteger)
+    tier0_ms: int = Field(default=0, sa_type=BigInteger)
+    tier1_ms: int = Field(default=0, sa_type=BigInteger)
+    tier2_ms: int = Field(default=0, sa_type=BigInteger)
+    tier3_ms: int = Field(default=0, sa_type=BigInteger)
+    tier4_ms: int = Field(default=0, sa_type=BigInteger)
+    tier0_stays: int = 0
+    tier1_stays: int = 0
+    tier2_stays: int = 0
+    tier3_stays: int = 0
+    tier4_stays: int = 0
+    #: Tickets of this cell resolved on this day (whenever they arrived).
+    tickets_out: int = 0
+
+
+class ReportWeekHistogram(SQLModel, table=True):
+    """Per ISO week (its Monday, UTC), duration, breakdown group and histogram bucket: how many tickets created
+    that week took that long. The percentiles' first step reads these for whole clean weeks."""
+
+    __tablename__ = "report_week_histogram"
+
+    week: date = Field(sa_type=Date, primary_key=True)
+    #: Index into ``facts.DURATIONS``.
+    metric: int = Field(sa_type=SmallInteger, primary_key=True)
+    #: The breakdown group (``rollups.group_code``): 0 all, 100 + support tier + 1, 200 + customer tier,
+    #: 300 + priority.
+    grp: int = Field(sa_type=SmallInteger, primary_key=True)
+    b: int = Field(sa_type=SmallInteger, primary_key=True)
+    n: int
+
+
+class ReportDayPath(SQLModel, table=True):
+    """Per UTC day of the tickets' creation: their escalations and de-escalations by (from tier, to tier,
+    cause), counted from the audit trail."""
+
+    __tablename__ = "report_day_path"
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(sa_type=Date, index=True)
+    action: str = Field(max_length=16)
+    from_tier: int | None = Field(default=None, sa_type=SmallInteger)
+    to_tier: int | None = Field(default=None, sa_type=SmallInteger)
+    #: ``agent`` or ``sla`` for an escalation, NULL for a de-escalation.
+    cause: str | None = Field(default=None, max_length=16)
+    n: int
+
+
+class ReportDayRule(SQLModel, table=True):
+    """Per UTC day and deciding rule: the escalated tickets created that day and their escalations."""
+
+    __tablename__ = "report_day_rule"
+
+    day: date = Field(sa_type=Date, primary_key=True)
+    rule: str = Field(max_length=128, primary_key=True)
+    tickets: int
+    escalations: int
+
+
+class ReportDirtyDay(SQLModel, table=True):
+    """A day whose facts changed after its roll-ups were computed, written in the change's own transaction.
+    Rows are appended, never merged, so the refresh removes exactly the marks it has seen and a change that
+    commits while it runs stays marked."""
+
+    __tablename__ = "report_dirty_day"
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(sa_type=Date, index=True)

@@ -10,16 +10,16 @@ every duration. Durations are whole milliseconds, so both databases give the sam
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    DateTime,
     Float,
     Integer,
     String,
-    and_,
     case,
     cast,
     distinct,
@@ -38,7 +38,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.models import metadata
 from router.reports import facts as report_facts
-from router.reports import percentiles
+from router.reports import percentiles, rollups
+from router.reports.rollups import Coverage
 
 audit = metadata.tables["audit_event"]
 customer = metadata.tables["customer"]
@@ -55,6 +56,8 @@ AGE_BUCKETS: tuple[tuple[str, float | None], ...] = (
     ("> 30 days", None),
 )
 PERCENTILES = (0.5, 0.9)
+_ONE_DAY = timedelta(days=1)
+_ONE_WEEK = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,10 @@ async def tune(session: AsyncSession) -> None:
         await _rows(session, text("SET LOCAL jit = off"), returns=False)
 
 
+async def _all(session: AsyncSession, stmt: Executable) -> Sequence[Any]:
+    return (await (await session.connection()).execute(stmt)).all()
+
+
 async def _in_index_order(session: AsyncSession, stmt: Executable) -> Sequence[Any]:
     """Run a GROUP BY that a covering index already orders, as a stream over that index. PostgreSQL's
     planner rates hashing a million rows (in parallel) as cheaper, but on the benchmark it is 4x slower:
@@ -122,10 +129,6 @@ async def _in_index_order(session: AsyncSession, stmt: Executable) -> Sequence[A
     finally:
         await _rows(session, text("SET LOCAL enable_hashagg = on"), returns=False)
         await _rows(session, text("RESET max_parallel_workers_per_gather"), returns=False)
-
-
-def _count_if(cond: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
 def percentiles_of(dialect: str, src: Subquery) -> Select[Any]:
@@ -199,54 +202,68 @@ def _decoded(cells: CTE, names: Sequence[str]) -> Subquery:
     return select(*_keys(cells.c.cell), *(cells.c[n] for n in names)).subquery("decoded")
 
 
-def _dim_rollup(fine: CTE, sums: Sequence[str]) -> Select[Any]:
-    """Sum the fine cells (support tier x customer tier x priority) into one row per dimension and key."""
-    cells = _decoded(fine, sums)
-    parts = []
-    for dim in DIMENSIONS:
-        key = cast(literal("all"), String) if dim == "all" else cast(cells.c[dim], String)
-        stmt = select(
-            literal(dim).label("dim"),
-            key.label("key"),
-            *(func.coalesce(func.sum(cells.c[name]), 0).label(name) for name in sums),
+def _add(into: dict[int, dict[str, int]], rows: Sequence[Any]) -> None:
+    for row in rows:
+        sums = into.setdefault(int(row[0]), {})
+        for name, value in zip(row._fields[1:], row[1:], strict=True):
+            sums[name] = sums.get(name, 0) + int(value or 0)
+
+
+async def cell_counts(session: AsyncSession, f: Filters, cover: Coverage) -> dict[int, dict[str, int]]:
+    """Per cell (support tier x customer tier x priority): the additive figures of the cohort
+    (``rollups.cohort_sums``): the roll-ups' rows for the covered days plus the facts of the rest."""
+    connection = await session.connection()
+    sums = rollups.cohort_sums(_dialect(session))
+    cells: dict[int, dict[str, int]] = {}
+    gaps = cover.day_gaps()
+    if gaps:
+        from_facts = (
+            select(facts.c.cell, *(value.label(name) for name, value in sums.items()))
+            .where(rollups.within(facts.c.created_at, gaps), *_filters(f))
+            .group_by(facts.c.cell)
         )
-        parts.append(stmt if dim == "all" else stmt.group_by(cells.c[dim]))
-    return union_all(*parts)  # type: ignore[return-value]
+        _add(cells, (await connection.execute(from_facts)).all())
+    if cover.days:
+        day = rollups.day_table
+        from_days = (
+            select(day.c.cell, *(func.sum(day.c[name]).label(name) for name in sums))
+            .where(rollups.within(day.c.day, rollups.runs(cover.days, _ONE_DAY)))
+            .group_by(day.c.cell)
+        )
+        _add(cells, (await connection.execute(from_days)).all())
+    return cells
 
 
-async def breakdown_counts(session: AsyncSession, f: Filters) -> list[dict[str, Any]]:
-    """Per (dimension, key): the ticket counts, SLA outcomes and breaches of the cohort, and the tier sums
-    behind time in tier. One hash aggregate over the cohort into fine cells, then a roll-up of the cells."""
-    dialect = _dialect(session)
-    as_of = literal(f.as_of, type_=facts.c.created_at.type)
-    open_in_tier = and_(facts.c.is_open, facts.c.support_tier.is_not(None))
-    outcome = report_facts.OUTCOMES.index
-    cell_columns: dict[str, ColumnElement[Any]] = {
-        "tickets_in": func.count(),
-        "resolved": _count_if(facts.c.resolved_at.is_not(None)),
-        "escalated": _count_if(facts.c.escalation_count > 0),
-        "reopened": _count_if(facts.c.reopen_count > 0),
-        "fr_met": _count_if(facts.c.fr_outcome == outcome("met")),
-        "fr_breached": _count_if(facts.c.fr_outcome == outcome("breached")),
-        "fr_open": _count_if(facts.c.fr_outcome == outcome("open")),
-        "res_met": _count_if(facts.c.res_outcome == outcome("met")),
-        "res_breached": _count_if(facts.c.res_outcome == outcome("breached")),
-        "res_open": _count_if(facts.c.res_outcome == outcome("open")),
-        "breaches": func.coalesce(func.sum(facts.c.breaches), 0),
-        # An open ticket's stay in its current tier ends at as_of (the facts hold minus its start).
-        "open_ms": func.coalesce(
-            func.sum(case((open_in_tier, report_facts.ms_between(dialect, as_of, facts.c.created_at)))), 0
-        ),
-        **{f"tier{k}_ms": func.coalesce(func.sum(facts.c[f"tier{k}_ms"]), 0) for k in report_facts.TIERS},
-        **{f"tier{k}_stays": func.coalesce(func.sum(facts.c[f"tier{k}_stays"]), 0) for k in report_facts.TIERS},
-    }
-    cells = (
-        select(facts.c.cell, *(value.label(name) for name, value in cell_columns.items()))
-        .where(*in_cohort(f))
-        .group_by(facts.c.cell)
-        .cte("cells")
-    )
-    return await _rows(session, _dim_rollup(cells, list(cell_columns)))
+def _cell_keys(cell: int) -> list[tuple[str, Any]]:
+    """The four (dimension, key) rows a cell adds to, keys as ``key_name`` reads them."""
+    tier_plus_one = cell // 100
+    return [
+        ("all", "all"),
+        ("support_tier", None if tier_plus_one == 0 else tier_plus_one - 1),
+        ("customer_tier", (cell // 10) % 10),
+        ("priority", cell % 10),
+    ]
+
+
+def roll_up(cells: dict[int, dict[str, int]]) -> list[dict[str, Any]]:
+    """Per-cell sums added up into one row per (dimension, key)."""
+    rows: dict[tuple[str, Any], dict[str, Any]] = {}
+    for cell, sums in cells.items():
+        for dim, key in _cell_keys(cell):
+            row = rows.setdefault((dim, key), {"dim": dim, "key": key})
+            for name, value in sums.items():
+                row[name] = row.get(name, 0) + value
+    return list(rows.values())
+
+
+def breakdown_counts(cells: dict[int, dict[str, int]], as_of: datetime) -> list[dict[str, Any]]:
+    """Per (dimension, key): the cohort's counts, SLA outcomes, breaches and tier sums; ``open_ms`` closes
+    the open stays at ``as_of``."""
+    rows = roll_up(cells)
+    as_of_ms = rollups.as_epoch_ms(as_of)
+    for row in rows:
+        row["open_ms"] = as_of_ms * row.pop("open_in_tier", 0) - row.pop("open_created_ms", 0)
+    return rows
 
 
 async def distinct_customers(session: AsyncSession, f: Filters) -> list[dict[str, Any]]:
@@ -266,37 +283,60 @@ async def distinct_customers(session: AsyncSession, f: Filters) -> list[dict[str
     return await _rows(session, union_all(*parts))
 
 
-async def duration_percentiles(session: AsyncSession, f: Filters) -> dict[tuple[str, str, str], dict[float, float]]:
+async def duration_percentiles(
+    session: AsyncSession, f: Filters, cover: Coverage, cells: Collection[int]
+) -> dict[tuple[str, str, str], dict[float, float]]:
     """Median and p90 of every duration (``report_facts.DURATIONS``, in ms) per (metric, dimension, key),
-    with ``percentile_cont`` semantics (see ``router.reports.percentiles``)."""
+    with ``percentile_cont`` semantics (see ``router.reports.percentiles``). ``cells`` are those the cohort
+    has tickets in."""
     metrics = report_facts.DURATIONS
-    fine = union_all(
-        *(
-            select(literal(m).label("metric"), facts.c.cell, facts.c[f"{m}_b"].label("b"), func.count().label("n"))
-            .where(*in_cohort(f), facts.c[f"{m}_b"].is_not(None))
-            .group_by(facts.c.cell, facts.c[f"{m}_b"])
-            for m in metrics
-        )
-    )
-    # Tens of thousands of (metric, cell, bucket) counts, summed into each cell's four groups here.
     histogram: dict[tuple[str, str, str, int], int] = defaultdict(int)
-    groups: dict[int, list[tuple[str, str]]] = {}
-    for metric, cell, b, n in await _in_index_order(session, fine):
-        for dim, key in groups.get(cell) or groups.setdefault(cell, cell_groups(cell)):
-            histogram[(metric, dim, key, b)] += n
+    gaps = cover.week_gaps()
+    if gaps:
+        # Counted per (metric, cell, bucket), and summed into each cell's four groups here.
+        cohort = [rollups.within(facts.c.created_at, gaps), *_filters(f)]
+        fine = union_all(
+            *(
+                select(literal(m).label("metric"), facts.c.cell, facts.c[f"{m}_b"].label("b"), func.count().label("n"))
+                .where(*cohort, facts.c[f"{m}_b"].is_not(None))
+                .group_by(facts.c.cell, facts.c[f"{m}_b"])
+                for m in metrics
+            )
+        )
+        # The whole window in the facts: a stream over the covering indexes. A few edge weeks: the planner's
+        # own choice (their rows by the creation index).
+        run = _in_index_order(session, fine) if not cover.weeks else _all(session, fine)
+        groups: dict[int, list[tuple[str, str]]] = {}
+        for metric, cell, b, n in await run:
+            for dim, key in groups.get(cell) or groups.setdefault(cell, cell_groups(cell)):
+                histogram[(metric, dim, key, b)] += n
+    if cover.weeks:
+        h = rollups.histogram
+        weekly = (
+            select(h.c.metric, h.c.grp, h.c.b, func.sum(h.c.n))
+            .where(rollups.within(h.c.week, rollups.runs(cover.weeks, _ONE_WEEK)))
+            .group_by(h.c.metric, h.c.grp, h.c.b)
+        )
+        for metric, code, b, n in await _all(session, weekly):
+            histogram[(metrics[metric], *rollups.group_of(code), b)] += int(n)
     positions = percentiles.plan(((*at, n) for at, n in histogram.items()), PERCENTILES)
     # The wanted values, a few consecutive ranks per (group, bucket): each is read from the metric's index
     # (cell, bucket, value) — only that bucket's entries of the group's cells, already in value order.
     ranks: dict[tuple[percentiles.Group, int], list[int]] = {}
     for w in percentiles.wanted(positions):
         ranks.setdefault((w.group, w.bucket), []).append(w.rank)
+    present = set(cells)
     parts = []
     for ((metric, dim, group_key), b), asked in sorted(ranks.items()):
         first, last = min(asked), max(asked)
         v = facts.c[f"{metric}_ms"]
         inside = (
             select(v.label("v"))
-            .where(facts.c.cell.in_(_cells(dim, group_key)), facts.c[f"{metric}_b"] == b, *in_cohort(f))
+            .where(
+                facts.c.cell.in_([c for c in _cells(dim, group_key) if c in present]),
+                facts.c[f"{metric}_b"] == b,
+                *in_cohort(f),
+            )
             .order_by(v)
             .offset(first - 1)
             .limit(last - first + 1)
@@ -350,47 +390,90 @@ def _cells(dim: str, key: str) -> list[int]:
     return [c for c in _ALL_CELLS if c % 10 == report_facts.PRIORITIES.index(key)]
 
 
-async def tickets_out(session: AsyncSession, f: Filters) -> list[dict[str, Any]]:
-    """Tickets resolved in the window (whenever they arrived), per dimension and key."""
-    cells = (
-        select(facts.c.cell, func.count().label("n"))
-        .where(facts.c.resolved_at >= f.since, facts.c.resolved_at < f.until, *_filters(f))
-        .group_by(facts.c.cell)
-        .cte("done")
-    )
-    return await _rows(session, _dim_rollup(cells, ["n"]))
-
-
-async def escalation_paths(session: AsyncSession, f: Filters) -> list[dict[str, Any]]:
-    """Escalations and de-escalations of cohort tickets by (from tier, to tier, cause)."""
-    cause = case((audit.c.action == "escalated", func.coalesce(audit.c.data["cause"].as_string(), "agent")))
-    stmt = (
-        select(
-            audit.c.action,
-            audit.c.from_tier,
-            audit.c.to_tier,
-            cause.label("cause"),
-            func.count().label("n"),
+async def tickets_out(session: AsyncSession, f: Filters, cover: Coverage) -> list[dict[str, Any]]:
+    """Tickets resolved in the window (whenever they arrived), per dimension and key: the roll-ups' counts
+    for the covered days plus the facts resolved in the rest."""
+    cells: dict[int, dict[str, int]] = {}
+    gaps = cover.day_gaps()
+    if gaps:
+        resolved = (
+            select(facts.c.cell, func.count().label("n"))
+            .where(rollups.within(facts.c.resolved_at, gaps), *_filters(f))
+            .group_by(facts.c.cell)
         )
-        .join(facts, facts.c.ticket_id == audit.c.ticket_id)
-        .where(audit.c.action.in_(("escalated", "deescalated")), *in_cohort(f))
-        .group_by(audit.c.action, audit.c.from_tier, audit.c.to_tier, cause)
-        .order_by(audit.c.action, audit.c.from_tier, audit.c.to_tier, cause)
-    )
-    return await _rows(session, stmt)
+        _add(cells, await _all(session, resolved))
+    if cover.days:
+        day = rollups.day_table
+        resolved_days = (
+            select(day.c.cell, func.sum(day.c.tickets_out).label("n"))
+            .where(rollups.within(day.c.day, rollups.runs(cover.days, _ONE_DAY)))
+            .group_by(day.c.cell)
+        )
+        _add(cells, await _all(session, resolved_days))
+    return roll_up(cells)
 
 
-async def top_rules(session: AsyncSession, f: Filters, limit: int = 10) -> list[dict[str, Any]]:
+async def escalation_paths(session: AsyncSession, f: Filters, cover: Coverage) -> list[dict[str, Any]]:
+    """Escalations and de-escalations of cohort tickets by (from tier, to tier, cause)."""
+    found: list[Sequence[Any]] = []
+    gaps = cover.day_gaps()
+    if gaps:
+        cause = rollups.escalation_cause()
+        from_events = (
+            select(audit.c.action, audit.c.from_tier, audit.c.to_tier, cause.label("cause"), func.count())
+            .join(facts, facts.c.ticket_id == audit.c.ticket_id)
+            .where(audit.c.action.in_(rollups.PATH_ACTIONS), rollups.within(facts.c.created_at, gaps), *_filters(f))
+            .group_by(audit.c.action, audit.c.from_tier, audit.c.to_tier, cause)
+        )
+        found += await _all(session, from_events)
+    if cover.days:
+        p = rollups.path_table
+        from_days = (
+            select(p.c.action, p.c.from_tier, p.c.to_tier, p.c.cause, func.sum(p.c.n))
+            .where(rollups.within(p.c.day, rollups.runs(cover.days, _ONE_DAY)))
+            .group_by(p.c.action, p.c.from_tier, p.c.to_tier, p.c.cause)
+        )
+        found += await _all(session, from_days)
+    paths: dict[tuple[Any, ...], int] = {}
+    for *key, n in found:
+        paths[tuple(key)] = paths.get(tuple(key), 0) + int(n)
+    return [
+        {"action": a, "from_tier": fr, "to_tier": to, "cause": cause, "n": n}
+        for (a, fr, to, cause), n in sorted(paths.items(), key=lambda kv: tuple((v is not None, v) for v in kv[0]))
+    ]
+
+
+async def top_rules(session: AsyncSession, f: Filters, cover: Coverage, limit: int = 10) -> list[dict[str, Any]]:
     """The deciding rule of each escalated cohort ticket (its first ``routed`` event's actor), most first."""
-    escalations = func.sum(facts.c.escalation_count)
-    stmt = (
-        select(facts.c.routed_by.label("rule"), func.count().label("tickets"), escalations.label("escalations"))
-        .where(*in_cohort(f), facts.c.escalation_count > 0, facts.c.routed_by.is_not(None))
-        .group_by(facts.c.routed_by)
-        .order_by(escalations.desc(), facts.c.routed_by)
-        .limit(limit)
-    )
-    return await _rows(session, stmt)
+    found: list[Sequence[Any]] = []
+    gaps = cover.day_gaps()
+    if gaps:
+        from_facts = (
+            select(facts.c.routed_by, func.count(), func.sum(facts.c.escalation_count))
+            .where(
+                rollups.within(facts.c.created_at, gaps),
+                *_filters(f),
+                facts.c.escalation_count > 0,
+                facts.c.routed_by.is_not(None),
+            )
+            .group_by(facts.c.routed_by)
+        )
+        found += await _all(session, from_facts)
+    if cover.days:
+        r = rollups.rule_table
+        from_days = (
+            select(r.c.rule, func.sum(r.c.tickets), func.sum(r.c.escalations))
+            .where(rollups.within(r.c.day, rollups.runs(cover.days, _ONE_DAY)))
+            .group_by(r.c.rule)
+        )
+        found += await _all(session, from_days)
+    totals: dict[str, list[int]] = {}
+    for rule, tickets, escalations in found:
+        total = totals.setdefault(str(rule), [0, 0])
+        total[0] += int(tickets)
+        total[1] += int(escalations)
+    ranked = sorted(totals.items(), key=lambda kv: (-kv[1][1], kv[0]))[:limit]
+    return [{"rule": rule, "tickets": t, "escalations": e} for rule, (t, e) in ranked]
 
 
 async def top_customers(session: AsyncSession, f: Filters, limit: int = 10) -> list[dict[str, Any]]:
@@ -452,14 +535,29 @@ async def vendor_turnaround(session: AsyncSession, f: Filters) -> dict[str, Any]
         .where(*in_cohort(f), handoff.is_not(None))
         .subquery("handed")
     )
-    counts = select(
+    metrics = ("delivery", "first_update", "resolution")
+    counts = [
         func.count().label("handoffs"),
         func.count(handed.c.delivery).label("delivered"),
         func.count(handed.c.first_update).label("vendor_updated"),
         func.count(handed.c.resolution).label("resolved"),
-    )
-    out: dict[str, Any] = (await _rows(session, counts))[0]
-    for metric in ("delivery", "first_update", "resolution"):
+    ]
+    if dialect == "postgresql":
+        # One pass: the counts and the three percentile_cont (NULLs ignored) of the handed-off tickets.
+        fractions = postgresql.array([literal(p, Float) for p in PERCENTILES])
+        ps = {
+            m: type_coerce(func.percentile_cont(fractions).within_group(handed.c[m]), postgresql.ARRAY(Float)).label(m)
+            for m in metrics
+        }
+        out: dict[str, Any] = (await _rows(session, select(*counts, *ps.values())))[0]
+        for m in metrics:
+            values = out.pop(m)
+            out[m] = (
+                {} if values is None else {f"p{round(p * 100)}": v for p, v in zip(PERCENTILES, values, strict=True)}
+            )
+        return out
+    out = (await _rows(session, select(*counts)))[0]
+    for metric in metrics:
         src = select(handed.c.key, handed.c[metric].label("v")).subquery()
         found = await _rows(session, percentiles_of(dialect, src))
         out[metric] = found[0] if found else {}
@@ -467,7 +565,7 @@ async def vendor_turnaround(session: AsyncSession, f: Filters) -> dict[str, Any]
 
 
 def _bucket(dialect: str, column: Any, granularity: str) -> ColumnElement[Any]:
-    """The day or ISO week (its Monday) a UTC timestamp falls in (``_bucket_text`` makes it ``YYYY-MM-DD``)."""
+    """The day or ISO week (its Monday) a UTC timestamp falls in."""
     if dialect == "postgresql":
         return func.date_trunc(granularity, func.timezone("UTC", column))
     if granularity == "week":
@@ -475,24 +573,53 @@ def _bucket(dialect: str, column: Any, granularity: str) -> ColumnElement[Any]:
     return func.date(column)
 
 
-async def trends(session: AsyncSession, f: Filters) -> list[dict[str, Any]]:
+def _day_bucket(dialect: str, day: Any, granularity: str) -> ColumnElement[Any]:
+    """``_bucket`` of a roll-up's UTC day."""
+    if dialect == "postgresql":
+        return func.date_trunc(granularity, cast(day, DateTime))
+    if granularity == "week":
+        return func.date(day, "-6 days", "weekday 1")
+    return func.date(day)
+
+
+async def trends(session: AsyncSession, f: Filters, cover: Coverage) -> list[dict[str, Any]]:
     """Per day or week: tickets in, tickets out and SLA breaches (``sla_breached`` events: every breach of
-    every clock in every tier, where the clock row keeps only the last)."""
+    every clock in every tier, where the clock row keeps only the last). Tickets in and out come from the
+    roll-ups for the covered days and from the facts for the rest."""
     dialect = _dialect(session)
     g = f.granularity
-    created = select(_bucket(dialect, facts.c.created_at, g).label("bucket"), literal("in").label("series")).where(
-        *in_cohort(f)
-    )
-    resolved = select(_bucket(dialect, facts.c.resolved_at, g).label("bucket"), literal("out").label("series")).where(
-        facts.c.resolved_at >= f.since, facts.c.resolved_at < f.until, *_filters(f)
-    )
-    breached = select(_bucket(dialect, audit.c.at, g).label("bucket"), literal("breaches").label("series")).where(
+    one = literal(1).label("n")
+    parts: list[Any] = []
+    gaps = cover.day_gaps()
+    if gaps:
+        parts += [
+            select(_bucket(dialect, facts.c.created_at, g).label("bucket"), literal("in").label("series"), one).where(
+                rollups.within(facts.c.created_at, gaps), *_filters(f)
+            ),
+            select(_bucket(dialect, facts.c.resolved_at, g).label("bucket"), literal("out").label("series"), one).where(
+                rollups.within(facts.c.resolved_at, gaps), *_filters(f)
+            ),
+        ]
+    if cover.days:
+        day = rollups.day_table
+        covered = rollups.within(day.c.day, rollups.runs(cover.days, _ONE_DAY))
+        bucket = _day_bucket(dialect, day.c.day, g).label("bucket")
+        parts += [
+            select(bucket, literal("in").label("series"), day.c.tickets_in.label("n")).where(covered),
+            select(bucket, literal("out").label("series"), day.c.tickets_out.label("n")).where(covered),
+        ]
+    breached = select(_bucket(dialect, audit.c.at, g).label("bucket"), literal("breaches").label("series"), one).where(
         audit.c.action == "sla_breached", audit.c.at >= f.since, audit.c.at < f.until
     )
     if f.customer_id is not None or f.agent_id is not None:
         breached = breached.join(facts, facts.c.ticket_id == audit.c.ticket_id).where(*_filters(f))
-    u = union_all(created, resolved, breached).subquery("u")
-    counted = select(u.c.bucket, u.c.series, func.count().label("n")).group_by(u.c.bucket, u.c.series).subquery("c")
+    u = union_all(*parts, breached).subquery("u")
+    counted = (
+        select(u.c.bucket, u.c.series, func.sum(u.c.n).label("n"))
+        .group_by(u.c.bucket, u.c.series)
+        .having(func.sum(u.c.n) > 0)
+        .subquery("c")
+    )
     # Formatting the few buckets, not every row, as text: to_char per row costs more than the count.
     label = func.to_char(counted.c.bucket, "YYYY-MM-DD") if dialect == "postgresql" else counted.c.bucket
     stmt = select(label.label("bucket"), counted.c.series, counted.c.n).order_by(counted.c.bucket, counted.c.series)

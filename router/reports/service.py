@@ -1,4 +1,5 @@
-"""Assemble the SLA report from its aggregate queries (each section is one or two SQL statements)."""
+"""Assemble the SLA report from its aggregate queries: each section reads the roll-ups for the clean whole
+days (weeks) of its window and the per-ticket facts for the rest (``router.reports.rollups``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.columns import utcnow
 from router.errors import Invalid
-from router.reports import queries
+from router.reports import queries, rollups
 from router.reports.queries import Filters
 from router.reports.schemas import (
     AgeBucket,
@@ -205,22 +206,25 @@ async def _step(progress: Progress | None, name: str, work: Awaitable[Any]) -> A
 async def sla_report(session: AsyncSession, f: Filters, progress: Progress | None = None) -> SlaReport:
     """The whole report for ``f``; ``progress`` is told the name of each section as it finishes."""
     await queries.tune(session)
-    counts = await queries.breakdown_counts(session, f)
+    filtered = f.customer_id is not None or f.agent_id is not None
+    cover = await rollups.coverage(await session.connection(), f.since, f.until, filtered=filtered)
+    cells = await queries.cell_counts(session, f, cover)
+    counts = queries.breakdown_counts(cells, f.as_of)
     customer_counts = await queries.distinct_customers(session, f)
-    pcts = await queries.duration_percentiles(session, f)
-    outs = await queries.tickets_out(session, f)
+    pcts = await queries.duration_percentiles(session, f, cover, cells)
+    outs = await queries.tickets_out(session, f, cover)
     groups = _breakdowns(counts, customer_counts, pcts, outs)
     if progress is not None:
         progress("breakdowns")
     tiers = _time_in_tier(counts)
     if progress is not None:
         progress("time in tier")
-    paths = await _step(progress, "escalations", queries.escalation_paths(session, f))
-    rules = await queries.top_rules(session, f)
+    paths = await _step(progress, "escalations", queries.escalation_paths(session, f, cover))
+    rules = await queries.top_rules(session, f, cover)
     top = await _step(progress, "top escalators", queries.top_customers(session, f))
     ages = await _step(progress, "backlog", queries.backlog(session, f))
     vendor = await _step(progress, "vendors", queries.vendor_turnaround(session, f))
-    trend_rows = await queries.trends(session, f)
+    trend_rows = await queries.trends(session, f, cover)
     customers = await _step(progress, "trends", queries.customers_by_tier(session, f))
 
     causes: dict[str, int] = {}
