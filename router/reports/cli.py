@@ -101,11 +101,15 @@ def rebuild(
     cron job each minute); this is for after a restore, a manual repair in SQL, or a change to how a figure
     is defined. Each batch is its own transaction, so it can run while the helpdesk works."""
     from sqlalchemy import select
+    from sqlalchemy.orm import Session
 
     from router.db import make_engine, make_sessionmaker, migrate
     from router.reports import facts, rollups
 
     settings = get_settings()
+
+    def _refresh_facts(sync_session: Session, chunk: list[int]) -> None:
+        facts.refresh(sync_session.connection(), chunk)
 
     async def main() -> int:
         url = settings.effective_database_url
@@ -121,7 +125,7 @@ def rebuild(
                     task = progress.add_task("rebuilding report facts", total=len(ids))
                     for start in range(0, len(ids), batch):
                         chunk = ids[start : start + batch]
-                        await session.run_sync(lambda s, chunk=chunk: facts.refresh(s.connection(), chunk))
+                        await session.run_sync(_refresh_facts, chunk)
                         await session.commit()
                         done += len(chunk)
                         progress.update(task, advance=len(chunk))
