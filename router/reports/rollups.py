@@ -209,7 +209,9 @@ async def coverage(connection: AsyncConnection, since: datetime, until: datetime
     if filtered or end <= first:
         return Coverage(since, until)
     marked = set(
-        (await connection.execute(select(dirty.c.day).where(dirty.c.day >= first, dirty.c.day < end))).scalars()
+        (
+            await connection.execute(select(dirty.c.day).distinct().where(dirty.c.day >= first, dirty.c.day < end))
+        ).scalars()
     )
     days = [first + timedelta(days=i) for i in range((end - first).days)]
     clean = [d for d in days if d not in marked]
