@@ -22,6 +22,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sqlalchemy import create_engine
 from sqlalchemy.dialects import postgresql
 
 from router.db import make_engine, make_sessionmaker, migrate
@@ -158,8 +159,11 @@ def generate(tickets: int) -> None:
         print(f"  {'report facts (rebuild)':<34} {'':>15}  {time.perf_counter() - start:6.1f} s", flush=True)
         start = time.perf_counter()
         # Their per-day and per-week roll-ups, by the statements `tierroute report rebuild` runs.
-        for statement in rollups.refresh_statements("postgresql"):
-            conn.execute(str(statement.compile(dialect=PG, compile_kwargs={"literal_binds": True})))
+        engine = create_engine(URL)
+        with engine.begin() as connection:
+            for statement in rollups.refresh_statements("postgresql"):
+                connection.execute(statement)
+        engine.dispose()
         print(f"  {'report roll-ups (rebuild)':<34} {'':>15}  {time.perf_counter() - start:6.1f} s", flush=True)
         start = time.perf_counter()
         for _, definition in indexes:

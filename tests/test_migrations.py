@@ -43,6 +43,9 @@ def test_a_populated_sqlite_database_upgrades_to_head(tmp_path: Path) -> None:
         assert conn.execute(text("SELECT count(*) FROM message")).scalar() == 1
         assert conn.execute(text("PRAGMA foreign_key_check")).fetchall() == []
         assert conn.execute(text("SELECT auto_reply_suppressed FROM ticket")).scalar() == 0
+        # The report's facts (0009) and their day roll-ups (0010) are backfilled from the existing ticket.
+        assert conn.execute(text("SELECT ticket_id FROM report_ticket")).fetchall() == [(1,)]
+        assert conn.execute(text("SELECT day, tickets_in FROM report_day")).fetchall() == [("2026-01-01", 1)]
     engine.dispose()
 
 

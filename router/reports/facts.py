@@ -7,7 +7,9 @@ and every ticket (migration 0009's backfill), so there is one definition of ever
 They stay current without any caller's help: ``install`` hooks the ORM session, notes every ticket whose
 row, audit events, clocks or vendor deliveries were written in a flush, and rewrites those tickets' facts
 just before the commit — in the same transaction, so a report never sees a change without its facts, and a
-rolled-back change leaves none behind.
+rolled-back change leaves none behind. The same transaction marks the days those facts touch as dirty, so
+the report reads them from the facts until the roll-ups of those days are recomputed
+(``router.reports.rollups``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ BUCKETS_PER_E = 32
 DURATIONS = ("fr_business", "fr_wall", "res_business", "res_wall")
 
 _DIRTY = "tierroute.report_dirty"
+_GONE_DAYS = "tierroute.report_gone_days"
 
 
 def ms_between(dialect: str, end: Any, start: Any) -> ColumnElement[int]:
@@ -191,11 +194,11 @@ def _days(moments: Iterable[datetime | None]) -> set[date]:
     return {m.astimezone(UTC).date() for m in moments if m is not None}
 
 
-def refresh(connection: Connection, ticket_ids: Sequence[int]) -> None:
-    """Rewrite the facts of ``ticket_ids`` and mark the days they touch (before and after) dirty, so the
-    report's roll-ups of those days are read from the facts until they are recomputed
+def refresh(connection: Connection, ticket_ids: Sequence[int], also: Iterable[date] = ()) -> None:
+    """Rewrite the facts of ``ticket_ids`` and mark the days they touch (before and after, and ``also``)
+    dirty, so the report's roll-ups of those days are read from the facts until they are recomputed
     (``router.reports.rollups``)."""
-    days: set[date] = set()
+    days: set[date] = set(also)
     for start in range(0, len(ticket_ids), 500):
         remove, insert = refresh_statements(connection.dialect.name, ticket_ids[start : start + 500])
         moments = (facts.c.created_at, facts.c.resolved_at)
@@ -219,28 +222,38 @@ def _touched(objects: Iterable[Any]) -> set[int]:
     return ids
 
 
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    """A deleted ticket's facts go with it (ON DELETE CASCADE): note their days while they are there."""
+    gone = [obj.id for obj in session.deleted if isinstance(obj, Ticket) and obj.id is not None]
+    if gone:
+        moments = select(facts.c.created_at, facts.c.resolved_at).where(facts.c.ticket_id.in_(gone))
+        days = _days(m for row in session.connection().execute(moments) for m in row)
+        session.info.setdefault(_GONE_DAYS, set()).update(days)
+
+
 def _after_flush(session: Session, _context: Any) -> None:
-    ids = _touched([*session.new, *session.dirty])
+    ids = _touched([*session.new, *session.dirty, *session.deleted])
     if ids:
         session.info.setdefault(_DIRTY, set()).update(ids)
 
 
 def _before_commit(session: Session) -> None:
-    if not session.info.get(_DIRTY) and not (session.new or session.dirty):
+    if not session.info.get(_DIRTY) and not (session.new or session.dirty or session.deleted):
         return
     session.flush()
     ids = sorted(session.info.pop(_DIRTY, set()))
-    if ids:
-        refresh(session.connection(), ids)
+    refresh(session.connection(), ids, also=session.info.pop(_GONE_DAYS, set()))
 
 
 def _forget(session: Session, *_: Any) -> None:
     session.info.pop(_DIRTY, None)
+    session.info.pop(_GONE_DAYS, None)
 
 
 def install() -> None:
     """Hook every ORM session (idempotent): the facts of touched tickets are rewritten before each commit."""
     if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "before_flush", _before_flush)
         event.listen(Session, "after_flush", _after_flush)
         event.listen(Session, "before_commit", _before_commit)
         event.listen(Session, "after_rollback", _forget)

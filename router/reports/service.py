@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.columns import utcnow
@@ -121,9 +122,10 @@ def _breakdowns(
                 resolution_wall=pct("res_wall", dim, key),
             )
         )
-    # Groups that only resolved tickets in the window (none arrived) still show their tickets out.
+    # Groups that only resolved tickets in the window (none arrived) still show their tickets out; so does
+    # the total of a window in which no ticket arrived.
     for (dim, key), n in by_out.items():
-        if dim != "all" and not any(b.key == key for b in rows[dim]):
+        if not any(b.key == key for b in rows[dim]):
             rows[dim].append(_empty(dim, key, n))
     for dim in rows:
         rows[dim].sort(key=lambda b: b.key)
@@ -204,7 +206,21 @@ async def _step(progress: Progress | None, name: str, work: Awaitable[Any]) -> A
 
 
 async def sla_report(session: AsyncSession, f: Filters, progress: Progress | None = None) -> SlaReport:
-    """The whole report for ``f``; ``progress`` is told the name of each section as it finishes."""
+    """The whole report for ``f``; ``progress`` is told the name of each section as it finishes.
+
+    On PostgreSQL it reads one snapshot, on a connection of its own in a read-only REPEATABLE READ
+    transaction: which days the roll-ups cover, the roll-ups and the facts must be of one moment, or a
+    change committed while the report runs could be counted in both. (SQLite's read transaction already
+    is one snapshot.)"""
+    bind = session.bind
+    if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
+        snapshot = bind.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        async with AsyncSession(snapshot) as reading:
+            return await _report(reading, f, progress)
+    return await _report(session, f, progress)
+
+
+async def _report(session: AsyncSession, f: Filters, progress: Progress | None) -> SlaReport:
     await queries.tune(session)
     filtered = f.customer_id is not None or f.agent_id is not None
     cover = await rollups.coverage(await session.connection(), f.since, f.until, filtered=filtered)

@@ -7,16 +7,20 @@ from datetime import date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
+import psycopg
 import pytest
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, update
+from sqlmodel import select
 
 from queues import jobs
 from queues.runtime import Runtime
 from router.reports import rollups
 from router.reports.schemas import SlaReport
 from router.reports.service import make_filters, sla_report
+from router.sla.models import SlaClock
 from router.tickets.models import Ticket
-from tests.reports.conftest import NOW, SINCE, UNTIL, History
+from tests.conftest import PG_DSN, PG_SCHEMA
+from tests.reports.conftest import NOW, SINCE, T0, T1, UNTIL, History
 
 #: Two whole ISO weeks around the history (Monday 16 to Monday 30 November), so weeks are covered too.
 WIDE = (datetime(2026, 11, 16, tzinfo=SINCE.tzinfo), datetime(2026, 11, 30, tzinfo=SINCE.tzinfo))
@@ -75,6 +79,33 @@ async def test_a_report_through_the_roll_ups_equals_the_report_from_the_facts(hi
     assert from_facts[0].totals.tickets_in == 5 and from_facts[0].escalation_paths
 
 
+async def test_a_window_in_which_no_ticket_arrived_still_counts_the_tickets_resolved_in_it(history: History) -> None:
+    """Tuesday 09:01 to Wednesday 09:30: A, B, C and D arrived at 09:00 and E at 10:00 on Wednesday, while
+    C (09:40) and A (finally at 12:00) were resolved inside the window."""
+    report = await _report(history.rt, since=T0 + timedelta(minutes=1), until=T1 + timedelta(minutes=30))
+    assert (report.totals.tickets_in, report.totals.tickets_out) == (0, 2)
+    assert sum(b.tickets_out for b in report.by_support_tier) == 2
+
+
+async def test_a_postgresql_report_reads_one_snapshot_while_others_write(history: History) -> None:
+    """A change committed while the report runs (here: every fact deleted) shows in none of its later
+    sections: coverage, roll-ups and facts are all read at the report's first statement."""
+    if history.rt.app.settings.effective_database_url.startswith("sqlite"):
+        pytest.skip("SQLite's read transaction is one snapshot by itself")
+
+    def meanwhile(section: str) -> None:
+        if section == "breakdowns":
+            with psycopg.connect(PG_DSN, autocommit=True) as other:
+                other.execute(f"SET search_path TO {PG_SCHEMA}")
+                other.execute("DELETE FROM report_ticket")
+
+    async with history.rt.app.sessionmaker() as session:
+        report = await sla_report(session, make_filters(SINCE, UNTIL, now=NOW), meanwhile)
+    assert report.totals.tickets_in == 5
+    assert sum(p.tickets_in for p in report.trends) == 5 and report.escalation_paths and report.backlog
+    assert (await _report(history.rt, since=SINCE, until=UNTIL)).totals.tickets_in == 0  # the next one sees it
+
+
 async def test_a_clean_roll_up_is_read_and_a_dirty_one_is_not(history: History) -> None:
     """Proof that the roll-ups are really read (a wrong one shows) and that a dirty mark bypasses them."""
     rt = history.rt
@@ -110,6 +141,22 @@ async def test_a_change_after_the_refresh_is_in_the_next_report_at_once(history:
     assert urgent.get("urgent", 0) == {b.key: b.tickets_in for b in before.by_priority}.get("urgent", 0) + 1
     assert await _refresh(rt) == 1  # E's creation day, Wednesday
     assert await _report(rt, since=SINCE, until=UNTIL) == changed
+
+
+async def test_a_deleted_row_behind_the_facts_marks_its_day_too(history: History) -> None:
+    rt = history.rt
+    await _refresh(rt)
+    before = await _report(rt, since=SINCE, until=UNTIL)
+    async with rt.app.sessionmaker() as session:
+        found = await session.exec(
+            select(SlaClock).where(SlaClock.ticket_id == history.tickets["E"], SlaClock.kind == "first_response")
+        )
+        await session.delete(found.one())
+        await session.commit()
+    after = await _report(rt, since=SINCE, until=UNTIL)
+    assert after.totals.first_response_open == before.totals.first_response_open - 1
+    assert await _refresh(rt) == 1
+    assert await _report(rt, since=SINCE, until=UNTIL) == after
 
 
 async def test_refreshing_the_marked_days_gives_the_roll_ups_of_a_full_rebuild(history: History) -> None:
