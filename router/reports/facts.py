@@ -108,10 +108,9 @@ def _outcome(c: Any) -> ColumnElement[int | None]:
 #: The ticket ids of a refresh, as one expanding parameter: the statements are built once per dialect
 #: (building them costs more Python time than running them).
 TICKET_IDS: BindParameter[int] = bindparam("ticket_ids", expanding=True)
-Ids = Sequence[int] | BindParameter[Any] | None
 
 
-def _facts_select(dialect: str, ticket_ids: Ids) -> Any:
+def _facts_select(dialect: str, ticket_ids: BindParameter[int] | None) -> Any:
     """One row of facts per ticket (all tickets when ``ticket_ids`` is None)."""
     t = ticket.alias("t")
     scope: list[ColumnElement[bool]] = [] if ticket_ids is None else [t.c.id.in_(ticket_ids)]
@@ -201,7 +200,7 @@ def _facts_select(dialect: str, ticket_ids: Ids) -> Any:
     return select(*(value.label(name) for name, value in columns.items())).select_from(joined).where(*scope)
 
 
-def refresh_statements(dialect: str, ticket_ids: Ids = None) -> tuple[Delete, Insert]:
+def refresh_statements(dialect: str, ticket_ids: BindParameter[int] | None = None) -> tuple[Delete, Insert]:
     """Delete and re-insert the facts of ``ticket_ids`` (of every ticket when None), in this order."""
     query = _facts_select(dialect, ticket_ids)
     remove = delete(facts) if ticket_ids is None else delete(facts).where(facts.c.ticket_id.in_(ticket_ids))

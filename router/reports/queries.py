@@ -368,14 +368,8 @@ _ALL_CELLS = [
 
 
 def cell_groups(cell: int) -> list[tuple[str, str]]:
-    """The four breakdown groups (dimension, key) one cell belongs to."""
-    tier_plus_one = cell // 100
-    return [
-        ("all", "all"),
-        ("support_tier", "none" if tier_plus_one == 0 else str(tier_plus_one - 1)),
-        ("customer_tier", str((cell // 10) % 10)),
-        ("priority", report_facts.PRIORITIES[cell % 10]),
-    ]
+    """The four breakdown groups (dimension, key) one cell belongs to, keys as the report shows them."""
+    return [(dim, key_name(dim, key)) for dim, key in _cell_keys(cell)]
 
 
 def _cells(dim: str, key: str) -> list[int]:

@@ -228,8 +228,9 @@ async def coverage(connection: AsyncConnection, since: datetime, until: datetime
 # --- recomputing the roll-ups ------------------------------------------------------------------------------
 
 
-def _day_spans(days: Sequence[date] | None) -> list[tuple[datetime, datetime]] | None:
-    return None if days is None else [(_midnight(a), _midnight(b)) for a, b in runs(days, _DAY)]
+def _spans(periods: Sequence[date] | None, length: timedelta = _DAY) -> list[tuple[datetime, datetime]] | None:
+    """The moments ``[start, end)`` of consecutive days (weeks), None for all of them."""
+    return None if periods is None else [(_midnight(a), _midnight(b)) for a, b in runs(periods, length)]
 
 
 def _scoped(column: Any, spans: list[tuple[datetime, datetime]] | None) -> list[ColumnElement[bool]]:
@@ -238,7 +239,7 @@ def _scoped(column: Any, spans: list[tuple[datetime, datetime]] | None) -> list[
 
 def day_rows(dialect: str, days: Sequence[date] | None) -> Any:
     """``report_day`` rows of ``days`` (of every day when None), from the facts."""
-    spans = _day_spans(days)
+    spans = _spans(days)
     sums = cohort_sums(dialect)
     created_day = day_of(dialect, facts.c.created_at)
     resolved_day = day_of(dialect, facts.c.resolved_at)
@@ -280,7 +281,7 @@ def path_rows(dialect: str, days: Sequence[date] | None) -> Any:
             func.count().label("n"),
         )
         .join(facts, facts.c.ticket_id == audit.c.ticket_id)
-        .where(audit.c.action.in_(PATH_ACTIONS), *_scoped(facts.c.created_at, _day_spans(days)))
+        .where(audit.c.action.in_(PATH_ACTIONS), *_scoped(facts.c.created_at, _spans(days)))
         .group_by(created_day, audit.c.action, audit.c.from_tier, audit.c.to_tier, cause)
     )
 
@@ -298,7 +299,7 @@ def rule_rows(dialect: str, days: Sequence[date] | None) -> Any:
         .where(
             facts.c.escalation_count > 0,
             facts.c.routed_by.is_not(None),
-            *_scoped(facts.c.created_at, _day_spans(days)),
+            *_scoped(facts.c.created_at, _spans(days)),
         )
         .group_by(created_day, facts.c.routed_by)
     )
@@ -306,7 +307,7 @@ def rule_rows(dialect: str, days: Sequence[date] | None) -> Any:
 
 def histogram_rows(dialect: str, weeks: Sequence[date] | None) -> Any:
     """``report_week_histogram`` rows of ``weeks`` (Mondays; every week when None), from the facts."""
-    spans = None if weeks is None else [(_midnight(a), _midnight(b)) for a, b in runs(weeks, _WEEK)]
+    spans = _spans(weeks, _WEEK)
     week = week_of(dialect, facts.c.created_at)
     parts: list[Any] = []
     for index, metric in enumerate(report_facts.DURATIONS):
