@@ -40,9 +40,9 @@ async def bulk_insert(n: int) -> float:
     from sqlalchemy import insert
 
     import router.models  # noqa: F401  (every table, so foreign keys resolve)
-    from router.columns import utcnow
     from router.db import make_engine
-    from router.tickets.models import Ticket
+    from router.models.columns import utcnow
+    from router.models.tickets import Ticket
 
     rng = random.Random(7)
     now = utcnow()
@@ -92,7 +92,7 @@ async def measure(args: argparse.Namespace, token: str, api: c.Child) -> list[li
     import router.models  # noqa: F401  (every table, so foreign keys resolve)
     from queues.runtime import open_runtime
     from queues.tier_queue import RedisTierQueue
-    from router.agents.models import Agent
+    from router.models.agents import Agent
     from router.settings import Settings
     from router.tierqueues import service as queues
     from router.unit_of_work import commit, rollback

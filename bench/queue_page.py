@@ -49,9 +49,9 @@ async def seed(url: str, n: int) -> float:
     from sqlalchemy import insert, text
 
     import router.models  # noqa: F401  (every table, so foreign keys resolve)
-    from router.columns import utcnow
     from router.db import make_engine
-    from router.tickets.models import Ticket
+    from router.models.columns import utcnow
+    from router.models.tickets import Ticket
 
     rng = random.Random(11)
     now = utcnow()

@@ -219,8 +219,8 @@ async def end_to_end(url: str, n: int, sample: int, workdir: Path) -> dict[str, 
     from queues.runtime import open_runtime
     from queues.worker import run_workers
     from router.intake import service as intake
+    from router.models.sla import SlaClock
     from router.settings import Settings
-    from router.sla.models import SlaClock
     from router.tickets import service as tickets
     from router.unit_of_work import commit
 

@@ -22,21 +22,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from queues.reconcile import enqueue_missing_jobs, repair_tier_queues, reschedule_overdue_timers
 from queues.tier_queue import RedisTierQueue
 from router.automation import service as automation
-from router.columns import utcnow
 from router.context import AppContext
 from router.errors import NotFound
 from router.metrics import TICKETS_ROUTED
+from router.models.columns import utcnow
+from router.models.reports import DigestMail
+from router.models.tickets import Message
+from router.models.webhooks import DeliveryStatus, WebhookDelivery
 from router.outbound import sender
 from router.outbound.compose import compose
 from router.reports import digest, rollups
-from router.reports.models import DigestMail
 from router.routing import service as routing
 from router.tickets import service as tickets
-from router.tickets.models import Message
 from router.unit_of_work import commit, rollback
 from router.webhooks import outbound
 from router.webhooks import sender as webhook_sender
-from router.webhooks.models import DeliveryStatus, WebhookDelivery
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")

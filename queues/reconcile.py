@@ -16,10 +16,10 @@ from queues.dispatch import enqueue
 from queues.names import tier_queue_key
 from queues.sla_timers import schedule
 from queues.tier_queue import RedisTierQueue
-from router.columns import utcnow
 from router.context import AppContext
 from router.effects import automation_job, deliver_job, mail_job, publish_job, route_job
 from router.events.service import EVENT_TYPES
+from router.models.columns import utcnow
 from router.sla.queries import overdue_timers, pending_timers
 from router.tickets import queries
 from router.tierqueues.ordering import created_ms, queue_score

@@ -9,13 +9,13 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.agents import service as agents
-from router.agents.models import Agent
 from router.customers import service as customers
-from router.customers.models import Customer
 from router.effects import EffectSink
 from router.intake import service as intake
+from router.models.agents import Agent
+from router.models.customers import Customer
+from router.models.tickets import Ticket
 from router.tickets import service as tickets
-from router.tickets.models import Ticket
 
 CUSTOMERS = [
     ("demo-globex", "Globex Corporation", 1, "globex.example", {"plan": "enterprise", "revenue": 1_200_000}),

@@ -10,11 +10,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.agents import service as agents
-from router.agents.models import Agent
 from router.context import AppContext
 from router.errors import Forbidden, NotAuthenticated
+from router.models.agents import Agent
+from router.models.tickets import Ticket
 from router.tickets import service as tickets
-from router.tickets.models import Ticket
 from router.unit_of_work import commit, rollback
 
 

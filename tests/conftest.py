@@ -25,12 +25,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from queues.runtime import Runtime, open_runtime
 from router.agents import service as agents
-from router.agents.models import Agent
 from router.app import create_app
 from router.customers import service as customers
-from router.customers.models import Customer
 from router.db import migrate
 from router.models import metadata
+from router.models.agents import Agent
+from router.models.customers import Customer
 from router.settings import Settings
 from router.unit_of_work import commit
 

@@ -11,7 +11,7 @@ import httpx
 from sqlmodel import func, select
 
 from queues.runtime import Runtime
-from router.customers.models import Customer, CustomerTierChange
+from router.models.customers import Customer, CustomerTierChange
 from router.settings import Settings
 from tests.conftest import auth
 

@@ -11,7 +11,7 @@ from sqlmodel import select
 from queues.names import tier_queue_key
 from queues.runtime import Runtime
 from queues.worker import drain
-from router.tickets.models import Message
+from router.models.tickets import Message
 from tests.conftest import auth, make_agent, make_customer, ticket_json
 
 

@@ -12,8 +12,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.agents.models import Agent, ApiToken, Role
 from router.errors import Conflict, Invalid
+from router.models.agents import Agent, ApiToken, Role
 
 TOKEN_PREFIX = "trt_"
 _hasher = PasswordHasher()

@@ -17,9 +17,9 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.audit.models import AuditEvent
-from router.columns import utcnow
-from router.tickets.models import Ticket
+from router.models.audit import AuditEvent
+from router.models.columns import utcnow
+from router.models.tickets import Ticket
 
 GENESIS = "0" * 64
 

@@ -7,11 +7,11 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.columns import utcnow
-from router.customers.models import Customer
+from router.models.columns import utcnow
+from router.models.customers import Customer
+from router.models.tickets import Message, Ticket
 from router.settings import Settings
 from router.tickets import service as tickets
-from router.tickets.models import Message, Ticket
 
 TEMPLATE = "messages/acknowledgement.txt"
 KIND = "acknowledgement"

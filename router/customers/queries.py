@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.customers.models import Customer, CustomerTierChange
+from router.models.customers import Customer, CustomerTierChange
 
 
 @dataclass(frozen=True)

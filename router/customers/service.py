@@ -8,10 +8,10 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.columns import utcnow
-from router.customers.models import Customer, CustomerContact, CustomerDomain, CustomerTierChange
 from router.db import insert_if_absent
 from router.errors import Conflict, Invalid
+from router.models.columns import utcnow
+from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
 
 
 def domain_of(email: str) -> str:

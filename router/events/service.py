@@ -8,8 +8,8 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.effects import after_commit, publish_event
-from router.events.models import OutboxEvent
-from router.tickets.models import Ticket
+from router.models.events import OutboxEvent
+from router.models.tickets import Ticket
 
 #: The event types subscriptions can ask for (docs/webhooks.md describes their payloads).
 EVENT_TYPES = (

@@ -13,17 +13,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.columns import utcnow
 from router.effects import EffectSink
 from router.errors import Invalid, NotFound
 from router.intake import service as intake
 from router.intake.mime import ParsedEmail, UnreadableEmail, parse_email
-from router.intake.models import InboundMail
 from router.intake.noise import no_ticket_reason, suppresses_auto_reply
+from router.models.columns import utcnow
+from router.models.intake import InboundMail
+from router.models.tickets import Message, Ticket
 from router.settings import Settings
 from router.storage import BlobStore
 from router.tickets import service as tickets
-from router.tickets.models import Message, Ticket
 from router.tickets.service import MailDetails, StoredAttachment, TicketContext
 from router.unit_of_work import rollback
 

@@ -10,9 +10,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.customers import service as customers
 from router.effects import EffectSink
-from router.intake.models import Delivery
+from router.models.intake import Delivery
+from router.models.tickets import Ticket
 from router.tickets import service as tickets
-from router.tickets.models import Ticket
 from router.tickets.service import MailDetails, TicketContext
 from router.unit_of_work import rollback
 

@@ -11,9 +11,9 @@ from jinja2 import Environment
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.columns import utcnow
+from router.models.columns import utcnow
+from router.models.tickets import Message, Ticket
 from router.settings import Settings
-from router.tickets.models import Message, Ticket
 
 TEMPLATE = "messages/outbound.txt"
 AUTOMATIC_KINDS = {"acknowledgement"}

@@ -15,11 +15,11 @@ from jinja2 import Environment
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.columns import utcnow
 from router.effects import MAIL, EnqueueJob, after_commit
+from router.models.columns import utcnow
+from router.models.reports import DigestMail
 from router.outbound.compose import mail_domain
 from router.reports import queries, render, service
-from router.reports.models import DigestMail
 from router.reports.schemas import SlaReport
 from router.settings import Settings
 

@@ -39,11 +39,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Delete, Executable, Insert
 from sqlalchemy.sql.elements import BindParameter
 
-from router.audit.models import AuditEvent
 from router.models import metadata
-from router.sla.models import SlaClock
-from router.tickets.models import OPEN_STATUSES, Ticket
-from router.webhooks.models import WebhookDelivery
+from router.models.audit import AuditEvent
+from router.models.sla import SlaClock
+from router.models.tickets import OPEN_STATUSES, Ticket
+from router.models.webhooks import WebhookDelivery
 
 ticket = metadata.tables["ticket"]
 audit = metadata.tables["audit_event"]

@@ -13,9 +13,9 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import AwareDatetime
 
 from router.agents import service as agents
-from router.agents.models import Agent
-from router.columns import utcnow
 from router.deps import ContextDep, CurrentLead, SessionDep, bearer_scheme, current_agent, current_lead
+from router.models.agents import Agent
+from router.models.columns import utcnow
 from router.reports import render
 from router.reports import service as reports
 from router.reports.csv import to_csv

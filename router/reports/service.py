@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.columns import utcnow
 from router.errors import Invalid
+from router.models.columns import utcnow
 from router.reports import queries, rollups
 from router.reports.queries import Filters
 from router.reports.schemas import (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router.models.tickets import Status
 from router.routing.snapshots import snapshot_of
 from router.tickets import service as tickets
-from router.tickets.models import Status
 from rules import Rulebook
 
 

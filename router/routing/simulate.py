@@ -11,8 +11,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router.models.tickets import Ticket
 from router.routing.snapshots import snapshots_for
-from router.tickets.models import Ticket
 from rules import Rulebook
 
 

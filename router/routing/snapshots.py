@@ -10,8 +10,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.customers.models import Customer
-from router.tickets.models import Attachment, Direction, Message, Ticket
+from router.models.customers import Customer
+from router.models.tickets import Attachment, Direction, Message, Ticket
 from rules import AttachmentInfo, Snapshot
 
 

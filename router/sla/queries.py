@@ -12,10 +12,10 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.sla.models import SlaClock
+from router.models.sla import SlaClock
+from router.models.tickets import OPEN_STATUSES, Ticket
 from router.sla.policies import policies_of
 from router.sla.schemas import SlaOut, sla_view
-from router.tickets.models import OPEN_STATUSES, Ticket
 
 
 async def clocks_by_ticket(session: AsyncSession, ticket_ids: Sequence[int]) -> dict[int, list[SlaClock]]:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from router.sla.models import ClockState, SlaClock
+from router.models.sla import ClockState, SlaClock
 from rules.business_time import business_seconds_between
 from rules.sla import SlaPolicies
 

@@ -21,9 +21,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from router.audit import service as audit
 from router.effects import CancelTimer, ScheduleTimer, after_commit
 from router.events import service as events
-from router.sla.models import ClockKind, ClockState, SlaClock
+from router.models.sla import ClockKind, ClockState, SlaClock
+from router.models.tickets import Ticket
 from router.sla.policies import policies_of
-from router.tickets.models import Ticket
 from rules.business_time import add_business_seconds, business_seconds_between
 from rules.sla import SlaPolicies, SlaPolicy
 

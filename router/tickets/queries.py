@@ -8,9 +8,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.columns import utcnow
+from router.models.columns import utcnow
+from router.models.tickets import Message, Status, Ticket
 from router.sla.queries import sla_of
-from router.tickets.models import Message, Status, Ticket
 from router.tickets.schemas import TicketOut
 from router.tickets.service import Actor
 

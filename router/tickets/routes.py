@@ -9,10 +9,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.audit import service as audit
 from router.deps import CurrentActor, SessionDep, TicketForChange, TicketFromPath
+from router.models.tickets import Status, Ticket
 from router.problems import require_json
 from router.tickets import queries
 from router.tickets import service as tickets
-from router.tickets.models import Status, Ticket
 from router.tickets.schemas import (
     AuditEventOut,
     AuditVerifyOut,

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
+from router.models.tickets import Priority
 from router.sla.schemas import SlaOut
-from router.tickets.models import Priority
 
 
 def _no_nul(value: str) -> str:

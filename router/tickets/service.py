@@ -13,15 +13,15 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.agents.models import Agent
 from router.audit import service as audit
-from router.columns import utcnow
 from router.effects import PlaceInQueue, RemoveFromQueue, after_commit, automation_job, mail_job, route_job
 from router.errors import Conflict, Forbidden, NotFound
 from router.events import service as events
+from router.models.agents import Agent
+from router.models.columns import utcnow
+from router.models.sla import ClockKind
+from router.models.tickets import OPEN_STATUSES, Attachment, Direction, Message, Status, Ticket
 from router.sla import service as sla
-from router.sla.models import ClockKind
-from router.tickets.models import OPEN_STATUSES, Attachment, Direction, Message, Status, Ticket
 from router.tierqueues.ordering import created_ms, queue_score
 from rules import PRIORITIES, Decision
 

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.agents.models import Agent
-from router.columns import utcnow
 from router.context import TierQueuePort
 from router.effects import PlaceInQueue, drop_undo, on_rollback
 from router.errors import NotFound
+from router.models.agents import Agent
+from router.models.columns import utcnow
+from router.models.tickets import Ticket
 from router.tickets import service as tickets
-from router.tickets.models import Ticket
 
 TIERS = range(5)
 

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from router.agents import service as agents
-from router.agents.models import Agent
 from router.deps import SessionDep, TicketId
 from router.errors import DomainError
+from router.models.agents import Agent
+from router.models.tickets import Ticket
 from router.tickets import service as tickets
-from router.tickets.models import Ticket
 from router.web.session import signed_in_id
 
 

@@ -12,8 +12,8 @@ import json
 import time
 from collections.abc import AsyncIterator
 
-from router.columns import utcnow
 from router.context import TierQueuePort
+from router.models.columns import utcnow
 
 #: Ids at the head that, when they change, mean the first page of the queue looks different.
 HEAD = 50

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from router.agents.models import Agent
 from router.context import AppContext
+from router.models.agents import Agent
 from router.web.session import csrf_token, take_flashes
 
 #: Pages load only this site's scripts, styles and images: an injected ``<script>`` or remote image

@@ -7,9 +7,9 @@ import hashlib
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.agents import service as agents
-from router.agents.models import Agent
 from router.context import CounterPort
 from router.errors import DomainError, NotAuthenticated
+from router.models.agents import Agent
 from router.settings import Settings
 
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.columns import utcnow
+from router.models.columns import utcnow
+from router.models.tickets import Ticket
 from router.sla import queries as sla_queries
 from router.sla.schemas import SlaOut
-from router.tickets.models import Ticket
 
 #: "Near breach" on the queue overview: a running clock due within this (or already overdue).
 NEAR_BREACH = timedelta(hours=1)

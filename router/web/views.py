@@ -10,15 +10,15 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.agents import service as agents
-from router.agents.models import Agent
 from router.audit import service as audit
-from router.audit.models import AuditEvent
-from router.columns import utcnow
 from router.context import TierQueuePort
 from router.customers import queries as customers
 from router.errors import NotFound
+from router.models.agents import Agent
+from router.models.audit import AuditEvent
+from router.models.columns import utcnow
+from router.models.tickets import OPEN_STATUSES, Attachment, Message, Status, Ticket
 from router.tickets import queries as ticket_queries
-from router.tickets.models import OPEN_STATUSES, Attachment, Message, Status, Ticket
 from router.tickets.service import MAX_TIER, Actor
 from router.tierqueues import service as tierqueues
 from router.web import sla

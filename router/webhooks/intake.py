@@ -19,15 +19,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from router.customers import service as customers
 from router.effects import EffectSink
 from router.errors import NotFound, Unavailable
-from router.intake.models import Delivery
+from router.models.intake import Delivery
+from router.models.tickets import OPEN_STATUSES, Priority, Status, Ticket
+from router.models.webhooks import WebhookDelivery
 from router.tickets import service as tickets
-from router.tickets.models import OPEN_STATUSES, Priority, Status, Ticket
 from router.tickets.schemas import Text
 from router.tickets.service import MAX_TIER, Actor, MailDetails, TicketContext
 from router.unit_of_work import rollback
 from router.webhooks.config import Source
 from router.webhooks.mapping import MappingProblem, PayloadMapping
-from router.webhooks.models import WebhookDelivery
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -14,13 +14,13 @@ import orjson
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.columns import utcnow
 from router.effects import after_commit, deliver_job
-from router.events.models import OutboxEvent
+from router.models.columns import utcnow
+from router.models.events import OutboxEvent
+from router.models.tickets import Direction, Message, Ticket
+from router.models.webhooks import DeliveryStatus, WebhookDelivery
 from router.tickets import service as tickets
-from router.tickets.models import Direction, Message, Ticket
 from router.webhooks.config import Endpoint, WebhooksConfig
-from router.webhooks.models import DeliveryStatus, WebhookDelivery
 
 #: The longest wait between two attempts.
 MAX_BACKOFF_SECONDS = 3600.0

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.columns import utcnow
-from router.events.models import OutboxEvent
-from router.webhooks.models import DeliveryStatus, WebhookDelivery
+from router.models.columns import utcnow
+from router.models.events import OutboxEvent
+from router.models.webhooks import DeliveryStatus, WebhookDelivery
 
 
 async def deliveries(

@@ -6,8 +6,8 @@ import asyncio
 
 import httpx
 
+from router.models.webhooks import WebhookDelivery
 from router.webhooks.config import Endpoint
-from router.webhooks.models import WebhookDelivery
 from router.webhooks.signatures import sign
 
 USER_AGENT = "tierroute-webhooks/1"

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from router.columns import utcnow
 from router.errors import NotAuthenticated
+from router.models.columns import utcnow
 
 #: Ids we accept as a delivery id (and store in the idempotency ledger).
 MAX_ID_LENGTH = 255

@@ -14,8 +14,8 @@ from sqlmodel import func, select
 from queues.runtime import Runtime
 from queues.worker import drain
 from router.intake.mime import UnreadableEmail, parse_email
-from router.intake.models import InboundMail
-from router.tickets.models import Attachment, Message, Ticket
+from router.models.intake import InboundMail
+from router.models.tickets import Attachment, Message, Ticket
 from tests.conftest import auth, make_agent
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "mail-fixtures"

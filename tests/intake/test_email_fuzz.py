@@ -12,8 +12,8 @@ from sqlmodel import func, select
 
 from queues.runtime import Runtime
 from router.intake.mime import UnreadableEmail, parse_email
-from router.intake.models import InboundMail
-from router.tickets.models import Message, Ticket
+from router.models.intake import InboundMail
+from router.models.tickets import Message, Ticket
 from tests.conftest import auth, make_agent
 from tests.intake.test_email import MESSAGES, RFC822
 

@@ -18,8 +18,8 @@ from sqlmodel import func, select
 
 from queues.runtime import Runtime
 from router.intake.imap import Mailbox, poll
-from router.intake.models import InboundMail
-from router.tickets.models import Ticket
+from router.models.intake import InboundMail
+from router.models.tickets import Ticket
 from tests.conftest import REQUIRE_SERVICES, free_port, reachable
 
 CONFIG = """

@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import func, select
 
 from queues.runtime import Runtime
-from router.audit.models import AuditEvent
-from router.customers.models import CustomerContact
-from router.intake.models import Delivery
-from router.tickets.models import Message, Ticket
+from router.models.audit import AuditEvent
+from router.models.customers import CustomerContact
+from router.models.intake import Delivery
+from router.models.tickets import Message, Ticket
 from tests.conftest import auth, make_agent, make_customer, ticket_json
 
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from queues.runtime import Runtime
 from router.intake.smtp import serve_smtp
-from router.tickets.models import Ticket
+from router.models.tickets import Ticket
 from tests.conftest import free_port
 
 

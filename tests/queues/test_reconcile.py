@@ -19,12 +19,12 @@ from queues.reconcile import reconcile
 from queues.runtime import Runtime, open_runtime
 from queues.worker import drain
 from router.app import create_app
-from router.audit.models import AuditEvent
 from router.effects import take_effects
 from router.intake import service as intake
+from router.models.audit import AuditEvent
+from router.models.tickets import Status, Ticket
 from router.settings import Settings
 from router.tickets import service as tickets
-from router.tickets.models import Status, Ticket
 from tests.conftest import _empty_tables, auth, make_agent, redis_snapshot, ticket_json
 
 

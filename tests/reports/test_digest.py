@@ -11,8 +11,8 @@ from sqlmodel import select
 from queues import jobs
 from queues.runtime import Runtime
 from queues.worker import drain
+from router.models.reports import DigestMail
 from router.reports.digest import previous_week
-from router.reports.models import DigestMail
 from tests.conftest import auth, make_agent, ticket_json
 from tests.intake.test_outbound import Sink
 from tests.intake.test_outbound import sink as smtp_sink

@@ -56,7 +56,7 @@ async def test_rebuilding_the_facts_does_not_change_the_report(history: History)
 
 
 async def test_a_rolled_back_change_leaves_the_facts_as_they_were(history: History) -> None:
-    from router.tickets.models import Ticket
+    from router.models.tickets import Ticket
 
     kept = await _facts(history.rt)
     async with history.rt.app.sessionmaker() as session:

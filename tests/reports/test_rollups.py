@@ -14,11 +14,11 @@ from sqlmodel import select
 
 from queues import jobs
 from queues.runtime import Runtime
+from router.models.sla import SlaClock
+from router.models.tickets import Ticket
 from router.reports import rollups
 from router.reports.schemas import SlaReport
 from router.reports.service import make_filters, sla_report
-from router.sla.models import SlaClock
-from router.tickets.models import Ticket
 from tests.conftest import PG_DSN, PG_SCHEMA
 from tests.reports.conftest import NOW, SINCE, T0, T1, UNTIL, History
 

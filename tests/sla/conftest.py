@@ -15,10 +15,10 @@ from queues.runtime import Runtime, open_runtime
 from queues.sla_timers import tick
 from queues.worker import drain
 from router.app import create_app
-from router.audit.models import AuditEvent
-from router.events.models import OutboxEvent
+from router.models.audit import AuditEvent
+from router.models.events import OutboxEvent
+from router.models.sla import SlaClock
 from router.settings import Settings
-from router.sla.models import SlaClock
 from tests.conftest import _empty_tables, auth, ticket_json
 
 POLICIES = """

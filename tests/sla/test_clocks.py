@@ -12,7 +12,7 @@ import time_machine
 from queues.names import SLA_TIMERS
 from queues.reconcile import reconcile, reschedule_overdue_timers
 from queues.runtime import Runtime
-from router.columns import utcnow
+from router.models.columns import utcnow
 from router.sla.queries import near_breach
 from router.tickets import service as tickets
 from router.unit_of_work import commit

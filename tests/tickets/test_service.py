@@ -160,7 +160,7 @@ async def test_state_changes_record_outbox_events_in_their_transaction(
 ) -> None:
     from sqlmodel import col, select
 
-    from router.events.models import OutboxEvent
+    from router.models.events import OutboxEvent
 
     _, lead = await make_agent(runtime, role="lead", tiers=())
     tid = await routed_ticket(runtime, client, lead)
@@ -178,8 +178,8 @@ async def test_state_changes_record_outbox_events_in_their_transaction(
 async def test_reassign_is_for_leads_and_keeps_a_waiting_ticket_waiting(runtime: Runtime) -> None:
     from router.audit import service as audit
     from router.errors import Conflict, Forbidden
+    from router.models.tickets import Status
     from router.tickets import service as tickets
-    from router.tickets.models import Status
     from router.unit_of_work import commit
     from tests.web.helpers import open_ticket, web_agent
 

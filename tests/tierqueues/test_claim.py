@@ -11,9 +11,9 @@ from sqlmodel import col, func, select
 
 from queues.runtime import Runtime
 from queues.worker import drain
-from router.audit.models import AuditEvent
-from router.columns import utcnow
-from router.tickets.models import Ticket
+from router.models.audit import AuditEvent
+from router.models.columns import utcnow
+from router.models.tickets import Ticket
 from router.tierqueues.ordering import queue_score
 from tests.conftest import auth, make_agent, make_customer, ticket_json
 

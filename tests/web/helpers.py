@@ -9,9 +9,9 @@ import httpx
 
 from queues.runtime import Runtime
 from router.agents import service as agents
-from router.agents.models import Agent
+from router.models.agents import Agent
+from router.models.tickets import Ticket
 from router.tickets import service as tickets
-from router.tickets.models import Ticket
 from router.unit_of_work import commit
 from rules import Decision
 

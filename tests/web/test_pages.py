@@ -11,9 +11,9 @@ import pytest
 from sqlmodel import col, select
 
 from queues.runtime import Runtime
-from router.audit.models import AuditEvent
+from router.models.audit import AuditEvent
+from router.models.tickets import Message, Status
 from router.tickets import service as tickets
-from router.tickets.models import Message, Status
 from router.unit_of_work import commit
 from router.web import live, views
 from tests.web.helpers import load, open_ticket, sign_in, web_agent

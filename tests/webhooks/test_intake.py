@@ -14,8 +14,8 @@ from sqlmodel import select
 
 from queues.runtime import Runtime
 from queues.worker import drain
-from router.intake.models import Delivery
-from router.tickets.models import Ticket
+from router.models.intake import Delivery
+from router.models.tickets import Ticket
 from tests.conftest import auth, make_agent
 from tests.webhooks.helpers import MONITORING, alert, configure, new_secret, signed
 

@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-import router.columns
+import router.models.columns
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -35,7 +35,7 @@ def upgrade() -> None:
         ),
         sa.Column("password_hash", sa.String(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", router.columns.UTCDateTime(), nullable=False),
+        sa.Column("created_at", router.models.columns.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("agent", schema=None) as batch_op:
@@ -54,7 +54,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("created_at", router.columns.UTCDateTime(), nullable=False),
+        sa.Column("created_at", router.models.columns.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("customer", schema=None) as batch_op:
@@ -68,7 +68,7 @@ def upgrade() -> None:
         sa.Column("prefix", sa.String(length=12), nullable=False),
         sa.Column("label", sa.String(length=100), nullable=False),
         sa.Column("revoked", sa.Boolean(), nullable=False),
-        sa.Column("created_at", router.columns.UTCDateTime(), nullable=False),
+        sa.Column("created_at", router.models.columns.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["agent_id"],
             ["agent.id"],
@@ -83,7 +83,7 @@ def upgrade() -> None:
         "customer_contact",
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=True),
-        sa.Column("first_seen_at", router.columns.UTCDateTime(), nullable=False),
+        sa.Column("first_seen_at", router.models.columns.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customer.id"],
@@ -113,7 +113,7 @@ def upgrade() -> None:
         sa.Column("from_tier", sa.Integer(), nullable=True),
         sa.Column("to_tier", sa.Integer(), nullable=False),
         sa.Column("reason", sa.String(length=500), nullable=False),
-        sa.Column("at", router.columns.UTCDateTime(), nullable=False),
+        sa.Column("at", router.models.columns.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customer.id"],
@@ -150,10 +150,10 @@ def upgrade() -> None:
         ),
         sa.Column("rulebook_version", sa.String(length=64), nullable=True),
         sa.Column("automation_tier", sa.Integer(), nullable=True),
-        sa.Column("created_at", router.columns.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", router.columns.UTCDateTime(), nullable=False),
-        sa.Column("queued_at", router.columns.UTCDateTime(), nullable=True),
-        sa.Column("resolved_at", router.columns.UTCDateTime(), nullable=True),
+        sa.Column("created_at", router.models.columns.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", router.models.columns.UTCDateTime(), nullable=False),
+        sa.Column("queued_at", router.models.columns.UTCDateTime(), nullable=True),
+        sa.Column("resolved_at", router.models.columns.UTCDateTime(), nullable=True),
         sa.Column("audit_seq", sa.Integer(), nullable=False),
         sa.Column("audit_head", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(
@@ -180,7 +180,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ticket_id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("at", router.columns.UTCDateTime(), nullable=False),
+        sa.Column("at", router.models.columns.UTCDateTime(), nullable=False),
         sa.Column("actor", sa.String(length=100), nullable=False),
         sa.Column("action", sa.String(length=40), nullable=False),
         sa.Column("from_tier", sa.Integer(), nullable=True),
@@ -207,7 +207,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=64), nullable=False),
         sa.Column("delivery_id", sa.String(length=255), nullable=False),
         sa.Column("ticket_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", router.columns.UTCDateTime(), nullable=False),
+        sa.Column("created_at", router.models.columns.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["ticket_id"],
             ["ticket.id"],
@@ -228,7 +228,7 @@ def upgrade() -> None:
         sa.Column("body_text", sa.String(), nullable=False),
         sa.Column("body_html", sa.String(), nullable=True),
         sa.Column("delivery_status", sa.String(length=16), nullable=True),
-        sa.Column("created_at", router.columns.UTCDateTime(), nullable=False),
+        sa.Column("created_at", router.models.columns.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["ticket_id"],
             ["ticket.id"],

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import router.columns
+import router.models.columns
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("ticket_id", sa.Integer(), nullable=True),
         sa.Column("raw_sha256", sa.String(length=64), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
-        sa.Column("received_at", router.columns.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", router.models.columns.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["ticket_id"],
             ["ticket.id"],

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import router.columns
+import router.models.columns
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -29,8 +29,8 @@ def upgrade() -> None:
         sa.Column(
             "data", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
-        sa.Column("created_at", router.columns.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("published_at", router.columns.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", router.models.columns.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("published_at", router.models.columns.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["ticket_id"],
             ["ticket.id"],

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import router.columns
+import router.models.columns
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -35,9 +35,9 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_status_code", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.String(length=500), nullable=True),
-        sa.Column("next_attempt_at", router.columns.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", router.columns.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("delivered_at", router.columns.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", router.models.columns.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", router.models.columns.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", router.models.columns.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["event_id"],
             ["outbox_event.id"],

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import router.columns
+import router.models.columns
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -31,19 +31,19 @@ def upgrade() -> None:
         sa.Column("target_seconds", sa.Integer(), nullable=False),
         sa.Column("consumed_seconds", sa.Float(), nullable=False),
         sa.Column("total_seconds", sa.Float(), nullable=False),
-        sa.Column("started_at", router.columns.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("tier_started_at", router.columns.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("running_since", router.columns.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("due_at", router.columns.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("warn_at", router.columns.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("next_at", router.columns.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("paused_at", router.columns.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("warned_at", router.columns.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("breached_at", router.columns.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("stopped_at", router.columns.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", router.models.columns.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("tier_started_at", router.models.columns.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("running_since", router.models.columns.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("due_at", router.models.columns.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("warn_at", router.models.columns.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_at", router.models.columns.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("paused_at", router.models.columns.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("warned_at", router.models.columns.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("breached_at", router.models.columns.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("stopped_at", router.models.columns.UTCDateTime(timezone=True), nullable=True),
         sa.Column("breaches", sa.Integer(), nullable=False),
         sa.Column("generation", sa.Integer(), nullable=False),
-        sa.Column("updated_at", router.columns.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", router.models.columns.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["ticket_id"],
             ["ticket.id"],

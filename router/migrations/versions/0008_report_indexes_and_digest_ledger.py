@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import router.columns
+import router.models.columns
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -27,8 +27,8 @@ def upgrade() -> None:
         sa.Column("agent_id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("created_at", router.columns.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", router.columns.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", router.models.columns.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", router.models.columns.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["agent_id"],
             ["agent.id"],

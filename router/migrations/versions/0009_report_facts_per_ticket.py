@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import router.columns
+import router.models.columns
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -25,7 +25,7 @@ def upgrade() -> None:
     op.create_table(
         "report_ticket",
         sa.Column("ticket_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", router.columns.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", router.models.columns.UTCDateTime(timezone=True), nullable=False),
         sa.Column("cell", sa.SmallInteger(), nullable=False),
         sa.Column("breaches", sa.SmallInteger(), nullable=False),
         sa.Column("escalation_count", sa.SmallInteger(), nullable=False),
@@ -41,7 +41,7 @@ def upgrade() -> None:
         sa.Column("fr_outcome", sa.SmallInteger(), nullable=True),
         sa.Column("res_outcome", sa.SmallInteger(), nullable=True),
         sa.Column("customer_id", sa.Integer(), nullable=True),
-        sa.Column("resolved_at", router.columns.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", router.models.columns.UTCDateTime(timezone=True), nullable=True),
         sa.Column("is_open", sa.Boolean(), nullable=False),
         sa.Column("resolved_now", sa.Boolean(), nullable=False),
         sa.Column("support_tier", sa.SmallInteger(), nullable=True),
@@ -58,9 +58,9 @@ def upgrade() -> None:
         sa.Column("tier3_stays", sa.SmallInteger(), nullable=False),
         sa.Column("tier4_stays", sa.SmallInteger(), nullable=False),
         sa.Column("routed_by", sa.String(length=128), nullable=True),
-        sa.Column("vendor_handoff_at", router.columns.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("vendor_updated_at", router.columns.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("vendor_delivered_at", router.columns.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("vendor_handoff_at", router.models.columns.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("vendor_updated_at", router.models.columns.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("vendor_delivered_at", router.models.columns.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["ticket_id"], ["ticket.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("ticket_id"),
     )

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
-from router.columns import JSONColumn, UTCDateTime, utcnow
+from router.models.columns import JSONColumn, UTCDateTime, utcnow
 
 
 class OutboxEvent(SQLModel, table=True):

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, Index, SmallInteger, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from router.columns import UTCDateTime, utcnow
+from router.models.columns import UTCDateTime, utcnow
 
 
 class DigestMail(SQLModel, table=True):

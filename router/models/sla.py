@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from router.columns import UTCDateTime, utcnow
+from router.models.columns import UTCDateTime, utcnow
 
 
 class ClockKind(StrEnum):

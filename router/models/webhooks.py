@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from router.columns import UTCDateTime, utcnow
+from router.models.columns import UTCDateTime, utcnow
 
 
 class DeliveryStatus:

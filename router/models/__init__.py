@@ -2,12 +2,12 @@
 
 from sqlmodel import SQLModel
 
-from router.agents.models import Agent, ApiToken
-from router.audit.models import AuditEvent
-from router.customers.models import Customer, CustomerContact, CustomerDomain, CustomerTierChange
-from router.events.models import OutboxEvent
-from router.intake.models import Delivery, InboundMail
-from router.reports.models import (
+from router.models.agents import Agent, ApiToken
+from router.models.audit import AuditEvent
+from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
+from router.models.events import OutboxEvent
+from router.models.intake import Delivery, InboundMail
+from router.models.reports import (
     DigestMail,
     ReportDay,
     ReportDayPath,
@@ -16,9 +16,9 @@ from router.reports.models import (
     ReportTicket,
     ReportWeekHistogram,
 )
-from router.sla.models import SlaClock
-from router.tickets.models import Attachment, Message, Ticket
-from router.webhooks.models import WebhookDelivery
+from router.models.sla import SlaClock
+from router.models.tickets import Attachment, Message, Ticket
+from router.models.webhooks import WebhookDelivery
 
 metadata = SQLModel.metadata
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from router.columns import JSONColumn, UTCDateTime, utcnow
+from router.models.columns import JSONColumn, UTCDateTime, utcnow
 
 
 class Role(StrEnum):
