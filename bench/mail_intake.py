@@ -25,7 +25,7 @@ from router.settings import Settings
 from router.tickets.service import Actor
 from router.unit_of_work import commit
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "mail-fixtures"
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "mail"
 #: Its own database and Redis DB, so it can run beside the other benchmarks (which use DB 14).
 PG_DB = "tierroute_bench_email"
 PG_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DB}"
@@ -50,7 +50,7 @@ _MESSAGE_ID = re.compile(rb"(?im)^message-id:[^\r\n]*\r?\n")
 def corpus() -> list[bytes]:
     out = []
     for path in sorted(CORPUS.rglob("*")):
-        if path.is_file() and path.name not in ("README.md", "LICENSE"):
+        if path.is_file() and path.name not in ("README.md", "LICENSE", ".gitattributes"):
             raw = path.read_bytes()
             try:
                 parse_email(raw)

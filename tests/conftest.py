@@ -44,6 +44,14 @@ REDIS_URL = os.environ.get("TIERROUTE_TEST_REDIS", "redis://127.0.0.1:6379/13")
 #: In CI (and whenever this is set) missing services fail the run instead of falling back or skipping.
 REQUIRE_SERVICES = bool(os.environ.get("CI") or os.environ.get("TIERROUTE_TEST_REQUIRE_SERVICES"))
 TABLES = [t.name for t in reversed(metadata.sorted_tables)]
+#: The real-world mail corpus (the Ruby ``mail`` library's fixtures, MIT): see tests/data/mail/README.md.
+MAIL_CORPUS = Path(__file__).resolve().parent / "data" / "mail"
+
+
+def corpus_messages() -> list[Path]:
+    """The corpus messages, in a stable order (its README, LICENSE and .gitattributes are not mail)."""
+    skip = {"README.md", "LICENSE", ".gitattributes"}
+    return sorted(p for p in MAIL_CORPUS.rglob("*") if p.is_file() and p.name not in skip)
 
 
 def reachable(host: str, port: int) -> bool:

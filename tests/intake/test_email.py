@@ -16,10 +16,9 @@ from queues.worker import drain
 from router.intake.mime import UnreadableEmail, parse_email
 from router.models.intake import InboundMail
 from router.models.tickets import Attachment, Message, Ticket
-from tests.conftest import auth, make_agent
+from tests.conftest import MAIL_CORPUS, auth, corpus_messages, make_agent
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "mail-fixtures"
-MESSAGES = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name not in ("README.md", "LICENSE"))
+MESSAGES = corpus_messages()
 RFC822 = {"content-type": "message/rfc822"}
 
 
@@ -29,7 +28,7 @@ async def count(runtime: Runtime, model: type) -> int:
 
 
 def test_the_corpus_is_there() -> None:
-    assert len(MESSAGES) == 104, f"expected the 104 corpus messages under {CORPUS}"
+    assert len(MESSAGES) == 104, f"expected the 104 corpus messages under {MAIL_CORPUS}"
 
 
 async def test_every_corpus_message_becomes_a_ticket_or_a_clear_refusal(

@@ -14,11 +14,10 @@ import httpx
 from queues.runtime import Runtime
 from queues.worker import drain
 from router.settings import Settings
-from tests.conftest import auth, make_agent, ticket_json
+from tests.conftest import MAIL_CORPUS, auth, make_agent, ticket_json
 from tests.routing.test_rules_api import CANDIDATE
 
 ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT.parent / "shared" / "corpus" / "mail-fixtures"
 
 
 def tierroute(
@@ -70,7 +69,7 @@ def test_explain_a_json_snapshot_prints_the_matched_rules(tmp_path: Path) -> Non
 
 
 def test_explain_a_real_email(tmp_path: Path) -> None:
-    eml = next((CORPUS / "plain_emails").rglob("*.eml"), None) or next(CORPUS.rglob("*.eml"))
+    eml = next((MAIL_CORPUS / "plain_emails").rglob("*.eml"))
     out = tierroute("explain", "--eml", str(eml), "--as-json")
     assert out.returncode == 0, out.stderr
     assert 0 <= json.loads(out.stdout)["support_tier"] <= 4
