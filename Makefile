@@ -21,9 +21,11 @@ run: install
 	$(BIN)/tierroute demo
 	$(BIN)/tierroute up --host $(HOST) --port $(PORT)
 
-## The whole suite: SQLite and PostgreSQL, real Redis
+## The whole suite: SQLite and PostgreSQL, real Redis; on TEST_WORKERS xdist workers (0: in this process),
+## then the 15 slowest tests. Each worker has its own schema and Redis DB (tests/conftest.py).
+TEST_WORKERS ?= 3
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal --durations=15
 
 lint: install
 	$(BIN)/ruff check .

