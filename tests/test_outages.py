@@ -17,7 +17,7 @@ from queues.tier_queue import RedisTierQueue
 from router.app import create_app
 from router.db import make_engine, make_sessionmaker
 from router.settings import Settings
-from tests.conftest import auth, free_port, make_agent, ticket_json
+from tests.conftest import auth, free_port, make_agent, one_backend, ticket_json
 
 
 def client_for(runtime: Runtime, settings: Settings, **changes: object) -> httpx.AsyncClient:
@@ -26,6 +26,7 @@ def client_for(runtime: Runtime, settings: Settings, **changes: object) -> httpx
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
 
+@one_backend
 async def test_database_down_is_a_503_problem(runtime: Runtime, settings: Settings) -> None:
     _, token = await make_agent(runtime)
     dead = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test")
@@ -41,6 +42,7 @@ async def test_database_down_is_a_503_problem(runtime: Runtime, settings: Settin
         await dead.dispose()
 
 
+@one_backend
 async def test_redis_down_claim_is_a_503_problem(runtime: Runtime, settings: Settings) -> None:
     from redis.asyncio import Redis
 
@@ -57,6 +59,7 @@ async def test_redis_down_claim_is_a_503_problem(runtime: Runtime, settings: Set
         await dead.aclose()
 
 
+@one_backend
 def test_worker_stops_cleanly_on_sigterm(settings: Settings, private_redis: str, tmp_path: Path) -> None:
     env = {
         **os.environ,

@@ -25,7 +25,7 @@ from router.models.audit import AuditEvent
 from router.models.tickets import Status, Ticket
 from router.settings import Settings
 from router.tickets import service as tickets
-from tests.conftest import _empty_tables, auth, make_agent, redis_snapshot, ticket_json
+from tests.conftest import _empty_tables, auth, make_agent, one_backend, redis_snapshot, ticket_json
 
 
 @pytest.fixture
@@ -183,6 +183,7 @@ async def test_sigkilled_worker_mid_routing_loses_nothing(
     assert await rt.app.tier_queue.depth(2) == total
 
 
+@one_backend
 async def test_concurrent_reconciles_keep_every_entry(private: tuple[Runtime, httpx.AsyncClient]) -> None:
     from queues.tier_queue import RedisTierQueue
 

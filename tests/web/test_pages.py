@@ -16,6 +16,7 @@ from router.models.tickets import Message, Status
 from router.tickets import service as tickets
 from router.unit_of_work import commit
 from router.web import live, views
+from tests.conftest import one_backend
 from tests.web.helpers import load, open_ticket, sign_in, web_agent
 
 
@@ -257,6 +258,7 @@ async def test_attachments_download_and_never_render(runtime: Runtime, client: h
     assert (await client.get(f"/ui/tickets/{other}/attachments/{attachment_id}")).status_code == 404
 
 
+@one_backend
 async def test_live_stream_reports_changed_tiers(runtime: Runtime) -> None:
     queue = runtime.app.tier_queue
     stream = live.tier_events(queue, [1, 2], poll_seconds=0.02, max_seconds=5)
@@ -272,6 +274,7 @@ async def test_live_stream_reports_changed_tiers(runtime: Runtime) -> None:
     await stream.aclose()
 
 
+@one_backend
 async def test_live_stream_needs_a_session(runtime: Runtime, client: httpx.AsyncClient) -> None:
     assert (await client.get("/ui/events")).status_code == 303
 
