@@ -82,16 +82,13 @@ async def _runtime(settings: Settings) -> AsyncIterator[object]:
 async def _in_session(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:
     """Run ``work(session, runtime)`` in one transaction, committed (and effects applied) at the end."""
     from queues.runtime import open_runtime
-    from router.unit_of_work import commit, rollback
+    from router.unit_of_work import transaction
 
-    async with open_runtime(settings) as runtime, runtime.app.sessionmaker() as session:
-        try:
-            result = await work(session, runtime)
-        except BaseException:
-            await rollback(session, runtime.app.effects)
-            raise
-        await commit(session, runtime.app.effects)
-        return result
+    async with (
+        open_runtime(settings) as runtime,
+        transaction(runtime.app.sessionmaker, runtime.app.effects) as session,
+    ):
+        return await work(session, runtime)
 
 
 @app.command()
