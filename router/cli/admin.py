@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.progress import Progress
@@ -22,6 +23,18 @@ if TYPE_CHECKING:
 agents_app = typer.Typer(help="Manage helpdesk agents.", no_args_is_help=True)
 customers_app = typer.Typer(help="Manage customers.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
+T = TypeVar("T")
+
+
+def _commit_or_exit(work: Callable[[AsyncSession, Runtime], Awaitable[T]], consequence: str = "") -> T:
+    """``work`` in one committed transaction; a refused change (``DomainError``) is an error line and exit 2."""
+    from router.errors import DomainError
+
+    try:
+        return run(in_session(get_settings(), work))
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}{consequence}", err=True)
+        raise typer.Exit(2) from None
 
 
 def demo(tickets: Annotated[int, typer.Option(help="How many demo tickets (first run only).")] = 200) -> None:
@@ -54,7 +67,6 @@ def agents_add(
 ) -> None:
     """Add an agent and print their API token (shown once; stored hashed); with a password they can sign in."""
     from router.agents import service as agents
-    from router.errors import DomainError
 
     tier_list = parse_tiers(tiers)
     if ask_password:
@@ -74,11 +86,7 @@ def agents_add(
         )
         return await agents.issue_token(session, agent, label="cli")
 
-    try:
-        token = run(in_session(get_settings(), work))
-    except DomainError as exc:
-        typer.echo(f"error: {exc.detail}", err=True)
-        raise typer.Exit(2) from None
+    token = _commit_or_exit(work)
     console.print(f"agent {email} added ({role}, tiers {','.join(map(str, tier_list))})")
     if password:
         console.print("web UI sign-in enabled: /ui/login")
@@ -135,11 +143,7 @@ def customers_import(
                 raise DomainError(f"{file}:{line}: {exc.detail}") from exc
         return len(rows)
 
-    try:
-        count = run(in_session(get_settings(), work))
-    except DomainError as exc:
-        typer.echo(f"error: {exc.detail}; nothing was imported", err=True)
-        raise typer.Exit(2) from None
+    count = _commit_or_exit(work, "; nothing was imported")
     console.print(f"imported {count} customers")
 
 
