@@ -73,6 +73,8 @@ TABLES = [t.name for t in reversed(metadata.sorted_tables)]
 #: The real-world mail corpus (the Ruby ``mail`` library's fixtures, MIT): see tests/data/mail/README.md.
 MAIL_CORPUS = Path(__file__).resolve().parent / "data" / "mail"
 REDIS_LAST_DB = 15
+#: Idle database connections a worker's runtime may keep between tests (see ``runtime``).
+IDLE_CONNECTIONS = 2
 #: The server part of the PostgreSQL URL; each worker adds its schema as the search path.
 PG_SERVER_URL = os.environ.get("TIERROUTE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -249,6 +251,10 @@ async def runtime(shared_runtime: Runtime, settings: Settings) -> AsyncIterator[
         for name, value in saved.items():
             setattr(rt.app, name, value)
         await rt.pool.flushdb()
+        # A concurrent test leaves up to 20 idle connections in the engine's pool; kept for the session on
+        # every worker they would eat PostgreSQL's 100 connections, which other checkouts' suites share.
+        if rt.app.engine.pool.checkedin() > IDLE_CONNECTIONS:
+            await rt.app.engine.dispose()
 
 
 @pytest.fixture
