@@ -1,7 +1,7 @@
 """Publish outbox events to vendors and subscriptions, and record every delivery attempt.
 
 ``fan_out`` turns one event into one stored delivery per endpoint (payload fixed at that moment), in
-the transaction that marks the event published; ``webhook.deliver`` jobs then send each one with
+the transaction that marks the event published; delivery jobs (``router.effects.deliver_job``) then send each one with
 exponential backoff. A tier-4 handoff's attempts are also on the ticket's audit trail.
 """
 
