@@ -71,11 +71,8 @@ def make_engine(url: str) -> AsyncEngine:
 
 
 def make_sessionmaker(engine: AsyncEngine, info: dict[str, Any] | None = None) -> async_sessionmaker[AsyncSession]:
-    """``info`` is copied into every session (the SLA policy provider travels that way). Every session keeps
-    the report's per-ticket facts current (``router.reports.facts``)."""
-    from router.reports import facts
-
-    facts.install()
+    """``info`` is copied into every session (the SLA policy provider travels that way). The report's facts
+    hooks are not installed here: the composition root does it (``router.reports.facts.install``)."""
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, info=info)
 
 

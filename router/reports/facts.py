@@ -4,7 +4,8 @@ One statement computes a ticket's facts from the ticket row, its audit trail, it
 deliveries; the same statement serves one ticket (after a change), a batch (``tierroute report rebuild``)
 and every ticket (migration 0009's backfill), so there is one definition of every figure.
 
-They stay current without any caller's help: ``install`` hooks the ORM session, notes every ticket whose
+They stay current without any caller's help once the composition root has called ``install`` (the
+runtime does, ``queues.runtime.open_runtime``): it hooks the ORM session, notes every ticket whose
 row, audit events, clocks or vendor deliveries were written in a flush, and rewrites those tickets' facts
 just before the commit — in the same transaction, so a report never sees a change without its facts, and a
 rolled-back change leaves none behind. The same transaction marks the days those facts touch as dirty, so
@@ -277,10 +278,29 @@ def _forget(session: Session, *_: Any) -> None:
     session.info.pop(_GONE_DAYS, None)
 
 
+_HOOKS = (
+    ("before_flush", _before_flush),
+    ("after_flush", _after_flush),
+    ("before_commit", _before_commit),
+    ("after_rollback", _forget),
+)
+
+
 def install() -> None:
-    """Hook every ORM session (idempotent): the facts of touched tickets are rewritten before each commit."""
-    if not event.contains(Session, "after_flush", _after_flush):
-        event.listen(Session, "before_flush", _before_flush)
-        event.listen(Session, "after_flush", _after_flush)
-        event.listen(Session, "before_commit", _before_commit)
-        event.listen(Session, "after_rollback", _forget)
+    """Hook every ORM session of the process: the facts of touched tickets are rewritten before each commit.
+
+    The composition root calls it (``queues.runtime.open_runtime``); calling it again changes nothing."""
+    for name, hook in _HOOKS:
+        if not event.contains(Session, name, hook):
+            event.listen(Session, name, hook)
+
+
+def installed() -> bool:
+    return all(event.contains(Session, name, hook) for name, hook in _HOOKS)
+
+
+def uninstall() -> None:
+    """Take the hooks off again (tests use it to prove who installs them)."""
+    for name, hook in _HOOKS:
+        if event.contains(Session, name, hook):
+            event.remove(Session, name, hook)
