@@ -8,7 +8,7 @@ support tier, chosen by the job's tier argument. Cron jobs run on the routing wo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -132,8 +132,6 @@ JOBS: tuple[Job, ...] = (
         schedule=Schedule(weekday="mon", hour=7, minute=0, second=0),
     ),
 )
-
-BY_NAME: Mapping[str, Job] = {job.name: job for job in JOBS}
 
 
 def jobs_on(queue: str, *, scheduled: bool) -> list[Job]:

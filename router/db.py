@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,13 +96,6 @@ def migrate(url: str) -> None:
             command.upgrade(cfg, "head")
     finally:
         engine.dispose()
-
-
-@asynccontextmanager
-async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session for jobs and the CLI; the caller commits (see ``router.unit_of_work``)."""
-    async with maker() as session:
-        yield session
 
 
 async def insert_if_absent(session: AsyncSession, table: Any, values: dict[str, Any]) -> None:

@@ -21,14 +21,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from router.audit import service as audit
 from router.effects import CancelTimer, ScheduleTimer, after_commit
 from router.events import service as events
-from router.models.sla import ClockKind, ClockState, SlaClock
+from router.models.sla import ClockState, SlaClock
 from router.models.tickets import Ticket
 from router.sla.policies import policies_of
 from rules.business_time import add_business_seconds, business_seconds_between
 from rules.sla import SlaPolicies, SlaPolicy
 
 ACTOR = "sla"
-RESPONSE_KINDS = (ClockKind.first_response, ClockKind.next_response)
 
 
 def member_of(clock: SlaClock) -> str:
