@@ -50,6 +50,8 @@ class Schedule:
 
 @dataclass(frozen=True)
 class Job:
+    """One row of the table; ``timeout`` (seconds) and ``tries`` may depend on the settings."""
+
     name: str
     function: WorkerCoroutine
     queue: str
@@ -58,9 +60,8 @@ class Job:
     schedule: Schedule | None = None
 
     def arq_function(self, settings: Settings) -> Function:
-        return func(
-            self.function, name=self.name, timeout=_amount(self.timeout, settings), max_tries=self.tries_for(settings)
-        )
+        timeout, tries = _amount(self.timeout, settings), _amount(self.tries, settings)
+        return func(self.function, name=self.name, timeout=timeout, max_tries=tries)
 
     def arq_cron(self, settings: Settings) -> CronJob:
         assert self.schedule is not None
@@ -74,15 +75,17 @@ class Job:
             weekday=s.weekday,
             unique=True,
             timeout=_amount(self.timeout, settings),
-            max_tries=self.tries_for(settings),
+            max_tries=_amount(self.tries, settings),
         )
-
-    def tries_for(self, settings: Settings) -> int:
-        return _amount(self.tries, settings)
 
 
 def _amount(amount: Amount, settings: Settings) -> int:
     return amount if isinstance(amount, int) else amount(settings)
+
+
+def _cron(name: str, function: WorkerCoroutine, schedule: Schedule) -> Job:
+    """A cron job: on the routing worker, once per schedule (arq ``unique``), never retried."""
+    return Job(name, function, ROUTING, timeout=route_job_timeout, tries=1, schedule=schedule)
 
 
 #: The sweep re-enqueues jobs lost to a crash or a timeout (arq does not retry timed-out jobs).
@@ -97,40 +100,11 @@ JOBS: tuple[Job, ...] = (
     Job(job_names.PUBLISH_EVENT, jobs.publish_event, WEBHOOKS, timeout=route_job_timeout, tries=10),
     # Attempts are counted in the database per endpoint (at most 30); arq's own limit only backs that up.
     Job(job_names.DELIVER_WEBHOOK, jobs.deliver_webhook, WEBHOOKS, timeout=150, tries=40),
-    # Cron jobs: arq runs each once per schedule (``unique``) and does not retry it.
-    Job(
-        job_names.RECONCILE_SWEEP,
-        jobs.sweep,
-        ROUTING,
-        timeout=route_job_timeout,
-        tries=1,
-        schedule=Schedule(second=SWEEP_SECONDS),
-    ),
+    _cron(job_names.RECONCILE_SWEEP, jobs.sweep, Schedule(second=SWEEP_SECONDS)),
     # Reads every queued ticket, so it runs less often than the sweep.
-    Job(
-        job_names.RECONCILE_REPAIR,
-        jobs.repair_queues,
-        ROUTING,
-        timeout=route_job_timeout,
-        tries=1,
-        schedule=Schedule(second=0),
-    ),
-    Job(
-        job_names.REFRESH_ROLLUPS,
-        jobs.refresh_report_rollups,
-        ROUTING,
-        timeout=route_job_timeout,
-        tries=1,
-        schedule=Schedule(second=30),
-    ),
-    Job(
-        job_names.WEEKLY_DIGEST,
-        jobs.weekly_digest,
-        ROUTING,
-        timeout=route_job_timeout,
-        tries=1,
-        schedule=Schedule(weekday="mon", hour=7, minute=0, second=0),
-    ),
+    _cron(job_names.RECONCILE_REPAIR, jobs.repair_queues, Schedule(second=0)),
+    _cron(job_names.REFRESH_ROLLUPS, jobs.refresh_report_rollups, Schedule(second=30)),
+    _cron(job_names.WEEKLY_DIGEST, jobs.weekly_digest, Schedule(weekday="mon", hour=7, minute=0, second=0)),
 )
 
 
