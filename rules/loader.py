@@ -38,7 +38,8 @@ from rules.conditions import (
 from rules.engine import Actions, MatrixCell, Rule, Rulebook
 from rules.fields import Env, FieldSpec, field_spec, known_field_names
 from rules.matchers import KeywordIndex, RegexIndex, check_regex, normalise_words
-from rules.model import DEFAULT_CUSTOMER_TIERS, MAX_TIER, PRIORITIES, SEVERITIES
+from rules.model import SEVERITIES
+from rules.vocabulary import CUSTOMER_TIER_NAMES, CUSTOMER_TIERS, MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, PRIORITIES
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class _Compiler:
     def __init__(self, source: str) -> None:
         self.source = source
         self.problems: list[Problem] = []
-        self.customer_tiers: tuple[str, ...] = DEFAULT_CUSTOMER_TIERS
+        self.customer_tiers: tuple[str, ...] = CUSTOMER_TIER_NAMES
         self.severities: tuple[str, ...] = SEVERITIES
         self.phrases: dict[str, set[str]] = defaultdict(set)
         self.patterns: dict[str, list[str]] = defaultdict(list)
@@ -122,8 +123,12 @@ class _Compiler:
     # -- small typed values -------------------------------------------------------------------------
     def tier(self, node: Any, key: Any) -> int | None:
         value = node[key]
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TIER:
-            self.fail(node, key, f"support tier must be a whole number from 0 to {MAX_TIER}, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not MIN_SUPPORT_TIER <= value <= MAX_SUPPORT_TIER:
+            self.fail(
+                node,
+                key,
+                f"support tier must be a whole number from {MIN_SUPPORT_TIER} to {MAX_SUPPORT_TIER}, got {value!r}",
+            )
             return None
         return value
 
@@ -506,7 +511,7 @@ def _compile(doc: Any, text: str, source: str) -> Rulebook:
         if k not in TOP_KEYS:
             c.fail(doc, k, f"unknown top-level field {k!r}; known: {', '.join(sorted(TOP_KEYS))}")
     if "customer_tiers" in doc:
-        c.customer_tiers = c.names(doc, "customer_tiers", 4) or DEFAULT_CUSTOMER_TIERS
+        c.customer_tiers = c.names(doc, "customer_tiers", len(CUSTOMER_TIERS)) or CUSTOMER_TIER_NAMES
     if "severities" in doc:
         c.severities = c.names(doc, "severities", None) or SEVERITIES
     defaults = doc.get("defaults") or {}
