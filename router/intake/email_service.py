@@ -3,7 +3,6 @@ mail attached to its ticket, or a recorded drop. The same Message-ID is handled 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,14 +19,13 @@ from router.intake.mime import ParsedEmail, UnreadableEmail, parse_email
 from router.intake.noise import no_ticket_reason, suppresses_auto_reply
 from router.models.columns import utcnow
 from router.models.intake import InboundMail
-from router.models.tickets import Message, Ticket
+from router.models.tickets import TICKET_REF_IN_SUBJECT, Message, Ticket, ticket_ref
 from router.settings import Settings
 from router.storage import BlobStore
 from router.tickets import service as tickets
-from router.tickets.service import MailDetails, StoredAttachment, TicketContext
+from router.tickets.inputs import MailDetails, StoredAttachment, TicketContext
 from router.unit_of_work import rollback
 
-_REF_IN_SUBJECT = re.compile(r"\[T-(\d{6,18})\]")
 _reply_parser = EmailReplyParser(languages=["en", "de", "fr", "es", "nl", "it", "pt", "sv", "pl", "ja"])
 
 
@@ -49,7 +47,7 @@ async def _thread_ticket(session: AsyncSession, mail: ParsedEmail) -> Ticket | N
         ).first()
         if row is not None:
             return await _locked(session, row)
-    found = _REF_IN_SUBJECT.search(mail.subject)
+    found = TICKET_REF_IN_SUBJECT.search(mail.subject)
     if found:
         return await _locked(session, int(found.group(1)))
     return None
@@ -177,10 +175,10 @@ async def ingest(
         if winner is None:
             raise
         return _outcome(winner, duplicate=True)
-    ref = f"T-{record.ticket_id:06d}" if record.ticket_id else None
+    ref = ticket_ref(record.ticket_id) if record.ticket_id else None
     return EmailOutcome(record.outcome, record.reason, record.ticket_id, ref, duplicate=False)
 
 
 def _outcome(record: InboundMail, *, duplicate: bool) -> EmailOutcome:
-    ref = f"T-{record.ticket_id:06d}" if record.ticket_id else None
+    ref = ticket_ref(record.ticket_id) if record.ticket_id else None
     return EmailOutcome(record.outcome, record.reason, record.ticket_id, ref, duplicate)

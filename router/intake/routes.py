@@ -10,8 +10,8 @@ from router.intake import email_service
 from router.intake import service as intake
 from router.metrics import TICKETS_ACCEPTED
 from router.problems import UnsupportedMediaType, require_json
+from router.tickets.inputs import TicketContext
 from router.tickets.schemas import TicketAccepted, TicketIn
-from router.tickets.service import TicketContext
 
 api = APIRouter(tags=["intake"])
 

@@ -205,6 +205,18 @@ async def tier_changed(session: AsyncSession, ticket: Ticket, now: datetime) -> 
     return changed
 
 
+async def customer_replied(session: AsyncSession, ticket: Ticket, now: datetime, *, reopened: bool) -> Changes:
+    """After a requester's message: a reopened ticket's resolution clock starts again; once the first
+    response is given, every new requester message starts a next-response clock (unless one is already
+    counting); the ticket's status may pause or resume clocks."""
+    changes = await start(session, ticket, [ClockKind.resolution], now) if reopened else []
+    found = {c.kind: c for c in await clocks(session, ticket, [ClockKind.first_response, ClockKind.next_response])}
+    first, following = found.get(ClockKind.first_response), found.get(ClockKind.next_response)
+    if first is not None and not is_live(first) and (following is None or not is_live(following)):
+        changes += await start(session, ticket, [ClockKind.next_response], now)
+    return changes + await sync_pause(session, ticket, now)
+
+
 async def due_clock(session: AsyncSession, ticket: Ticket, kind: str, generation: int) -> SlaClock | None:
     """The clock a timer names, if that timer is still current (same generation, live, not paused)."""
     found = await clocks(session, ticket, [kind])
