@@ -1,6 +1,6 @@
 """SLA clock mechanics: start, stop, pause, resume, move to another tier, and the timer's warning and breach.
 
-Called only by ``router/tickets/service.py`` (the one door for ticket state), inside its transaction.
+Called only by the ticket service (``router/tickets/``, the one door for ticket state), inside its transaction.
 Clock changes that follow an agent's action (start, stop, pause, tier change) return summaries the
 ticket service puts in that action's audit event (``data.sla``); what the SLA engine does on its own
 (warning, breach) is an audit event of its own with actor ``sla``. Timer work is recorded as effects.
