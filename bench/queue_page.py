@@ -22,11 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import _common as c
 import httpx
 
 # The repository before bench/ on the path: bench/rules.py must not shadow the ``rules`` package.
-sys.path.insert(0, str(c.REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import _common as c
 
 TIER = 1
 PG_DB = "tierroute_bench_queue_page"

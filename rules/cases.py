@@ -15,7 +15,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from rules.engine import Rulebook
-from rules.loader import Problem, RulebookError, _position
+from rules.located import Problem, RulebookError, position
 from rules.model import Decision, Snapshot
 
 EXPECT_KEYS = (
@@ -62,7 +62,7 @@ def load_cases(path: Path) -> list[Case]:
     cases: list[Case] = []
     problems: list[Problem] = []
     for i, item in enumerate(doc):
-        line, col = _position(doc, i)
+        line, col = position(doc, i)
         if not isinstance(item, dict) or "input" not in item or "expect" not in item:
             problems.append(Problem(source, line, col, "a case needs input and expect"))
             continue

@@ -15,7 +15,8 @@ from typing import Any
 
 from rules.business_time import ALWAYS_OPEN
 from rules.calendar import BusinessCalendar
-from rules.loader import Problem, RulebookError, _Compiler, load_yaml_mapping
+from rules.compiler import Compiler
+from rules.located import Problem, RulebookError, load_yaml_mapping
 
 KINDS = ("first_response", "next_response", "resolution")
 BREACH_ACTIONS = ("escalate", "raise_priority", "notify_lead")
@@ -98,7 +99,7 @@ def parse_duration(value: Any) -> int | None:
     return seconds or None
 
 
-class _SlaCompiler(_Compiler):
+class _SlaCompiler(Compiler):
     """Reuses the rulebook compiler's located errors, tiers, priorities and calendar parsing."""
 
     def share(self, node: Any, key: str) -> float | None:
