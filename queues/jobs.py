@@ -35,7 +35,7 @@ from router.reports import digest, rollups
 from router.routing import service as routing
 from router.tickets import breaches, deliveries
 from router.tickets import service as tickets
-from router.unit_of_work import commit, rollback
+from router.unit_of_work import transaction
 from router.webhooks import outbound
 from router.webhooks import sender as webhook_sender
 
@@ -49,20 +49,15 @@ def app_of(ctx: dict[str, Any]) -> AppContext:
 
 
 async def in_transaction(ctx: dict[str, Any], work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work(session)`` in one transaction; database trouble (already rolled back) becomes arq's ``Retry``."""
     app = app_of(ctx)
-    async with app.sessionmaker() as session:
-        try:
-            result = await work(session)
-            await commit(session, app.effects)
-            return result
-        except OperationalError as exc:
-            await rollback(session, app.effects)
-            tries = int(ctx.get("job_try", 1))
-            log.warning("job_database_error", error=str(exc.orig), job_try=tries)
-            raise Retry(defer=min(2**tries, 30)) from exc
-        except BaseException:
-            await rollback(session, app.effects)
-            raise
+    try:
+        async with transaction(app.sessionmaker, app.effects) as session:
+            return await work(session)
+    except OperationalError as exc:
+        tries = int(ctx.get("job_try", 1))
+        log.warning("job_database_error", error=str(exc.orig), job_try=tries)
+        raise Retry(defer=min(2**tries, 30)) from exc
 
 
 async def route_ticket(ctx: dict[str, Any], ticket_id: int) -> str:

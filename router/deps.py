@@ -16,7 +16,7 @@ from router.models.agents import Agent
 from router.models.tickets import Ticket
 from router.tickets import service as tickets
 from router.tickets.actors import Actor, require_tier
-from router.unit_of_work import commit, rollback
+from router.unit_of_work import transaction
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER
 
 
@@ -30,14 +30,8 @@ ContextDep = Annotated[AppContext, Depends(get_context)]
 
 async def get_session(ctx: ContextDep) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed (then effects applied) before the response is sent."""
-    async with ctx.sessionmaker() as session:
-        try:
-            yield session
-        except BaseException:
-            await rollback(session, ctx.effects)
-            raise
-        else:
-            await commit(session, ctx.effects)
+    async with transaction(ctx.sessionmaker, ctx.effects) as session:
+        yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

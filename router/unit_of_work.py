@@ -1,10 +1,15 @@
-"""Commit a session, then apply the Redis effects it recorded (or undo the ones done early)."""
+"""Commit a session, then apply the Redis effects it recorded (or undo the ones done early).
+
+``transaction`` is the one way an edge (request, job, CLI command, mail listener) runs its unit of work.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 import structlog
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.effects import Effect, EffectSink, take_effects, take_undo
@@ -37,3 +42,23 @@ async def rollback(session: AsyncSession, sink: EffectSink) -> None:
         await session.rollback()
     finally:
         await _apply(sink, undo, "undo")
+
+
+@asynccontextmanager
+async def transaction(sessionmaker: async_sessionmaker[AsyncSession], sink: EffectSink) -> AsyncIterator[AsyncSession]:
+    """One session and one transaction: committed, then its effects applied, when the block ends normally;
+    rolled back, with the undo list applied, when anything escapes it (the exception goes on).
+
+    :param sessionmaker: makes the session (the application context's ``sessionmaker``).
+    :param sink: where the recorded effects go after the commit (the context's ``effects``).
+
+    A failed commit rolls back too and its error goes on, so a caller that answers per error kind (a job's
+    ``Retry``, SMTP's 451) catches around the ``async with``.
+    """
+    async with sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await rollback(session, sink)
+            raise
+        await commit(session, sink)

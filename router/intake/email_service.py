@@ -8,7 +8,6 @@ from datetime import timedelta
 
 from mailparser_reply import EmailReplyParser
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,7 +23,6 @@ from router.settings import Settings
 from router.storage import BlobStore
 from router.tickets import service as tickets
 from router.tickets.inputs import MailDetails, StoredAttachment, TicketContext
-from router.unit_of_work import rollback
 
 _reply_parser = EmailReplyParser(languages=["en", "de", "fr", "es", "nl", "it", "pt", "sv", "pl", "ja"])
 
@@ -114,9 +112,9 @@ async def ingest(
         mail = parse_email(raw)
     except UnreadableEmail as exc:
         raise Invalid(f"unreadable email: {exc}", field="body") from None
-    seen = (await session.exec(select(InboundMail).where(InboundMail.message_id == mail.message_id))).first()
+    seen = await _seen(session, mail.message_id)
     if seen is not None:
-        return _outcome(seen, duplicate=True)
+        return seen
     raw_sha = store.put(raw)
     record = InboundMail(
         message_id=mail.message_id,
@@ -166,17 +164,18 @@ async def ingest(
             mail=details,
         )
         record.outcome, record.ticket_id = "created", result.ticket.id
-    session.add(record)
-    try:
-        await session.flush()
-    except IntegrityError:  # the same Message-ID arrived twice at once: the other copy won
-        await rollback(session, sink)
-        winner = (await session.exec(select(InboundMail).where(InboundMail.message_id == mail.message_id))).first()
-        if winner is None:
-            raise
-        return _outcome(winner, duplicate=True)
+    # The same Message-ID arriving twice at once: the other copy may have won.
+    winner = await intake.record_once(session, sink, record, lambda: _seen(session, mail.message_id))
+    if winner is not None:
+        return winner
     ref = ticket_ref(record.ticket_id) if record.ticket_id else None
     return EmailOutcome(record.outcome, record.reason, record.ticket_id, ref, duplicate=False)
+
+
+async def _seen(session: AsyncSession, message_id: str) -> EmailOutcome | None:
+    """What the first copy of this Message-ID did, as a duplicate's outcome; None for a new mail."""
+    record = (await session.exec(select(InboundMail).where(InboundMail.message_id == message_id))).first()
+    return _outcome(record, duplicate=True) if record is not None else None
 
 
 def _outcome(record: InboundMail, *, duplicate: bool) -> EmailOutcome:

@@ -20,7 +20,7 @@ from router.context import AppContext
 from router.errors import DomainError
 from router.intake import email_service
 from router.tickets.actors import Actor
-from router.unit_of_work import commit, rollback
+from router.unit_of_work import transaction
 
 log = structlog.get_logger(__name__)
 
@@ -78,8 +78,8 @@ async def poll(app: AppContext, mailbox: Mailbox, *, limit: int = 200) -> PollRe
     messages = await asyncio.to_thread(_unseen, mailbox, limit)
     done: list[str] = []
     for uid, raw in messages:
-        async with app.sessionmaker() as db:
-            try:
+        try:  # the transaction has rolled back by the time an error is handled
+            async with transaction(app.sessionmaker, app.effects) as db:
                 outcome = await email_service.ingest(
                     db,
                     app.effects,
@@ -89,23 +89,19 @@ async def poll(app: AppContext, mailbox: Mailbox, *, limit: int = 200) -> PollRe
                     source=f"email:imap:{mailbox.label}"[:64],
                     actor=Actor("imap"),
                 )
-                await commit(db, app.effects)
-            except DomainError as exc:  # unreadable: nothing to retry, flag it and say why
-                await rollback(db, app.effects)
-                log.warning("imap_refused", mailbox=mailbox.label, uid=uid, reason=exc.detail)
-                report.refused += 1
-                done.append(uid)
-                continue
-            except OperationalError as exc:  # database down: leave it unseen for the next pass
-                await rollback(db, app.effects)
-                log.warning("imap_database_unavailable", error=str(exc.orig))
-                report.failed += 1
-                continue
-            except Exception:  # one poison message must not block the mailbox: leave it, take the rest
-                await rollback(db, app.effects)
-                log.exception("imap_message_failed", mailbox=mailbox.label, uid=uid)
-                report.failed += 1
-                continue
+        except DomainError as exc:  # unreadable: nothing to retry, flag it and say why
+            log.warning("imap_refused", mailbox=mailbox.label, uid=uid, reason=exc.detail)
+            report.refused += 1
+            done.append(uid)
+            continue
+        except OperationalError as exc:  # database down: leave it unseen for the next pass
+            log.warning("imap_database_unavailable", error=str(exc.orig))
+            report.failed += 1
+            continue
+        except Exception:  # one poison message must not block the mailbox: leave it, take the rest
+            log.exception("imap_message_failed", mailbox=mailbox.label, uid=uid)
+            report.failed += 1
+            continue
         report.duplicates += outcome.duplicate
         report.taken += not outcome.duplicate
         done.append(uid)

@@ -1,17 +1,20 @@
-"""Intake endpoints (JSON for now; email and webhooks join here)."""
+"""Intake endpoints: ``POST /tickets`` (a new ticket as JSON) and ``POST /intake/email`` (a raw email).
+
+Creating a ticket is intake, so it lives here, with its shapes in ``router/intake/schemas.py``; reading and
+changing tickets is ``router/tickets/routes.py``, signed webhooks ``router/webhooks/routes.py``.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel
 
 from router.deps import ContextDep, CurrentActor, SessionDep
 from router.intake import email_service
 from router.intake import service as intake
+from router.intake.schemas import EmailAccepted, TicketAccepted, TicketIn
 from router.metrics import TICKETS_ACCEPTED
 from router.problems import UnsupportedMediaType, require_json
 from router.tickets.inputs import TicketContext
-from router.tickets.schemas import TicketAccepted, TicketIn
 
 api = APIRouter(tags=["intake"])
 
@@ -44,14 +47,6 @@ async def create_ticket(
     assert ticket.id is not None and ticket.ref is not None
     response.headers["Location"] = f"/api/v1/tickets/{ticket.id}"
     return TicketAccepted(id=ticket.id, ref=ticket.ref, status=ticket.status, created=result.created)
-
-
-class EmailAccepted(BaseModel):
-    outcome: str
-    reason: str | None
-    ticket_id: int | None
-    ticket_ref: str | None
-    duplicate: bool
 
 
 async def require_rfc822(request: Request) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.customers import service as customers
@@ -15,6 +17,8 @@ from router.models.tickets import Ticket
 from router.tickets import service as tickets
 from router.tickets.inputs import MailDetails, TicketContext
 from router.unit_of_work import rollback
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -79,13 +83,39 @@ async def submit(
     if delivery_id is None:
         return IntakeResult(ticket, created=True)
     assert ticket.id is not None
-    session.add(Delivery(source=source, delivery_id=delivery_id, ticket_id=ticket.id))
+    row = Delivery(source=source, delivery_id=delivery_id, ticket_id=ticket.id)
+    winner = await record_once(session, sink, row, lambda: _existing(session, source, delivery_id))
+    if winner is not None:
+        return IntakeResult(winner, created=False)
+    return IntakeResult(ticket, created=True)
+
+
+async def record_once(
+    session: AsyncSession, sink: EffectSink, row: SQLModel, winner: Callable[[], Awaitable[T | None]]
+) -> T | None:
+    """Write an idempotency ledger row; if a concurrent copy of the same delivery got there first, give way.
+
+    The one exactly-once step of every intake (JSON ``Delivery``, email ``InboundMail``, webhook ``Delivery``):
+    the ledger's unique key is where copies that raced past their first look-up meet, on SQLite and on
+    PostgreSQL alike.
+
+    :param session: the intake's transaction, holding everything this copy did.
+    :param sink: the effect sink, for the undo list when the transaction rolls back.
+    :param row: the ledger row (its unique key names the delivery).
+    :param winner: reads what the first copy made, afresh after the rollback (the same look-up as the
+        intake's first one).
+    :returns: ``None`` when the row went in (this copy is the first: carry on); else ``winner()``, after the
+        whole transaction was rolled back (this copy's ticket included).
+    :raises IntegrityError: when the first copy rolled back too, so there is nothing to answer with; the
+        sender retries.
+    """
+    session.add(row)
     try:
         await session.flush()
     except IntegrityError:
         await rollback(session, sink)
-        found = await _existing(session, source, delivery_id)
-        if found is None:  # the winner rolled back too; the sender will retry
+        found = await winner()
+        if found is None:
             raise
-        return IntakeResult(found, created=False)
-    return IntakeResult(ticket, created=True)
+        return found
+    return None

@@ -18,7 +18,7 @@ from router.context import AppContext
 from router.errors import DomainError
 from router.intake import email_service
 from router.tickets.actors import Actor
-from router.unit_of_work import commit, rollback
+from router.unit_of_work import transaction
 
 log = structlog.get_logger(__name__)
 
@@ -40,8 +40,8 @@ class IntakeHandler:
         raw = envelope.original_content or envelope.content
         if not isinstance(raw, bytes):
             raw = str(raw or "").encode("utf-8", "surrogateescape")
-        async with self.app.sessionmaker() as db:
-            try:
+        try:  # the transaction has rolled back by the time an error is answered
+            async with transaction(self.app.sessionmaker, self.app.effects) as db:
                 outcome = await email_service.ingest(
                     db,
                     self.app.effects,
@@ -51,18 +51,14 @@ class IntakeHandler:
                     source="email:smtp",
                     actor=Actor("smtp"),
                 )
-                await commit(db, self.app.effects)
-            except DomainError as exc:
-                await rollback(db, self.app.effects)
-                return f"554 5.6.0 {exc.detail}"
-            except OperationalError as exc:
-                await rollback(db, self.app.effects)
-                log.warning("smtp_database_unavailable", error=str(exc.orig))
-                return "451 4.3.0 Temporarily unavailable, please try again later"
-            except Exception:  # never bounce mail for our own fault: the sender retries later
-                await rollback(db, self.app.effects)
-                log.exception("smtp_intake_failed")
-                return "451 4.3.0 Temporary failure, please try again later"
+        except DomainError as exc:
+            return f"554 5.6.0 {exc.detail}"
+        except OperationalError as exc:
+            log.warning("smtp_database_unavailable", error=str(exc.orig))
+            return "451 4.3.0 Temporarily unavailable, please try again later"
+        except Exception:  # never bounce mail for our own fault: the sender retries later
+            log.exception("smtp_intake_failed")
+            return "451 4.3.0 Temporary failure, please try again later"
         log.info("smtp_received", outcome=outcome.outcome, ticket=outcome.ticket_ref, reason=outcome.reason)
         return f"250 2.0.0 Accepted: {outcome.ticket_ref or outcome.outcome}"
 

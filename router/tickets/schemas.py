@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from router.models.tickets import Priority
 from router.sla.schemas import SlaOut
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER
 
@@ -21,29 +20,6 @@ def _no_nul(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_no_nul)]
-
-
-class TicketIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    subject: Text = Field(min_length=1, max_length=500)
-    body: Text = Field(max_length=200_000)
-    requester_email: EmailStr
-    customer_ref: str | None = Field(default=None, min_length=1, max_length=120)
-    priority: Priority | None = None
-    channel: str = Field(default="api", min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
-    external_id: str | None = Field(default=None, min_length=1, max_length=255)
-    product: str | None = Field(default=None, min_length=1, max_length=100)
-    component: str | None = Field(default=None, min_length=1, max_length=100)
-    service: str | None = Field(default=None, min_length=1, max_length=100, description="the affected service")
-    tags: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(default_factory=list, max_length=20)
-
-
-class TicketAccepted(BaseModel):
-    id: int
-    ref: str
-    status: str
-    created: bool
 
 
 class TicketOut(BaseModel):

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from router.customers import service as customers
 from router.effects import EffectSink
 from router.errors import NotFound, Unavailable
+from router.intake.service import record_once
 from router.models.intake import Delivery
 from router.models.tickets import OPEN_STATUSES, Priority, Status, Ticket
 from router.models.webhooks import WebhookDelivery
@@ -27,7 +28,6 @@ from router.tickets import service as tickets
 from router.tickets.actors import Actor
 from router.tickets.inputs import MailDetails, TicketContext
 from router.tickets.schemas import Text
-from router.unit_of_work import rollback
 from router.webhooks.config import Source
 from router.webhooks.mapping import MappingProblem, PayloadMapping
 from rules.vocabulary import VENDOR_TIER
@@ -309,13 +309,11 @@ async def receive(
     else:
         outcome, ticket = await _change(session, source, payload, action, vendor=vendor)
     assert ticket.id is not None and ticket.ref is not None
-    session.add(Delivery(source=ledger_source(source), delivery_id=webhook_id, ticket_id=ticket.id, outcome=outcome))
+    row = Delivery(source=ledger_source(source), delivery_id=webhook_id, ticket_id=ticket.id, outcome=outcome)
     try:
-        await session.flush()
-    except IntegrityError:
-        await rollback(session, sink)
-        replayed = await _replayed(session, source, webhook_id)
-        if replayed is None:  # the winner rolled back too: the sender should simply retry
-            raise Unavailable("a concurrent copy of this delivery failed; retry", retry_after=1) from None
+        replayed = await record_once(session, sink, row, lambda: _replayed(session, source, webhook_id))
+    except IntegrityError:  # the winner rolled back too: the sender should simply retry
+        raise Unavailable("a concurrent copy of this delivery failed; retry", retry_after=1) from None
+    if replayed is not None:
         return replayed
     return WebhookOutcome(outcome, ticket.id, ticket.ref, duplicate=False)

@@ -1,0 +1,217 @@
+"""``tierroute``: the typer app and the long-running processes (up, serve, worker, smtp, imap, reconcile).
+
+The command groups live beside this module, one each: ``admin`` (demo, agents, customers, audit), ``rules``,
+``reports`` and ``webhooks``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from router.cli import admin, reports, rules, webhooks
+from router.cli.common import console, parse_tiers, run
+from router.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="tierroute: support-ticket escalation router.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    tiers: Annotated[str, typer.Option(help="Tier queues the built-in workers serve.")] = "0,1,2,3,4",
+) -> None:
+    """Run the API and all workers in one process (embedded SQLite and Redis unless configured)."""
+    import uvicorn
+
+    from queues.runtime import open_runtime
+    from queues.worker import run_workers
+    from router.app import create_app
+
+    settings = get_settings()
+    tier_list = parse_tiers(tiers)
+
+    async def main() -> None:
+        async with open_runtime(settings) as runtime:
+
+            @asynccontextmanager
+            async def shared(_: Settings) -> AsyncIterator[object]:
+                yield runtime.app
+
+            api = create_app(settings, shared)  # type: ignore[arg-type]
+            # Open live-update streams (the web UI's server-sent events) would hold a graceful shutdown
+            # for as long as they last; browsers reconnect on their own, so they get a few seconds.
+            config = uvicorn.Config(
+                api, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=5
+            )
+            server = uvicorn.Server(config)
+            workers = asyncio.create_task(run_workers(runtime, tier_list))
+            console.print(
+                f"tierroute is up: http://{host}:{port}  (agent UI: http://{host}:{port}/ui/, "
+                f"API docs: http://{host}:{port}/docs)"
+            )
+            try:
+                await server.serve()
+            finally:
+                workers.cancel()
+                await asyncio.gather(workers, return_exceptions=True)
+
+    run(main())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Run the API only (workers run separately with `tierroute worker`)."""
+    import uvicorn
+
+    uvicorn.run(
+        "router.asgi:create",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=5,  # see ``up``: live-update streams must not hold a shutdown
+    )
+
+
+@app.command()
+def worker(
+    tiers: Annotated[str, typer.Option(help="Tier automation queues to serve, e.g. 0,1.")] = "0,1,2,3,4",
+    routing: Annotated[bool, typer.Option(help="Also serve the routing and mail queues.")] = True,
+    burst: Annotated[bool, typer.Option(help="Stop once the queues are empty.")] = False,
+) -> None:
+    """Run arq workers for the routing queue and the chosen tiers (reconciles Redis first)."""
+    from queues.runtime import open_runtime
+    from queues.worker import drain, run_workers
+
+    settings = get_settings()
+    tier_list = parse_tiers(tiers)
+
+    async def main() -> None:
+        async with open_runtime(settings) as runtime:
+            if burst:
+                from queues.reconcile import reconcile
+
+                await reconcile(runtime.app, runtime.pool)
+                console.print(await drain(runtime, tier_list, routing=routing))
+                return
+            # SIGTERM/SIGINT cancel the workers: running jobs are cancelled, arq puts them back in the
+            # queue, and the workers close before Redis connections do.
+            task = asyncio.current_task()
+            assert task is not None
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, task.cancel)
+            try:
+                await run_workers(runtime, tier_list, routing=routing)
+            except asyncio.CancelledError:
+                console.print("workers stopped")
+
+    run(main())
+
+
+@app.command()
+def smtp(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 2525,
+) -> None:
+    """Run the SMTP listener: mail to the support addresses (TIERROUTE_SUPPORT_ADDRESSES) becomes tickets."""
+    from queues.runtime import open_runtime
+    from router.intake.smtp import serve_smtp
+
+    settings = get_settings()
+
+    async def main() -> None:
+        async with open_runtime(settings) as runtime:
+            server = await serve_smtp(runtime.app, host, port)
+            console.print(f"SMTP listener on {host}:{port}")
+            loop = asyncio.get_running_loop()
+            stop = asyncio.Event()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+            server.close()
+            await server.wait_closed()
+
+    run(main())
+
+
+@app.command()
+def imap(once: Annotated[bool, typer.Option(help="Poll each mailbox once and exit.")] = False) -> None:
+    """Poll the IMAP mailboxes in TIERROUTE_IMAP_URLS; each unseen mail is ingested, then flagged seen."""
+    from queues.runtime import open_runtime
+    from router.intake.imap import Mailbox, poll
+
+    settings = get_settings()
+    if not settings.imap_urls:
+        typer.echo("error: no mailboxes: set TIERROUTE_IMAP_URLS (a JSON list of imap:// URLs)", err=True)
+        raise typer.Exit(2)
+    mailboxes = [Mailbox(url) for url in settings.imap_urls]
+
+    async def main() -> None:
+        async with open_runtime(settings) as runtime:
+            while True:
+                for mailbox in mailboxes:
+                    try:
+                        report = await poll(runtime.app, mailbox)
+                        console.print(f"{mailbox.label}: {report}")
+                    except Exception as exc:  # one bad mailbox must not stop the others
+                        typer.echo(f"{mailbox.label}: {exc.__class__.__name__}: {exc}", err=True)
+                if once:
+                    return
+                await asyncio.sleep(settings.imap_poll_seconds)
+
+    run(main())
+
+
+@app.command("reconcile")
+def reconcile_cmd() -> None:
+    """Rebuild tier queues, pending jobs and SLA timers in Redis from the database."""
+    from queues.reconcile import reconcile
+    from queues.runtime import open_runtime
+
+    async def main() -> None:
+        async with open_runtime(get_settings()) as runtime:
+            report = await reconcile(runtime.app, runtime.pool)
+        table = Table("tier", "queued")
+        for tier, count in report.queued.items():
+            table.add_row(str(tier), str(count))
+        console.print(table)
+        console.print(
+            f"routing jobs enqueued: {report.routing_enqueued}; automation jobs enqueued: {report.automation_enqueued}"
+        )
+        console.print(f"SLA timers scheduled: {report.sla_timers}")
+
+    run(main())
+
+
+app.command()(admin.demo)
+app.add_typer(admin.agents_app, name="agents")
+app.add_typer(admin.customers_app, name="customers")
+app.add_typer(admin.audit_app, name="audit")
+app.add_typer(rules.app, name="rules")
+app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(reports.app, name="report")
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
