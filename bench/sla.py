@@ -223,6 +223,7 @@ async def end_to_end(url: str, n: int, sample: int, workdir: Path) -> dict[str, 
     from router.settings import Settings
     from router.tickets import service as tickets
     from router.unit_of_work import commit
+    from rules.vocabulary import SUPPORT_TIERS
 
     reset_database()
     policy = workdir / "sla.yaml"
@@ -231,7 +232,7 @@ async def end_to_end(url: str, n: int, sample: int, workdir: Path) -> dict[str, 
     async with open_runtime(settings) as rt:
         await rt.pool.flushall()
         await fill(rt.pool, n, int(time.time() * 1000))
-        workers = asyncio.create_task(run_workers(rt, range(5)))
+        workers = asyncio.create_task(run_workers(rt, SUPPORT_TIERS))
         stop = asyncio.Event()
         background = asyncio.create_task(churn(url, n, stop))
         try:

@@ -29,12 +29,13 @@ from router.errors import NotFound
 from router.metrics import TICKETS_ROUTED
 from router.models.columns import utcnow
 from router.models.reports import DigestMail
-from router.models.tickets import Message
+from router.models.tickets import MailStatus, Message
 from router.models.webhooks import DeliveryStatus, WebhookDelivery
 from router.outbound import sender
 from router.outbound.compose import compose
 from router.reports import digest, rollups
 from router.routing import service as routing
+from router.tickets import breaches, deliveries
 from router.tickets import service as tickets
 from router.unit_of_work import transaction
 from router.webhooks import outbound
@@ -96,7 +97,7 @@ async def check_sla(ctx: dict[str, Any], ticket_id: int, kind: str, generation: 
     """A clock's timer fired; warn or breach if that generation is still due (else a no-op)."""
 
     async def work(session: AsyncSession) -> str:
-        return await tickets.sla_check(session, ticket_id, kind, generation)
+        return await breaches.sla_check(session, ticket_id, kind, generation)
 
     try:
         return await in_transaction(ctx, work)
@@ -129,7 +130,7 @@ async def send_mail(ctx: dict[str, Any], message_id: int) -> str:
         return "not-configured"
     async with app.sessionmaker() as session:
         message = await session.get(Message, message_id)
-        if message is None or message.delivery_status != "pending":
+        if message is None or message.delivery_status != MailStatus.pending:
             return "nothing-to-send"
         ticket = await tickets.get(session, message.ticket_id)
         try:
@@ -146,7 +147,7 @@ async def send_mail(ctx: dict[str, Any], message_id: int) -> str:
 
     async def done(session: AsyncSession) -> bool:
         sent = await session.get(Message, message_id)
-        return sent is not None and await tickets.mark_sent(session, sent, message_id_header=str(mail["Message-ID"]))
+        return sent is not None and await deliveries.mark_sent(session, sent, message_id_header=str(mail["Message-ID"]))
 
     await in_transaction(ctx, done)
     return "sent"
@@ -214,7 +215,7 @@ async def _record_send_failure(ctx: dict[str, Any], message_id: int, error: str,
     async def record(session: AsyncSession) -> None:
         failed = await session.get(Message, message_id)
         if failed is not None:
-            await tickets.note_send_failure(session, failed, error=error, final=final)
+            await deliveries.note_send_failure(session, failed, error=error, final=final)
 
     await in_transaction(ctx, record)
 

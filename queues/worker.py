@@ -23,6 +23,7 @@ from queues.serialization import deserialize, serialize
 from queues.sla_timers import run_ticker
 from router.db import is_sqlite
 from router.settings import Settings
+from rules.vocabulary import SUPPORT_TIERS
 
 log = structlog.get_logger(__name__)
 SQLITE_MAX_JOBS = 8
@@ -118,7 +119,7 @@ async def run_workers(runtime: Runtime, tiers: Iterable[int], *, routing: bool =
     await asyncio.gather(*(supervise(runtime, name) for name in names), *ticker)
 
 
-async def drain(runtime: Runtime, tiers: Iterable[int] = range(5), *, routing: bool = True) -> dict[str, Any]:
+async def drain(runtime: Runtime, tiers: Iterable[int] = SUPPORT_TIERS, *, routing: bool = True) -> dict[str, Any]:
     """Burst mode: run the chosen queues until all of them are empty (tests, demo, benchmarks)."""
     totals: dict[str, Any] = {}
     names = queue_names(tiers, routing)

@@ -37,9 +37,11 @@ from sqlalchemy.sql.selectable import CTE, Subquery
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.models import metadata
+from router.models.agents import LEAD_ROLES
 from router.reports import facts as report_facts
 from router.reports import percentiles, rollups
 from router.reports.rollups import Coverage
+from rules.vocabulary import PRIORITIES, SUPPORT_TIERS
 
 audit = metadata.tables["audit_event"]
 customer = metadata.tables["customer"]
@@ -164,7 +166,7 @@ def key_name(dim: str, key: Any) -> str:
     if key is None:
         return "none"
     if dim == "priority":
-        return report_facts.PRIORITIES[int(key)]
+        return PRIORITIES[int(key)]
     return str(key)
 
 
@@ -361,9 +363,10 @@ async def duration_percentiles(
     return percentiles.finish(positions, values)
 
 
-#: Every value ``report_ticket.cell`` can take: support tier none or 0-4, customer tier 0-9, priority 0-3.
+#: Every value ``report_ticket.cell`` can take: support tier none or 0-4 (stored as 0 or tier + 1), customer
+#: tier 0-9, priority 0-3.
 _ALL_CELLS = [
-    st * 100 + ct * 10 + pr for st in range(6) for ct in range(10) for pr in range(len(report_facts.PRIORITIES))
+    st * 100 + ct * 10 + pr for st in range(len(SUPPORT_TIERS) + 1) for ct in range(10) for pr in range(len(PRIORITIES))
 ]
 
 
@@ -381,7 +384,7 @@ def _cells(dim: str, key: str) -> list[int]:
         return [c for c in _ALL_CELLS if c // 100 == st]
     if dim == "customer_tier":
         return [c for c in _ALL_CELLS if (c // 10) % 10 == int(key)]
-    return [c for c in _ALL_CELLS if c % 10 == report_facts.PRIORITIES.index(key)]
+    return [c for c in _ALL_CELLS if c % 10 == PRIORITIES.index(key)]
 
 
 async def tickets_out(session: AsyncSession, f: Filters, cover: Coverage) -> list[dict[str, Any]]:
@@ -633,7 +636,7 @@ async def lead_recipients(session: AsyncSession) -> Sequence[tuple[int, str, str
     agent = metadata.tables["agent"]
     stmt = (
         select(agent.c.id, agent.c.name, agent.c.email)
-        .where(agent.c.role.in_(("lead", "admin")), agent.c.email != "")
+        .where(agent.c.role.in_(LEAD_ROLES), agent.c.email != "")
         .order_by(agent.c.id)
     )
     return [(int(r["id"]), str(r["name"]), str(r["email"])) for r in await _rows(session, stmt)]

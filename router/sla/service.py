@@ -1,6 +1,6 @@
 """SLA clock mechanics: start, stop, pause, resume, move to another tier, and the timer's warning and breach.
 
-Called only by ``router/tickets/service.py`` (the one door for ticket state), inside its transaction.
+Called only by the ticket service (``router/tickets/``, the one door for ticket state), inside its transaction.
 Clock changes that follow an agent's action (start, stop, pause, tier change) return summaries the
 ticket service puts in that action's audit event (``data.sla``); what the SLA engine does on its own
 (warning, breach) is an audit event of its own with actor ``sla``. Timer work is recorded as effects.
@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from router.audit import service as audit
 from router.effects import CancelTimer, ScheduleTimer, after_commit
 from router.events import service as events
-from router.models.sla import ClockState, SlaClock
+from router.models.sla import ClockKind, ClockState, SlaClock
 from router.models.tickets import Ticket
 from router.sla.policies import policies_of
 from rules.business_time import add_business_seconds, business_seconds_between
@@ -202,6 +202,18 @@ async def tier_changed(session: AsyncSession, ticket: Ticket, now: datetime) -> 
         _retime(session, clock, policy, now)
         changed.append(_summary(clock, "restarted" if old_policy.on_escalation == "restart" else "continued"))
     return changed
+
+
+async def customer_replied(session: AsyncSession, ticket: Ticket, now: datetime, *, reopened: bool) -> Changes:
+    """After a requester's message: a reopened ticket's resolution clock starts again; once the first
+    response is given, every new requester message starts a next-response clock (unless one is already
+    counting); the ticket's status may pause or resume clocks."""
+    changes = await start(session, ticket, [ClockKind.resolution], now) if reopened else []
+    found = {c.kind: c for c in await clocks(session, ticket, [ClockKind.first_response, ClockKind.next_response])}
+    first, following = found.get(ClockKind.first_response), found.get(ClockKind.next_response)
+    if first is not None and not is_live(first) and (following is None or not is_live(following)):
+        changes += await start(session, ticket, [ClockKind.next_response], now)
+    return changes + await sync_pause(session, ticket, now)
 
 
 async def due_clock(session: AsyncSession, ticket: Ticket, kind: str, generation: int) -> SlaClock | None:
