@@ -22,7 +22,7 @@ from queues.runtime import open_runtime
 from router.intake import email_service
 from router.intake.mime import UnreadableEmail, parse_email
 from router.settings import Settings
-from router.tickets.service import Actor
+from router.tickets.actors import Actor
 from router.unit_of_work import commit
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "mail"

@@ -89,6 +89,7 @@ async def measure(args: argparse.Namespace, url: str, data_dir: Path) -> list[li
     from router.settings import Settings
     from router.unit_of_work import commit
     from router.web.views import PAGE_SIZE
+    from rules.vocabulary import SUPPORT_TIERS
 
     settings = Settings(database_url=url, redis_url=REDIS_URL, data_dir=data_dir)
     async with open_runtime(settings) as runtime:
@@ -99,7 +100,7 @@ async def measure(args: argparse.Namespace, url: str, data_dir: Path) -> list[li
         print(f"reconcile: tier {TIER} holds {report.queued.get(TIER, 0):,} tickets in Redis", flush=True)
         async with runtime.app.sessionmaker() as session:
             await agents.add_agent(
-                session, name="Bench Lead", email="lead@bench.test", role="lead", tiers=range(5), password=PASSWORD
+                session, name="Bench Lead", email="lead@bench.test", role="lead", tiers=SUPPORT_TIERS, password=PASSWORD
             )
             await commit(session, runtime.app.effects)
 

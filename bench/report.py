@@ -214,7 +214,7 @@ def unmark(ids: list[int]) -> None:
 
 
 async def refresh_rollups() -> None:
-    """What the ``reports.refresh_rollups`` cron job does."""
+    """What the roll-ups' cron job (``queues.jobs.refresh_report_rollups``) does."""
     engine = make_engine(URL)
     try:
         async with make_sessionmaker(engine)() as session:

@@ -17,7 +17,7 @@ What is measured, per size N:
   (``queues.worker.run_workers``: arq workers + the 200 ms SLA ticker), on a policy with a 20 s
   first-response target (24x7). The N timers above stay in the same Redis, and a background task keeps
   rescheduling random timers (~2,000 ops/s) meanwhile. Lag = ``breached_at`` (committed by the
-  ``sla.check`` job, after escalation and audit) - ``due_at``, per ticket.
+  SLA check job, after escalation and audit) - ``due_at``, per ticket.
 * For comparison, arq deferred jobs (one per ticket, ``_defer_by``) at 10,000: Redis memory per job.
 
 Usage: python bench/sla.py [--sizes 10000,1000000] [--sample 300] [--no-e2e]
@@ -165,20 +165,20 @@ async def redis_side(urls: list[str], sizes: list[int], ops: int) -> list[dict[s
 
 
 async def arq_jobs_memory(url: str, n: int) -> float:
-    """Bytes per arq deferred job (the alternative design), same payload as ``sla.check``."""
+    """Bytes per arq deferred job (the alternative design), same payload as the SLA check job."""
     from arq import create_pool
     from arq.connections import RedisSettings
 
     from queues.serialization import deserialize, serialize
+    from router.effects import sla_check_job
 
     pool = await create_pool(RedisSettings.from_dsn(url), job_serializer=serialize, job_deserializer=deserialize)
     try:
         await pool.flushall()
         base = await used_memory(pool)
         for t in range(1, n + 1):
-            await pool.enqueue_job(
-                "sla.check", t, "resolution", 1, _job_id=f"sla:{t}:resolution:1", _defer_by=timedelta(days=1)
-            )
+            job = sla_check_job(f"{t}:resolution:1")
+            await pool.enqueue_job(job.function, *job.args, _job_id=job.job_id, _defer_by=timedelta(days=1))
         return (await used_memory(pool) - base) / n
     finally:
         await pool.flushall()
@@ -223,6 +223,7 @@ async def end_to_end(url: str, n: int, sample: int, workdir: Path) -> dict[str, 
     from router.settings import Settings
     from router.tickets import service as tickets
     from router.unit_of_work import commit
+    from rules.vocabulary import SUPPORT_TIERS
 
     reset_database()
     policy = workdir / "sla.yaml"
@@ -231,7 +232,7 @@ async def end_to_end(url: str, n: int, sample: int, workdir: Path) -> dict[str, 
     async with open_runtime(settings) as rt:
         await rt.pool.flushall()
         await fill(rt.pool, n, int(time.time() * 1000))
-        workers = asyncio.create_task(run_workers(rt, range(5)))
+        workers = asyncio.create_task(run_workers(rt, SUPPORT_TIERS))
         stop = asyncio.Event()
         background = asyncio.create_task(churn(url, n, stop))
         try:

@@ -121,10 +121,3 @@ def redis_settings(settings: Settings) -> RedisSettings:
     if _embedded is None:
         _embedded = EmbeddedRedis(settings.embedded_redis_path)
     return RedisSettings(unix_socket_path=_embedded.socket_path)
-
-
-def stop_embedded() -> None:
-    global _embedded
-    if _embedded is not None:
-        _embedded.close()
-        _embedded = None

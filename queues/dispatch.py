@@ -8,21 +8,9 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
-from queues.names import (
-    MAIL_QUEUE,
-    ROUTING_QUEUE,
-    SLA_QUEUE,
-    SLA_TIMERS,
-    WEBHOOKS_QUEUE,
-    tier_age_key,
-    tier_arq_queue,
-    tier_queue_key,
-)
+from queues.names import SLA_TIMERS, arq_queue_for, tier_age_key, tier_queue_key
 from router.effects import (
     MAIL,
-    ROUTING,
-    SLA,
-    WEBHOOKS,
     CancelTimer,
     Effect,
     EnqueueJob,
@@ -32,18 +20,6 @@ from router.effects import (
     ScheduleTimer,
     publish_job,
 )
-
-
-def arq_queue_for(queue: str | int) -> str:
-    if queue == ROUTING:
-        return ROUTING_QUEUE
-    if queue == MAIL:
-        return MAIL_QUEUE
-    if queue == WEBHOOKS:
-        return WEBHOOKS_QUEUE
-    if queue == SLA:
-        return SLA_QUEUE
-    return tier_arq_queue(int(queue))
 
 
 class RedisEffectSink:

@@ -1,5 +1,7 @@
 """arq job functions. Each takes ids, reloads state, acts through a router service in one transaction.
 
+Each job's name, queue, timeout and tries are in ``queues.job_table``.
+
 arq delivers at least once: every job checks the ticket's state first, so a second delivery is a no-op.
 Database trouble raises ``Retry`` (arq retries only that); other errors fail the job, and the sweep or
 reconcile enqueues it again later.
@@ -27,12 +29,13 @@ from router.errors import NotFound
 from router.metrics import TICKETS_ROUTED
 from router.models.columns import utcnow
 from router.models.reports import DigestMail
-from router.models.tickets import Message
+from router.models.tickets import MailStatus, Message
 from router.models.webhooks import DeliveryStatus, WebhookDelivery
 from router.outbound import sender
 from router.outbound.compose import compose
 from router.reports import digest, rollups
 from router.routing import service as routing
+from router.tickets import breaches, deliveries
 from router.tickets import service as tickets
 from router.unit_of_work import transaction
 from router.webhooks import outbound
@@ -60,7 +63,7 @@ async def in_transaction(ctx: dict[str, Any], work: Callable[[AsyncSession], Awa
 
 
 async def route_ticket(ctx: dict[str, Any], ticket_id: int) -> str:
-    """``ticket.route``: classify a new ticket and put it in its tier's queue."""
+    """Classify a new ticket and put it in its tier's queue."""
     app = app_of(ctx)
     rulebook = app.rulebook.current()
 
@@ -77,7 +80,7 @@ async def route_ticket(ctx: dict[str, Any], ticket_id: int) -> str:
 
 
 async def automate_tier(ctx: dict[str, Any], ticket_id: int, tier: int) -> str:
-    """``tier.automate``: the tier's automatic first step (acknowledgement, self-service pointers)."""
+    """The tier's automatic first step (acknowledgement, self-service pointers)."""
     app = app_of(ctx)
 
     async def work(session: AsyncSession) -> bool:
@@ -91,10 +94,10 @@ async def automate_tier(ctx: dict[str, Any], ticket_id: int, tier: int) -> str:
 
 
 async def check_sla(ctx: dict[str, Any], ticket_id: int, kind: str, generation: int) -> str:
-    """``sla.check``: a clock's timer fired; warn or breach if that generation is still due (else a no-op)."""
+    """A clock's timer fired; warn or breach if that generation is still due (else a no-op)."""
 
     async def work(session: AsyncSession) -> str:
-        return await tickets.sla_check(session, ticket_id, kind, generation)
+        return await breaches.sla_check(session, ticket_id, kind, generation)
 
     try:
         return await in_transaction(ctx, work)
@@ -103,7 +106,7 @@ async def check_sla(ctx: dict[str, Any], ticket_id: int, kind: str, generation: 
 
 
 async def sweep(ctx: dict[str, Any]) -> str:
-    """``reconcile.sweep`` (cron): re-enqueue jobs for tickets that waited past the grace period, and put
+    """Cron: re-enqueue jobs for tickets that waited past the grace period, and put
     back SLA timers that should have fired by then."""
     app = app_of(ctx)
     grace = app.settings.sweep_grace_seconds
@@ -113,21 +116,21 @@ async def sweep(ctx: dict[str, Any]) -> str:
 
 
 async def repair_queues(ctx: dict[str, Any]) -> str:
-    """``reconcile.repair`` (cron, once a minute): put tier-queue membership right; it reads every queued
+    """Cron, once a minute: put tier-queue membership right; it reads every queued
     ticket, so it runs less often than the job sweep."""
     added, removed = await repair_tier_queues(app_of(ctx), RedisTierQueue(ctx["redis"]))
     return f"queue_added={added} queue_removed={removed}"
 
 
 async def send_mail(ctx: dict[str, Any], message_id: int) -> str:
-    """``mail.send``: compose and send one outbound message; retried with backoff, failures on the ticket."""
+    """Compose and send one outbound message; retried with backoff, failures on the ticket."""
     app = app_of(ctx)
     settings = app.settings
     if not settings.smtp_url:
         return "not-configured"
     async with app.sessionmaker() as session:
         message = await session.get(Message, message_id)
-        if message is None or message.delivery_status != "pending":
+        if message is None or message.delivery_status != MailStatus.pending:
             return "nothing-to-send"
         ticket = await tickets.get(session, message.ticket_id)
         try:
@@ -144,21 +147,21 @@ async def send_mail(ctx: dict[str, Any], message_id: int) -> str:
 
     async def done(session: AsyncSession) -> bool:
         sent = await session.get(Message, message_id)
-        return sent is not None and await tickets.mark_sent(session, sent, message_id_header=str(mail["Message-ID"]))
+        return sent is not None and await deliveries.mark_sent(session, sent, message_id_header=str(mail["Message-ID"]))
 
     await in_transaction(ctx, done)
     return "sent"
 
 
 async def weekly_digest(ctx: dict[str, Any]) -> str:
-    """``reports.weekly_digest`` (cron, Mondays 07:00 UTC): a ledger row and a mail job per lead for the past
+    """Cron, Mondays 07:00 UTC: a ledger row and a mail job per lead for the past
     week; a repeated run of the same week adds nothing."""
     planned = await in_transaction(ctx, lambda session: digest.plan_week(session, utcnow()))
     return f"pending={len(planned)}"
 
 
 async def refresh_report_rollups(ctx: dict[str, Any]) -> str:
-    """``reports.refresh_rollups`` (cron, each minute): recompute the report roll-ups of the days whose facts
+    """Cron, each minute: recompute the report roll-ups of the days whose facts
     changed, so reports read those days from a few rows again instead of from the facts."""
 
     async def work(session: AsyncSession) -> int:
@@ -168,7 +171,7 @@ async def refresh_report_rollups(ctx: dict[str, Any]) -> str:
 
 
 async def send_digest(ctx: dict[str, Any], digest_id: int) -> str:
-    """``reports.send_digest``: compute the week's report and mail it to one lead, once."""
+    """Compute the week's report and mail it to one lead, once."""
     app = app_of(ctx)
     settings = app.settings
     if not settings.smtp_url:
@@ -212,13 +215,13 @@ async def _record_send_failure(ctx: dict[str, Any], message_id: int, error: str,
     async def record(session: AsyncSession) -> None:
         failed = await session.get(Message, message_id)
         if failed is not None:
-            await tickets.note_send_failure(session, failed, error=error, final=final)
+            await deliveries.note_send_failure(session, failed, error=error, final=final)
 
     await in_transaction(ctx, record)
 
 
 async def publish_event(ctx: dict[str, Any], event_id: str) -> str:
-    """``events.publish``: store one delivery per endpoint that wants the event and queue their jobs."""
+    """Store one delivery per endpoint that wants the event and queue their jobs."""
     app = app_of(ctx)
 
     async def work(session: AsyncSession) -> int:
@@ -232,7 +235,7 @@ async def publish_event(ctx: dict[str, Any], event_id: str) -> str:
 
 
 async def deliver_webhook(ctx: dict[str, Any], delivery_id: int) -> str:
-    """``webhook.deliver``: POST one signed delivery; on failure record it and retry with backoff."""
+    """POST one signed delivery; on failure record it and retry with backoff."""
     app = app_of(ctx)
 
     async def load(session: AsyncSession) -> WebhookDelivery | None:

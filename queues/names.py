@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from router.effects import MAIL, ROUTING, SLA, WEBHOOKS
+
 PREFIX = "tierroute"
 ROUTING_QUEUE = f"{PREFIX}:arq:route"
 MAIL_QUEUE = f"{PREFIX}:arq:mail"
 WEBHOOKS_QUEUE = f"{PREFIX}:arq:webhooks"
 SLA_QUEUE = f"{PREFIX}:arq:sla"
+#: The arq queue of each ``router.effects`` queue, in the order burst mode drains them; tier automation
+#: has one arq queue per tier (``tier_arq_queue``).
+ARQ_QUEUES = {ROUTING: ROUTING_QUEUE, MAIL: MAIL_QUEUE, SLA: SLA_QUEUE, WEBHOOKS: WEBHOOKS_QUEUE}
 #: Sorted set of SLA timers: member ``ticket:kind:generation``, score = when it fires (epoch ms).
 SLA_TIMERS = f"{PREFIX}:sla:timers"
 
@@ -14,6 +19,11 @@ SLA_TIMERS = f"{PREFIX}:sla:timers"
 def tier_arq_queue(tier: int) -> str:
     """arq queue for a support tier's automation jobs."""
     return f"{PREFIX}:arq:tier:{tier}"
+
+
+def arq_queue_for(queue: str | int) -> str:
+    """The arq queue of a ``router.effects`` queue or of a support tier's number."""
+    return ARQ_QUEUES[queue] if isinstance(queue, str) and queue in ARQ_QUEUES else tier_arq_queue(int(queue))
 
 
 def tier_queue_key(tier: int) -> str:

@@ -24,6 +24,7 @@ from router.sla.queries import overdue_timers, pending_timers
 from router.tickets import queries
 from router.tierqueues.ordering import created_ms, queue_score
 from router.webhooks import queries as webhook_queries
+from rules.vocabulary import SUPPORT_TIERS
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +50,7 @@ async def repair_tier_queues(app: AppContext, queue: RedisTierQueue) -> tuple[in
     """Cheaper than a rebuild, safe while claims run: add queued tickets missing from Redis, drop entries
     whose ticket is no longer queued in that tier (re-checked, so a ticket queued meanwhile stays)."""
     added = removed = 0
-    for tier in range(5):
+    for tier in SUPPORT_TIERS:
         async with app.sessionmaker() as session:
             rows = {tid: (p, c, t) for tid, p, c, t in await queries.queued_in_tier(session, tier)}
         members = {int(m) for m in await queue.redis.zrange(tier_queue_key(tier), 0, -1)}
@@ -71,7 +72,7 @@ async def repair_tier_queues(app: AppContext, queue: RedisTierQueue) -> tuple[in
 
 async def _rebuild(app: AppContext, queue: RedisTierQueue) -> dict[int, int]:
     counts: dict[int, int] = {}
-    for tier in range(5):
+    for tier in SUPPORT_TIERS:
         started = utcnow()
         async with app.sessionmaker() as session:
             rows = await queries.queued_in_tier(session, tier)

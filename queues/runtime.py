@@ -19,6 +19,7 @@ from queues.tier_queue import RedisTierQueue
 from router.context import AppContext
 from router.db import make_engine, make_sessionmaker, migrate
 from router.rendering import make_templates
+from router.reports import facts
 from router.routing.rulebook import RulebookProvider
 from router.settings import Settings
 from router.sla.policies import SESSION_KEY, SlaPolicyProvider
@@ -44,6 +45,7 @@ async def create_arq_pool(settings: Settings) -> ArqRedis:
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> AsyncIterator[Runtime]:
     url = settings.effective_database_url
+    facts.install()  # every session of the process keeps the report's per-ticket facts current
     if run_migrations:
         await asyncio.to_thread(migrate, url)
     rulebook = RulebookProvider(settings.rulebook)

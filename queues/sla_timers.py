@@ -1,8 +1,9 @@
 """SLA timers in one Redis sorted set: schedule and cancel are O(log n), and a ticker claims what is due.
 
 No periodic scan over open tickets: the ticker asks Redis for members scored up to now (``ZRANGEBYSCORE
-... LIMIT``), removes them in the same Lua call so each is claimed once, and enqueues ``sla.check`` with a
-deterministic job id. The job reloads the clock and acts only if that generation is still due.
+... LIMIT``), removes them in the same Lua call so each is claimed once, and enqueues the SLA check job
+(``router.effects.sla_check_job``) with a deterministic job id. The job reloads the clock and acts only if
+that generation is still due.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ async def claim_due(redis: Redis, at_ms: int, limit: int = CLAIM_BATCH) -> list[
 
 
 async def tick(pool: ArqRedis, at_ms: int | None = None) -> int:
-    """Claim every due timer and enqueue its ``sla.check``; a failed enqueue puts the timers back."""
+    """Claim every due timer and enqueue its SLA check job; a failed enqueue puts the timers back."""
     at = now_ms() if at_ms is None else at_ms
     fired = 0
     while True:

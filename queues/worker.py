@@ -11,50 +11,22 @@ from collections.abc import Iterable
 from typing import Any
 
 import structlog
-from arq import cron
-from arq.worker import Function, Worker, func
+from arq.cron import CronJob
+from arq.worker import Function, Worker
 
-from queues import jobs
 from queues.connection import redis_settings
-from queues.names import MAIL_QUEUE, ROUTING_QUEUE, SLA_QUEUE, WEBHOOKS_QUEUE, tier_arq_queue
+from queues.job_table import TIERS, jobs_on
+from queues.names import ARQ_QUEUES, tier_arq_queue
 from queues.reconcile import reconcile
 from queues.runtime import Runtime
 from queues.serialization import deserialize, serialize
 from queues.sla_timers import run_ticker
 from router.db import is_sqlite
 from router.settings import Settings
+from rules.vocabulary import SUPPORT_TIERS
 
 log = structlog.get_logger(__name__)
 SQLITE_MAX_JOBS = 8
-#: The sweep re-enqueues jobs lost to a crash or a timeout (arq does not retry timed-out jobs).
-SWEEP_SECONDS = {0, 10, 20, 30, 40, 50}
-
-
-def routing_functions(settings: Settings) -> list[Function]:
-    return [func(jobs.route_ticket, name="ticket.route", timeout=settings.route_job_timeout, max_tries=5)]
-
-
-def mail_functions(settings: Settings) -> list[Function]:
-    return [
-        func(jobs.send_mail, name="mail.send", timeout=60, max_tries=settings.mail_send_attempts),
-        func(jobs.send_digest, name="reports.send_digest", timeout=120, max_tries=settings.mail_send_attempts),
-    ]
-
-
-def webhook_functions(settings: Settings) -> list[Function]:
-    # Attempts are counted in the database per endpoint (at most 30); arq's own limit only backs that up.
-    return [
-        func(jobs.publish_event, name="events.publish", timeout=settings.route_job_timeout, max_tries=10),
-        func(jobs.deliver_webhook, name="webhook.deliver", timeout=150, max_tries=40),
-    ]
-
-
-def sla_functions(settings: Settings) -> list[Function]:
-    return [func(jobs.check_sla, name="sla.check", timeout=settings.route_job_timeout, max_tries=5)]
-
-
-def tier_functions(settings: Settings) -> list[Function]:
-    return [func(jobs.automate_tier, name="tier.automate", timeout=settings.route_job_timeout, max_tries=5)]
 
 
 def job_concurrency(settings: Settings) -> int:
@@ -64,33 +36,25 @@ def job_concurrency(settings: Settings) -> int:
     return settings.worker_max_jobs
 
 
+def queue_of(queue_name: str) -> str:
+    """The job table's queue that an arq queue serves (any queue but the fixed ones is a tier's)."""
+    return next((queue for queue, name in ARQ_QUEUES.items() if name == queue_name), TIERS)
+
+
 def functions_for(queue_name: str, settings: Settings) -> list[Function]:
-    if queue_name == ROUTING_QUEUE:
-        return routing_functions(settings)
-    if queue_name == MAIL_QUEUE:
-        return mail_functions(settings)
-    if queue_name == WEBHOOKS_QUEUE:
-        return webhook_functions(settings)
-    if queue_name == SLA_QUEUE:
-        return sla_functions(settings)
-    return tier_functions(settings)
+    return [job.arq_function(settings) for job in jobs_on(queue_of(queue_name), scheduled=False)]
+
+
+def cron_jobs_for(queue_name: str, settings: Settings) -> list[CronJob] | None:
+    crons = [job.arq_cron(settings) for job in jobs_on(queue_of(queue_name), scheduled=True)]
+    return crons or None
 
 
 def build_worker(runtime: Runtime, queue_name: str, *, burst: bool = False) -> Worker:
     settings = runtime.app.settings
-    is_routing = queue_name == ROUTING_QUEUE
     return Worker(
         functions=functions_for(queue_name, settings),
-        cron_jobs=[
-            cron(jobs.sweep, name="reconcile.sweep", second=SWEEP_SECONDS, unique=True),
-            cron(jobs.repair_queues, name="reconcile.repair", second=0, unique=True),
-            cron(jobs.refresh_report_rollups, name="reports.refresh_rollups", second=30, unique=True),
-            cron(
-                jobs.weekly_digest, name="reports.weekly_digest", weekday="mon", hour=7, minute=0, second=0, unique=True
-            ),
-        ]
-        if is_routing and not burst
-        else None,
+        cron_jobs=None if burst else cron_jobs_for(queue_name, settings),
         queue_name=queue_name,
         redis_settings=redis_settings(settings),
         job_serializer=serialize,
@@ -107,7 +71,7 @@ def build_worker(runtime: Runtime, queue_name: str, *, burst: bool = False) -> W
 
 
 def queue_names(tiers: Iterable[int], routing: bool) -> list[str]:
-    names = [ROUTING_QUEUE, MAIL_QUEUE, SLA_QUEUE, WEBHOOKS_QUEUE] if routing else []
+    names = list(ARQ_QUEUES.values()) if routing else []
     return names + [tier_arq_queue(t) for t in sorted(set(tiers))]
 
 
@@ -155,7 +119,7 @@ async def run_workers(runtime: Runtime, tiers: Iterable[int], *, routing: bool =
     await asyncio.gather(*(supervise(runtime, name) for name in names), *ticker)
 
 
-async def drain(runtime: Runtime, tiers: Iterable[int] = range(5), *, routing: bool = True) -> dict[str, Any]:
+async def drain(runtime: Runtime, tiers: Iterable[int] = SUPPORT_TIERS, *, routing: bool = True) -> dict[str, Any]:
     """Burst mode: run the chosen queues until all of them are empty (tests, demo, benchmarks)."""
     totals: dict[str, Any] = {}
     names = queue_names(tiers, routing)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +69,8 @@ def make_engine(url: str) -> AsyncEngine:
 
 
 def make_sessionmaker(engine: AsyncEngine, info: dict[str, Any] | None = None) -> async_sessionmaker[AsyncSession]:
-    """``info`` is copied into every session (the SLA policy provider travels that way). Every session keeps
-    the report's per-ticket facts current (``router.reports.facts``)."""
-    from router.reports import facts
-
-    facts.install()
+    """``info`` is copied into every session (the SLA policy provider travels that way). The report's facts
+    hooks are not installed here: the composition root does it (``router.reports.facts.install``)."""
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, info=info)
 
 
@@ -101,13 +96,6 @@ def migrate(url: str) -> None:
             command.upgrade(cfg, "head")
     finally:
         engine.dispose()
-
-
-@asynccontextmanager
-async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session for jobs and the CLI; the caller commits (see ``router.unit_of_work``)."""
-    async with maker() as session:
-        yield session
 
 
 async def insert_if_absent(session: AsyncSession, table: Any, values: dict[str, Any]) -> None:

@@ -87,13 +87,11 @@ class DemoResult:
 async def load(session: AsyncSession, sink: EffectSink, *, tickets_wanted: int = 200, seed: int = 7) -> DemoResult:
     """Idempotent: customers and agents are created once; tickets only when there are none yet."""
     rng = random.Random(seed)
-    new_customers = 0
     for ref, name, tier, domain, attrs in CUSTOMERS:
         if await customers.find_by_ref(session, ref) is None:
             await customers.create_customer(
                 session, external_ref=ref, name=name, tier=tier, domains=[domain], attributes=attrs
             )
-            new_customers += 1
     new_agents = 0
     for name, email, role, tiers in AGENTS:
         if (await session.exec(select(Agent).where(Agent.email == email))).first() is None:

@@ -15,7 +15,9 @@ from router.errors import Forbidden, NotAuthenticated
 from router.models.agents import Agent
 from router.models.tickets import Ticket
 from router.tickets import service as tickets
+from router.tickets.actors import Actor, require_tier
 from router.unit_of_work import transaction
+from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER
 
 
 def get_context(request: Request) -> AppContext:
@@ -52,7 +54,7 @@ CurrentAgent = Annotated[Agent, Depends(current_agent)]
 
 
 def current_lead(agent: CurrentAgent) -> Agent:
-    if agent.role not in ("lead", "admin"):
+    if not agent.is_lead:
         raise Forbidden("only leads and admins may do this")
     return agent
 
@@ -60,19 +62,27 @@ def current_lead(agent: CurrentAgent) -> Agent:
 CurrentLead = Annotated[Agent, Depends(current_lead)]
 
 
-def current_actor(agent: CurrentAgent) -> tickets.Actor:
-    return tickets.Actor.of(agent)
+def current_actor(agent: CurrentAgent) -> Actor:
+    return Actor.of(agent)
 
 
-CurrentActor = Annotated[tickets.Actor, Depends(current_actor)]
+CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
 TicketId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the ticket's id")]
+SupportTierPath = Annotated[
+    int,
+    Path(
+        ge=MIN_SUPPORT_TIER,
+        le=MAX_SUPPORT_TIER,
+        description=f"support tier {MIN_SUPPORT_TIER} to {MAX_SUPPORT_TIER}",
+    ),
+]
 
 
 async def ticket_for_reading(ticket_id: TicketId, session: SessionDep, actor: CurrentActor) -> Ticket:
     ticket = await tickets.get(session, ticket_id)
-    tickets.require_tier(actor, ticket.support_tier)
+    require_tier(actor, ticket.support_tier)
     return ticket
 
 

@@ -13,6 +13,8 @@ from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router import job_names
+
 _KEY = "tierroute.effects"
 _UNDO_KEY = "tierroute.undo"
 
@@ -53,7 +55,7 @@ class EnqueueJob:
 
 @dataclass(frozen=True)
 class PublishEvent:
-    """An outbox event to fan out; the sink enqueues ``events.publish`` only if a subscription wants the type
+    """An outbox event to fan out; the sink enqueues its ``publish_job`` only if a subscription wants the type
     (unwanted events stay in the outbox as a record)."""
 
     event_id: str
@@ -109,11 +111,11 @@ def take_undo(session: AsyncSession) -> list[Effect]:
 
 
 def route_job(ticket_id: int) -> EnqueueJob:
-    return EnqueueJob("ticket.route", (ticket_id,), f"route:{ticket_id}", ROUTING)
+    return EnqueueJob(job_names.ROUTE_TICKET, (ticket_id,), f"route:{ticket_id}", ROUTING)
 
 
 def mail_job(message_id: int) -> EnqueueJob:
-    return EnqueueJob("mail.send", (message_id,), f"mail:{message_id}", MAIL)
+    return EnqueueJob(job_names.SEND_MAIL, (message_id,), f"mail:{message_id}", MAIL)
 
 
 def publish_event(event_id: str, event_type: str) -> PublishEvent:
@@ -121,20 +123,20 @@ def publish_event(event_id: str, event_type: str) -> PublishEvent:
 
 
 def publish_job(event_id: str) -> EnqueueJob:
-    """``events.publish``: fan an outbox event out to the endpoints that want it."""
-    return EnqueueJob("events.publish", (event_id,), f"publish:{event_id}", WEBHOOKS)
+    """Fan an outbox event out to the endpoints that want it."""
+    return EnqueueJob(job_names.PUBLISH_EVENT, (event_id,), f"publish:{event_id}", WEBHOOKS)
 
 
 def deliver_job(delivery_id: int) -> EnqueueJob:
-    """``webhook.deliver``: send one stored outbound webhook (retried with backoff)."""
-    return EnqueueJob("webhook.deliver", (delivery_id,), f"deliver:{delivery_id}", WEBHOOKS)
+    """Send one stored outbound webhook (retried with backoff)."""
+    return EnqueueJob(job_names.DELIVER_WEBHOOK, (delivery_id,), f"deliver:{delivery_id}", WEBHOOKS)
 
 
 def automation_job(ticket_id: int, tier: int) -> EnqueueJob:
-    return EnqueueJob("tier.automate", (ticket_id, tier), f"automate:{ticket_id}:{tier}", tier)
+    return EnqueueJob(job_names.AUTOMATE_TIER, (ticket_id, tier), f"automate:{ticket_id}:{tier}", tier)
 
 
 def sla_check_job(member: str) -> EnqueueJob:
-    """``sla.check`` for one timer; the id names the clock's generation, so a double claim is one job."""
+    """The SLA check of one timer; the id names the clock's generation, so a double claim is one job."""
     ticket_id, kind, generation = member.split(":")
-    return EnqueueJob("sla.check", (int(ticket_id), kind, int(generation)), f"sla:{member}", SLA)
+    return EnqueueJob(job_names.CHECK_SLA, (int(ticket_id), kind, int(generation)), f"sla:{member}", SLA)

@@ -16,10 +16,6 @@ class DomainError(Exception):
         self.detail = detail
         self.extra = extra
 
-    @property
-    def type_slug(self) -> str:
-        return self.title.lower().replace(" ", "-")
-
 
 class NotAuthenticated(DomainError):
     status = 401

@@ -8,10 +8,17 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rules.vocabulary import (
+    CUSTOMER_TIER_NAMES,
+    CUSTOMER_TIERS,
+    MAX_CUSTOMER_TIER,
+    MIN_CUSTOMER_TIER,
+    SUPPORT_TIER_NAMES,
+    SUPPORT_TIERS,
+)
+
 DEFAULT_SECRET = "change-me-in-production"
 
-DEFAULT_SUPPORT_TIERS = ["self-service", "frontline", "technical", "expert", "vendor"]
-DEFAULT_CUSTOMER_TIERS = ["strategic partner", "core", "break-even", "money-losing"]
 RULEBOOK_DEFAULT = Path(__file__).resolve().parents[1] / "rules" / "default.yaml"
 SLA_POLICIES_DEFAULT = RULEBOOK_DEFAULT.with_name("sla.yaml")
 
@@ -57,9 +64,9 @@ class Settings(BaseSettings):
     webhooks: Path | None = None
     #: First retry of a failed outbound webhook after this many seconds, doubling up to an hour.
     webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
-    default_customer_tier: int = Field(default=3, ge=1, le=4)
-    support_tier_names: list[str] = Field(default_factory=lambda: list(DEFAULT_SUPPORT_TIERS))
-    customer_tier_names: list[str] = Field(default_factory=lambda: list(DEFAULT_CUSTOMER_TIERS))
+    default_customer_tier: int = Field(default=3, ge=MIN_CUSTOMER_TIER, le=MAX_CUSTOMER_TIER)
+    support_tier_names: list[str] = Field(default_factory=lambda: list(SUPPORT_TIER_NAMES))
+    customer_tier_names: list[str] = Field(default_factory=lambda: list(CUSTOMER_TIER_NAMES))
 
     # Agent web UI (router/web): session cookie and sign-in throttling.
     #: Send the session cookie only over HTTPS; set true wherever the UI is served over TLS.
@@ -99,14 +106,14 @@ class Settings(BaseSettings):
     @field_validator("support_tier_names")
     @classmethod
     def _five_support_tiers(cls, value: list[str]) -> list[str]:
-        if len(value) != 5:
+        if len(value) != len(SUPPORT_TIERS):
             raise ValueError("support_tier_names needs exactly five names, for tiers 0 to 4")
         return value
 
     @field_validator("customer_tier_names")
     @classmethod
     def _four_customer_tiers(cls, value: list[str]) -> list[str]:
-        if len(value) != 4:
+        if len(value) != len(CUSTOMER_TIERS):
             raise ValueError("customer_tier_names needs exactly four names, for tiers 1 to 4")
         return value
 

@@ -28,7 +28,8 @@ from rules.engine import Actions, MatrixCell, Rule
 from rules.fields import FieldSpec, field_spec, known_field_names
 from rules.located import Problem, position
 from rules.matchers import check_regex, normalise_words
-from rules.model import DEFAULT_CUSTOMER_TIERS, MAX_TIER, PRIORITIES, SEVERITIES
+from rules.model import SEVERITIES
+from rules.vocabulary import CUSTOMER_TIER_NAMES, MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, PRIORITIES
 
 TOP_KEYS = {
     "version",
@@ -64,7 +65,7 @@ class Compiler:
     def __init__(self, source: str) -> None:
         self.source = source
         self.problems: list[Problem] = []
-        self.customer_tiers: tuple[str, ...] = DEFAULT_CUSTOMER_TIERS
+        self.customer_tiers: tuple[str, ...] = CUSTOMER_TIER_NAMES
         self.severities: tuple[str, ...] = SEVERITIES
         self.phrases: dict[str, set[str]] = defaultdict(set)
         self.patterns: dict[str, list[str]] = defaultdict(list)
@@ -77,8 +78,12 @@ class Compiler:
     # -- small typed values -------------------------------------------------------------------------
     def tier(self, node: Any, key: Any) -> int | None:
         value = node[key]
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TIER:
-            self.fail(node, key, f"support tier must be a whole number from 0 to {MAX_TIER}, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not MIN_SUPPORT_TIER <= value <= MAX_SUPPORT_TIER:
+            self.fail(
+                node,
+                key,
+                f"support tier must be a whole number from {MIN_SUPPORT_TIER} to {MAX_SUPPORT_TIER}, got {value!r}",
+            )
             return None
         return value
 

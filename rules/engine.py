@@ -9,7 +9,8 @@ from typing import Any
 from rules.conditions import Condition, EvalContext, TriggerKey, comparable
 from rules.fields import Env, FieldSpec
 from rules.matchers import KeywordIndex, RegexIndex
-from rules.model import MAX_TIER, PRIORITIES, Decision, RuleMatch, Snapshot
+from rules.model import Decision, RuleMatch, Snapshot
+from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, PRIORITIES
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ class Rulebook:
         if tier == 0 and customer_tier in skip:
             notes.append(f"skip self-service for {self.tier_name(customer_tier)}: tier 0 raised to 1")
             tier = 1
-        return max(0, min(MAX_TIER, tier)), priority, notes
+        return max(MIN_SUPPORT_TIER, min(MAX_SUPPORT_TIER, tier)), priority, notes
 
     def tier_name(self, customer_tier: int) -> str:
         if 1 <= customer_tier <= len(self.customer_tiers):

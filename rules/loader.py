@@ -17,7 +17,8 @@ from rules.engine import Rulebook
 from rules.fields import Env
 from rules.located import Problem, RulebookError, load_yaml_mapping
 from rules.matchers import KeywordIndex, RegexIndex
-from rules.model import DEFAULT_CUSTOMER_TIERS, SEVERITIES
+from rules.model import SEVERITIES
+from rules.vocabulary import CUSTOMER_TIER_NAMES, CUSTOMER_TIERS
 
 __all__ = ["Problem", "RulebookError", "load_rulebook", "parse_rulebook"]
 
@@ -42,7 +43,7 @@ def _compile(doc: Any, text: str, source: str) -> Rulebook:
         if k not in TOP_KEYS:
             c.fail(doc, k, f"unknown top-level field {k!r}; known: {', '.join(sorted(TOP_KEYS))}")
     if "customer_tiers" in doc:
-        c.customer_tiers = c.names(doc, "customer_tiers", 4) or DEFAULT_CUSTOMER_TIERS
+        c.customer_tiers = c.names(doc, "customer_tiers", len(CUSTOMER_TIERS)) or CUSTOMER_TIER_NAMES
     if "severities" in doc:
         c.severities = c.names(doc, "severities", None) or SEVERITIES
     defaults = doc.get("defaults") or {}

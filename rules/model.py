@@ -7,12 +7,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-#: Lowest to highest; a rule "raises" a priority by moving right.
-PRIORITIES = ("low", "normal", "high", "urgent")
-MAX_TIER = 4
 #: Default severities, most severe first (a rulebook may name its own).
 SEVERITIES = ("critical", "major", "minor", "question")
-DEFAULT_CUSTOMER_TIERS = ("strategic partner", "core", "break-even", "money-losing")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.errors import Conflict, Invalid
 from router.models.agents import Agent, ApiToken, Role
+from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, SUPPORT_TIERS
 
 TOKEN_PREFIX = "trt_"
 _hasher = PasswordHasher()
@@ -35,8 +36,8 @@ async def add_agent(
     if role not in Role.__members__:
         raise Invalid(f"role must be one of {', '.join(Role.__members__)}, got {role!r}", field="role")
     tier_list = sorted(set(tiers))
-    if any(not 0 <= t <= 4 for t in tier_list):
-        raise Invalid(f"support tiers are 0 to 4, got {tier_list}", field="tiers")
+    if any(t not in SUPPORT_TIERS for t in tier_list):
+        raise Invalid(f"support tiers are {MIN_SUPPORT_TIER} to {MAX_SUPPORT_TIER}, got {tier_list}", field="tiers")
     if (await session.exec(select(Agent).where(Agent.email == email.lower()))).first() is not None:
         raise Conflict(f"an agent with email {email} exists")
     agent = Agent(

@@ -11,6 +11,7 @@ from router.models.columns import utcnow
 from router.models.customers import Customer
 from router.models.tickets import Message, Ticket
 from router.settings import Settings
+from router.tickets import messages
 from router.tickets import service as tickets
 
 TEMPLATE = "messages/acknowledgement.txt"
@@ -46,7 +47,7 @@ async def run(session: AsyncSession, ticket_id: int, tier: int, *, templates: En
         return False
     quiet = await _why_quiet(session, ticket, settings)
     if quiet is not None:
-        return await tickets.skip_automation(session, ticket, tier=tier, reason=quiet)
+        return await messages.skip_automation(session, ticket, tier=tier, reason=quiet)
     customer = await session.get(Customer, ticket.customer_id) if ticket.customer_id else None
     body = templates.get_template(TEMPLATE).render(
         ticket=ticket,
@@ -54,4 +55,4 @@ async def run(session: AsyncSession, ticket_id: int, tier: int, *, templates: En
         tier_name=settings.support_tier_names[tier],
         customer=customer,
     )
-    return await tickets.record_automation(session, ticket, tier=tier, kind=KIND, body=body)
+    return await messages.record_automation(session, ticket, tier=tier, kind=KIND, body=body)

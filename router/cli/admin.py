@@ -13,6 +13,7 @@ from rich.progress import Progress
 
 from router.cli.common import console, err, in_session, parse_tiers, run
 from router.settings import get_settings
+from rules.vocabulary import CUSTOMER_TIERS, MAX_CUSTOMER_TIER, MIN_CUSTOMER_TIER
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -112,8 +113,10 @@ def customers_import(
             for row in reader:
                 line = reader.line_num
                 tier = row.get("tier", "")
-                if not tier.isdigit() or not 1 <= int(tier) <= 4:
-                    problems.append(f"{file}:{line}: tier must be 1 to 4 (got {tier!r})")
+                if not tier.isdigit() or int(tier) not in CUSTOMER_TIERS:
+                    problems.append(
+                        f"{file}:{line}: tier must be {MIN_CUSTOMER_TIER} to {MAX_CUSTOMER_TIER} (got {tier!r})"
+                    )
                 if not row.get("external_ref") or not row.get("name"):
                     problems.append(f"{file}:{line}: external_ref and name are required")
                 rows.append((line, row))

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from router.settings import Settings
+from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, SUPPORT_TIERS
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,8 +27,8 @@ def parse_tiers(text: str) -> list[int]:
         tiers = sorted({int(part) for part in text.split(",") if part.strip()})
     except ValueError:
         raise typer.BadParameter(f"tiers are numbers separated by commas, like 0,1 (got {text!r})") from None
-    if any(not 0 <= t <= 4 for t in tiers):
-        raise typer.BadParameter(f"support tiers are 0 to 4 (got {text!r})")
+    if any(t not in SUPPORT_TIERS for t in tiers):
+        raise typer.BadParameter(f"support tiers are {MIN_SUPPORT_TIER} to {MAX_SUPPORT_TIER} (got {text!r})")
     return tiers
 
 

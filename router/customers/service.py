@@ -12,6 +12,7 @@ from router.db import insert_if_absent
 from router.errors import Conflict, Invalid
 from router.models.columns import utcnow
 from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
+from rules.vocabulary import CUSTOMER_TIERS, MAX_CUSTOMER_TIER, MIN_CUSTOMER_TIER
 
 
 def domain_of(email: str) -> str:
@@ -60,8 +61,8 @@ async def create_customer(
     contacts: Iterable[str] = (),
     attributes: dict[str, Any] | None = None,
 ) -> Customer:
-    if not 1 <= tier <= 4:
-        raise Invalid(f"customer tier must be 1 to 4, got {tier}", field="tier")
+    if tier not in CUSTOMER_TIERS:
+        raise Invalid(f"customer tier must be {MIN_CUSTOMER_TIER} to {MAX_CUSTOMER_TIER}, got {tier}", field="tier")
     if await find_by_ref(session, external_ref) is not None:
         raise Conflict(f"a customer with reference {external_ref!r} exists")
     customer = Customer(
@@ -85,8 +86,8 @@ async def create_customer(
 
 async def change_tier(session: AsyncSession, customer: Customer, tier: int, reason: str) -> Customer:
     """Move a customer to another value tier; history keeps every step and the best tier reached."""
-    if not 1 <= tier <= 4:
-        raise Invalid(f"customer tier must be 1 to 4, got {tier}", field="tier")
+    if tier not in CUSTOMER_TIERS:
+        raise Invalid(f"customer tier must be {MIN_CUSTOMER_TIER} to {MAX_CUSTOMER_TIER}, got {tier}", field="tier")
     assert customer.id is not None
     session.add(CustomerTierChange(customer_id=customer.id, from_tier=customer.value_tier, to_tier=tier, reason=reason))
     customer.value_tier = tier

@@ -31,7 +31,8 @@ def new_event_id() -> str:
 
 
 def emit(session: AsyncSession, ticket: Ticket, event_type: str, data: dict[str, Any] | None = None) -> OutboxEvent:
-    """Add an event to the outbox; the ``events.publish`` job fans it out once the transaction commits.
+    """Add an event to the outbox; the publish job (``router.effects.publish_job``) fans it out once the
+    transaction commits.
 
     :param ticket: the ticket the event is about (flushed: it has an id).
     :param event_type: one of ``EVENT_TYPES``.

@@ -3,7 +3,6 @@ mail attached to its ticket, or a recorded drop. The same Message-ID is handled 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,13 +18,12 @@ from router.intake.mime import ParsedEmail, UnreadableEmail, parse_email
 from router.intake.noise import no_ticket_reason, suppresses_auto_reply
 from router.models.columns import utcnow
 from router.models.intake import InboundMail
-from router.models.tickets import Message, Ticket
+from router.models.tickets import TICKET_REF_IN_SUBJECT, Message, Ticket, ticket_ref
 from router.settings import Settings
 from router.storage import BlobStore
 from router.tickets import service as tickets
-from router.tickets.service import MailDetails, StoredAttachment, TicketContext
+from router.tickets.inputs import MailDetails, StoredAttachment, TicketContext
 
-_REF_IN_SUBJECT = re.compile(r"\[T-(\d{6,18})\]")
 _reply_parser = EmailReplyParser(languages=["en", "de", "fr", "es", "nl", "it", "pt", "sv", "pl", "ja"])
 
 
@@ -47,7 +45,7 @@ async def _thread_ticket(session: AsyncSession, mail: ParsedEmail) -> Ticket | N
         ).first()
         if row is not None:
             return await _locked(session, row)
-    found = _REF_IN_SUBJECT.search(mail.subject)
+    found = TICKET_REF_IN_SUBJECT.search(mail.subject)
     if found:
         return await _locked(session, int(found.group(1)))
     return None
@@ -170,7 +168,7 @@ async def ingest(
     winner = await intake.record_once(session, sink, record, lambda: _seen(session, mail.message_id))
     if winner is not None:
         return winner
-    ref = f"T-{record.ticket_id:06d}" if record.ticket_id else None
+    ref = ticket_ref(record.ticket_id) if record.ticket_id else None
     return EmailOutcome(record.outcome, record.reason, record.ticket_id, ref, duplicate=False)
 
 
@@ -181,5 +179,5 @@ async def _seen(session: AsyncSession, message_id: str) -> EmailOutcome | None:
 
 
 def _outcome(record: InboundMail, *, duplicate: bool) -> EmailOutcome:
-    ref = f"T-{record.ticket_id:06d}" if record.ticket_id else None
+    ref = ticket_ref(record.ticket_id) if record.ticket_id else None
     return EmailOutcome(record.outcome, record.reason, record.ticket_id, ref, duplicate)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from router.context import AppContext
 from router.errors import DomainError
 from router.intake import email_service
-from router.tickets.service import Actor
+from router.tickets.actors import Actor
 from router.unit_of_work import transaction
 
 log = structlog.get_logger(__name__)

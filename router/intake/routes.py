@@ -14,7 +14,7 @@ from router.intake import service as intake
 from router.intake.schemas import EmailAccepted, TicketAccepted, TicketIn
 from router.metrics import TICKETS_ACCEPTED
 from router.problems import UnsupportedMediaType, require_json
-from router.tickets.service import TicketContext
+from router.tickets.inputs import TicketContext
 
 api = APIRouter(tags=["intake"])
 

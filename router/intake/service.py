@@ -15,7 +15,7 @@ from router.effects import EffectSink
 from router.models.intake import Delivery
 from router.models.tickets import Ticket
 from router.tickets import service as tickets
-from router.tickets.service import MailDetails, TicketContext
+from router.tickets.inputs import MailDetails, TicketContext
 from router.unit_of_work import rollback
 
 T = TypeVar("T")

@@ -17,6 +17,10 @@ class Role(StrEnum):
     admin = "admin"
 
 
+#: Roles that lead: they work every tier, reassign and de-escalate tickets, and get the leads' mail.
+LEAD_ROLES = (Role.lead, Role.admin)
+
+
 class Agent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
@@ -28,9 +32,13 @@ class Agent(SQLModel, table=True):
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
+    @property
+    def is_lead(self) -> bool:
+        return self.role in LEAD_ROLES
+
     def works_tier(self, tier: int) -> bool:
         """Leads and admins work every tier; agents only the ones they are given."""
-        return self.role in (Role.lead, Role.admin) or tier in self.tiers
+        return self.is_lead or tier in self.tiers
 
 
 class ApiToken(SQLModel, table=True):

@@ -9,6 +9,7 @@ from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from router.models.columns import JSONColumn, UTCDateTime, utcnow
+from rules.vocabulary import MAX_CUSTOMER_TIER, MIN_CUSTOMER_TIER
 
 
 class Customer(SQLModel, table=True):
@@ -17,10 +18,10 @@ class Customer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     external_ref: str = Field(max_length=120, unique=True, index=True)
     name: str = Field(max_length=200)
-    value_tier: int = Field(ge=1, le=4)
-    onboarding_tier: int = Field(ge=1, le=4)
+    value_tier: int = Field(ge=MIN_CUSTOMER_TIER, le=MAX_CUSTOMER_TIER)
+    onboarding_tier: int = Field(ge=MIN_CUSTOMER_TIER, le=MAX_CUSTOMER_TIER)
     #: Best tier ever held (lowest number).
-    highest_tier: int = Field(ge=1, le=4)
+    highest_tier: int = Field(ge=MIN_CUSTOMER_TIER, le=MAX_CUSTOMER_TIER)
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONColumn, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

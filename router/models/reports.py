@@ -81,7 +81,7 @@ class ReportTicket(SQLModel, table=True):
     resolved_now: bool
     support_tier: int | None = Field(default=None, sa_type=SmallInteger)
     customer_tier: int | None = Field(default=None, sa_type=SmallInteger)
-    #: Index into ``facts.PRIORITIES`` (low, normal, high, urgent).
+    #: Index into ``rules.vocabulary.PRIORITIES`` (low, normal, high, urgent).
     priority: int = Field(sa_type=SmallInteger)
     #: Per support tier: the telescoped sum of the ticket's tier events in ms from its creation (stays that
     #: ended count their length; the open stay counts minus its start, so adding ``as_of`` closes it) and the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -29,6 +30,23 @@ class Priority(StrEnum):
     normal = "normal"
     high = "high"
     urgent = "urgent"
+
+
+class MailStatus(StrEnum):
+    """``Message.delivery_status`` of an outbound mail: ``pending`` until the mailer sends it."""
+
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+
+
+def ticket_ref(ticket_id: int) -> str:
+    """The public reference shown to customers and quoted in mail subjects: ``T-000123``."""
+    return f"T-{ticket_id:06d}"
+
+
+#: A reference quoted in a mail subject, ``[T-000123]``; group 1 is the ticket id.
+TICKET_REF_IN_SUBJECT = re.compile(r"\[T-(\d{6,18})\]")
 
 
 class Direction(StrEnum):
@@ -98,7 +116,7 @@ class Message(SQLModel, table=True):
     author: str = Field(max_length=320)
     body_text: str
     body_html: str | None = None
-    #: For outbound mail: ``pending`` until the mailer sends it, then ``sent``/``failed``.
+    #: For outbound mail: a ``MailStatus``, ``pending`` until the mailer sends it, then ``sent``/``failed``.
     delivery_status: str | None = Field(default=None, max_length=16)
     #: Why the last send attempt failed (outbound mail), shown on the ticket.
     delivery_error: str | None = Field(default=None, max_length=500)

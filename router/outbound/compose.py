@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.models.columns import utcnow
-from router.models.tickets import Message, Ticket
+from router.models.tickets import Message, Ticket, ticket_ref
 from router.settings import Settings
 
 TEMPLATE = "messages/outbound.txt"
@@ -29,7 +29,10 @@ def outbound_message_id(ticket_id: int, message_id: int, settings: Settings) -> 
 
 
 def ref_of(ticket: Ticket) -> str:
-    return ticket.ref or f"T-{ticket.id:06d}"
+    if ticket.ref:
+        return ticket.ref
+    assert ticket.id is not None
+    return ticket_ref(ticket.id)
 
 
 def subject_for(ticket: Ticket) -> str:

@@ -15,6 +15,7 @@ from jinja2 import Environment
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router import job_names
 from router.effects import MAIL, EnqueueJob, after_commit
 from router.models.columns import utcnow
 from router.models.reports import DigestMail
@@ -25,7 +26,7 @@ from router.settings import Settings
 
 
 def digest_job(digest_id: int) -> EnqueueJob:
-    return EnqueueJob("reports.send_digest", (digest_id,), f"digest:{digest_id}", MAIL)
+    return EnqueueJob(job_names.SEND_DIGEST, (digest_id,), f"digest:{digest_id}", MAIL)
 
 
 def previous_week(now: datetime) -> tuple[datetime, datetime]:

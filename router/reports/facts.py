@@ -4,7 +4,8 @@ One statement computes a ticket's facts from the ticket row, its audit trail, it
 deliveries; the same statement serves one ticket (after a change), a batch (``tierroute report rebuild``)
 and every ticket (migration 0009's backfill), so there is one definition of every figure.
 
-They stay current without any caller's help: ``install`` hooks the ORM session, notes every ticket whose
+They stay current without any caller's help once the composition root has called ``install`` (the
+runtime does, ``queues.runtime.open_runtime``): it hooks the ORM session, notes every ticket whose
 row, audit events, clocks or vendor deliveries were written in a flush, and rewrites those tickets' facts
 just before the commit — in the same transaction, so a report never sees a change without its facts, and a
 rolled-back change leaves none behind. The same transaction marks the days those facts touch as dirty, so
@@ -44,6 +45,7 @@ from router.models.audit import AuditEvent
 from router.models.sla import SlaClock
 from router.models.tickets import OPEN_STATUSES, Ticket
 from router.models.webhooks import WebhookDelivery
+from rules.vocabulary import PRIORITIES, SUPPORT_TIERS
 
 ticket = metadata.tables["ticket"]
 audit = metadata.tables["audit_event"]
@@ -52,10 +54,8 @@ delivery = metadata.tables["webhook_delivery"]
 facts = metadata.tables["report_ticket"]
 dirty_days = metadata.tables["report_dirty_day"]
 
-#: ``report_ticket.priority`` and the outcomes are indexes into these.
-PRIORITIES = ("low", "normal", "high", "urgent")
+#: ``report_ticket.priority`` and the outcomes are indexes into these (``PRIORITIES`` from the vocabulary).
 OUTCOMES = ("met", "breached", "open")
-TIERS = range(5)
 #: Events that put a ticket into a tier (their ``to_tier``) and that end its stay there (``from_tier``).
 STARTS = ("routed", "escalated", "deescalated", "reopened")
 ENDS = ("escalated", "deescalated", "resolved")
@@ -119,8 +119,8 @@ def _facts_select(dialect: str, ticket_ids: BindParameter[int] | None) -> Any:
     events_scope = [] if ticket_ids is None else [audit.c.ticket_id.in_(ticket_ids)]
     deliveries_scope = [] if ticket_ids is None else [delivery.c.ticket_id.in_(ticket_ids)]
     at = ms_between(dialect, audit.c.at, t.c.created_at)
-    ends = {k: and_(audit.c.action.in_(ENDS), audit.c.from_tier == k) for k in TIERS}
-    starts = {k: and_(audit.c.action.in_(STARTS), audit.c.to_tier == k) for k in TIERS}
+    ends = {k: and_(audit.c.action.in_(ENDS), audit.c.from_tier == k) for k in SUPPORT_TIERS}
+    starts = {k: and_(audit.c.action.in_(STARTS), audit.c.to_tier == k) for k in SUPPORT_TIERS}
     ev = (
         select(
             audit.c.ticket_id,
@@ -129,9 +129,9 @@ def _facts_select(dialect: str, ticket_ids: BindParameter[int] | None) -> Any:
                     func.coalesce(func.sum(case((ends[k], at), else_=0)), 0)
                     - func.coalesce(func.sum(case((starts[k], at), else_=0)), 0)
                 ).label(f"tier{k}_ms")
-                for k in TIERS
+                for k in SUPPORT_TIERS
             ),
-            *(func.coalesce(func.sum(case((starts[k], 1), else_=0)), 0).label(f"tier{k}_stays") for k in TIERS),
+            *(func.coalesce(func.sum(case((starts[k], 1), else_=0)), 0).label(f"tier{k}_stays") for k in SUPPORT_TIERS),
             func.min(case((audit.c.action == "vendor_handoff", audit.c.at))).label("vendor_handoff_at"),
             func.min(case((audit.c.action == "vendor_updated", audit.c.at))).label("vendor_updated_at"),
         )
@@ -190,8 +190,8 @@ def _facts_select(dialect: str, ticket_ids: BindParameter[int] | None) -> Any:
         "breaches": func.coalesce(fr.c.breaches, 0) + func.coalesce(nr.c.breaches, 0) + func.coalesce(rc.c.breaches, 0),
         **{f"{name}_ms": value for name, value in durations.items()},
         **{f"{name}_b": bucket(dialect, value) for name, value in durations.items()},
-        **{f"tier{k}_ms": func.coalesce(ev.c[f"tier{k}_ms"], 0) for k in TIERS},
-        **{f"tier{k}_stays": func.coalesce(ev.c[f"tier{k}_stays"], 0) for k in TIERS},
+        **{f"tier{k}_ms": func.coalesce(ev.c[f"tier{k}_ms"], 0) for k in SUPPORT_TIERS},
+        **{f"tier{k}_stays": func.coalesce(ev.c[f"tier{k}_stays"], 0) for k in SUPPORT_TIERS},
         "routed_by": routed_by,
         "vendor_handoff_at": ev.c.vendor_handoff_at,
         "vendor_updated_at": ev.c.vendor_updated_at,
@@ -277,10 +277,29 @@ def _forget(session: Session, *_: Any) -> None:
     session.info.pop(_GONE_DAYS, None)
 
 
+_HOOKS = (
+    ("before_flush", _before_flush),
+    ("after_flush", _after_flush),
+    ("before_commit", _before_commit),
+    ("after_rollback", _forget),
+)
+
+
 def install() -> None:
-    """Hook every ORM session (idempotent): the facts of touched tickets are rewritten before each commit."""
-    if not event.contains(Session, "after_flush", _after_flush):
-        event.listen(Session, "before_flush", _before_flush)
-        event.listen(Session, "after_flush", _after_flush)
-        event.listen(Session, "before_commit", _before_commit)
-        event.listen(Session, "after_rollback", _forget)
+    """Hook every ORM session of the process: the facts of touched tickets are rewritten before each commit.
+
+    The composition root calls it (``queues.runtime.open_runtime``); calling it again changes nothing."""
+    for name, hook in _HOOKS:
+        if not event.contains(Session, name, hook):
+            event.listen(Session, name, hook)
+
+
+def installed() -> bool:
+    return all(event.contains(Session, name, hook) for name, hook in _HOOKS)
+
+
+def uninstall() -> None:
+    """Take the hooks off again (tests use it to prove who installs them)."""
+    for name, hook in _HOOKS:
+        if event.contains(Session, name, hook):
+            event.remove(Session, name, hook)

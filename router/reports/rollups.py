@@ -44,6 +44,7 @@ from sqlalchemy.sql import ColumnElement, Executable
 
 from router.models import metadata
 from router.reports import facts as report_facts
+from rules.vocabulary import PRIORITIES, SUPPORT_TIERS
 
 facts = report_facts.facts
 audit = metadata.tables["audit_event"]
@@ -113,8 +114,8 @@ def cohort_sums(dialect: str) -> dict[str, ColumnElement[Any]]:
         "breaches": func.coalesce(func.sum(facts.c.breaches), 0),
         "open_in_tier": count_if(open_in_tier),
         "open_created_ms": func.coalesce(func.sum(case((open_in_tier, epoch_ms(dialect, facts.c.created_at)))), 0),
-        **{f"tier{k}_ms": func.coalesce(func.sum(facts.c[f"tier{k}_ms"]), 0) for k in report_facts.TIERS},
-        **{f"tier{k}_stays": func.coalesce(func.sum(facts.c[f"tier{k}_stays"]), 0) for k in report_facts.TIERS},
+        **{f"tier{k}_ms": func.coalesce(func.sum(facts.c[f"tier{k}_ms"]), 0) for k in SUPPORT_TIERS},
+        **{f"tier{k}_stays": func.coalesce(func.sum(facts.c[f"tier{k}_stays"]), 0) for k in SUPPORT_TIERS},
     }
 
 
@@ -144,7 +145,7 @@ def group_of(code: int) -> tuple[str, str]:
         return "support_tier", "none" if key == 0 else str(key - 1)
     if dim == 2:
         return "customer_tier", str(key)
-    return "priority", report_facts.PRIORITIES[key]
+    return "priority", PRIORITIES[key]
 
 
 # --- which part of a window the roll-ups cover ---------------------------------------------------------------

@@ -29,6 +29,7 @@ from router.reports.schemas import (
     TrendPoint,
     VendorTurnaround,
 )
+from rules.vocabulary import SUPPORT_TIERS
 
 #: The report's sections in the order they run; the CLI's progress bar advances once per section.
 SECTIONS = ("breakdowns", "time in tier", "escalations", "top escalators", "backlog", "vendors", "trends")
@@ -139,7 +140,7 @@ def _time_in_tier(counts: list[dict[str, Any]]) -> list[TierTime]:
         return []
     open_ms = {str(c["key"]): int(c["open_ms"]) for c in counts if c["dim"] == "support_tier"}
     out = []
-    for tier in range(5):
+    for tier in SUPPORT_TIERS:
         stays = int(total[f"tier{tier}_stays"])
         if stays:
             seconds = (int(total[f"tier{tier}_ms"]) + open_ms.get(str(tier), 0)) / 1000

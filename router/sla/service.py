@@ -1,6 +1,6 @@
 """SLA clock mechanics: start, stop, pause, resume, move to another tier, and the timer's warning and breach.
 
-Called only by ``router/tickets/service.py`` (the one door for ticket state), inside its transaction.
+Called only by the ticket service (``router/tickets/``, the one door for ticket state), inside its transaction.
 Clock changes that follow an agent's action (start, stop, pause, tier change) return summaries the
 ticket service puts in that action's audit event (``data.sla``); what the SLA engine does on its own
 (warning, breach) is an audit event of its own with actor ``sla``. Timer work is recorded as effects.
@@ -28,7 +28,6 @@ from rules.business_time import add_business_seconds, business_seconds_between
 from rules.sla import SlaPolicies, SlaPolicy
 
 ACTOR = "sla"
-RESPONSE_KINDS = (ClockKind.first_response, ClockKind.next_response)
 
 
 def member_of(clock: SlaClock) -> str:
@@ -203,6 +202,18 @@ async def tier_changed(session: AsyncSession, ticket: Ticket, now: datetime) -> 
         _retime(session, clock, policy, now)
         changed.append(_summary(clock, "restarted" if old_policy.on_escalation == "restart" else "continued"))
     return changed
+
+
+async def customer_replied(session: AsyncSession, ticket: Ticket, now: datetime, *, reopened: bool) -> Changes:
+    """After a requester's message: a reopened ticket's resolution clock starts again; once the first
+    response is given, every new requester message starts a next-response clock (unless one is already
+    counting); the ticket's status may pause or resume clocks."""
+    changes = await start(session, ticket, [ClockKind.resolution], now) if reopened else []
+    found = {c.kind: c for c in await clocks(session, ticket, [ClockKind.first_response, ClockKind.next_response])}
+    first, following = found.get(ClockKind.first_response), found.get(ClockKind.next_response)
+    if first is not None and not is_live(first) and (following is None or not is_live(following)):
+        changes += await start(session, ticket, [ClockKind.next_response], now)
+    return changes + await sync_pause(session, ticket, now)
 
 
 async def due_clock(session: AsyncSession, ticket: Ticket, kind: str, generation: int) -> SlaClock | None:

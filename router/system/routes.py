@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from router.deps import ContextDep
 from router.metrics import QUEUE_DEPTH
+from rules.vocabulary import SUPPORT_TIERS
 
 api = APIRouter(tags=["system"])
 
@@ -42,7 +43,7 @@ async def readyz(ctx: ContextDep) -> JSONResponse:
 
 @api.get("/metrics")
 async def metrics(ctx: ContextDep) -> Response:
-    for tier in range(5):
+    for tier in SUPPORT_TIERS:
         try:
             QUEUE_DEPTH.labels(str(tier)).set(await ctx.tier_queue.depth(tier))
         except Exception:

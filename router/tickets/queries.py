@@ -9,10 +9,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.models.columns import utcnow
-from router.models.tickets import Message, Status, Ticket
+from router.models.tickets import Direction, MailStatus, Message, Status, Ticket
 from router.sla.queries import sla_of
+from router.tickets.actors import Actor
 from router.tickets.schemas import TicketOut
-from router.tickets.service import Actor
 
 
 async def ticket_views(session: AsyncSession, tickets: list[Ticket]) -> list[TicketOut]:
@@ -87,7 +87,9 @@ async def automation_pending(session: AsyncSession, *, updated_before: datetime 
 
 async def pending_outbound(session: AsyncSession, *, created_before: datetime | None = None) -> list[int]:
     """Outbound messages the mailer has not sent yet."""
-    query = select(Message.id).where(Message.direction == "outbound", Message.delivery_status == "pending")
+    query = select(Message.id).where(
+        Message.direction == Direction.outbound, Message.delivery_status == MailStatus.pending
+    )
     if created_before is not None:
         query = query.where(col(Message.created_at) < created_before)
     return [int(i) for i in (await session.exec(query)).all() if i is not None]

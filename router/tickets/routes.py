@@ -11,7 +11,7 @@ from router.audit import service as audit
 from router.deps import CurrentActor, SessionDep, TicketForChange, TicketFromPath
 from router.models.tickets import Status, Ticket
 from router.problems import require_json
-from router.tickets import queries
+from router.tickets import messages, queries
 from router.tickets import service as tickets
 from router.tickets.schemas import (
     AuditEventOut,
@@ -27,6 +27,7 @@ from router.tickets.schemas import (
     TicketOut,
     WaitIn,
 )
+from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER
 
 api = APIRouter(prefix="/tickets", tags=["tickets"])
 JsonBody = [Depends(require_json)]
@@ -41,7 +42,7 @@ async def list_tickets(
     session: SessionDep,
     actor: CurrentActor,
     status: Status | None = None,
-    support_tier: Annotated[int | None, Query(ge=0, le=4)] = None,
+    support_tier: Annotated[int | None, Query(ge=MIN_SUPPORT_TIER, le=MAX_SUPPORT_TIER)] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TicketList:
@@ -111,6 +112,6 @@ async def wait_on_customer(
 @api.post("/{ticket_id}/messages", response_model=MessageOut, status_code=201, dependencies=JsonBody)
 async def add_message(body: MessageIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor) -> MessageOut:
     """A reply to the requester (``internal: false``) or an internal note."""
-    message = await tickets.add_message(session, ticket, actor, body=body.body, internal=body.internal)
+    message = await messages.add_message(session, ticket, actor, body=body.body, internal=body.internal)
     await session.flush()
     return MessageOut.model_validate(message, from_attributes=True)

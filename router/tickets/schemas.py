@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from router.sla.schemas import SlaOut
+from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER
 
 
 def _no_nul(value: str) -> str:
@@ -76,7 +77,7 @@ class EscalateIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: Text = Field(min_length=1, max_length=2000)
-    to_tier: int | None = Field(default=None, ge=0, le=4)
+    to_tier: int | None = Field(default=None, ge=MIN_SUPPORT_TIER, le=MAX_SUPPORT_TIER)
 
 
 class DeescalateIn(EscalateIn):

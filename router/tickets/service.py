@@ -1,95 +1,32 @@
 """The one door for ticket state changes.
 
-Every function here changes a ticket and appends its audit event in the caller's transaction, and
-records the Redis effects (queue moves, jobs) to apply after the commit. Routes, jobs and the CLI call
-these functions; none of them edits a ticket row.
+Every function here changes a ticket and appends its audit event in the caller's transaction (through
+``trail.record``), and records the Redis effects (queue moves, jobs) to apply after the commit. Routes,
+jobs and the CLI call these functions; none of them edits a ticket row. The door has rooms beside it in
+this package: ``messages`` (replies, notes, automation's mail), ``breaches`` (what an SLA breach does to a
+ticket), ``delivery`` (outbound mail and vendor handoff bookkeeping), ``actors`` (who acts, tier checks),
+``inputs`` (what callers hand in) and ``trail`` (the audit-plus-outbox tail every change ends with).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.audit import service as audit
-from router.effects import PlaceInQueue, RemoveFromQueue, after_commit, automation_job, mail_job, route_job
+from router.effects import after_commit, automation_job, route_job
 from router.errors import Conflict, Forbidden, NotFound
 from router.events import service as events
 from router.models.agents import Agent
 from router.models.columns import utcnow
 from router.models.sla import ClockKind
-from router.models.tickets import OPEN_STATUSES, Attachment, Direction, Message, Status, Ticket
+from router.models.tickets import OPEN_STATUSES, Direction, Message, Status, Ticket, ticket_ref
 from router.sla import service as sla
-from router.tierqueues.ordering import created_ms, queue_score
-from rules import PRIORITIES, Decision
-
-MAX_TIER = 4
-
-
-@dataclass(frozen=True)
-class StoredAttachment:
-    filename: str
-    content_type: str
-    size: int
-    sha256: str
-    inline: bool = False
-    content_id: str | None = None
-
-
-@dataclass(frozen=True)
-class MailDetails:
-    """What an email adds to a message beyond its text: HTML, ids for threading, the raw copy, files."""
-
-    html: str | None = None
-    message_id_header: str | None = None
-    raw_sha256: str | None = None
-    attachments: tuple[StoredAttachment, ...] = ()
-
-
-@dataclass(frozen=True)
-class TicketContext:
-    """What the sender told us about the ticket beyond its words; rules may route on all of it."""
-
-    recipient: str | None = None
-    product: str | None = None
-    component: str | None = None
-    service: str | None = None
-    tags: tuple[str, ...] = ()
-    #: The first mail asked not to be auto-answered (list, loop or auto-reply headers).
-    auto_reply_suppressed: bool = False
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: an agent (permissions apply) or the system itself (``system``, ``sla``, ``rule:...``)."""
-
-    name: str
-    agent: Agent | None = None
-
-    @classmethod
-    def of(cls, agent: Agent) -> Actor:
-        return cls(f"agent:{agent.id}", agent)
-
-    @classmethod
-    def system(cls) -> Actor:
-        return cls("system")
-
-    @classmethod
-    def sla(cls) -> Actor:
-        """The SLA engine: acts in every tier, like the system."""
-        return cls(sla.ACTOR)
-
-    @property
-    def is_lead(self) -> bool:
-        return self.agent is None or self.agent.role in ("lead", "admin")
-
-
-def require_tier(actor: Actor, tier: int | None) -> None:
-    """Agents act only on tickets of the tiers they work; leads, admins and the system anywhere."""
-    if actor.agent is not None and tier is not None and not actor.agent.works_tier(tier):
-        raise Forbidden(f"you do not work support tier {tier}", tier=tier)
+from router.tickets import messages, trail
+from router.tickets.actors import Actor, require_tier
+from router.tickets.inputs import MailDetails, TicketContext
+from router.tierqueues import placement
+from rules import Decision
+from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, VENDOR_TIER
 
 
 async def get(session: AsyncSession, ticket_id: int, *, lock: bool = False) -> Ticket:
@@ -103,31 +40,20 @@ async def get(session: AsyncSession, ticket_id: int, *, lock: bool = False) -> T
     return ticket
 
 
-def _touch(ticket: Ticket) -> None:
-    ticket.updated_at = utcnow()
-
-
 def _enqueue(session: AsyncSession, ticket: Ticket, tier: int, *, automate: bool = True) -> None:
     """Put the ticket in ``tier``'s queue (status queued, nobody assigned), optionally with tier automation."""
     assert ticket.id is not None
-    if tier == MAX_TIER and ticket.support_tier != MAX_TIER:
-        # Tier 4 is an outside vendor: the handoff is published (signed webhook) once this commits.
+    if tier == VENDOR_TIER and ticket.support_tier != VENDOR_TIER:
+        # The vendor tier is an outside vendor: the handoff is published (signed webhook) once this commits.
         events.emit(session, ticket, "ticket.vendor_handoff", {"vendor": (ticket.decision or {}).get("vendor")})
     ticket.support_tier = tier
     ticket.status = Status.queued
     ticket.assignee_id = None
     ticket.queued_at = utcnow()
     ticket.automation_tier = tier if automate else None
-    score = queue_score(ticket.priority, ticket.customer_tier, ticket.created_at)
-    after_commit(session, PlaceInQueue(tier, ticket.id, score, created_ms(ticket.created_at)))
+    placement.place(session, ticket)
     if automate:
         after_commit(session, automation_job(ticket.id, tier))
-
-
-def _dequeue(session: AsyncSession, ticket: Ticket) -> None:
-    assert ticket.id is not None
-    if ticket.status == Status.queued and ticket.support_tier is not None:
-        after_commit(session, RemoveFromQueue(ticket.support_tier, ticket.id))
 
 
 async def open_ticket(
@@ -167,60 +93,20 @@ async def open_ticket(
     session.add(ticket)
     await session.flush()
     assert ticket.id is not None
-    ticket.ref = f"T-{ticket.id:06d}"
-    await _add_message(session, ticket.id, Direction.inbound, requester_email, body, mail or MailDetails())
-    audit.append(
+    ticket.ref = ticket_ref(ticket.id)
+    await messages.store(session, ticket.id, Direction.inbound, requester_email, body, mail or MailDetails())
+    trail.record(
         session,
         ticket,
         actor=actor.name,
         action="created",
-        data={
-            "channel": channel,
-            "source": source,
-            "external_id": external_id,
-            "customer_tier": customer_tier,
-        },
+        data={"channel": channel, "source": source, "external_id": external_id, "customer_tier": customer_tier},
+        event="ticket.created",
+        event_data={"channel": channel, "source": source, "external_id": external_id},
+        touch=False,
     )
-    events.emit(session, ticket, "ticket.created", {"channel": channel, "source": source, "external_id": external_id})
     after_commit(session, route_job(ticket.id))
     return ticket
-
-
-async def _add_message(
-    session: AsyncSession,
-    ticket_id: int,
-    direction: str,
-    author: str,
-    body: str,
-    mail: MailDetails,
-    kind: str = "message",
-) -> Message:
-    message = Message(
-        ticket_id=ticket_id,
-        direction=direction,
-        kind=kind,
-        author=author,
-        body_text=body,
-        body_html=mail.html,
-        message_id_header=mail.message_id_header,
-        raw_sha256=mail.raw_sha256,
-    )
-    session.add(message)
-    await session.flush()
-    assert message.id is not None
-    for a in mail.attachments:
-        session.add(
-            Attachment(
-                message_id=message.id,
-                filename=a.filename[:255],
-                content_type=a.content_type[:255],
-                size=a.size,
-                sha256=a.sha256,
-                inline=a.inline,
-                content_id=a.content_id[:255] if a.content_id else None,
-            )
-        )
-    return message
 
 
 async def add_inbound(
@@ -228,32 +114,38 @@ async def add_inbound(
 ) -> Message:
     """A requester's reply (reopens a resolved ticket), or an automatic mail about it (``kind`` names it)."""
     assert ticket.id is not None
-    message = await _add_message(session, ticket.id, Direction.inbound, author, body, mail, kind)
+    message = await messages.store(session, ticket.id, Direction.inbound, author, body, mail, kind)
+    requester = f"requester:{author}"[:100]
     reopened = False
     if kind == "message" and ticket.status in (Status.resolved, Status.closed) and ticket.support_tier is not None:
         ticket.reopen_count += 1
         ticket.resolved_at = None
         _enqueue(session, ticket, ticket.support_tier, automate=False)
-        audit.append(
+        trail.record(
             session,
             ticket,
-            actor=f"requester:{author}"[:100],
+            actor=requester,
             action="reopened",
             to_tier=ticket.support_tier,
             reason="the requester replied",
+            touch=False,
         )
         reopened = True
     if kind == "message" and ticket.status == Status.waiting_on_customer:
-        await _resume(session, ticket, actor=f"requester:{author}"[:100], reason="the requester replied")
+        await _resume(session, ticket, actor=requester, reason="the requester replied")
     changes: sla.Changes = []
     if kind == "message" and ticket.support_tier is not None:
-        changes = await _sla_customer_replied(session, ticket, reopened=reopened)
-    action = "customer_replied" if kind == "message" else f"{kind}_received"
-    data = _with_sla({"chars": len(body)}, changes)
-    audit.append(session, ticket, actor=f"requester:{author}"[:100], action=action, data=data)
-    if kind == "message":
-        events.emit(session, ticket, "ticket.commented", {"author": author, "direction": "inbound"})
-    _touch(ticket)
+        changes = await sla.customer_replied(session, ticket, utcnow(), reopened=reopened)
+    trail.record(
+        session,
+        ticket,
+        actor=requester,
+        action="customer_replied" if kind == "message" else f"{kind}_received",
+        data={"chars": len(body)},
+        sla_changes=changes,
+        event="ticket.commented" if kind == "message" else None,
+        event_data={"author": author, "direction": "inbound"},
+    )
     return message
 
 
@@ -274,69 +166,18 @@ async def apply_routing(session: AsyncSession, ticket: Ticket, decision: Decisio
     now = utcnow()
     changes = await sla.start(session, ticket, [ClockKind.first_response, ClockKind.resolution], now)
     changes += await sla.sync_pause(session, ticket, now)
-    audit.append(
+    trail.record(
         session,
         ticket,
         # The actor names the deciding rule (the first that matched); all of them are in ``data``.
         actor=f"rule:{rule_ids[0]}"[:100] if rule_ids else "rule:defaults",
         action="routed",
         to_tier=decision.support_tier,
-        data=_with_sla(
-            {"priority": decision.priority, "rules": rule_ids, "rulebook_version": decision.rulebook_version}, changes
-        ),
+        data={"priority": decision.priority, "rules": rule_ids, "rulebook_version": decision.rulebook_version},
+        sla_changes=changes,
+        event="ticket.routed",
+        event_data={"support_tier": decision.support_tier, "rules": rule_ids},
     )
-    events.emit(session, ticket, "ticket.routed", {"support_tier": decision.support_tier, "rules": rule_ids})
-    _touch(ticket)
-    return True
-
-
-def _with_sla(data: dict[str, Any], changes: sla.Changes) -> dict[str, Any]:
-    """The audit event of an action carries the SLA clock changes it caused."""
-    return {**data, "sla": changes} if changes else data
-
-
-async def _sla_customer_replied(session: AsyncSession, ticket: Ticket, *, reopened: bool) -> sla.Changes:
-    """A reopened ticket's resolution clock starts again; once the first response is given, every new
-    requester message starts a next-response clock (unless one is already counting)."""
-    now = utcnow()
-    changes = await sla.start(session, ticket, [ClockKind.resolution], now) if reopened else []
-    found = {c.kind: c for c in await sla.clocks(session, ticket, [ClockKind.first_response, ClockKind.next_response])}
-    first, following = found.get(ClockKind.first_response), found.get(ClockKind.next_response)
-    if first is not None and not sla.is_live(first) and (following is None or not sla.is_live(following)):
-        changes += await sla.start(session, ticket, [ClockKind.next_response], now)
-    return changes + await sla.sync_pause(session, ticket, now)
-
-
-async def record_automation(session: AsyncSession, ticket: Ticket, *, tier: int, kind: str, body: str) -> bool:
-    """Record what tier automation sent the requester; a repeated job for the same tier does nothing."""
-    if ticket.automation_tier != tier:
-        return False
-    assert ticket.id is not None
-    ticket.automation_tier = None
-    message = Message(
-        ticket_id=ticket.id,
-        direction=Direction.outbound,
-        kind=kind,
-        author="system",
-        body_text=body,
-        delivery_status="pending",
-    )
-    session.add(message)
-    await session.flush()
-    assert message.id is not None
-    after_commit(session, mail_job(message.id))
-    audit.append(session, ticket, actor="system", action="automation", to_tier=tier, data={"kind": kind})
-    _touch(ticket)
-    return True
-
-
-async def skip_automation(session: AsyncSession, ticket: Ticket, *, tier: int, reason: str) -> bool:
-    """Tier automation decided to stay quiet; the decision is audited."""
-    if ticket.automation_tier != tier:
-        return False
-    ticket.automation_tier = None
-    audit.append(session, ticket, actor="system", action="automation_skipped", to_tier=tier, reason=reason)
-    _touch(ticket)
     return True
 
 
@@ -348,15 +189,9 @@ async def claim(session: AsyncSession, ticket: Ticket, agent: Agent) -> bool:
     ticket.status = Status.in_progress
     ticket.assignee_id = agent.id
     changes = await sla.sync_pause(session, ticket, utcnow())
-    audit.append(
-        session,
-        ticket,
-        actor=Actor.of(agent).name,
-        action="claimed",
-        to_tier=ticket.support_tier,
-        data=_with_sla({}, changes),
+    trail.record(
+        session, ticket, actor=Actor.of(agent).name, action="claimed", to_tier=ticket.support_tier, sla_changes=changes
     )
-    _touch(ticket)
     return True
 
 
@@ -375,15 +210,17 @@ async def escalate(
         raise Conflict(f"ticket {ticket.ref} is {ticket.status}; only routed open tickets can be escalated")
     current = ticket.support_tier
     target = current + 1 if to_tier is None else to_tier
-    if current >= MAX_TIER and to_tier is None:
-        raise Conflict(f"ticket {ticket.ref} is already at tier {MAX_TIER}, the highest", tier=current)
-    if target <= current or target > MAX_TIER:
-        raise Conflict(f"escalation goes up: choose a tier above {current} and at most {MAX_TIER}", to_tier=target)
-    _dequeue(session, ticket)
+    if current >= MAX_SUPPORT_TIER and to_tier is None:
+        raise Conflict(f"ticket {ticket.ref} is already at tier {MAX_SUPPORT_TIER}, the highest", tier=current)
+    if target <= current or target > MAX_SUPPORT_TIER:
+        raise Conflict(
+            f"escalation goes up: choose a tier above {current} and at most {MAX_SUPPORT_TIER}", to_tier=target
+        )
+    placement.remove(session, ticket)
     ticket.escalation_count += 1
     _enqueue(session, ticket, target)
     changes = await _sla_tier_changed(session, ticket)
-    audit.append(
+    trail.record(
         session,
         ticket,
         actor=actor.name,
@@ -391,12 +228,11 @@ async def escalate(
         from_tier=current,
         to_tier=target,
         reason=reason,
-        data=_with_sla({"cause": cause}, changes),
+        data={"cause": cause},
+        sla_changes=changes,
+        event="ticket.escalated",
+        event_data={"from_tier": current, "to_tier": target, "reason": reason, "cause": cause},
     )
-    events.emit(
-        session, ticket, "ticket.escalated", {"from_tier": current, "to_tier": target, "reason": reason, "cause": cause}
-    )
-    _touch(ticket)
     return ticket
 
 
@@ -416,12 +252,14 @@ async def deescalate(
         raise Conflict(f"ticket {ticket.ref} is {ticket.status}; only routed open tickets can be de-escalated")
     current = ticket.support_tier
     target = current - 1 if to_tier is None else to_tier
-    if target < 0 or target >= current:
-        raise Conflict(f"de-escalation goes down: choose a tier below {current} and at least 0", to_tier=target)
-    _dequeue(session, ticket)
+    if target < MIN_SUPPORT_TIER or target >= current:
+        raise Conflict(
+            f"de-escalation goes down: choose a tier below {current} and at least {MIN_SUPPORT_TIER}", to_tier=target
+        )
+    placement.remove(session, ticket)
     _enqueue(session, ticket, target)
     changes = await _sla_tier_changed(session, ticket)
-    audit.append(
+    trail.record(
         session,
         ticket,
         actor=actor.name,
@@ -429,10 +267,10 @@ async def deescalate(
         from_tier=current,
         to_tier=target,
         reason=reason,
-        data=_with_sla({}, changes),
+        sla_changes=changes,
+        event="ticket.deescalated",
+        event_data={"from_tier": current, "to_tier": target, "reason": reason},
     )
-    events.emit(session, ticket, "ticket.deescalated", {"from_tier": current, "to_tier": target, "reason": reason})
-    _touch(ticket)
     return ticket
 
 
@@ -440,14 +278,14 @@ async def resolve(session: AsyncSession, ticket: Ticket, actor: Actor, *, resolu
     require_tier(actor, ticket.support_tier)
     if ticket.status not in OPEN_STATUSES:
         raise Conflict(f"ticket {ticket.ref} is already {ticket.status}")
-    _dequeue(session, ticket)
+    placement.remove(session, ticket)
     previous = ticket.status
     ticket.status = Status.resolved
     ticket.resolved_at = utcnow()
     ticket.automation_tier = None
     # Resolving stops every clock: the resolution answers any response still owed.
     changes = await sla.stop(session, ticket, list(ClockKind), utcnow())
-    audit.append(
+    trail.record(
         session,
         ticket,
         actor=actor.name,
@@ -455,10 +293,11 @@ async def resolve(session: AsyncSession, ticket: Ticket, actor: Actor, *, resolu
         from_tier=ticket.support_tier,
         to_tier=ticket.support_tier,
         reason=resolution,
-        data=_with_sla({"from_status": previous}, changes),
+        data={"from_status": previous},
+        sla_changes=changes,
+        event="ticket.resolved",
+        event_data={"resolution": resolution, "by": actor.name},
     )
-    events.emit(session, ticket, "ticket.resolved", {"resolution": resolution, "by": actor.name})
-    _touch(ticket)
     return ticket
 
 
@@ -473,17 +312,17 @@ async def reopen(session: AsyncSession, ticket: Ticket, actor: Actor, *, reason:
     _enqueue(session, ticket, ticket.support_tier, automate=False)
     now = utcnow()
     changes = await sla.start(session, ticket, [ClockKind.resolution], now) + await sla.sync_pause(session, ticket, now)
-    audit.append(
+    trail.record(
         session,
         ticket,
         actor=actor.name,
         action="reopened",
         to_tier=ticket.support_tier,
         reason=reason,
-        data=_with_sla({}, changes),
+        sla_changes=changes,
+        event="ticket.reopened",
+        event_data={"reason": reason, "by": actor.name},
     )
-    events.emit(session, ticket, "ticket.reopened", {"reason": reason, "by": actor.name})
-    _touch(ticket)
     return ticket
 
 
@@ -492,22 +331,22 @@ async def wait_on_customer(session: AsyncSession, ticket: Ticket, actor: Actor, 
     require_tier(actor, ticket.support_tier)
     if ticket.status not in (Status.queued, Status.in_progress) or ticket.support_tier is None:
         raise Conflict(f"ticket {ticket.ref} is {ticket.status}; only queued or in-progress tickets can wait")
-    _dequeue(session, ticket)
+    placement.remove(session, ticket)
     previous = ticket.status
     ticket.status = Status.waiting_on_customer
     if previous == Status.queued:
         ticket.assignee_id = None
     changes = await sla.sync_pause(session, ticket, utcnow())
-    audit.append(
+    trail.record(
         session,
         ticket,
         actor=actor.name,
         action="waiting_on_customer",
         to_tier=ticket.support_tier,
         reason=reason,
-        data=_with_sla({"from_status": previous}, changes),
+        data={"from_status": previous},
+        sla_changes=changes,
     )
-    _touch(ticket)
     return ticket
 
 
@@ -518,7 +357,7 @@ async def _resume(session: AsyncSession, ticket: Ticket, *, actor: str, reason: 
         ticket.status = Status.in_progress
     else:
         _enqueue(session, ticket, ticket.support_tier, automate=False)
-    audit.append(
+    trail.record(
         session,
         ticket,
         actor=actor,
@@ -526,40 +365,8 @@ async def _resume(session: AsyncSession, ticket: Ticket, *, actor: str, reason: 
         to_tier=ticket.support_tier,
         reason=reason,
         data={"status": ticket.status},
+        touch=False,
     )
-
-
-async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, body: str, internal: bool) -> Message:
-    """An agent's reply (outbound, sent by the mailer) or internal note; both are audited."""
-    require_tier(actor, ticket.support_tier)
-    assert ticket.id is not None
-    message = Message(
-        ticket_id=ticket.id,
-        direction=Direction.note if internal else Direction.outbound,
-        author=actor.name,
-        body_text=body,
-        delivery_status=None if internal else "pending",
-    )
-    session.add(message)
-    if not internal:
-        await session.flush()
-        assert message.id is not None
-        after_commit(session, mail_job(message.id))
-    # A public reply answers the first (or next) response the ticket owes.
-    responses = [ClockKind.first_response, ClockKind.next_response]
-    changes = [] if internal else await sla.stop(session, ticket, responses, utcnow())
-    audit.append(
-        session,
-        ticket,
-        actor=actor.name,
-        action="note_added" if internal else "replied",
-        to_tier=ticket.support_tier,
-        data=_with_sla({"chars": len(body)}, changes),
-    )
-    if not internal:
-        events.emit(session, ticket, "ticket.commented", {"author": actor.name, "direction": "outbound"})
-    _touch(ticket)
-    return message
 
 
 async def reassign(session: AsyncSession, ticket: Ticket, actor: Actor, agent: Agent, *, reason: str) -> Ticket:
@@ -573,11 +380,11 @@ async def reassign(session: AsyncSession, ticket: Ticket, actor: Actor, agent: A
     if ticket.assignee_id == agent.id:
         raise Conflict(f"ticket {ticket.ref} is already assigned to {agent.name}", agent_id=agent.id)
     previous = ticket.assignee_id
-    _dequeue(session, ticket)
+    placement.remove(session, ticket)
     if ticket.status == Status.queued:
         ticket.status = Status.in_progress
     ticket.assignee_id = agent.id
-    audit.append(
+    trail.record(
         session,
         ticket,
         actor=actor.name,
@@ -586,153 +393,4 @@ async def reassign(session: AsyncSession, ticket: Ticket, actor: Actor, agent: A
         reason=reason,
         data={"from_agent": previous, "to_agent": agent.id},
     )
-    _touch(ticket)
     return ticket
-
-
-async def mark_sent(session: AsyncSession, message: Message, *, message_id_header: str) -> bool:
-    """The mailer handed the message to the SMTP server; False if it was already marked."""
-    if message.delivery_status == "sent":
-        return False
-    ticket = await get(session, message.ticket_id, lock=True)
-    message.delivery_status = "sent"
-    message.delivery_error = None
-    message.message_id_header = message_id_header
-    audit.append(session, ticket, actor="system", action="mail_sent", data={"message": message.id})
-    return True
-
-
-async def note_send_failure(session: AsyncSession, message: Message, *, error: str, final: bool) -> None:
-    """A failed attempt is visible on the ticket; the last one marks the message failed."""
-    ticket = await get(session, message.ticket_id, lock=True)
-    message.delivery_error = error[:500]
-    if final:
-        message.delivery_status = "failed"
-    audit.append(
-        session,
-        ticket,
-        actor="system",
-        action="mail_failed" if final else "mail_attempt_failed",
-        reason=error[:500],
-        data={"message": message.id},
-    )
-
-
-async def record_vendor_update(
-    session: AsyncSession,
-    ticket: Ticket,
-    actor: Actor,
-    *,
-    status: str | None,
-    vendor_ref: str | None,
-    body: str | None,
-) -> Ticket:
-    """A vendor reports progress (their status and case number): an internal note and an audit event."""
-    assert ticket.id is not None
-    if body:
-        session.add(Message(ticket_id=ticket.id, direction=Direction.note, author=actor.name, body_text=body))
-    audit.append(
-        session,
-        ticket,
-        actor=actor.name,
-        action="vendor_updated",
-        to_tier=ticket.support_tier,
-        data={"status": status, "vendor_ref": vendor_ref},
-    )
-    _touch(ticket)
-    return ticket
-
-
-def record_handoff(
-    session: AsyncSession, ticket: Ticket, *, vendor: str | None, delivery_id: int | None, reason: str | None = None
-) -> None:
-    """The tier-4 handoff was queued for ``vendor`` (or could not be: no vendor fits)."""
-    audit.append(
-        session,
-        ticket,
-        actor="system",
-        action="vendor_handoff" if vendor else "vendor_handoff_skipped",
-        to_tier=ticket.support_tier,
-        reason=None if vendor else reason or "no vendor is configured for this ticket",
-        data={"vendor": vendor, "delivery": delivery_id},
-    )
-
-
-def record_handoff_attempt(
-    session: AsyncSession,
-    ticket: Ticket,
-    *,
-    vendor: str,
-    delivery_id: int,
-    attempt: int,
-    error: str | None,
-    final: bool,
-) -> None:
-    """Every attempt to reach the vendor is on the ticket: delivered, failed and retried, or given up."""
-    if error is None:
-        action = "vendor_delivered"
-    else:
-        action = "vendor_delivery_failed" if final else "vendor_delivery_attempt_failed"
-    audit.append(
-        session,
-        ticket,
-        actor="system",
-        action=action,
-        to_tier=ticket.support_tier,
-        reason=error,
-        data={"vendor": vendor, "delivery": delivery_id, "attempt": attempt},
-    )
-
-
-async def sla_check(session: AsyncSession, ticket_id: int, kind: str, generation: int) -> str:
-    """A clock's timer fired: warn, or breach and run the policy's actions. Idempotent: a repeated or stale
-    timer (another generation, a stopped or paused clock) changes nothing."""
-    ticket = await get(session, ticket_id, lock=True)
-    clock = await sla.due_clock(session, ticket, kind, generation)
-    if clock is None or clock.next_at is None:
-        return "stale"
-    now = utcnow()
-    if clock.next_at > now:
-        sla.reschedule(session, clock)
-        return "early"
-    if clock.state == "ok":
-        sla.warn(session, ticket, clock, now)
-        if clock.due_at is None or clock.due_at > now:
-            return "warned"
-    for action in sla.breach(session, ticket, clock, now):
-        await _breach_action(session, ticket, action, kind)
-    return "breached"
-
-
-async def _breach_action(session: AsyncSession, ticket: Ticket, action: str, kind: str) -> None:
-    tier = ticket.support_tier
-    if action == "notify_lead":
-        audit.append(session, ticket, actor=sla.ACTOR, action="lead_notified", to_tier=tier, data={"clock": kind})
-    elif action == "raise_priority":
-        _raise_priority(session, ticket, kind)
-    elif action == "escalate":
-        if tier is None or tier >= MAX_TIER or ticket.status not in OPEN_STATUSES:
-            reason = f"already at tier {MAX_TIER}" if tier == MAX_TIER else f"ticket is {ticket.status}"
-            audit.append(session, ticket, actor=sla.ACTOR, action="sla_escalation_skipped", to_tier=tier, reason=reason)
-            return
-        reason = f"SLA {kind.replace('_', ' ')} breached in tier {tier}"
-        await escalate(session, ticket, Actor.sla(), reason=reason, cause="sla")
-
-
-def _raise_priority(session: AsyncSession, ticket: Ticket, kind: str) -> None:
-    """One step up (never past urgent); a queued ticket moves up its queue."""
-    index = PRIORITIES.index(ticket.priority) if ticket.priority in PRIORITIES else 0
-    if index >= len(PRIORITIES) - 1:
-        return
-    before, ticket.priority = ticket.priority, PRIORITIES[index + 1]
-    if ticket.status == Status.queued and ticket.support_tier is not None and ticket.id is not None:
-        score = queue_score(ticket.priority, ticket.customer_tier, ticket.created_at)
-        after_commit(session, PlaceInQueue(ticket.support_tier, ticket.id, score, created_ms(ticket.created_at)))
-    audit.append(
-        session,
-        ticket,
-        actor=sla.ACTOR,
-        action="priority_raised",
-        to_tier=ticket.support_tier,
-        data={"from": before, "to": ticket.priority, "clock": kind},
-    )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+from rules.vocabulary import PRIORITY_RANK
+
 _EPOCH_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z
 _AGE_SPAN = 2**41
 

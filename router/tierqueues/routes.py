@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from router.deps import ContextDep, CurrentAgent, SessionDep
+from router.deps import ContextDep, CurrentAgent, SessionDep, SupportTierPath
 from router.metrics import CLAIMS
+from router.tickets.actors import Actor, require_tier
 from router.tickets.queries import ticket_view, ticket_views
 from router.tickets.schemas import TicketOut
-from router.tickets.service import Actor, require_tier
 from router.tierqueues import service as queues
 from router.tierqueues.schemas import TierQueueOut, TierQueuePage
 
 api = APIRouter(prefix="/queues", tags=["queues"])
-Tier = Annotated[int, Path(ge=0, le=4, description="support tier 0 to 4")]
 
 
 @api.get("", response_model=list[TierQueueOut])
@@ -27,7 +26,7 @@ async def overview(ctx: ContextDep, _agent: CurrentAgent) -> list[TierQueueOut]:
 
 @api.get("/{tier}", response_model=TierQueuePage)
 async def tier_page(
-    tier: Tier,
+    tier: SupportTierPath,
     ctx: ContextDep,
     session: SessionDep,
     _agent: CurrentAgent,
@@ -42,7 +41,9 @@ async def tier_page(
 
 
 @api.post("/{tier}/claim", response_model=TicketOut, responses={204: {"description": "the queue is empty"}})
-async def claim(tier: Tier, ctx: ContextDep, session: SessionDep, agent: CurrentAgent) -> TicketOut | Response:
+async def claim(
+    tier: SupportTierPath, ctx: ContextDep, session: SessionDep, agent: CurrentAgent
+) -> TicketOut | Response:
     """Take the head of the queue; no ticket ever goes to two agents."""
     ticket = await queues.claim_next(session, ctx.tier_queue, tier, agent)
     if ticket is None:

@@ -14,13 +14,15 @@ from router.models.agents import Agent
 from router.models.columns import utcnow
 from router.models.tickets import Ticket
 from router.tickets import service as tickets
-
-TIERS = range(5)
+from router.tickets.actors import Actor, require_tier
+from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, SUPPORT_TIERS
 
 
 def check_tier(tier: int) -> int:
-    if tier not in TIERS:
-        raise NotFound(f"there is no support tier {tier}; tiers are 0 to 4", tier=tier)
+    if tier not in SUPPORT_TIERS:
+        raise NotFound(
+            f"there is no support tier {tier}; tiers are {MIN_SUPPORT_TIER} to {MAX_SUPPORT_TIER}", tier=tier
+        )
     return tier
 
 
@@ -31,7 +33,7 @@ async def claim_next(session: AsyncSession, queue: TierQueuePort, tier: int, age
     resolved or claimed since) is dropped and the next one taken. If the claim's commit fails the entry is
     pushed back (the undo list).
     """
-    tickets.require_tier(tickets.Actor.of(agent), check_tier(tier))
+    require_tier(Actor.of(agent), check_tier(tier))
     while True:
         popped = await queue.pop(tier)
         if popped is None:
@@ -61,7 +63,7 @@ class TierSummary:
 async def overview(queue: TierQueuePort, names: list[str]) -> list[TierSummary]:
     now_ms = utcnow().timestamp() * 1000
     out = []
-    for tier in TIERS:
+    for tier in SUPPORT_TIERS:
         oldest = await queue.oldest_created_ms(tier)
         age = round((now_ms - oldest) / 1000, 3) if oldest is not None else None
         out.append(TierSummary(tier, names[tier], await queue.depth(tier), age))

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 
 from router.agents import service as agents
-from router.deps import SessionDep, TicketId
+from router.deps import SessionDep, SupportTierPath, TicketId
 from router.errors import DomainError
 from router.models.agents import Agent
 from router.models.tickets import Ticket
 from router.tickets import service as tickets
+from router.tickets.actors import Actor, require_tier
 from router.web.session import signed_in_id
 
 
@@ -34,16 +35,16 @@ async def web_agent(request: Request, session: SessionDep) -> Agent:
 WebAgent = Annotated[Agent, Depends(web_agent)]
 
 
-def web_actor(agent: WebAgent) -> tickets.Actor:
-    return tickets.Actor.of(agent)
+def web_actor(agent: WebAgent) -> Actor:
+    return Actor.of(agent)
 
 
-WebActor = Annotated[tickets.Actor, Depends(web_actor)]
+WebActor = Annotated[Actor, Depends(web_actor)]
 
 
-def worked_tier(tier: Annotated[int, Path(ge=0, le=4, description="support tier 0 to 4")], actor: WebActor) -> int:
+def worked_tier(tier: SupportTierPath, actor: WebActor) -> int:
     """A tier from the path that the agent works (403 otherwise; leads and admins work all)."""
-    tickets.require_tier(actor, tier)
+    require_tier(actor, tier)
     return tier
 
 
@@ -52,7 +53,7 @@ WorkedTier = Annotated[int, Depends(worked_tier)]
 
 async def ticket_for_reading(ticket_id: TicketId, session: SessionDep, actor: WebActor) -> Ticket:
     ticket = await tickets.get(session, ticket_id)
-    tickets.require_tier(actor, ticket.support_tier)
+    require_tier(actor, ticket.support_tier)
     return ticket
 
 

@@ -16,6 +16,7 @@ from router.agents import service as agents
 from router.deps import ContextDep, SessionDep
 from router.errors import NotFound
 from router.metrics import CLAIMS
+from router.tickets import messages
 from router.tickets import service as tickets
 from router.tickets.schemas import _no_nul
 from router.tierqueues import service as tierqueues
@@ -24,6 +25,7 @@ from router.web.deps import WebActor, WebAgent, WebTicket, WebTicketForChange, W
 from router.web.errors import LOGIN_PATH, PREFIX, safe_next
 from router.web.render import SECURITY_HEADERS, page
 from router.web.session import flash, sign_in, sign_out, signed_in_id
+from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER
 
 ui = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[Depends(csrf.protect)])
 
@@ -33,7 +35,7 @@ Clean = BeforeValidator(_no_nul)
 Reason = Annotated[str, Form(), StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), Clean]
 OptionalText = Annotated[str, Form(), StringConstraints(strip_whitespace=True, max_length=10_000), Clean]
 Body = Annotated[str, Form(), StringConstraints(strip_whitespace=True, min_length=1, max_length=200_000), Clean]
-TierField = Annotated[int, Form(ge=0, le=4)]
+TierField = Annotated[int, Form(ge=MIN_SUPPORT_TIER, le=MAX_SUPPORT_TIER)]
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -164,7 +166,7 @@ async def add_message(
     kind: Annotated[Literal["reply", "note"], Form()] = "reply",
 ) -> RedirectResponse:
     """A reply (emailed to the requester) or an internal note."""
-    await tickets.add_message(session, ticket, actor, body=body, internal=kind == "note")
+    await messages.add_message(session, ticket, actor, body=body, internal=kind == "note")
     flash(request, "Internal note added." if kind == "note" else "Reply queued for sending by email.")
     return _see_other(_ticket_url(ticket.id))
 

@@ -19,16 +19,17 @@ from router.models.audit import AuditEvent
 from router.models.columns import utcnow
 from router.models.tickets import OPEN_STATUSES, Attachment, Message, Status, Ticket
 from router.tickets import queries as ticket_queries
-from router.tickets.service import MAX_TIER, Actor
+from router.tickets.actors import Actor
 from router.tierqueues import service as tierqueues
 from router.web import sla
+from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, SUPPORT_TIERS
 
 PAGE_SIZE = 50
 
 
 def visible_tiers(agent: Agent) -> list[int]:
     """The tiers an agent works; leads and admins see them all."""
-    return [t for t in tierqueues.TIERS if agent.works_tier(t)]
+    return [t for t in SUPPORT_TIERS if agent.works_tier(t)]
 
 
 @dataclass(frozen=True)
@@ -110,13 +111,13 @@ def _actions(ticket: Ticket, actor: Actor) -> set[str]:
     allowed: set[str] = set()
     if ticket.status in OPEN_STATUSES:
         allowed |= {"reply", "note", "resolve"}
-        if ticket.support_tier is not None and ticket.support_tier < MAX_TIER:
+        if ticket.support_tier is not None and ticket.support_tier < MAX_SUPPORT_TIER:
             allowed.add("escalate")
         if ticket.status in (Status.queued, Status.in_progress):
             allowed.add("wait")
         if actor.is_lead and ticket.support_tier is not None:
             allowed.add("reassign")
-            if ticket.support_tier > 0:
+            if ticket.support_tier > MIN_SUPPORT_TIER:
                 allowed.add("deescalate")
     else:
         allowed |= {"note", "reopen"}
@@ -140,8 +141,8 @@ async def ticket_page(session: AsyncSession, ticket: Ticket, actor: Actor) -> Ti
         agent_names=await _agent_names(session, [m.author for m in messages] + [e.actor for e in events]),
         sla=(await sla.ticket_slas(session, [ticket])).get(ticket.id),
         actions=actions,
-        escalate_to=list(range(tier + 1, MAX_TIER + 1)) if tier is not None else [],
-        deescalate_to=list(range(0, tier)) if tier is not None else [],
+        escalate_to=list(range(tier + 1, MAX_SUPPORT_TIER + 1)) if tier is not None else [],
+        deescalate_to=list(range(MIN_SUPPORT_TIER, tier)) if tier is not None else [],
         assignable=await agents.agents_for_tier(session, tier) if "reassign" in actions and tier is not None else [],
     )
 

@@ -23,11 +23,14 @@ from router.intake.service import record_once
 from router.models.intake import Delivery
 from router.models.tickets import OPEN_STATUSES, Priority, Status, Ticket
 from router.models.webhooks import WebhookDelivery
+from router.tickets import deliveries
 from router.tickets import service as tickets
+from router.tickets.actors import Actor
+from router.tickets.inputs import MailDetails, TicketContext
 from router.tickets.schemas import Text
-from router.tickets.service import MAX_TIER, Actor, MailDetails, TicketContext
 from router.webhooks.config import Source
 from router.webhooks.mapping import MappingProblem, PayloadMapping
+from rules.vocabulary import VENDOR_TIER
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -178,7 +181,7 @@ async def _may_touch(session: AsyncSession, source: Source, ticket: Ticket, *, v
     """A source changes only its own tickets; a vendor only tickets at tier 4 whose latest handoff is its own."""
     if not vendor:
         return ticket.source == ledger_source(source)
-    if ticket.support_tier != MAX_TIER:
+    if ticket.support_tier != VENDOR_TIER:
         return False
     latest = await session.exec(
         select(WebhookDelivery.endpoint)
@@ -269,7 +272,7 @@ async def _change(
             return "unchanged", ticket
         await tickets.reopen(session, ticket, actor, reason=change.body)
         return "reopened", ticket
-    await tickets.record_vendor_update(
+    await deliveries.record_vendor_update(
         session, ticket, actor, status=change.vendor_status, vendor_ref=change.vendor_ref, body=change.body
     )
     return "updated", ticket

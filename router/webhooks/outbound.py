@@ -1,7 +1,7 @@
 """Publish outbox events to vendors and subscriptions, and record every delivery attempt.
 
 ``fan_out`` turns one event into one stored delivery per endpoint (payload fixed at that moment), in
-the transaction that marks the event published; ``webhook.deliver`` jobs then send each one with
+the transaction that marks the event published; delivery jobs (``router.effects.deliver_job``) then send each one with
 exponential backoff. A tier-4 handoff's attempts are also on the ticket's audit trail.
 """
 
@@ -19,6 +19,7 @@ from router.models.columns import utcnow
 from router.models.events import OutboxEvent
 from router.models.tickets import Direction, Message, Ticket
 from router.models.webhooks import DeliveryStatus, WebhookDelivery
+from router.tickets import deliveries
 from router.tickets import service as tickets
 from router.webhooks.config import Endpoint, WebhooksConfig
 
@@ -128,7 +129,7 @@ async def fan_out(session: AsyncSession, event_id: str, config: WebhooksConfig) 
         handoff = next((d for d in created if d.endpoint_kind == "vendor"), None)
         named = event.data.get("vendor")
         reason = f"vendor {named!r} named by the rules is not configured" if named and not vendor_name else None
-        tickets.record_handoff(
+        deliveries.record_handoff(
             session, ticket, vendor=vendor_name, delivery_id=handoff.id if handoff else None, reason=reason
         )
     return len(created)
@@ -162,7 +163,7 @@ async def record_attempt(
     if delivery.endpoint_kind == "vendor":
         ticket = await tickets.get(session, delivery.ticket_id, lock=True)
         assert delivery.id is not None
-        tickets.record_handoff_attempt(
+        deliveries.record_handoff_attempt(
             session,
             ticket,
             vendor=delivery.endpoint,

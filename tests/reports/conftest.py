@@ -18,7 +18,6 @@ The report is read at T1+1h30m (Wednesday 10:30) over Tuesday 00:00 to Thursday 
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -153,7 +152,3 @@ async def _build(rt: Runtime, client: httpx.AsyncClient, clock: Any, vendor_secr
     h.tickets["E"] = await routed(rt, client, lead, requester_email="eve@hooli.example")
     await at(NOW)
     return h
-
-
-def dump(value: Any) -> str:
-    return json.dumps(value, indent=1, sort_keys=True, default=str)

@@ -14,6 +14,7 @@ from queues.runtime import Runtime
 from router.models.audit import AuditEvent
 from router.models.tickets import Message, Status
 from router.tickets import service as tickets
+from router.tickets.inputs import StoredAttachment
 from router.unit_of_work import commit
 from router.web import live, views
 from tests.conftest import one_backend
@@ -240,9 +241,7 @@ async def test_attachments_download_and_never_render(runtime: Runtime, client: h
             external_id=None,
             actor=tickets.Actor.system(),
             context=tickets.TicketContext(),
-            mail=tickets.MailDetails(
-                attachments=(tickets.StoredAttachment("page.html", "text/html", len(data), digest),)
-            ),
+            mail=tickets.MailDetails(attachments=(StoredAttachment("page.html", "text/html", len(data), digest),)),
         )
         await commit(s, runtime.app.effects)
     other = await open_ticket(runtime, tier=None)

@@ -1,0 +1,23 @@
+"""The background jobs' names, spelled once.
+
+``router`` records jobs by name (``router.effects``) and never imports ``queues``; ``queues.job_table``
+maps each name to its function, queue, timeout and tries. Names are dotted, ``domain.action``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+ROUTE_TICKET: Final = "ticket.route"
+AUTOMATE_TIER: Final = "tier.automate"
+CHECK_SLA: Final = "sla.check"
+SEND_MAIL: Final = "mail.send"
+SEND_DIGEST: Final = "reports.send_digest"
+PUBLISH_EVENT: Final = "events.publish"
+DELIVER_WEBHOOK: Final = "webhook.deliver"
+
+# Cron jobs: nothing in ``router`` enqueues them, the routing worker runs them on a schedule.
+RECONCILE_SWEEP: Final = "reconcile.sweep"
+RECONCILE_REPAIR: Final = "reconcile.repair"
+REFRESH_ROLLUPS: Final = "reports.refresh_rollups"
+WEEKLY_DIGEST: Final = "reports.weekly_digest"

@@ -1,0 +1,116 @@
+"""Messages on a ticket: storing one with its mail's attachments, agents' replies and notes, and what tier
+automation sends. Outbound messages start ``pending`` and go to the mailer once the transaction commits."""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from router.effects import after_commit, mail_job
+from router.models.columns import utcnow
+from router.models.sla import ClockKind
+from router.models.tickets import Attachment, Direction, MailStatus, Message, Ticket
+from router.sla import service as sla
+from router.tickets import trail
+from router.tickets.actors import Actor, require_tier
+from router.tickets.inputs import MailDetails
+
+
+async def store(
+    session: AsyncSession,
+    ticket_id: int,
+    direction: str,
+    author: str,
+    body: str,
+    mail: MailDetails,
+    kind: str = "message",
+) -> Message:
+    """Add a message and its attachments (flushed: it has an id); the caller audits it."""
+    message = Message(
+        ticket_id=ticket_id,
+        direction=direction,
+        kind=kind,
+        author=author,
+        body_text=body,
+        body_html=mail.html,
+        message_id_header=mail.message_id_header,
+        raw_sha256=mail.raw_sha256,
+    )
+    session.add(message)
+    await session.flush()
+    assert message.id is not None
+    for a in mail.attachments:
+        session.add(
+            Attachment(
+                message_id=message.id,
+                filename=a.filename[:255],
+                content_type=a.content_type[:255],
+                size=a.size,
+                sha256=a.sha256,
+                inline=a.inline,
+                content_id=a.content_id[:255] if a.content_id else None,
+            )
+        )
+    return message
+
+
+async def _store_outbound(session: AsyncSession, ticket_id: int, *, author: str, body: str, kind: str) -> Message:
+    """A mail to the requester, ``pending`` until the mailer job (queued after the commit) sends it."""
+    message = Message(
+        ticket_id=ticket_id,
+        direction=Direction.outbound,
+        kind=kind,
+        author=author,
+        body_text=body,
+        delivery_status=MailStatus.pending,
+    )
+    session.add(message)
+    await session.flush()
+    assert message.id is not None
+    after_commit(session, mail_job(message.id))
+    return message
+
+
+async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, body: str, internal: bool) -> Message:
+    """An agent's reply (outbound, sent by the mailer) or internal note; both are audited."""
+    require_tier(actor, ticket.support_tier)
+    assert ticket.id is not None
+    if internal:
+        message = Message(ticket_id=ticket.id, direction=Direction.note, author=actor.name, body_text=body)
+        session.add(message)
+    else:
+        message = await _store_outbound(session, ticket.id, author=actor.name, body=body, kind="message")
+    # A public reply answers the first (or next) response the ticket owes.
+    responses = [ClockKind.first_response, ClockKind.next_response]
+    changes = [] if internal else await sla.stop(session, ticket, responses, utcnow())
+    trail.record(
+        session,
+        ticket,
+        actor=actor.name,
+        action="note_added" if internal else "replied",
+        to_tier=ticket.support_tier,
+        data={"chars": len(body)},
+        sla_changes=changes,
+        event=None if internal else "ticket.commented",
+        event_data={"author": actor.name, "direction": "outbound"},
+    )
+    return message
+
+
+async def record_automation(session: AsyncSession, ticket: Ticket, *, tier: int, kind: str, body: str) -> bool:
+    """Record what tier automation sent the requester; a repeated job for the same tier does nothing."""
+    if ticket.automation_tier != tier:
+        return False
+    assert ticket.id is not None
+    ticket.automation_tier = None
+    await _store_outbound(session, ticket.id, author="system", body=body, kind=kind)
+    trail.record(session, ticket, actor="system", action="automation", to_tier=tier, data={"kind": kind})
+    return True
+
+
+async def skip_automation(session: AsyncSession, ticket: Ticket, *, tier: int, reason: str) -> bool:
+    """Tier automation decided to stay quiet; the decision is audited."""
+    if ticket.automation_tier != tier:
+        return False
+    ticket.automation_tier = None
+    trail.record(session, ticket, actor="system", action="automation_skipped", to_tier=tier, reason=reason)
+    return True
