@@ -31,15 +31,15 @@ from router.models.columns import utcnow
 from router.models.reports import DigestMail
 from router.models.tickets import MailStatus, Message
 from router.models.webhooks import DeliveryStatus, WebhookDelivery
-from router.outbound import sender
+from router.outbound import smtp_client
 from router.outbound.compose import compose
 from router.reports import digest, rollups
 from router.routing import service as routing
 from router.tickets import breaches, deliveries
 from router.tickets import service as tickets
 from router.unit_of_work import transaction
+from router.webhooks import http_client as webhook_client
 from router.webhooks import outbound
-from router.webhooks import sender as webhook_sender
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -201,7 +201,7 @@ async def _send_or_retry(
     settings = app_of(ctx).settings
     tries = int(ctx.get("job_try", 1))
     try:
-        await sender.send(settings, mail)
+        await smtp_client.send(settings, mail)
     except (OSError, aiosmtplib.SMTPException) as exc:
         final = tries >= settings.mail_send_attempts
         await on_failure(f"attempt {tries}: {exc.__class__.__name__}: {exc}", final)
@@ -255,7 +255,7 @@ async def deliver_webhook(ctx: dict[str, Any], delivery_id: int) -> str:
         )
     else:
         async with httpx.AsyncClient(follow_redirects=False) as client:
-            status_code, error = await webhook_sender.post(client, endpoint, delivery)
+            status_code, error = await webhook_client.post(client, endpoint, delivery)
         attempts = endpoint.max_attempts
 
     async def record(session: AsyncSession) -> float | None:
