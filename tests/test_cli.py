@@ -62,6 +62,21 @@ async def test_customers_import_is_all_or_nothing_with_located_errors(
         assert [(h.from_tier, h.to_tier, h.reason) for h in history] == [(None, 1, "onboarding")]
 
 
+def test_customers_import_refuses_a_file_that_is_not_utf8_with_its_location(tmp_path: Path) -> None:
+    """A spreadsheet saved as Latin-1: a located message and exit 2, never a traceback; nothing is read."""
+    settings = Settings(data_dir=tmp_path)
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("external_ref,name,tier\nacme,Acme,1\nbeta,Société Générale,2\n".encode("latin-1"))
+    result = tierroute(settings, "customers", "import", str(latin1))
+    assert result.returncode == 2
+    assert f"{latin1}:3:10: not UTF-8 text (byte 0xe9)" in result.stderr
+    assert "Traceback" not in result.stderr
+    digits = tmp_path / "digits.csv"
+    digits.write_text("\ufeffexternal_ref,name,tier\nacme,Acme,\u00b2\n", encoding="utf-8")
+    result = tierroute(settings, "customers", "import", str(digits))
+    assert result.returncode == 2 and f"{digits}:2: tier must be 1 to 4" in result.stderr
+
+
 def test_rules_check_lists_every_problem(tmp_path: Path) -> None:
     book = tmp_path / "book.yaml"
     book.write_text("rules:\n  - id: a\n    when: {field: nope, in: [1]}\n    then: {support_tier: 9}\n")

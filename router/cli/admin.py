@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from rich.progress import Progress
 
-from router.cli.common import console, err, in_session, parse_tiers, run
+from router.cli.common import console, err, in_session, not_utf8, parse_tiers, read_utf8, run
 from router.settings import get_settings
 from rules.vocabulary import CUSTOMER_TIERS, MAX_CUSTOMER_TIER, MIN_CUSTOMER_TIER
 
@@ -105,23 +106,30 @@ def customers_import(
     rows: list[tuple[int, dict[str, str]]] = []
     problems: list[str] = []
     try:
-        with file.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = {"external_ref", "name", "tier"} - set(reader.fieldnames or [])
-            if missing:
-                problems.append(f"{file}:1: missing columns: {', '.join(sorted(missing))}")
-            for row in reader:
-                line = reader.line_num
-                tier = row.get("tier", "")
-                if not tier.isdigit() or int(tier) not in CUSTOMER_TIERS:
-                    problems.append(
-                        f"{file}:{line}: tier must be {MIN_CUSTOMER_TIER} to {MAX_CUSTOMER_TIER} (got {tier!r})"
-                    )
-                if not row.get("external_ref") or not row.get("name"):
-                    problems.append(f"{file}:{line}: external_ref and name are required")
-                rows.append((line, row))
+        text = read_utf8(file)
     except OSError as exc:
         typer.echo(f"error: {file}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    except UnicodeDecodeError as exc:
+        typer.echo(f"{file}:{not_utf8(file, exc)}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        missing = {"external_ref", "name", "tier"} - set(reader.fieldnames or [])
+        if missing:
+            problems.append(f"{file}:1: missing columns: {', '.join(sorted(missing))}")
+        for row in reader:
+            line = reader.line_num
+            tier = row.get("tier") or ""
+            if not (tier.isascii() and tier.isdigit()) or int(tier) not in CUSTOMER_TIERS:
+                problems.append(
+                    f"{file}:{line}: tier must be {MIN_CUSTOMER_TIER} to {MAX_CUSTOMER_TIER} (got {tier!r})"
+                )
+            if not row.get("external_ref") or not row.get("name"):
+                problems.append(f"{file}:{line}: external_ref and name are required")
+            rows.append((line, row))
+    except csv.Error as exc:
+        typer.echo(f"{file}:{reader.line_num}: not readable as CSV: {exc}", err=True)
         raise typer.Exit(2) from None
     if problems:
         for p in problems:
