@@ -15,7 +15,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from rules.engine import Rulebook
-from rules.located import Problem, RulebookError, position
+from rules.located import Problem, RulebookError, UnreadableSource, position, read_source
 from rules.model import Decision, Snapshot
 
 EXPECT_KEYS = (
@@ -54,8 +54,10 @@ class CaseResult:
 def load_cases(path: Path) -> list[Case]:
     source = str(path)
     try:
-        doc = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
-    except (OSError, YAMLError) as exc:
+        doc = YAML(typ="rt").load(read_source(path, "cases file"))
+    except UnreadableSource as exc:
+        raise RulebookError([exc.problem]) from exc
+    except YAMLError as exc:
         raise RulebookError([Problem(source, 0, 0, f"cannot read cases: {exc}")]) from exc
     if not isinstance(doc, list):
         raise RulebookError([Problem(source, 1, 1, "a cases file is a list of {name, input, expect}")])

@@ -15,7 +15,7 @@ import re2
 from rules.compiler import TOP_KEYS, Compiler, index_rules
 from rules.engine import Rulebook
 from rules.fields import Env
-from rules.located import Problem, RulebookError, load_yaml_mapping
+from rules.located import Problem, RulebookError, UnreadableSource, load_yaml_mapping, read_source
 from rules.matchers import KeywordIndex, RegexIndex
 from rules.model import SEVERITIES
 from rules.vocabulary import CUSTOMER_TIER_NAMES, CUSTOMER_TIERS
@@ -92,7 +92,7 @@ def _compile(doc: Any, text: str, source: str) -> Rulebook:
 
 def load_rulebook(path: Path) -> Rulebook:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RulebookError([Problem(str(path), 0, 0, f"cannot read rulebook: {exc.strerror}")]) from exc
+        text = read_source(path, "rulebook")
+    except UnreadableSource as exc:
+        raise RulebookError([exc.problem]) from exc
     return parse_rulebook(text, str(path))

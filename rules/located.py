@@ -6,6 +6,7 @@ Shared by the rulebook, its test cases and the SLA policies.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -69,3 +70,32 @@ def load_yaml_mapping(
     if not isinstance(doc, dict):
         raise error([Problem(source, 1, 1, expected)])
     return doc
+
+
+class UnreadableSource(ValueError):
+    """A file that cannot be read, or is not UTF-8 text; ``problem`` says where."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def read_source(path: Path, what: str) -> str:
+    """The text of a file a person wrote: UTF-8, with or without a byte-order mark (spreadsheets and
+    Windows editors add one). Anything else raises ``UnreadableSource`` at the first byte that is not
+    UTF-8, so the message can say ``file:line:column`` instead of a traceback."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableSource(Problem(str(path), 0, 0, f"cannot read {what}: {exc.strerror}")) from exc
+    body = data[len(_BOM) :] if data.startswith(_BOM) else data
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (body.rfind(b"\n", 0, exc.start) + 1) + 1
+        message = f"not UTF-8 text (byte 0x{body[exc.start]:02x}); save the {what} as UTF-8"
+        raise UnreadableSource(Problem(str(path), line, column, message)) from exc

@@ -16,7 +16,7 @@ from typing import Any
 from rules.business_time import ALWAYS_OPEN
 from rules.calendar import BusinessCalendar
 from rules.compiler import Compiler
-from rules.located import Problem, RulebookError, load_yaml_mapping
+from rules.located import RulebookError, UnreadableSource, load_yaml_mapping, read_source
 
 KINDS = ("first_response", "next_response", "resolution")
 BREACH_ACTIONS = ("escalate", "raise_priority", "notify_lead")
@@ -240,7 +240,7 @@ def _selectors(c: _SlaCompiler, doc: Any, policies: Mapping[str, SlaPolicy]) -> 
 
 def load_sla_policies(path: Path) -> SlaPolicies:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SlaPolicyError([Problem(str(path), 0, 0, f"cannot read SLA policies: {exc.strerror}")]) from exc
+        text = read_source(path, "SLA policies")
+    except UnreadableSource as exc:
+        raise SlaPolicyError([exc.problem]) from exc
     return parse_sla_policies(text, str(path))

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from rich.progress import Progress
 
-from router.cli.common import console, err, in_session, not_utf8, parse_tiers, read_utf8, run
+from router.cli.common import console, err, in_session, parse_tiers, run
 from router.settings import get_settings
+from rules.located import UnreadableSource, read_source
 from rules.vocabulary import CUSTOMER_TIERS, MAX_CUSTOMER_TIER, MIN_CUSTOMER_TIER
 
 if TYPE_CHECKING:
@@ -106,12 +107,9 @@ def customers_import(
     rows: list[tuple[int, dict[str, str]]] = []
     problems: list[str] = []
     try:
-        text = read_utf8(file)
-    except OSError as exc:
-        typer.echo(f"error: {file}: {exc.strerror}", err=True)
-        raise typer.Exit(2) from None
-    except UnicodeDecodeError as exc:
-        typer.echo(f"{file}:{not_utf8(file, exc)}", err=True)
+        text = read_source(file, "customers file")
+    except UnreadableSource as exc:
+        typer.echo(str(exc.problem), err=True)
         raise typer.Exit(2) from None
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""))

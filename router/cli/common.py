@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import typer
@@ -31,20 +30,6 @@ def parse_tiers(text: str) -> list[int]:
     if any(t not in SUPPORT_TIERS for t in tiers):
         raise typer.BadParameter(f"support tiers are {MIN_SUPPORT_TIER} to {MAX_SUPPORT_TIER} (got {text!r})")
     return tiers
-
-
-def read_utf8(path: Path) -> str:
-    """A text file a person wrote: UTF-8, with or without a byte-order mark (spreadsheet exports add one)."""
-    return path.read_bytes().decode("utf-8-sig")
-
-
-def not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
-    """``line:column: ...`` of the first byte that is not UTF-8, for a located error message."""
-    data = path.read_bytes()
-    start = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
-    line = data.count(b"\n", 0, start) + 1
-    column = start - (data.rfind(b"\n", 0, start) + 1) + 1
-    return f"{line}:{column}: not UTF-8 text (byte 0x{data[start]:02x}); save the file as UTF-8"
 
 
 def run(coro: Awaitable[T]) -> T:

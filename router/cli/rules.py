@@ -16,6 +16,7 @@ from rich.table import Table
 from router.cli.common import console, err, run
 from router.settings import Settings, get_settings
 from rules import AttachmentInfo
+from rules.located import UnreadableSource, read_source
 
 if TYPE_CHECKING:
     from router.routing.simulate import SimulationReport
@@ -95,8 +96,11 @@ def rules_explain(
         raise typer.Exit(2)
     if json_file is not None:
         try:
-            snapshot = Snapshot.from_mapping(json.loads(json_file.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError) as exc:
+            snapshot = Snapshot.from_mapping(json.loads(read_source(json_file, "JSON file")))
+        except UnreadableSource as exc:
+            typer.echo(f"error: {exc.problem}", err=True)
+            raise typer.Exit(2) from None
+        except (ValueError, TypeError) as exc:
             typer.echo(f"error: {json_file}: {exc}", err=True)
             raise typer.Exit(2) from None
     elif eml is not None:

@@ -22,6 +22,7 @@ from ruamel.yaml.error import YAMLError
 
 from router.events.service import EVENT_TYPES
 from router.webhooks.mapping import GENERIC, TARGETS, FieldRule, PayloadMapping
+from rules.located import UnreadableSource, read_source
 
 #: ``webhook:<name>`` must fit the 64-character source columns.
 NAME = r"^[a-z0-9][a-z0-9_.-]{0,55}$"
@@ -313,7 +314,7 @@ def load(path: Path | None) -> WebhooksConfig:
     if path is None:
         return EMPTY
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise WebhooksConfigError(f"{path}: cannot read the webhooks configuration: {exc.strerror}") from exc
+        text = read_source(path, "webhooks configuration")
+    except UnreadableSource as exc:
+        raise WebhooksConfigError(str(exc.problem)) from exc
     return parse(text, str(path))

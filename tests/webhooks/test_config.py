@@ -78,3 +78,14 @@ def test_the_cli_check_exits_1_with_located_problems(tmp_path: Path) -> None:
     assert result.exit_code == 1 and f"{path}:2:" in result.output
     secret = CliRunner().invoke(app, ["webhooks", "secret"]).output.strip()
     assert secret.startswith("whsec_") and parse(f"sources:\n  a: {{secrets: [{secret}]}}").source("a") is not None
+
+
+def test_a_file_that_is_not_utf8_is_a_located_error_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "webhooks.yaml"
+    path.write_bytes("sources:\n  café: {}\n".encode("latin-1"))
+    with pytest.raises(WebhooksConfigError, match=r":2:6: not UTF-8 text \(byte 0xe9\)"):
+        load(path)
+    result = CliRunner().invoke(app, ["webhooks", "check", str(path)])
+    assert (result.exit_code == 1 and "not UTF-8 text" in result.output and result.exception is None) or isinstance(
+        result.exception, SystemExit
+    )
