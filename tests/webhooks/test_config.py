@@ -86,6 +86,4 @@ def test_a_file_that_is_not_utf8_is_a_located_error_not_a_traceback(tmp_path: Pa
     with pytest.raises(WebhooksConfigError, match=r":2:6: not UTF-8 text \(byte 0xe9\)"):
         load(path)
     result = CliRunner().invoke(app, ["webhooks", "check", str(path)])
-    assert (result.exit_code == 1 and "not UTF-8 text" in result.output and result.exception is None) or isinstance(
-        result.exception, SystemExit
-    )
+    assert result.exit_code == 1 and "not UTF-8 text" in result.output
