@@ -70,6 +70,7 @@ def summary_ms(samples_s: list[float]) -> dict[str, float]:
         "p50": percentile(values, 50),
         "p90": percentile(values, 90),
         "p99": percentile(values, 99),
+        "p99.9": percentile(values, 99.9),
         "max": values[-1] if values else float("nan"),
         "mean": sum(values) / len(values) if values else float("nan"),
     }

@@ -4,12 +4,14 @@ For each backend: a fresh database and data dir, a lead agent's token, customers
 ``tierroute serve`` and ``tierroute worker`` as subprocesses; then N tickets POSTed to /api/v1/tickets
 at the chosen concurrency. Measured:
 
-* intake latency per request (p50/p90/p99/max) and intake throughput (N / time to POST them all);
+* intake latency per request (p50/p90/p99/p99.9/max) and intake throughput (N / time to POST them all),
+  either closed loop (``--concurrency`` requests in flight) or open loop (``--rate``: a fixed arrival
+  rate, latency counted from each request's due time; see ``bench/_load.py``);
 * end to end: N / (first POST -> every ticket sits in its tier queue), polled on GET /api/v1/queues;
 * when tier automation (the acknowledgement job) has finished for every ticket, from the database;
 * CPU seconds used by the API, the worker, PostgreSQL backends and this client over the run.
 
-Usage: python bench/intake.py [--tickets 3000] [--concurrency 64] [--backend postgres|sqlite|both]
+Usage: python bench/intake.py [--tickets 3000] [--concurrency 64 | --rate R] [--backend postgres|sqlite|both]
        [--port 8765] [--api-workers 1] [--redis db14|embedded] [--timeout 240]
 """
 
@@ -31,6 +33,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import _common as c
+from bench._load import Send, closed_loop, open_loop
 
 # (subject, body) pairs: the default rulebook sends them to different tiers.
 SUBJECTS: list[tuple[str, str]] = [
@@ -148,36 +151,23 @@ async def wait_automation(backend: str, data_dir: Path, deadline: float) -> bool
 
 
 # ---------------------------------------------------------------------------------------------- load
-async def post_tickets(
-    client: httpx.AsyncClient, payloads: list[dict[str, Any]], concurrency: int, deadline: float
-) -> tuple[list[float], dict[int, int], float, float]:
-    """POST every payload with ``concurrency`` requests in flight; returns latencies and status counts."""
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    next_index = 0
+def load_shape(args: argparse.Namespace) -> str:
+    return f"open loop at {args.rate:g}/s" if args.rate else f"concurrency {args.concurrency}"
 
-    async def one_worker() -> None:
-        nonlocal next_index
-        while next_index < len(payloads) and time.monotonic() < deadline:
-            payload = payloads[next_index]
-            next_index += 1
-            t = time.perf_counter()
-            try:
-                r = await client.post("/api/v1/tickets", json=payload)
-                code = r.status_code
-            except httpx.HTTPError:
-                code = -1
-            latencies.append(time.perf_counter() - t)
-            statuses[code] = statuses.get(code, 0) + 1
 
-    t0 = time.perf_counter()
-    await asyncio.gather(*(one_worker() for _ in range(concurrency)))
-    return latencies, statuses, t0, time.perf_counter()
+def poster(client: httpx.AsyncClient) -> Send:
+    async def send(payload: dict[str, Any]) -> int:
+        try:
+            return (await client.post("/api/v1/tickets", json=payload)).status_code
+        except httpx.HTTPError:
+            return -1
+
+    return send
 
 
 async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     print(
-        f"\n=== {backend}: {args.tickets} tickets, concurrency {args.concurrency}, "
+        f"\n=== {backend}: {args.tickets} tickets, {load_shape(args)}, "
         f"{args.api_workers} API worker(s), redis {args.redis} ===",
         flush=True,
     )
@@ -221,8 +211,9 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
 
             # Warm-up: connections, SQLAlchemy's statement cache, the worker's first jobs.
             warm = [ticket_payload(-i - 1, rng) for i in range(args.warmup)]
-            _, warm_status, _, _ = await post_tickets(client, warm, min(args.concurrency, 16), deadline)
-            warm_ok = warm_status.get(202, 0)
+            warm_ok = (await closed_loop(poster(client), warm, min(args.concurrency, 16), deadline)).statuses.get(
+                202, 0
+            )
             await wait_depth(poller, warm_ok, deadline)
 
             payloads = [ticket_payload(i, rng) for i in range(args.tickets)]
@@ -230,8 +221,12 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             meter = c.CpuMeter(pids, c.PG_DB if backend == "postgres" else None)
             profilers = c.start_profilers(args.py_spy, pids, data_dir) if args.py_spy else []
             meter.start()
-            latencies, statuses, t_first, t_last = await post_tickets(client, payloads, args.concurrency, deadline)
-            accepted = statuses.get(202, 0)
+            if args.rate:
+                load = await open_loop(poster(client), payloads, args.rate, deadline)
+            else:
+                load = await closed_loop(poster(client), payloads, args.concurrency, deadline)
+            t_first, t_last = load.t_first, load.t_last
+            accepted = load.statuses.get(202, 0)
             try:
                 depths = await wait_depth(poller, warm_ok + accepted, deadline)
                 timed_out = False
@@ -253,8 +248,10 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         e2e_rate = float("nan") if timed_out else accepted / e2e_s
         result.update(
             accepted=accepted,
-            statuses=statuses,
-            latency=c.summary_ms(latencies),
+            statuses=load.statuses,
+            latency=c.summary_ms(load.latencies),
+            offered_rate=load.offered_rate,
+            late_sends=load.late_sends,
             intake_s=intake_s,
             intake_rate=accepted / intake_s,
             e2e_s=e2e_s,
@@ -296,9 +293,15 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
     c.print_table(
         f"{r['backend']}: intake latency per request (ms), {r['accepted']} accepted"
         + (f", OTHER STATUSES {other}" if other else ""),
-        ["backend", "n", "p50", "p90", "p99", "max", "mean"],
-        [[r["backend"], lat["n"], lat["p50"], lat["p90"], lat["p99"], lat["max"], lat["mean"]]],
+        ["backend", "n", "p50", "p90", "p99", "p99.9", "max", "mean"],
+        [[r["backend"], lat["n"], lat["p50"], lat["p90"], lat["p99"], lat["p99.9"], lat["max"], lat["mean"]]],
     )
+    if r["offered_rate"]:
+        print(
+            f"open loop: offered {r['offered_rate']:.1f} tickets/s, achieved {r['intake_rate']:.1f}/s "
+            f"(latency from each request's due time; {r['late_sends']} sent late by the client)",
+            flush=True,
+        )
     c.print_table(
         f"{r['backend']}: throughput",
         [
@@ -348,7 +351,10 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tickets", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=64, help="closed loop: requests in flight")
+    parser.add_argument(
+        "--rate", type=float, help="open loop: tickets/s at a fixed arrival rate (--concurrency caps connections)"
+    )
     parser.add_argument("--backend", choices=["postgres", "sqlite", "both"], default="both")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--api-workers", type=int, default=1, help="uvicorn worker processes for `tierroute serve`")
@@ -377,7 +383,7 @@ def main() -> None:
         results.append(asyncio.run(run_backend(backend, args)))
     if len(results) > 1:
         c.print_table(
-            f"summary: {args.tickets} tickets, concurrency {args.concurrency}, {args.api_workers} API worker(s), "
+            f"summary: {args.tickets} tickets, {load_shape(args)}, {args.api_workers} API worker(s), "
             f"1 worker process, redis {args.redis}",
             [
                 "backend",
