@@ -289,6 +289,32 @@ async def make_agent(
         return agent, token
 
 
+async def open_unrouted(runtime: Runtime, *, subject: str = "Cannot log in", body: str = "details") -> int:
+    """A ticket committed before it was routed, as intake without a rulebook leaves it (and as tickets from
+    before routing moved into the intake transaction): the ``ticket.route`` job and reconcile route these."""
+    from router.intake import service as intake
+    from router.tickets.actors import Actor
+    from router.unit_of_work import transaction
+
+    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+        result = await intake.submit(
+            s,
+            runtime.app.effects,
+            source="api:web",
+            delivery_id=None,
+            subject=subject,
+            body=body,
+            requester_email="pat@customer.example",
+            customer_ref=None,
+            priority_hint=None,
+            channel="web",
+            default_customer_tier=runtime.app.settings.default_customer_tier,
+            actor=Actor("system"),
+        )
+    assert result.ticket.id is not None
+    return result.ticket.id
+
+
 async def make_customer(runtime: Runtime, *, ref: str, tier: int, domain: str) -> Customer:
     async with runtime.app.sessionmaker() as s:
         customer = await customers.create_customer(s, external_ref=ref, name=ref.title(), tier=tier, domains=[domain])

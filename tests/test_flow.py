@@ -34,7 +34,7 @@ async def test_ticket_travels_from_intake_to_resolution(runtime: Runtime, client
     assert accepted.status_code == 202, accepted.text
     ticket_id = accepted.json()["id"]
     assert accepted.json()["ref"] == f"T-{ticket_id:06d}"
-    assert accepted.json()["status"] == "new"
+    assert accepted.json()["status"] == "queued"  # routed in the intake transaction
 
     await drain(runtime)
 

@@ -23,6 +23,7 @@ from router.settings import Settings
 from router.storage import BlobStore
 from router.tickets import service as tickets
 from router.tickets.inputs import MailDetails, StoredAttachment, TicketContext
+from rules import Rulebook
 
 _reply_parser = EmailReplyParser(languages=["en", "de", "fr", "es", "nl", "it", "pt", "sv", "pl", "ja"])
 
@@ -106,6 +107,7 @@ async def ingest(
     store: BlobStore,
     source: str,
     actor: tickets.Actor,
+    rulebook: Rulebook | None = None,
 ) -> EmailOutcome:
     """Handle one raw email in the caller's transaction. ``Invalid`` (422) when it cannot be read."""
     try:
@@ -162,6 +164,7 @@ async def ingest(
                 auto_reply_suppressed=suppresses_auto_reply(mail),
             ),
             mail=details,
+            rulebook=rulebook,
         )
         record.outcome, record.ticket_id = "created", result.ticket.id
     # The same Message-ID arriving twice at once: the other copy may have won.

@@ -88,6 +88,7 @@ async def poll(app: AppContext, mailbox: Mailbox, *, limit: int = 200) -> PollRe
                     store=app.blobs,
                     source=f"email:imap:{mailbox.label}"[:64],
                     actor=Actor("imap"),
+                    rulebook=app.rulebook.current(),
                 )
         except DomainError as exc:  # unreadable: nothing to retry, flag it and say why
             log.warning("imap_refused", mailbox=mailbox.label, uid=uid, reason=exc.detail)

@@ -40,6 +40,7 @@ async def create_ticket(
         ),
         default_customer_tier=ctx.settings.default_customer_tier,
         actor=actor,
+        rulebook=ctx.rulebook.current(),
     )
     ticket = result.ticket
     if result.created:
@@ -66,6 +67,7 @@ async def ingest_email(request: Request, session: SessionDep, ctx: ContextDep, a
         store=ctx.blobs,
         source="email:http",
         actor=actor,
+        rulebook=ctx.rulebook.current(),
     )
     if outcome.outcome == "created" and not outcome.duplicate:
         TICKETS_ACCEPTED.labels("email").inc()

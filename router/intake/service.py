@@ -14,9 +14,11 @@ from router.customers import service as customers
 from router.effects import EffectSink
 from router.models.intake import Delivery
 from router.models.tickets import Ticket
+from router.routing import service as routing
 from router.tickets import service as tickets
 from router.tickets.inputs import MailDetails, TicketContext
 from router.unit_of_work import rollback
+from rules import Rulebook
 
 T = TypeVar("T")
 
@@ -54,11 +56,13 @@ async def submit(
     actor: tickets.Actor,
     context: TicketContext | None = None,
     mail: MailDetails | None = None,
+    rulebook: Rulebook | None = None,
 ) -> IntakeResult:
     """Open a ticket, or return the one this delivery already made.
 
     Two copies racing past the first look-up meet at the ledger's unique key: the loser rolls back its
-    whole transaction (ticket included) and answers with the winner's ticket.
+    whole transaction (ticket included) and answers with the winner's ticket. With a ``rulebook`` the new
+    ticket is routed in this transaction, once the ledger has it (so a loser never records queue effects).
     """
     if delivery_id is not None:
         found = await _existing(session, source, delivery_id)
@@ -79,14 +83,16 @@ async def submit(
         actor=actor,
         context=context or TicketContext(),
         mail=mail,
+        route_after_commit=rulebook is None,
     )
-    if delivery_id is None:
-        return IntakeResult(ticket, created=True)
-    assert ticket.id is not None
-    row = Delivery(source=source, delivery_id=delivery_id, ticket_id=ticket.id)
-    winner = await record_once(session, sink, row, lambda: _existing(session, source, delivery_id))
-    if winner is not None:
-        return IntakeResult(winner, created=False)
+    if delivery_id is not None:
+        assert ticket.id is not None
+        row = Delivery(source=source, delivery_id=delivery_id, ticket_id=ticket.id)
+        winner = await record_once(session, sink, row, lambda: _existing(session, source, delivery_id))
+        if winner is not None:
+            return IntakeResult(winner, created=False)
+    if rulebook is not None:
+        await routing.route_opened(session, ticket, rulebook)
     return IntakeResult(ticket, created=True)
 
 

@@ -50,6 +50,7 @@ class IntakeHandler:
                     store=self.app.blobs,
                     source="email:smtp",
                     actor=Actor("smtp"),
+                    rulebook=self.app.rulebook.current(),
                 )
         except DomainError as exc:
             return f"554 5.6.0 {exc.detail}"

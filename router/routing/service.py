@@ -1,13 +1,27 @@
-"""Route a new ticket: build its snapshot, evaluate the rulebook, store the decision."""
+"""Route a new ticket: build its snapshot, evaluate the rulebook, store the decision.
+
+Intake routes in its own transaction (``route_opened``); the ``ticket.route`` job (``route``) stays for
+tickets that were committed unrouted: re-routing, reconcile and recovery."""
 
 from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.models.tickets import Status
+from router.metrics import TICKETS_ROUTED
+from router.models.tickets import Status, Ticket
 from router.routing.snapshots import snapshot_of
 from router.tickets import service as tickets
 from rules import Rulebook
+
+
+async def route_opened(session: AsyncSession, ticket: Ticket, rulebook: Rulebook) -> bool:
+    """Route a ticket opened in this same transaction: it is committed already in its tier, with its
+    ``created`` and ``routed`` events, and in its tier's queue right after the commit (no route job)."""
+    decision = rulebook.evaluate(await snapshot_of(session, ticket))
+    routed = await tickets.apply_routing(session, ticket, decision)
+    if routed:
+        TICKETS_ROUTED.labels(str(ticket.support_tier)).inc()
+    return routed
 
 
 async def route(session: AsyncSession, ticket_id: int, rulebook: Rulebook) -> bool:

@@ -71,8 +71,10 @@ async def open_ticket(
     actor: Actor,
     context: TicketContext,
     mail: MailDetails | None = None,
+    route_after_commit: bool = True,
 ) -> Ticket:
-    """Create a ticket with its first message and ``created`` event; routing runs after the commit."""
+    """Create a ticket with its first message and ``created`` event. Unless the caller routes it in the
+    same transaction (``route_after_commit=False``), the ``ticket.route`` job routes it after the commit."""
     ticket = Ticket(
         auto_reply_suppressed=context.auto_reply_suppressed,
         recipient=context.recipient,
@@ -105,7 +107,8 @@ async def open_ticket(
         event_data={"channel": channel, "source": source, "external_id": external_id},
         touch=False,
     )
-    after_commit(session, route_job(ticket.id))
+    if route_after_commit:
+        after_commit(session, route_job(ticket.id))
     return ticket
 
 

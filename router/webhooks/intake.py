@@ -23,6 +23,7 @@ from router.intake.service import record_once
 from router.models.intake import Delivery
 from router.models.tickets import OPEN_STATUSES, Priority, Status, Ticket
 from router.models.webhooks import WebhookDelivery
+from router.routing import service as routing
 from router.tickets import deliveries
 from router.tickets import service as tickets
 from router.tickets.actors import Actor
@@ -30,6 +31,7 @@ from router.tickets.inputs import MailDetails, TicketContext
 from router.tickets.schemas import Text
 from router.webhooks.config import Source
 from router.webhooks.mapping import MappingProblem, PayloadMapping
+from rules import Rulebook
 from rules.vocabulary import VENDOR_TIER
 
 M = TypeVar("M", bound=BaseModel)
@@ -207,7 +209,13 @@ async def _lock_external_id(session: AsyncSession, source: Source, external_id: 
 
 
 async def _create(
-    session: AsyncSession, source: Source, payload: Any, webhook_id: str, *, default_customer_tier: int
+    session: AsyncSession,
+    source: Source,
+    payload: Any,
+    webhook_id: str,
+    *,
+    default_customer_tier: int,
+    route_after_commit: bool,
 ) -> tuple[str, Ticket]:
     fields = _mapped_ticket(source.mapping, payload)
     actor = Actor(f"webhook:{source.name}")
@@ -236,6 +244,7 @@ async def _create(
         context=TicketContext(
             product=fields.product, component=fields.component, service=fields.service, tags=tuple(fields.tags)
         ),
+        route_after_commit=route_after_commit,
     )
     return "created", ticket
 
@@ -290,6 +299,7 @@ async def receive(
     payload: Any,
     vendor: bool,
     default_customer_tier: int,
+    rulebook: Rulebook | None = None,
 ) -> WebhookOutcome:
     """Apply one verified delivery, or answer what its first copy did.
 
@@ -304,7 +314,12 @@ async def receive(
         raise MappingProblem(f"a vendor may {', '.join(VENDOR_ACTIONS)}; not {action!r}", field="event")
     if action == "create":
         outcome, ticket = await _create(
-            session, source, payload, webhook_id, default_customer_tier=default_customer_tier
+            session,
+            source,
+            payload,
+            webhook_id,
+            default_customer_tier=default_customer_tier,
+            route_after_commit=rulebook is None,
         )
     else:
         outcome, ticket = await _change(session, source, payload, action, vendor=vendor)
@@ -316,4 +331,6 @@ async def receive(
         raise Unavailable("a concurrent copy of this delivery failed; retry", retry_after=1) from None
     if replayed is not None:
         return replayed
+    if outcome == "created" and rulebook is not None:  # routed once the ledger has it (see intake.submit)
+        await routing.route_opened(session, ticket, rulebook)
     return WebhookOutcome(outcome, ticket.id, ticket.ref, duplicate=False)

@@ -66,6 +66,7 @@ async def receive_webhook(
         payload=payload,
         vendor=source.name in ctx.webhooks.vendors,
         default_customer_tier=ctx.settings.default_customer_tier,
+        rulebook=ctx.rulebook.current(),
     )
     if outcome.outcome == "created" and not outcome.duplicate:
         TICKETS_ACCEPTED.labels("webhook").inc()

@@ -26,25 +26,28 @@ async def nothing_written(runtime: Runtime) -> bool:
     return all([await count(runtime, m) == 0 for m in (Ticket, Message, AuditEvent, Delivery)])
 
 
-async def test_accepted_ticket_is_committed_with_its_created_event(runtime: Runtime, client: httpx.AsyncClient) -> None:
+async def test_accepted_ticket_is_committed_routed_and_queued(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    """202 only once the ticket is committed, already routed in that transaction (``created`` and ``routed``
+    events), and in its tier's Redis queue right after the commit: no route job on the way."""
     _, token = await make_agent(runtime)
     r = await client.post("/api/v1/tickets", json=ticket_json(channel="web"), headers=auth(token))
     assert r.status_code == 202
     assert r.headers["location"] == f"/api/v1/tickets/{r.json()['id']}"
     async with runtime.app.sessionmaker() as s:
         ticket = await s.get(Ticket, r.json()["id"])
-        assert ticket is not None and ticket.status == "new" and ticket.channel == "web"
+        assert ticket is not None and ticket.status == "queued" and ticket.channel == "web"
+        assert r.json()["status"] == "queued" and ticket.support_tier is not None
         assert ticket.customer_tier == runtime.app.settings.default_customer_tier
         events = (await s.exec(select(AuditEvent).where(AuditEvent.ticket_id == ticket.id))).all()
-        assert [e.action for e in events] == ["created"]
+        assert [e.action for e in events] == ["created", "routed"]
         contact = await s.get(CustomerContact, "pat@customer.example")
         assert contact is not None and contact.customer_id is None
-    # The routing job was enqueued after the commit.
-    assert await runtime.pool.exists(f"arq:job:route:{r.json()['id']}")
+    assert await runtime.app.tier_queue.depth(ticket.support_tier) == 1
+    assert not await runtime.pool.exists(f"arq:job:route:{r.json()['id']}")
 
 
 async def test_customer_is_found_by_ref_and_by_domain(runtime: Runtime, client: httpx.AsyncClient) -> None:
-    _, token = await make_agent(runtime)
+    _, token = await make_agent(runtime, role="lead", tiers=())
     await make_customer(runtime, ref="globex", tier=1, domain="globex.example")
     by_domain = await client.post(
         "/api/v1/tickets", json=ticket_json(requester_email="Hank@Globex.example"), headers=auth(token)
@@ -81,7 +84,8 @@ async def test_concurrent_duplicates_make_one_ticket(runtime: Runtime, client: h
     assert {r.status_code for r in replies} == {202}
     assert len({r.json()["id"] for r in replies}) == 1
     assert await count(runtime, Ticket) == 1
-    assert await count(runtime, AuditEvent) == 1
+    assert await count(runtime, AuditEvent) == 2  # created, routed: once
+    assert sum([await runtime.app.tier_queue.depth(t) for t in range(5)]) == 1
 
 
 BAD_BODIES = [

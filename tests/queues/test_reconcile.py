@@ -25,7 +25,7 @@ from router.models.audit import AuditEvent
 from router.models.tickets import Status, Ticket
 from router.settings import Settings
 from router.tickets import service as tickets
-from tests.conftest import _empty_tables, auth, make_agent, one_backend, redis_snapshot, ticket_json
+from tests.conftest import _empty_tables, auth, make_agent, one_backend, open_unrouted, redis_snapshot, ticket_json
 
 
 @pytest.fixture
@@ -132,14 +132,10 @@ async def test_sigkilled_worker_mid_routing_loses_nothing(
     routed exactly once in the end. 120 tickets leave the kill the same margin on either side as 400 did
     (the worker routes a few dozen in the time the kill takes); the wait for the dead worker's locks
     (job_timeout + 10 s) is the same whatever the count."""
-    rt, client = private
-    _, lead = await make_agent(rt, role="lead", tiers=())
+    rt, _ = private
     total = 120
-    for i in range(total):
-        r = await client.post(
-            "/api/v1/tickets", json=ticket_json(subject=f"API error {i}", body="stack trace"), headers=auth(lead)
-        )
-        assert r.status_code == 202
+    for i in range(total):  # committed unrouted: the worker's route jobs route them
+        await open_unrouted(rt, subject=f"API error {i}", body="stack trace")
     env = {
         **os.environ,
         "TIERROUTE_DATABASE_URL": settings.effective_database_url,
@@ -214,7 +210,7 @@ async def test_a_long_chain_of_rules_routes_on_postgresql_too(private: tuple[Run
             for i in range(12)
         )
     )
-    tid = (await client.post("/api/v1/tickets", json=ticket_json(subject="help"), headers=auth(lead))).json()["id"]
+    tid = await open_unrouted(rt, subject="help")
     async with rt.app.sessionmaker() as s:
         assert await routing.route(s, tid, book)
         await s.commit()
