@@ -5,19 +5,29 @@ tickets that were committed unrouted: re-routing, reconcile and recovery."""
 
 from __future__ import annotations
 
+import structlog
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router.effects import after_commit, route_job
 from router.metrics import TICKETS_ROUTED
 from router.models.tickets import Status, Ticket
 from router.routing.snapshots import snapshot_of
 from router.tickets import service as tickets
 from rules import Rulebook
 
+log = structlog.get_logger(__name__)
+
 
 async def route_opened(session: AsyncSession, ticket: Ticket, rulebook: Rulebook) -> bool:
     """Route a ticket opened in this same transaction: it is committed already in its tier, with its
     ``created`` and ``routed`` events, and in its tier's queue right after the commit (no route job)."""
-    decision = rulebook.evaluate(await snapshot_of(session, ticket))
+    assert ticket.id is not None
+    try:
+        decision = rulebook.evaluate(await snapshot_of(session, ticket))
+    except Exception:  # never refuse a ticket over the rulebook: the route job tries again after the commit
+        log.exception("routing_at_intake_failed", ticket_id=ticket.id)
+        after_commit(session, route_job(ticket.id))
+        return False
     routed = await tickets.apply_routing(session, ticket, decision)
     if routed:
         TICKETS_ROUTED.labels(str(ticket.support_tier)).inc()

@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import func, select
 
 from queues.runtime import Runtime
+from queues.worker import drain
 from router.models.audit import AuditEvent
 from router.models.customers import CustomerContact
 from router.models.intake import Delivery
@@ -158,3 +159,26 @@ async def test_intake_needs_a_token(runtime: Runtime, client: httpx.AsyncClient)
     r = await client.post("/api/v1/tickets", json=ticket_json())
     assert r.status_code == 401
     assert await nothing_written(runtime)
+
+
+async def test_a_rulebook_failure_at_intake_still_accepts_the_ticket_for_the_route_job(
+    runtime: Runtime, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rulebook is never a reason to refuse a ticket: evaluation failing at intake (an RE2 matcher out of
+    memory, say) commits the ticket unrouted and leaves it to the ``ticket.route`` job, which routes it."""
+    from rules import Rulebook
+
+    _, token = await make_agent(runtime, role="lead", tiers=())
+    real_evaluate = Rulebook.evaluate
+
+    def failing(self: Rulebook, snapshot: object) -> object:
+        raise RuntimeError("matcher out of memory")
+
+    monkeypatch.setattr(Rulebook, "evaluate", failing)
+    r = await client.post("/api/v1/tickets", json=ticket_json(), headers=auth(token))
+    assert r.status_code == 202 and r.json()["status"] == "new"
+    assert await runtime.pool.exists(f"arq:job:route:{r.json()['id']}")
+    monkeypatch.setattr(Rulebook, "evaluate", real_evaluate)
+    await drain(runtime)
+    ticket = (await client.get(f"/api/v1/tickets/{r.json()['id']}", headers=auth(token))).json()
+    assert ticket["status"] == "queued"
