@@ -20,7 +20,9 @@ from router.unit_of_work import transaction
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
+    """Every dependency here is ``async def``: a plain ``def`` would run in Starlette's thread pool, a
+    thread hand-off on every request for work that never blocks."""
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -53,7 +55,7 @@ async def current_agent(
 CurrentAgent = Annotated[Agent, Depends(current_agent)]
 
 
-def current_lead(agent: CurrentAgent) -> Agent:
+async def current_lead(agent: CurrentAgent) -> Agent:
     if not agent.is_lead:
         raise Forbidden("only leads and admins may do this")
     return agent
@@ -62,7 +64,7 @@ def current_lead(agent: CurrentAgent) -> Agent:
 CurrentLead = Annotated[Agent, Depends(current_lead)]
 
 
-def current_actor(agent: CurrentAgent) -> Actor:
+async def current_actor(agent: CurrentAgent) -> Actor:
     return Actor.of(agent)
 
 

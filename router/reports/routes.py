@@ -38,7 +38,7 @@ class Granularity(StrEnum):
     week = "week"
 
 
-def report_filters(
+async def report_filters(
     since: Annotated[
         AwareDatetime | None, Query(description="start of the window (default: 30 days before until)")
     ] = None,
@@ -91,7 +91,7 @@ async def page_reader(
         if found is None:
             return None
         agent = found
-    return current_lead(agent)
+    return await current_lead(agent)
 
 
 @pages.get("/reports", response_class=HTMLResponse)

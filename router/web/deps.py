@@ -35,14 +35,14 @@ async def web_agent(request: Request, session: SessionDep) -> Agent:
 WebAgent = Annotated[Agent, Depends(web_agent)]
 
 
-def web_actor(agent: WebAgent) -> Actor:
+async def web_actor(agent: WebAgent) -> Actor:
     return Actor.of(agent)
 
 
 WebActor = Annotated[Actor, Depends(web_actor)]
 
 
-def worked_tier(tier: SupportTierPath, actor: WebActor) -> int:
+async def worked_tier(tier: SupportTierPath, actor: WebActor) -> int:
     """A tier from the path that the agent works (403 otherwise; leads and admins work all)."""
     require_tier(actor, tier)
     return tier

@@ -24,7 +24,7 @@ class TooManyRequests(DomainError):
     title = "Too many requests"
 
 
-def webhook_source(source: Annotated[str, Path(max_length=64)], ctx: ContextDep) -> Source:
+async def webhook_source(source: Annotated[str, Path(max_length=64)], ctx: ContextDep) -> Source:
     found = ctx.webhooks.source(source)
     if found is None:
         raise NotFound(f"no webhook source named {source!r} is configured", source=source)
