@@ -13,8 +13,9 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+P = TypeVar("P")
 #: Sends one payload; answers the HTTP status (``-1`` for a transport error).
 Send = Callable[[dict[str, Any]], Awaitable[int]]
 
@@ -41,7 +42,9 @@ class LoadResult:
         return self.statuses.get(202, 0) / span if span > 0 else float("nan")
 
 
-async def closed_loop(send: Send, payloads: list[dict[str, Any]], concurrency: int, deadline: float) -> LoadResult:
+async def closed_loop(
+    send: Callable[[P], Awaitable[int]], payloads: list[P], concurrency: int, deadline: float
+) -> LoadResult:
     """Every payload, ``concurrency`` requests in flight: each sender posts its next as soon as one answers."""
     result = LoadResult()
     next_index = 0
@@ -61,14 +64,14 @@ async def closed_loop(send: Send, payloads: list[dict[str, Any]], concurrency: i
     return result
 
 
-async def open_loop(send: Send, payloads: list[dict[str, Any]], rate: float, deadline: float) -> LoadResult:
+async def open_loop(send: Callable[[P], Awaitable[int]], payloads: list[P], rate: float, deadline: float) -> LoadResult:
     """Every payload at a fixed arrival rate; latency from each request's due time to its answer."""
     if rate <= 0:
         raise ValueError("the arrival rate must be above 0")
     result = LoadResult(offered_rate=rate)
     tasks: list[asyncio.Task[None]] = []
 
-    async def one(payload: dict[str, Any], due: float) -> None:
+    async def one(payload: P, due: float) -> None:
         status = await send(payload)
         done = time.perf_counter()
         result.record(status, done - due)

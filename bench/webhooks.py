@@ -10,7 +10,7 @@ redeliveries (same ``webhook-id``) mixed in. Measured:
 * end to end: N / (first POST -> every new ticket sits in its tier queue);
 * that redeliveries made no ticket (tickets in the database = distinct deliveries).
 
-Usage: python bench/webhooks.py [--deliveries 2000] [--concurrency 32] [--duplicates 0.1]
+Usage: python bench/webhooks.py [--deliveries 2000] [--concurrency 32 | --rate R] [--duplicates 0.1]
        [--backend postgres|sqlite] [--port 8766]
 """
 
@@ -33,6 +33,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import _common as c
+from bench._load import closed_loop, open_loop
 from bench.intake import SUBJECTS, queue_depths, wait_depth, wait_ready, wait_worker
 
 
@@ -86,33 +87,22 @@ def verification_rate(secret: str, deliveries: list[tuple[bytes, dict[str, str]]
     return rates[0], rates[1]
 
 
-async def post_all(
-    client: httpx.AsyncClient, deliveries: list[tuple[bytes, dict[str, str]]], concurrency: int, deadline: float
-) -> tuple[list[float], dict[int, int], int, float, float]:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    created = 0
-    next_index = 0
+class Poster:
+    """POSTs signed deliveries and counts the ones that made a new ticket (not a redelivery)."""
 
-    async def one() -> None:
-        nonlocal next_index, created
-        while next_index < len(deliveries) and time.monotonic() < deadline:
-            body, headers = deliveries[next_index]
-            next_index += 1
-            t = time.perf_counter()
-            try:
-                r = await client.post("/api/v1/intake/webhooks/bench", content=body, headers=headers)
-                code = r.status_code
-                if code == 202 and not r.json()["duplicate"]:
-                    created += 1
-            except httpx.HTTPError:
-                code = -1
-            latencies.append(time.perf_counter() - t)
-            statuses[code] = statuses.get(code, 0) + 1
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.created = 0
 
-    t0 = time.perf_counter()
-    await asyncio.gather(*(one() for _ in range(concurrency)))
-    return latencies, statuses, created, t0, time.perf_counter()
+    async def __call__(self, delivery: tuple[bytes, dict[str, str]]) -> int:
+        body, headers = delivery
+        try:
+            r = await self.client.post("/api/v1/intake/webhooks/bench", content=body, headers=headers)
+        except httpx.HTTPError:
+            return -1
+        if r.status_code == 202 and not r.json()["duplicate"]:
+            self.created += 1
+        return r.status_code
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -149,13 +139,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await wait_ready(poller, api, 60)
             await wait_worker(worker, 60)
             deadline = time.monotonic() + args.timeout
-            _, _, warm_created, _, _ = await post_all(client, warm, 8, deadline)
+            warm_poster = Poster(client)
+            await closed_loop(warm_poster, warm, 8, deadline)
+            warm_created = warm_poster.created
             await wait_depth(poller, warm_created, deadline)
             meter = c.CpuMeter(
                 {"api": api.proc.pid, "worker": worker.proc.pid}, c.PG_DB if args.backend == "postgres" else None
             )
             meter.start()
-            latencies, statuses, created, t0, t1 = await post_all(client, measured, args.concurrency, deadline)
+            poster = Poster(client)
+            if args.rate:
+                load = await open_loop(poster, measured, args.rate, deadline)
+            else:
+                load = await closed_loop(poster, measured, args.concurrency, deadline)
+            created, t0, t1 = poster.created, load.t_first, load.t_last
             depths = await wait_depth(poller, warm_created + created, deadline)
             t_queued = time.perf_counter()
             cpu = meter.stop()
@@ -164,14 +161,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         for child in (api, worker):
             print(c.stop(child), flush=True)
-    accepted = statuses.get(202, 0)
+    accepted = load.statuses.get(202, 0)
     result.update(
         sent=len(measured),
         accepted=accepted,
         created=created,
         duplicates=accepted - created,
-        statuses=statuses,
-        latency=c.summary_ms(latencies),
+        statuses=load.statuses,
+        latency=c.summary_ms(load.latencies),
+        late_sends=load.late_sends,
         intake_rate=accepted / (t1 - t0),
         e2e_rate=created / (t_queued - t0),
         tickets_in_db=tickets,
@@ -185,7 +183,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deliveries", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=32, help="closed loop: requests in flight")
+    parser.add_argument("--rate", type=float, help="open loop: deliveries/s at a fixed arrival rate")
     parser.add_argument("--duplicates", type=float, default=0.1, help="share of redeliveries (same webhook-id)")
     parser.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--port", type=int, default=8766)
@@ -198,14 +197,28 @@ def main() -> None:
     lat = r["latency"]
     c.print_table(
         f"{r['backend']}: {r['sent']} signed deliveries ({r['duplicates']} redeliveries), "
-        f"concurrency {args.concurrency}",
-        ["backend", "p50 ms", "p90 ms", "p99 ms", "verified webhooks/s", "END-TO-END tickets/s", "other statuses"],
+        + (
+            f"open loop at {args.rate:g}/s ({r['late_sends']} sent late)"
+            if args.rate
+            else f"concurrency {args.concurrency}"
+        ),
+        [
+            "backend",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "p99.9 ms",
+            "verified webhooks/s",
+            "END-TO-END tickets/s",
+            "other statuses",
+        ],
         [
             [
                 r["backend"],
                 lat["p50"],
                 lat["p90"],
                 lat["p99"],
+                lat["p99.9"],
                 r["intake_rate"],
                 r["e2e_rate"],
                 {k: v for k, v in r["statuses"].items() if k != 202} or "-",
