@@ -45,6 +45,7 @@ bench: install
 	$(BIN)/python bench/sla.py
 	$(BIN)/python bench/queue_page.py
 	$(BIN)/python bench/report.py
+	$(BIN)/python bench/chaos.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
