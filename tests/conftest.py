@@ -289,14 +289,17 @@ async def make_agent(
         return agent, token
 
 
-async def open_unrouted(runtime: Runtime, *, subject: str = "Cannot log in", body: str = "details") -> int:
+async def open_unrouted(
+    runtime: Runtime, *, subject: str = "Cannot log in", body: str = "details", enqueue: bool = True
+) -> int:
     """A ticket committed before it was routed, as intake without a rulebook leaves it (and as tickets from
-    before routing moved into the intake transaction): the ``ticket.route`` job and reconcile route these."""
+    before routing moved into the intake transaction): the ``ticket.route`` job and reconcile route these.
+    ``enqueue=False`` drops the after-commit effects too: a crash between the commit and the enqueue."""
+    from router.effects import take_effects
     from router.intake import service as intake
     from router.tickets.actors import Actor
-    from router.unit_of_work import transaction
 
-    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+    async with runtime.app.sessionmaker() as s:
         result = await intake.submit(
             s,
             runtime.app.effects,
@@ -309,8 +312,11 @@ async def open_unrouted(runtime: Runtime, *, subject: str = "Cannot log in", bod
             priority_hint=None,
             channel="web",
             default_customer_tier=runtime.app.settings.default_customer_tier,
-            actor=Actor("system"),
+            actor=Actor.system(),
         )
+        if not enqueue:
+            take_effects(s)
+        await commit(s, runtime.app.effects)
     assert result.ticket.id is not None
     return result.ticket.id
 

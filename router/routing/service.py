@@ -13,7 +13,7 @@ from router.metrics import TICKETS_ROUTED
 from router.models.tickets import Status, Ticket
 from router.routing.snapshots import snapshot_of
 from router.tickets import service as tickets
-from rules import Rulebook
+from rules import Decision, Rulebook
 
 log = structlog.get_logger(__name__)
 
@@ -28,6 +28,10 @@ async def route_opened(session: AsyncSession, ticket: Ticket, rulebook: Rulebook
         log.exception("routing_at_intake_failed", ticket_id=ticket.id)
         after_commit(session, route_job(ticket.id))
         return False
+    return await _apply(session, ticket, decision)
+
+
+async def _apply(session: AsyncSession, ticket: Ticket, decision: Decision) -> bool:
     routed = await tickets.apply_routing(session, ticket, decision)
     if routed:
         TICKETS_ROUTED.labels(str(ticket.support_tier)).inc()
@@ -39,5 +43,4 @@ async def route(session: AsyncSession, ticket_id: int, rulebook: Rulebook) -> bo
     ticket = await tickets.get(session, ticket_id, lock=True)
     if ticket.status != Status.new:
         return False
-    decision = rulebook.evaluate(await snapshot_of(session, ticket))
-    return await tickets.apply_routing(session, ticket, decision)
+    return await _apply(session, ticket, rulebook.evaluate(await snapshot_of(session, ticket)))

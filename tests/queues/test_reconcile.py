@@ -19,8 +19,6 @@ from queues.reconcile import reconcile
 from queues.runtime import Runtime, open_runtime
 from queues.worker import drain
 from router.app import create_app
-from router.effects import take_effects
-from router.intake import service as intake
 from router.models.audit import AuditEvent
 from router.models.tickets import Status, Ticket
 from router.settings import Settings
@@ -40,34 +38,11 @@ async def private(settings: Settings, private_redis: str) -> AsyncIterator[tuple
             yield rt, client
 
 
-async def submit_without_enqueue(rt: Runtime, subject: str) -> int:
-    """Commit a ticket but drop its after-commit effects: a crash between commit and enqueue."""
-    async with rt.app.sessionmaker() as s:
-        result = await intake.submit(
-            s,
-            rt.app.effects,
-            source="api:test",
-            delivery_id=None,
-            subject=subject,
-            body="body",
-            requester_email="a@b.example",
-            customer_ref=None,
-            priority_hint=None,
-            channel="api",
-            default_customer_tier=3,
-            actor=tickets.Actor.system(),
-        )
-        take_effects(s)
-        await s.commit()
-        assert result.ticket.id is not None
-        return result.ticket.id
-
-
 async def test_committed_ticket_without_enqueue_is_routed_after_reconcile(
     private: tuple[Runtime, httpx.AsyncClient],
 ) -> None:
     rt, _ = private
-    ticket_id = await submit_without_enqueue(rt, "Invoice question")
+    ticket_id = await open_unrouted(rt, subject="Invoice question", enqueue=False)
     totals = await drain(rt)  # nothing in Redis knows about it
     assert sum(v for k, v in totals.items() if k != "failed") == 0
     async with rt.app.sessionmaker() as s:
