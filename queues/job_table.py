@@ -94,6 +94,7 @@ SWEEP_SECONDS = {0, 10, 20, 30, 40, 50}
 JOBS: tuple[Job, ...] = (
     Job(job_names.ROUTE_TICKET, jobs.route_ticket, ROUTING, timeout=route_job_timeout, tries=5),
     Job(job_names.AUTOMATE_TIER, jobs.automate_tier, TIERS, timeout=route_job_timeout, tries=5),
+    Job(job_names.AUTOMATE_TIER_BATCH, jobs.automate_tier_batch, TIERS, timeout=route_job_timeout, tries=5),
     Job(job_names.CHECK_SLA, jobs.check_sla, SLA, timeout=route_job_timeout, tries=5),
     Job(job_names.SEND_MAIL, jobs.send_mail, MAIL, timeout=60, tries=mail_send_attempts),
     Job(job_names.SEND_DIGEST, jobs.send_digest, MAIL, timeout=120, tries=mail_send_attempts),

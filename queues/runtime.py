@@ -69,7 +69,11 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
         app.effects = RedisEffectSink(
             pool, mail_enabled=lambda: bool(app.settings.smtp_url), event_wanted=lambda t: app.webhooks.wants(t)
         )
-        yield Runtime(app, pool)
+        try:
+            yield Runtime(app, pool)
+        finally:
+            if app.intake is not None:
+                await app.intake.aclose()
     finally:
         await pool.aclose()
         await engine.dispose()

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.effects import EffectSink
+from router.intake.batcher import IntakeBatcher
 from router.routing.rulebook import RulebookProvider
 from router.settings import Settings
 from router.storage import BlobStore
@@ -71,3 +72,11 @@ class AppContext:
     blobs: BlobStore
     webhooks: WebhooksConfig
     counters: CounterPort
+    #: Group commit for new tickets (``router.intake.batcher``), made on first use.
+    intake: IntakeBatcher | None = None
+
+    def batcher(self) -> IntakeBatcher:
+        """The process's intake batcher."""
+        if self.intake is None:
+            self.intake = IntakeBatcher(self, writers=1 if self.engine.dialect.name == "sqlite" else 2)
+        return self.intake

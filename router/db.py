@@ -98,6 +98,19 @@ def migrate(url: str) -> None:
         engine.dispose()
 
 
+async def insert_ignoring(session: AsyncSession, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Many rows in one ``INSERT ... ON CONFLICT DO NOTHING`` (rows already there are left as they are).
+    Give the rows in key order: two transactions inserting overlapping keys then lock them in one order."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.exec(insert(table).values(rows).on_conflict_do_nothing())
+
+
 async def insert_if_absent(session: AsyncSession, table: Any, values: dict[str, Any]) -> None:
     """``INSERT ... ON CONFLICT DO NOTHING``: concurrent requests may add the same row safely."""
     from sqlalchemy.dialects.postgresql import insert as pg_insert

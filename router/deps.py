@@ -40,16 +40,20 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 bearer_scheme = HTTPBearer(auto_error=False, description="An agent's API token (`tierroute agents add`).")
 
 
-async def current_agent(
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Agent:
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+async def _agent(session: AsyncSession, credentials: HTTPAuthorizationCredentials | None) -> Agent:
     if credentials is None:
         raise NotAuthenticated("send an agent token as 'Authorization: Bearer <token>'")
     agent = await agents.agent_for_token(session, credentials.credentials)
     if agent is None:
         raise NotAuthenticated("the bearer token is unknown or revoked")
     return agent
+
+
+async def current_agent(session: SessionDep, credentials: Credentials) -> Agent:
+    return await _agent(session, credentials)
 
 
 CurrentAgent = Annotated[Agent, Depends(current_agent)]
@@ -69,6 +73,17 @@ async def current_actor(agent: CurrentAgent) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+async def actor_without_transaction(ctx: ContextDep, credentials: Credentials) -> Actor:
+    """The acting agent, for a route whose work runs in another transaction (group commit, ``router.intake.
+    batcher``): the token is checked in a session of its own, ended before the route runs, because on SQLite
+    an open transaction holds the one write lock the batch needs."""
+    async with transaction(ctx.sessionmaker, ctx.effects) as session:
+        return Actor.of(await _agent(session, credentials))
+
+
+ActorWithoutTransaction = Annotated[Actor, Depends(actor_without_transaction)]
 
 
 TicketId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the ticket's id")]

@@ -7,6 +7,7 @@ A crash between commit and apply loses nothing: ``tierroute reconcile`` rebuilds
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -134,6 +135,14 @@ def deliver_job(delivery_id: int) -> EnqueueJob:
 
 def automation_job(ticket_id: int, tier: int) -> EnqueueJob:
     return EnqueueJob(job_names.AUTOMATE_TIER, (ticket_id, tier), f"automate:{ticket_id}:{tier}", tier)
+
+
+def automation_batch_job(tier: int, ticket_ids: Sequence[int]) -> EnqueueJob:
+    """Tier automation for tickets that entered ``tier`` in one batch: one job, not one per ticket.
+    The ids travel as one comma-separated argument; the job id names the batch by its ids' digest."""
+    ids = ",".join(str(i) for i in sorted(ticket_ids))
+    digest = hashlib.blake2b(ids.encode(), digest_size=8).hexdigest()
+    return EnqueueJob(job_names.AUTOMATE_TIER_BATCH, (tier, ids), f"automate:{tier}:batch:{digest}", tier)
 
 
 def sla_check_job(member: str) -> EnqueueJob:

@@ -10,6 +10,8 @@ from typing import Final
 
 ROUTE_TICKET: Final = "ticket.route"
 AUTOMATE_TIER: Final = "tier.automate"
+#: The same for a batch of tickets that entered the tier together (batched intake).
+AUTOMATE_TIER_BATCH: Final = "tier.automate_batch"
 CHECK_SLA: Final = "sla.check"
 SEND_MAIL: Final = "mail.send"
 SEND_DIGEST: Final = "reports.send_digest"

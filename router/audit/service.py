@@ -72,6 +72,58 @@ def _hash_of(event: AuditEvent) -> str:
     )
 
 
+def stored_form(data: dict[str, Any] | None) -> dict[str, Any]:
+    """``data`` as the database gives it back (a JSON round trip), which is what the hash must cover."""
+    payload: dict[str, Any] = json.loads(json.dumps(data or {}, default=str))
+    return payload
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event of a new chain (``new_chain``)."""
+
+    actor: str
+    action: str
+    data: dict[str, Any]
+    from_tier: int | None = None
+    to_tier: int | None = None
+    reason: str | None = None
+
+
+def new_chain(ticket_id: int, entries: list[Entry], at: datetime) -> list[dict[str, Any]]:
+    """The rows of a new ticket's first events, hashed and linked as ``append`` links them: batched intake
+    inserts them in one statement. The ticket row's head is the last row's ``seq`` and ``hash``."""
+    rows: list[dict[str, Any]] = []
+    prev = GENESIS
+    for seq, entry in enumerate(entries, start=1):
+        row: dict[str, Any] = {
+            "ticket_id": ticket_id,
+            "seq": seq,
+            "at": at,
+            "actor": entry.actor,
+            "action": entry.action,
+            "from_tier": entry.from_tier,
+            "to_tier": entry.to_tier,
+            "reason": entry.reason,
+            "data": stored_form(entry.data),
+            "prev_hash": prev,
+        }
+        row["hash"] = prev = event_hash(
+            ticket_id=ticket_id,
+            seq=seq,
+            at=at,
+            actor=entry.actor,
+            action=entry.action,
+            from_tier=entry.from_tier,
+            to_tier=entry.to_tier,
+            reason=entry.reason,
+            data=row["data"],
+            prev_hash=row["prev_hash"],
+        )
+        rows.append(row)
+    return rows
+
+
 def append(
     session: AsyncSession,
     ticket: Ticket,
@@ -86,8 +138,7 @@ def append(
     """Add the next event of ``ticket``'s chain to the session (the caller holds the ticket's row lock)."""
     assert ticket.id is not None
     at = utcnow()
-    # Round-trip through JSON so the hash covers exactly what the database will give back.
-    payload: dict[str, Any] = json.loads(json.dumps(data or {}, default=str))
+    payload = stored_form(data)
     event = AuditEvent(
         ticket_id=ticket.id,
         seq=ticket.audit_seq + 1,

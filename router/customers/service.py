@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.db import insert_if_absent
+from router.db import insert_if_absent, insert_ignoring
 from router.errors import Conflict, Invalid
 from router.models.columns import utcnow
 from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
@@ -41,6 +41,57 @@ async def find_for_requester(session: AsyncSession, email: str, customer_ref: st
     if contact is None:
         await _note_contact(session, email, customer)
     return customer
+
+
+async def find_for_requesters(
+    session: AsyncSession, wanted: Sequence[tuple[str, str | None]]
+) -> list[Customer | Invalid | None]:
+    """``find_for_requester`` for a batch of ``(email, customer_ref)`` in four statements, whatever its size;
+    an unknown reference is that entry's ``Invalid`` (the others go on)."""
+    emails = sorted({email.lower() for email, _ in wanted})
+    refs = sorted({ref for _, ref in wanted if ref is not None})
+    contacts = {
+        c.email: c.customer_id
+        for c in (await session.exec(select(CustomerContact).where(col(CustomerContact.email).in_(emails)))).all()
+    }
+    by_ref = {}
+    if refs:
+        by_ref = {
+            c.external_ref: c
+            for c in (await session.exec(select(Customer).where(col(Customer.external_ref).in_(refs)))).all()
+        }
+    domains = sorted({domain_of(e) for e in emails if contacts.get(e) is None})
+    owners = {
+        d.domain: d.customer_id
+        for d in (await session.exec(select(CustomerDomain).where(col(CustomerDomain.domain).in_(domains)))).all()
+    }
+    ids = {i for i in [*contacts.values(), *owners.values()] if i is not None} - {c.id for c in by_ref.values()}
+    by_id: dict[int | None, Customer] = {c.id: c for c in by_ref.values()}
+    if ids:
+        by_id |= {c.id: c for c in (await session.exec(select(Customer).where(col(Customer.id).in_(ids)))).all()}
+    found: list[Customer | Invalid | None] = []
+    first_seen: dict[str, int | None] = {}
+    for email, ref in wanted:
+        email = email.lower()
+        customer: Customer | None
+        if ref is not None:
+            if ref not in by_ref:
+                found.append(Invalid(f"no customer has the reference {ref!r}", field="customer_ref"))
+                continue
+            customer = by_ref[ref]
+        elif contacts.get(email) is not None:
+            customer = by_id.get(contacts[email])
+        else:
+            owner = owners.get(domain_of(email))
+            customer = by_id.get(owner) if owner is not None else None
+        if email not in contacts:
+            first_seen.setdefault(email, customer.id if customer else None)
+        found.append(customer)
+    if first_seen:
+        now = utcnow()
+        rows = [{"email": e, "customer_id": c, "first_seen_at": now} for e, c in sorted(first_seen.items())]
+        await insert_ignoring(session, CustomerContact, rows)
+    return found
 
 
 async def _note_contact(session: AsyncSession, email: str, customer: Customer | None) -> None:

@@ -8,46 +8,44 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from router.deps import ContextDep, CurrentActor, SessionDep
+from router.deps import ActorWithoutTransaction, ContextDep, CurrentActor, SessionDep
 from router.intake import email_service
-from router.intake import service as intake
 from router.intake.schemas import EmailAccepted, TicketAccepted, TicketIn
 from router.metrics import TICKETS_ACCEPTED
 from router.problems import UnsupportedMediaType, require_json
 from router.tickets.inputs import TicketContext
+from router.tickets.opening import NewTicket
 
 api = APIRouter(tags=["intake"])
 
 
 @api.post("/tickets", status_code=202, response_model=TicketAccepted, dependencies=[Depends(require_json)])
 async def create_ticket(
-    body: TicketIn, session: SessionDep, ctx: ContextDep, actor: CurrentActor, response: Response
+    body: TicketIn, ctx: ContextDep, actor: ActorWithoutTransaction, response: Response
 ) -> TicketAccepted:
-    """Accept a ticket; answered only once it is committed. The same ``external_id`` returns the same ticket."""
-    result = await intake.submit(
-        session,
-        ctx.effects,
-        source=f"api:{body.channel}",
-        delivery_id=body.external_id,
-        subject=body.subject,
-        body=body.body,
-        requester_email=str(body.requester_email),
-        customer_ref=body.customer_ref,
-        priority_hint=body.priority.value if body.priority else None,
-        channel=body.channel,
-        context=TicketContext(
-            product=body.product, component=body.component, service=body.service, tags=tuple(body.tags)
-        ),
-        default_customer_tier=ctx.settings.default_customer_tier,
-        actor=actor,
-        rulebook=ctx.rulebook.current(),
+    """Accept a ticket; answered only once it is committed, routed and queued (group commit: see
+    ``router.intake.batcher``). The same ``external_id`` returns the same ticket."""
+    opened = await ctx.batcher().open(
+        NewTicket(
+            source=f"api:{body.channel}",
+            delivery_id=body.external_id,
+            subject=body.subject,
+            body=body.body,
+            requester_email=str(body.requester_email).lower(),
+            customer_ref=body.customer_ref,
+            priority_hint=body.priority.value if body.priority else None,
+            channel=body.channel,
+            actor=actor.name,
+            default_customer_tier=ctx.settings.default_customer_tier,
+            context=TicketContext(
+                product=body.product, component=body.component, service=body.service, tags=tuple(body.tags)
+            ),
+        )
     )
-    ticket = result.ticket
-    if result.created:
+    if opened.created:
         TICKETS_ACCEPTED.labels(body.channel).inc()
-    assert ticket.id is not None and ticket.ref is not None
-    response.headers["Location"] = f"/api/v1/tickets/{ticket.id}"
-    return TicketAccepted(id=ticket.id, ref=ticket.ref, status=ticket.status, created=result.created)
+    response.headers["Location"] = f"/api/v1/tickets/{opened.ticket_id}"
+    return TicketAccepted(id=opened.ticket_id, ref=opened.ref, status=opened.status, created=opened.created)
 
 
 async def require_rfc822(request: Request) -> None:

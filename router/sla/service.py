@@ -117,6 +117,8 @@ def _record(session: AsyncSession, ticket: Ticket, action: str, clock: SlaClock,
 
 
 Changes = list[dict[str, Any]]
+#: The clocks routing starts.
+OPENING_KINDS = (ClockKind.first_response, ClockKind.resolution)
 
 
 async def start(session: AsyncSession, ticket: Ticket, kinds: Sequence[str], now: datetime) -> Changes:
@@ -142,6 +144,69 @@ async def start(session: AsyncSession, ticket: Ticket, kinds: Sequence[str], now
         _retime(session, clock, policy, now)
         started.append(_summary(clock, "started") | {"policy": policy.name})
     return started
+
+
+def opening_clocks(
+    policies: SlaPolicies, policy: SlaPolicy, *, ticket_id: int, support_tier: int, status: str, now: datetime
+) -> tuple[list[dict[str, Any]], Changes, list[ScheduleTimer | CancelTimer]]:
+    """The clocks that ``start`` then ``sync_pause`` give a ticket routed at ``now`` that has none yet, as
+    table rows, with the audit summaries and timer effects those two would record: what batched intake
+    (``router.tickets.opening``) inserts in one statement. ``tests/tickets/test_opening.py`` holds the two
+    paths to the same rows.
+    """
+    rows: list[dict[str, Any]] = []
+    started: Changes = []
+    paused: Changes = []
+    timers: list[ScheduleTimer | CancelTimer] = []
+    pause = status in policies.pause_statuses
+    for kind in OPENING_KINDS:
+        if kind not in policy.targets:
+            continue
+        target = policy.targets[kind]
+        due_at = add_business_seconds(policy.calendar, now, target - 0.0)
+        warn_at = add_business_seconds(policy.calendar, now, policy.warning_at * target)
+        row: dict[str, Any] = {
+            "ticket_id": ticket_id,
+            "kind": kind,
+            "policy": policy.name,
+            "support_tier": support_tier,
+            "state": ClockState.ok,
+            "target_seconds": target,
+            "consumed_seconds": 0.0,
+            "total_seconds": 0.0,
+            "started_at": now,
+            "tier_started_at": now,
+            "running_since": now,
+            "due_at": due_at,
+            "warn_at": warn_at,
+            "next_at": warn_at,
+            "paused_at": None,
+            "warned_at": None,
+            "breached_at": None,
+            "stopped_at": None,
+            "breaches": 0,
+            "generation": 1,
+            "updated_at": now,
+        }
+        timers.append(ScheduleTimer(f"{ticket_id}:{kind}:1", epoch_ms(warn_at)))
+        started.append(_row_summary(row, "started") | {"policy": policy.name})
+        if pause:  # as sync_pause: nothing was used yet, the timer goes, the due time is unknown
+            timers.append(CancelTimer(f"{ticket_id}:{kind}:1"))
+            row.update(running_since=None, paused_at=now, due_at=None, warn_at=None, next_at=None, generation=2)
+            paused.append(_row_summary(row, "paused"))
+        rows.append(row)
+    return rows, started + paused, timers
+
+
+def _row_summary(row: dict[str, Any], change: str) -> dict[str, Any]:
+    return {
+        "change": change,
+        "kind": row["kind"],
+        "state": row["state"],
+        "due_at": row["due_at"].isoformat() if row["due_at"] else None,
+        "tier_seconds": round(row["consumed_seconds"], 3),
+        "total_seconds": round(row["total_seconds"], 3),
+    }
 
 
 async def stop(session: AsyncSession, ticket: Ticket, kinds: Sequence[str], now: datetime) -> Changes:

@@ -167,7 +167,7 @@ async def apply_routing(session: AsyncSession, ticket: Ticket, decision: Decisio
     _enqueue(session, ticket, decision.support_tier)
     # SLA clocks start at routing (the rulebook named the policy, or the SLA file's selection picks one).
     now = utcnow()
-    changes = await sla.start(session, ticket, [ClockKind.first_response, ClockKind.resolution], now)
+    changes = await sla.start(session, ticket, sla.OPENING_KINDS, now)
     changes += await sla.sync_pause(session, ticket, now)
     trail.record(
         session,
