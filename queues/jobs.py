@@ -9,7 +9,6 @@ reconcile enqueues it again later.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from email.message import EmailMessage
@@ -92,27 +91,15 @@ async def automate_tier(ctx: dict[str, Any], ticket_id: int, tier: int) -> str:
 
 
 async def automate_tier_batch(ctx: dict[str, Any], tier: int, ticket_ids: str) -> str:
-    """Tier automation for a batch that entered ``tier`` together, in one transaction; if that fails, one
-    transaction per ticket, so one bad ticket cannot hold back the others (each run is idempotent)."""
+    """Tier automation for a batch that entered ``tier`` together, in one transaction (repeats are no-ops:
+    tickets whose automation ran are skipped)."""
     app = app_of(ctx)
     ids = [int(i) for i in ticket_ids.split(",") if i]
 
-    async def run(session: AsyncSession, ticket_id: int) -> bool:
-        try:
-            return await automation.run(session, ticket_id, tier, templates=app.templates, settings=app.settings)
-        except NotFound:
-            return False
+    async def work(session: AsyncSession) -> int:
+        return await automation.run_batch(session, ids, tier, templates=app.templates, settings=app.settings)
 
-    async def all_at_once(session: AsyncSession) -> int:
-        return sum([await run(session, ticket_id) for ticket_id in ids])
-
-    try:
-        done = await in_transaction(ctx, all_at_once)
-    except Exception as exc:
-        log.warning("automation_batch_split", tier=tier, tickets=len(ids), error=repr(exc))
-        done = 0
-        for ticket_id in ids:
-            done += await in_transaction(ctx, functools.partial(run, ticket_id=ticket_id))
+    done = await in_transaction(ctx, work)
     return f"done={done} of {len(ids)}"
 
 

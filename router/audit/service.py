@@ -80,7 +80,7 @@ def stored_form(data: dict[str, Any] | None) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Entry:
-    """One event of a new chain (``new_chain``)."""
+    """One event for ``chain_rows``."""
 
     actor: str
     action: str
@@ -90,12 +90,15 @@ class Entry:
     reason: str | None = None
 
 
-def new_chain(ticket_id: int, entries: list[Entry], at: datetime) -> list[dict[str, Any]]:
-    """The rows of a new ticket's first events, hashed and linked as ``append`` links them: batched intake
-    inserts them in one statement. The ticket row's head is the last row's ``seq`` and ``hash``."""
+def chain_rows(
+    ticket_id: int, entries: list[Entry], at: datetime, *, after_seq: int = 0, after_hash: str = ""
+) -> list[dict[str, Any]]:
+    """The rows of the next events of a ticket's chain (its first when ``after_seq`` is 0), hashed and linked
+    as ``append`` links them, for the batched paths to insert many chains in one statement. The ticket
+    row's new head is the last row's ``seq`` and ``hash``."""
     rows: list[dict[str, Any]] = []
-    prev = GENESIS
-    for seq, entry in enumerate(entries, start=1):
+    prev = after_hash or GENESIS
+    for seq, entry in enumerate(entries, start=after_seq + 1):
         row: dict[str, Any] = {
             "ticket_id": ticket_id,
             "seq": seq,

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from router.models.columns import JSONColumn, UTCDateTime, utcnow
@@ -59,6 +59,14 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         Index("ix_ticket_status_tier", "status", "support_tier"),
         Index("ix_ticket_source_external", "source", "external_id"),
+        # Tier automation still to run: few rows at any time, read by every automation job and the sweep.
+        Index(
+            "ix_ticket_automation_pending",
+            "automation_tier",
+            "id",
+            postgresql_where=text("automation_tier IS NOT NULL"),
+            sqlite_where=text("automation_tier IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

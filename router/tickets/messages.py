@@ -3,9 +3,16 @@ automation sends. Outbound messages start ``pending`` and go to the mailer once 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, insert, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router.audit.service import Entry, chain_rows
 from router.effects import after_commit, mail_job
+from router.models import metadata
 from router.models.columns import utcnow
 from router.models.sla import ClockKind
 from router.models.tickets import Attachment, Direction, MailStatus, Message, Ticket
@@ -13,6 +20,10 @@ from router.sla import service as sla
 from router.tickets import trail
 from router.tickets.actors import Actor, require_tier
 from router.tickets.inputs import MailDetails
+
+TICKET = metadata.tables["ticket"]
+MESSAGE = metadata.tables["message"]
+AUDIT = metadata.tables["audit_event"]
 
 
 async def store(
@@ -114,3 +125,56 @@ async def skip_automation(session: AsyncSession, ticket: Ticket, *, tier: int, r
     ticket.automation_tier = None
     trail.record(session, ticket, actor="system", action="automation_skipped", to_tier=tier, reason=reason)
     return True
+
+
+@dataclass(frozen=True)
+class AutomationResult:
+    """What tier automation does for one ticket of a batch: a message to send, or the reason it stays quiet."""
+
+    ticket_id: int
+    audit_seq: int
+    audit_head: str
+    body: str | None = None
+    quiet_reason: str | None = None
+
+
+async def record_automation_batch(
+    session: AsyncSession, *, tier: int, kind: str, results: Sequence[AutomationResult]
+) -> None:
+    """``record_automation`` and ``skip_automation`` for a batch, one statement per table: the caller loaded the
+    tickets locked and still waiting for ``tier``'s automation (``automation_tier == tier``)."""
+    if not results:
+        return
+    conn = await session.connection()
+    now = utcnow()
+    sending = [r for r in results if r.body is not None]
+    if sending:
+        rows = [
+            {"ticket_id": r.ticket_id, "direction": Direction.outbound, "kind": kind, "author": "system",
+             "body_text": r.body, "delivery_status": MailStatus.pending, "created_at": now}
+            for r in sending
+        ]  # fmt: skip
+        statement = insert(MESSAGE).returning(MESSAGE.c.id, sort_by_parameter_order=True)
+        for (message_id,) in (await conn.execute(statement, rows)).all():
+            after_commit(session, mail_job(message_id))
+    events: list[dict[str, Any]] = []
+    heads: list[dict[str, Any]] = []
+    for r in results:
+        if r.body is not None:
+            entry = Entry("system", "automation", {"kind": kind}, to_tier=tier)
+        else:
+            entry = Entry("system", "automation_skipped", {}, to_tier=tier, reason=r.quiet_reason)
+        [row] = chain_rows(r.ticket_id, [entry], now, after_seq=r.audit_seq, after_hash=r.audit_head)
+        events.append(row)
+        heads.append({"tid": r.ticket_id, "seq": row["seq"], "head": row["hash"], "at": now})
+    await conn.execute(insert(AUDIT), events)
+    clear = (
+        update(TICKET)
+        .where(TICKET.c.id == bindparam("tid"))
+        .values(
+            automation_tier=None, audit_seq=bindparam("seq"), audit_head=bindparam("head"), updated_at=bindparam("at")
+        )
+    )
+    await conn.execute(clear, heads)
+    # No report facts to refresh: they read none of what automation writes (its audit actions, messages,
+    # automation_tier, the chain head); tests/tickets/test_automation_batch.py compares the facts rows.

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.audit.service import Entry, new_chain
+from router.audit.service import Entry, chain_rows
 from router.customers import service as customers
 from router.effects import PlaceInQueue, PublishEvent, after_commit, automation_batch_job, route_job
 from router.errors import DomainError, Unavailable
@@ -278,7 +278,7 @@ def _draft(
         decision = None
     if decision is not None:
         clocks, timers = _route(session, ticket, decision, entries, outbox, now)
-    audit = new_chain(ticket_id, entries, now)
+    audit = chain_rows(ticket_id, entries, now)
     ticket["audit_seq"], ticket["audit_head"] = audit[-1]["seq"], audit[-1]["hash"]
     message = {
         "ticket_id": ticket_id,
