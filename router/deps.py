@@ -79,6 +79,8 @@ async def actor_without_transaction(ctx: ContextDep, credentials: Credentials) -
     """The acting agent, for a route whose work runs in another transaction (group commit, ``router.intake.
     batcher``): the token is checked in a session of its own, ended before the route runs, because on SQLite
     an open transaction holds the one write lock the batch needs."""
+    if credentials is not None and (agent := agents.cached_agent(credentials.credentials)) is not None:
+        return Actor.of(agent)
     async with transaction(ctx.sessionmaker, ctx.effects) as session:
         return Actor.of(await _agent(session, credentials))
 

@@ -120,6 +120,11 @@ class TokenCache:
 token_cache = TokenCache()
 
 
+def cached_agent(token: str) -> Agent | None:
+    """The agent holding ``token`` if it was seen within the cache's ttl (no database needed), else None."""
+    return token_cache.get(hash_token(token))
+
+
 async def agent_for_token(session: AsyncSession, token: str) -> Agent | None:
     """The active agent holding ``token`` (a detached copy, cached briefly), or None."""
     digest = hash_token(token)

@@ -23,12 +23,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.effects import EffectSink
 from router.routing.rulebook import RulebookProvider
-from router.tickets.opening import NewTicket, Opened, open_batch
+from router.tickets.opening import Deferred, NewTicket, Opened, open_batch
 from router.unit_of_work import transaction
 
 log = structlog.get_logger(__name__)
 
-_Waiting = tuple[NewTicket, "asyncio.Future[Opened]"]
+_Waiting = tuple[NewTicket, "asyncio.Future[Opened | Deferred]"]
 
 
 class Context(Protocol):
@@ -60,14 +60,15 @@ class IntakeBatcher:
         self.batches = 0
         self.tickets = 0
 
-    async def open(self, item: NewTicket) -> Opened:
+    async def open(self, item: NewTicket) -> Opened | Deferred:
         """Open ``item``'s ticket (or find the one its delivery made); returns once that is committed.
+        ``Deferred``: the caller must run this delivery the one-at-a-time way (see ``NewTicket.merge_open``).
 
         :raises DomainError: what stopped this ticket (an unknown customer reference, ...).
         """
         self._start()
         assert self._ready is not None
-        future: asyncio.Future[Opened] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Opened | Deferred] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
         self._ready.set()
         # The ticket is committed whether or not its request is still there to hear about it.
@@ -120,7 +121,7 @@ class IntakeBatcher:
         for (_item, future), outcome in zip(batch, outcomes, strict=True):
             if future.done():
                 continue
-            if isinstance(outcome, Opened):
+            if isinstance(outcome, Opened | Deferred):
                 future.set_result(outcome)
             else:
                 future.set_exception(outcome)

@@ -14,7 +14,7 @@ from router.intake.schemas import EmailAccepted, TicketAccepted, TicketIn
 from router.metrics import TICKETS_ACCEPTED
 from router.problems import UnsupportedMediaType, require_json
 from router.tickets.inputs import TicketContext
-from router.tickets.opening import NewTicket
+from router.tickets.opening import NewTicket, Opened
 
 api = APIRouter(tags=["intake"])
 
@@ -42,6 +42,7 @@ async def create_ticket(
             ),
         )
     )
+    assert isinstance(opened, Opened)  # JSON intake never merges into an open ticket
     if opened.created:
         TICKETS_ACCEPTED.labels(body.channel).inc()
     response.headers["Location"] = f"/api/v1/tickets/{opened.ticket_id}"

@@ -33,7 +33,7 @@ from router.metrics import TICKETS_ROUTED
 from router.models import metadata
 from router.models.columns import utcnow
 from router.models.customers import Customer
-from router.models.tickets import Direction, Status, ticket_ref
+from router.models.tickets import OPEN_STATUSES, Direction, Status, ticket_ref
 from router.reports import facts
 from router.sla import service as sla
 from router.sla.policies import policies_of
@@ -67,10 +67,19 @@ class NewTicket:
     actor: str
     default_customer_tier: int
     context: TicketContext = field(default_factory=TicketContext)
+    #: The sender's own id for the ticket, stored on it; the delivery id when not given.
+    external_id: str | None = None
+    #: Signed webhooks: a ticket still open with the same ``external_id`` from the same source takes the
+    #: delivery as a comment instead (a repeated alert), which the one-at-a-time path does (``Deferred``).
+    merge_open: bool = False
 
     @property
     def key(self) -> tuple[str, str] | None:
         return (self.source, self.delivery_id) if self.delivery_id is not None else None
+
+    @property
+    def ticket_external_id(self) -> str | None:
+        return self.external_id if self.external_id is not None else self.delivery_id
 
 
 @dataclass(frozen=True)
@@ -80,9 +89,18 @@ class Opened:
     status: str
     #: False when the delivery had made this ticket already (a redelivery, or a copy in the same batch).
     created: bool
+    #: What the delivery did, as its ledger row says: ``created``, or for a redelivery what the first copy
+    #: did (a webhook delivery may have commented on an open ticket).
+    outcome: str = "created"
 
 
-Outcome = Opened | DomainError
+@dataclass(frozen=True)
+class Deferred:
+    """Not a new ticket after all (``NewTicket.merge_open``): the caller runs the delivery the one-at-a-time
+    way, in a transaction of its own, after this batch committed."""
+
+
+Outcome = Opened | Deferred | DomainError
 
 
 @dataclass
@@ -120,6 +138,7 @@ async def open_batch(session: AsyncSession, items: Sequence[NewTicket], rulebook
     conn = await session.connection()
     for key, opened in (await _delivered(conn, list(firsts))).items():
         outcomes[firsts.pop(key)] = opened
+    await _defer_merges(conn, items, outcomes, copies)
     todo = [i for i, o in enumerate(outcomes) if o is None and i not in copies]
     found = await customers.find_for_requesters(
         session, [(items[i].requester_email, items[i].customer_ref) for i in todo]
@@ -160,7 +179,42 @@ async def open_batch(session: AsyncSession, items: Sequence[NewTicket], rulebook
 
 
 def _as_copy(first: Outcome) -> Outcome:
-    return Opened(first.ticket_id, first.ref, first.status, created=False) if isinstance(first, Opened) else first
+    if isinstance(first, Opened):
+        return Opened(first.ticket_id, first.ref, first.status, created=False, outcome=first.outcome)
+    return first
+
+
+async def _defer_merges(
+    conn: AsyncConnection, items: Sequence[NewTicket], outcomes: list[Outcome | None], copies: dict[int, Any]
+) -> None:
+    """Mark ``Deferred`` the ``merge_open`` items whose external id has an open ticket, or an earlier item of
+    this batch. On PostgreSQL the external ids are locked first (as ``router.webhooks.intake`` locks one),
+    so a concurrent transaction cannot open the same one meanwhile."""
+    merging = {
+        i: (item.source, item.ticket_external_id)
+        for i, item in enumerate(items)
+        if item.merge_open and item.ticket_external_id is not None and outcomes[i] is None and i not in copies
+    }
+    if not merging:
+        return
+    keys = sorted({f"{source}|{external_id}" for source, external_id in merging.values()})
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            text(
+                "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0)))"
+                " FROM (SELECT unnest(CAST(:keys AS text[])) AS k ORDER BY 1) AS ordered"
+            ),
+            {"keys": keys},
+        )
+    query = select(TICKET.c.source, TICKET.c.external_id).where(
+        TICKET.c.external_id.in_(sorted({e for _, e in merging.values()})),
+        TICKET.c.status.in_([str(s) for s in OPEN_STATUSES]),
+    )
+    taken = {(source, external_id) for source, external_id in (await conn.execute(query)).all()}
+    for i, key in sorted(merging.items()):
+        if key in taken:
+            outcomes[i] = Deferred()
+        taken.add(key)
 
 
 async def _delivered(conn: AsyncConnection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Opened]:
@@ -168,14 +222,14 @@ async def _delivered(conn: AsyncConnection, keys: Sequence[tuple[str, str]]) -> 
     if not keys:
         return {}
     query = (
-        select(LEDGER.c.source, LEDGER.c.delivery_id, TICKET.c.id, TICKET.c.ref, TICKET.c.status)
+        select(LEDGER.c.source, LEDGER.c.delivery_id, TICKET.c.id, TICKET.c.ref, TICKET.c.status, LEDGER.c.outcome)
         .join(TICKET, TICKET.c.id == LEDGER.c.ticket_id)
         .where(LEDGER.c.delivery_id.in_(sorted({k[1] for k in keys})))
     )
     wanted = set(keys)
     return {
-        (source, delivery_id): Opened(ticket_id, ref, status, created=False)
-        for source, delivery_id, ticket_id, ref, status in (await conn.execute(query)).all()
+        (source, delivery_id): Opened(ticket_id, ref, status, created=False, outcome=outcome)
+        for source, delivery_id, ticket_id, ref, status, outcome in (await conn.execute(query)).all()
         if (source, delivery_id) in wanted
     }
 
@@ -246,7 +300,7 @@ def _draft(
         "assignee_id": None,
         "channel": item.channel,
         "source": item.source,
-        "external_id": item.delivery_id,
+        "external_id": item.ticket_external_id,
         "recipient": c.recipient,
         "product": c.product,
         "component": c.component,
@@ -266,7 +320,7 @@ def _draft(
         "queued_at": None,
         "resolved_at": None,
     }
-    origin = {"channel": item.channel, "source": item.source, "external_id": item.delivery_id}
+    origin = {"channel": item.channel, "source": item.source, "external_id": item.ticket_external_id}
     entries = [Entry(item.actor, "created", {**origin, "customer_tier": customer_tier})]
     outbox = [_event(ticket_id, "ticket.created", origin, now)]
     clocks: list[dict[str, Any]] = []

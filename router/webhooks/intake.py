@@ -28,6 +28,7 @@ from router.tickets import deliveries
 from router.tickets import service as tickets
 from router.tickets.actors import Actor
 from router.tickets.inputs import MailDetails, TicketContext
+from router.tickets.opening import NewTicket
 from router.tickets.schemas import Text
 from router.webhooks.config import Source
 from router.webhooks.mapping import MappingProblem, PayloadMapping
@@ -130,6 +131,30 @@ def _mapped_ticket(mapping: PayloadMapping, payload: Any) -> MappedTicket:
 def _mapped_change(mapping: PayloadMapping, payload: Any, action: str) -> MappedChange:
     names = ("ticket_ref", "external_id", "body", "requester", "vendor_status", "vendor_ref")
     return _validated(MappedChange, mapping, {name: _scalar(mapping, name, payload, action) for name in names})
+
+
+def new_ticket(source: Source, payload: Any, webhook_id: str, *, default_customer_tier: int) -> NewTicket:
+    """A ``create`` delivery as batched intake takes it (``router.intake.batcher``); the mapping is checked here,
+    so a bad payload is a ``MappingProblem`` before anything is written. What ``_create`` would open, with
+    the same ledger key; a still-open ticket with the same external id comes back ``Deferred`` (a comment)."""
+    fields = _mapped_ticket(source.mapping, payload)
+    return NewTicket(
+        source=ledger_source(source),
+        delivery_id=webhook_id,
+        external_id=fields.external_id or webhook_id,
+        subject=fields.subject,
+        body=fields.body,
+        requester_email=str(fields.requester).lower(),
+        customer_ref=fields.customer_ref,
+        priority_hint=fields.priority.value if fields.priority else None,
+        channel=source.channel,
+        actor=f"webhook:{source.name}",
+        default_customer_tier=default_customer_tier,
+        context=TicketContext(
+            product=fields.product, component=fields.component, service=fields.service, tags=tuple(fields.tags)
+        ),
+        merge_open=True,
+    )
 
 
 async def _replayed(session: AsyncSession, source: Source, webhook_id: str) -> WebhookOutcome | None:

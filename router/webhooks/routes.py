@@ -11,6 +11,8 @@ from router.deps import ContextDep, CurrentLead, SessionDep, TicketFromPath
 from router.errors import DomainError, Invalid, NotFound
 from router.metrics import TICKETS_ACCEPTED
 from router.problems import require_json
+from router.tickets.opening import Opened
+from router.unit_of_work import transaction
 from router.webhooks import intake, queries
 from router.webhooks.config import Source
 from router.webhooks.schemas import DeliveryOut, WebhookAccepted
@@ -42,9 +44,12 @@ WebhookSource = Annotated[Source, Depends(webhook_source)]
     responses={401: {"description": "missing, bad or stale signature"}, 429: {"description": "rate limited"}},
 )
 async def receive_webhook(
-    source: WebhookSource, request: Request, session: SessionDep, ctx: ContextDep, response: Response
+    source: WebhookSource, request: Request, ctx: ContextDep, response: Response
 ) -> WebhookAccepted:
-    """A Standard Webhooks delivery: verified, rate limited, mapped to a ticket change, once per ``webhook-id``."""
+    """A Standard Webhooks delivery: verified, rate limited, mapped to a ticket change, once per ``webhook-id``.
+
+    A new ticket goes through group commit (``router.intake.batcher``) like JSON intake; comments, closes,
+    reopens, vendor updates and a repeated alert on an open ticket run in a transaction of their own."""
     body = await request.body()
     webhook_id = verify(source.secrets, body, request.headers)
     key = f"webhook:{source.name}"
@@ -58,16 +63,25 @@ async def receive_webhook(
         payload: Any = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise Invalid(f"the body is not valid JSON: {exc}", field="body") from exc
-    outcome = await intake.receive(
-        session,
-        ctx.effects,
-        source,
-        webhook_id=webhook_id,
-        payload=payload,
-        vendor=source.name in ctx.webhooks.vendors,
-        default_customer_tier=ctx.settings.default_customer_tier,
-        rulebook=ctx.rulebook.current(),
-    )
+    vendor = source.name in ctx.webhooks.vendors
+    outcome: intake.WebhookOutcome | None = None
+    if not vendor and source.mapping.action(payload) == "create":
+        item = intake.new_ticket(source, payload, webhook_id, default_customer_tier=ctx.settings.default_customer_tier)
+        opened = await ctx.batcher().open(item)
+        if isinstance(opened, Opened):
+            outcome = intake.WebhookOutcome(opened.outcome, opened.ticket_id, opened.ref, duplicate=not opened.created)
+    if outcome is None:
+        async with transaction(ctx.sessionmaker, ctx.effects) as session:
+            outcome = await intake.receive(
+                session,
+                ctx.effects,
+                source,
+                webhook_id=webhook_id,
+                payload=payload,
+                vendor=vendor,
+                default_customer_tier=ctx.settings.default_customer_tier,
+                rulebook=ctx.rulebook.current(),
+            )
     if outcome.outcome == "created" and not outcome.duplicate:
         TICKETS_ACCEPTED.labels("webhook").inc()
     response.headers["Location"] = f"/api/v1/tickets/{outcome.ticket_id}"
