@@ -108,7 +108,10 @@ async def insert_ignoring(session: AsyncSession, table: Any, rows: list[dict[str
         return
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.exec(insert(table).values(rows).on_conflict_do_nothing())
+    # Executemany of one cached statement (psycopg pipelines the rows): a multi-row VALUES would be compiled
+    # afresh for every number of rows.
+    connection = await session.connection()
+    await connection.execute(insert(table).on_conflict_do_nothing(), rows)
 
 
 async def insert_if_absent(session: AsyncSession, table: Any, values: dict[str, Any]) -> None:

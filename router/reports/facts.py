@@ -21,11 +21,13 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Float,
     Integer,
     SmallInteger,
     and_,
+    any_,
     bindparam,
     case,
     cast,
@@ -105,19 +107,28 @@ def _outcome(c: Any) -> ColumnElement[int | None]:
     )
 
 
-#: The ticket ids of a refresh, as one expanding parameter: the statements are built once per dialect
-#: (building them costs more Python time than running them).
+#: The ticket ids of a refresh: the statements are built once per dialect (building them costs more Python
+#: time than running them). On PostgreSQL one array parameter (``= ANY``), so the SQL text is the same for
+#: any number of ids and the server prepares it once instead of planning it per refresh; SQLite expands an
+#: ``IN`` list.
 TICKET_IDS: BindParameter[int] = bindparam("ticket_ids", expanding=True)
+TICKET_ID_ARRAY: BindParameter[Any] = bindparam("ticket_ids", type_=ARRAY(BigInteger))
 
 
-def _facts_select(dialect: str, ticket_ids: BindParameter[int] | None) -> Any:
+def _among(column: Any, ticket_ids: BindParameter[Any]) -> ColumnElement[bool]:
+    if ticket_ids.expanding:
+        return column.in_(ticket_ids)
+    return column == any_(ticket_ids)
+
+
+def _facts_select(dialect: str, ticket_ids: BindParameter[Any] | None) -> Any:
     """One row of facts per ticket (all tickets when ``ticket_ids`` is None)."""
     t = ticket.alias("t")
-    scope: list[ColumnElement[bool]] = [] if ticket_ids is None else [t.c.id.in_(ticket_ids)]
+    scope: list[ColumnElement[bool]] = [] if ticket_ids is None else [_among(t.c.id, ticket_ids)]
     # The same ids on the event and delivery side too, so one ticket's refresh reads its own rows by index
     # instead of every event of those actions.
-    events_scope = [] if ticket_ids is None else [audit.c.ticket_id.in_(ticket_ids)]
-    deliveries_scope = [] if ticket_ids is None else [delivery.c.ticket_id.in_(ticket_ids)]
+    events_scope = [] if ticket_ids is None else [_among(audit.c.ticket_id, ticket_ids)]
+    deliveries_scope = [] if ticket_ids is None else [_among(delivery.c.ticket_id, ticket_ids)]
     at = ms_between(dialect, audit.c.at, t.c.created_at)
     ends = {k: and_(audit.c.action.in_(ENDS), audit.c.from_tier == k) for k in SUPPORT_TIERS}
     starts = {k: and_(audit.c.action.in_(STARTS), audit.c.to_tier == k) for k in SUPPORT_TIERS}
@@ -200,10 +211,10 @@ def _facts_select(dialect: str, ticket_ids: BindParameter[int] | None) -> Any:
     return select(*(value.label(name) for name, value in columns.items())).select_from(joined).where(*scope)
 
 
-def refresh_statements(dialect: str, ticket_ids: BindParameter[int] | None = None) -> tuple[Delete, Insert]:
+def refresh_statements(dialect: str, ticket_ids: BindParameter[Any] | None = None) -> tuple[Delete, Insert]:
     """Delete and re-insert the facts of ``ticket_ids`` (of every ticket when None), in this order."""
     query = _facts_select(dialect, ticket_ids)
-    remove = delete(facts) if ticket_ids is None else delete(facts).where(facts.c.ticket_id.in_(ticket_ids))
+    remove = delete(facts) if ticket_ids is None else delete(facts).where(_among(facts.c.ticket_id, ticket_ids))
     insert = facts.insert().from_select(list(query.selected_columns.keys()), query)
     return remove, insert
 
@@ -217,7 +228,7 @@ def _days(moments: Iterable[datetime | None]) -> set[date]:
 
 @cache
 def _refresh_by_id(dialect: str) -> tuple[Executable, Executable]:
-    remove, insert = refresh_statements(dialect, TICKET_IDS)
+    remove, insert = refresh_statements(dialect, TICKET_ID_ARRAY if dialect == "postgresql" else TICKET_IDS)
     moments = (facts.c.created_at, facts.c.resolved_at)
     return remove.returning(*moments), insert.returning(*moments)
 
