@@ -7,7 +7,12 @@ The command groups live beside this module, one each: ``admin`` (demo, agents, c
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import ctypes.util
 import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -29,8 +34,15 @@ def up(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     tiers: Annotated[str, typer.Option(help="Tier queues the built-in workers serve.")] = "0,1,2,3,4",
+    worker_process: Annotated[
+        bool,
+        typer.Option(
+            help="Run the workers in a second process (uses a second core; it stops with this one). "
+            "--no-worker-process keeps everything in one process."
+        ),
+    ] = True,
 ) -> None:
-    """Run the API and all workers in one process (embedded SQLite and Redis unless configured)."""
+    """Run the API and the workers (embedded SQLite and Redis unless configured)."""
     import uvicorn
 
     from queues.runtime import open_runtime
@@ -54,7 +66,11 @@ def up(
                 api, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=5
             )
             server = uvicorn.Server(config)
-            workers = asyncio.create_task(run_workers(runtime, tier_list))
+            if worker_process:  # started once the runtime is open: it shares this process's embedded Redis
+                child = start_worker_process(tiers)
+                workers = asyncio.create_task(watch_worker_process(child, tiers))
+            else:
+                workers = asyncio.create_task(run_workers(runtime, tier_list))
             console.print(
                 f"tierroute is up: http://{host}:{port}  (agent UI: http://{host}:{port}/ui/, "
                 f"API docs: http://{host}:{port}/docs)"
@@ -66,6 +82,40 @@ def up(
                 await asyncio.gather(workers, return_exceptions=True)
 
     run(main())
+
+
+def start_worker_process(tiers: str) -> subprocess.Popen[bytes]:
+    """``tierroute worker`` as a child with this process's environment. On Linux the child is sent SIGTERM
+    if this process dies, even by SIGKILL (``PR_SET_PDEATHSIG``), so no orphan keeps working."""
+
+    def die_with_parent() -> None:
+        with contextlib.suppress(Exception):
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "router.cli", "worker", "--tiers", tiers],
+        preexec_fn=die_with_parent if sys.platform == "linux" else None,
+    )
+
+
+async def watch_worker_process(child: subprocess.Popen[bytes], tiers: str) -> None:
+    """Keep the worker child running (started again a second after it exits); when cancelled (shutdown),
+    stop it gracefully (SIGTERM, then SIGKILL after 15 s)."""
+    try:
+        while True:
+            if child.poll() is not None:
+                console.print(f"[yellow]the worker process exited ({child.returncode}); starting it again[/yellow]")
+                await asyncio.sleep(1)
+                child = start_worker_process(tiers)
+            await asyncio.sleep(0.5)
+    except asyncio.CancelledError:
+        child.terminate()
+        try:
+            await asyncio.to_thread(child.wait, 15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+        raise
 
 
 @app.command()
