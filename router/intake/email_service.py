@@ -23,6 +23,7 @@ from router.settings import Settings
 from router.storage import BlobStore
 from router.tickets import service as tickets
 from router.tickets.inputs import MailDetails, StoredAttachment, TicketContext
+from router.tickets.opening import InboundRecord, NewTicket
 from rules import Rulebook
 
 _reply_parser = EmailReplyParser(languages=["en", "de", "fr", "es", "nl", "it", "pt", "sv", "pl", "ja"])
@@ -98,6 +99,65 @@ def _new_content(text: str) -> str:
     return stripped.strip() or text
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A raw email parsed, its raw copy and files stored: what every way of ingesting it starts from."""
+
+    mail: ParsedEmail
+    raw_sha256: str
+    size: int
+    text: str
+    details: MailDetails
+
+
+def prepare(raw: bytes, *, settings: Settings, store: BlobStore) -> Prepared:
+    """Parse and store (outside any transaction). ``Invalid`` (422) when the mail cannot be read."""
+    try:
+        mail = parse_email(raw)
+    except UnreadableEmail as exc:
+        raise Invalid(f"unreadable email: {exc}", field="body") from None
+    raw_sha = store.put(raw)
+    attachments, skipped = _store_attachments(mail, store, settings.max_attachment_bytes)
+    text = mail.text + "".join(f"\n[attachment not stored: {s}]" for s in skipped)
+    return Prepared(mail, raw_sha, len(raw), text, MailDetails(mail.html, mail.message_id, raw_sha, attachments))
+
+
+def new_ticket(prepared: Prepared, *, source: str, actor: str, settings: Settings) -> NewTicket | None:
+    """The mail as batched intake takes it (``router.intake.batcher``), when it looks like a new ticket: not
+    automatic mail and no ``[T-...]`` reference. Batched intake defers it to ``ingest_prepared`` if it turns
+    out to be a reply, a repeat or over the sender's rate limit, so both ways end the same."""
+    mail = prepared.mail
+    if no_ticket_reason(mail) is not None or TICKET_REF_IN_SUBJECT.search(mail.subject):
+        return None
+    return NewTicket(
+        source=source,
+        delivery_id=None,
+        subject=mail.subject or "(no subject)",
+        body=prepared.text,
+        requester_email=mail.sender.lower(),
+        customer_ref=None,
+        priority_hint=None,
+        channel="email",
+        actor=actor,
+        default_customer_tier=settings.default_customer_tier,
+        context=TicketContext(
+            recipient=mail.recipients[0] if mail.recipients else None,
+            auto_reply_suppressed=suppresses_auto_reply(mail),
+        ),
+        mail=prepared.details,
+        inbound=InboundRecord(
+            message_id=mail.message_id,
+            sender=mail.sender,
+            subject=mail.subject,
+            raw_sha256=prepared.raw_sha256,
+            size=prepared.size,
+            thread_ids=(*mail.in_reply_to, *mail.references, *mail.reported_ids),
+            rate_limit=settings.mail_rate_limit,
+            rate_window_seconds=settings.mail_rate_window_seconds,
+        ),
+    )
+
+
 async def ingest(
     session: AsyncSession,
     sink: EffectSink,
@@ -110,14 +170,27 @@ async def ingest(
     rulebook: Rulebook | None = None,
 ) -> EmailOutcome:
     """Handle one raw email in the caller's transaction. ``Invalid`` (422) when it cannot be read."""
-    try:
-        mail = parse_email(raw)
-    except UnreadableEmail as exc:
-        raise Invalid(f"unreadable email: {exc}", field="body") from None
+    prepared = prepare(raw, settings=settings, store=store)
+    return await ingest_prepared(
+        session, sink, prepared, settings=settings, source=source, actor=actor, rulebook=rulebook
+    )
+
+
+async def ingest_prepared(
+    session: AsyncSession,
+    sink: EffectSink,
+    prepared: Prepared,
+    *,
+    settings: Settings,
+    source: str,
+    actor: tickets.Actor,
+    rulebook: Rulebook | None = None,
+) -> EmailOutcome:
+    """Handle one prepared email in the caller's transaction, one at a time: every outcome."""
+    mail, raw_sha, text, details = prepared.mail, prepared.raw_sha256, prepared.text, prepared.details
     seen = await _seen(session, mail.message_id)
     if seen is not None:
         return seen
-    raw_sha = store.put(raw)
     record = InboundMail(
         message_id=mail.message_id,
         source=source,
@@ -125,11 +198,8 @@ async def ingest(
         subject=mail.subject[:500],
         outcome="dropped",
         raw_sha256=raw_sha,
-        size=len(raw),
+        size=prepared.size,
     )
-    attachments, skipped = _store_attachments(mail, store, settings.max_attachment_bytes)
-    text = mail.text + "".join(f"\n[attachment not stored: {s}]" for s in skipped)
-    details = MailDetails(mail.html, mail.message_id, raw_sha, attachments)
     thread = await _thread_ticket(session, mail)
     noise = no_ticket_reason(mail)
     if noise is not None:

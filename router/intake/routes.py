@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from router.deps import ActorWithoutTransaction, ContextDep, CurrentActor, SessionDep
+from router.deps import ActorWithoutTransaction, ContextDep
 from router.intake import email_service
 from router.intake.schemas import EmailAccepted, TicketAccepted, TicketIn
 from router.metrics import TICKETS_ACCEPTED
 from router.problems import UnsupportedMediaType, require_json
 from router.tickets.inputs import TicketContext
 from router.tickets.opening import NewTicket, Opened
+from router.unit_of_work import transaction
 
 api = APIRouter(tags=["intake"])
 
@@ -56,18 +57,30 @@ async def require_rfc822(request: Request) -> None:
 
 
 @api.post("/intake/email", status_code=202, response_model=EmailAccepted, dependencies=[Depends(require_rfc822)])
-async def ingest_email(request: Request, session: SessionDep, ctx: ContextDep, actor: CurrentActor) -> EmailAccepted:
-    """A raw email (message/rfc822): a new ticket, a reply on its ticket, or an automatic mail set aside."""
-    outcome = await email_service.ingest(
-        session,
-        ctx.effects,
-        await request.body(),
-        settings=ctx.settings,
-        store=ctx.blobs,
-        source="email:http",
-        actor=actor,
-        rulebook=ctx.rulebook.current(),
-    )
+async def ingest_email(request: Request, ctx: ContextDep, actor: ActorWithoutTransaction) -> EmailAccepted:
+    """A raw email (message/rfc822): a new ticket, a reply on its ticket, or an automatic mail set aside.
+
+    A mail that looks new goes through group commit (``router.intake.batcher``); replies, automatic mail,
+    repeats and senders over their rate limit are handled one at a time, in a transaction of their own."""
+    prepared = email_service.prepare(await request.body(), settings=ctx.settings, store=ctx.blobs)
+    item = email_service.new_ticket(prepared, source="email:http", actor=actor.name, settings=ctx.settings)
+    if item is not None:
+        opened = await ctx.batcher().open(item)
+        if isinstance(opened, Opened):
+            TICKETS_ACCEPTED.labels("email").inc()
+            return EmailAccepted(
+                outcome="created", reason=None, ticket_id=opened.ticket_id, ticket_ref=opened.ref, duplicate=False
+            )
+    async with transaction(ctx.sessionmaker, ctx.effects) as session:
+        outcome = await email_service.ingest_prepared(
+            session,
+            ctx.effects,
+            prepared,
+            settings=ctx.settings,
+            source="email:http",
+            actor=actor,
+            rulebook=ctx.rulebook.current(),
+        )
     if outcome.outcome == "created" and not outcome.duplicate:
         TICKETS_ACCEPTED.labels("email").inc()
     return EmailAccepted(**vars(outcome))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -37,9 +37,9 @@ from router.models.tickets import OPEN_STATUSES, Direction, Status, ticket_ref
 from router.reports import facts
 from router.sla import service as sla
 from router.sla.policies import policies_of
-from router.tickets.inputs import TicketContext
+from router.tickets.inputs import MailDetails, TicketContext
 from router.tierqueues.ordering import created_ms, queue_score
-from rules import Decision, Rulebook, Snapshot
+from rules import AttachmentInfo, Decision, Rulebook, Snapshot
 from rules.vocabulary import VENDOR_TIER
 
 log = structlog.get_logger(__name__)
@@ -50,6 +50,26 @@ AUDIT = metadata.tables["audit_event"]
 CLOCK = metadata.tables["sla_clock"]
 OUTBOX = metadata.tables["outbox_event"]
 LEDGER = metadata.tables["delivery"]
+INBOUND = metadata.tables["inbound_mail"]
+ATTACHMENT = metadata.tables["attachment"]
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """An email that opens a ticket: its ledger row (``inbound_mail``, unique by Message-ID), what threading
+    looks up, and the sender's rate limit. A mail that turns out to answer a ticket, a Message-ID seen
+    before, or a sender over the limit comes back ``Deferred``: the one-at-a-time path records those."""
+
+    message_id: str
+    sender: str
+    subject: str
+    raw_sha256: str
+    size: int
+    #: In-Reply-To, References and a report's original ids: any of them on a stored message threads it.
+    thread_ids: tuple[str, ...]
+    #: At most ``rate_limit`` new tickets per sender in ``rate_window_seconds``.
+    rate_limit: int
+    rate_window_seconds: int
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,9 @@ class NewTicket:
     #: Signed webhooks: a ticket still open with the same ``external_id`` from the same source takes the
     #: delivery as a comment instead (a repeated alert), which the one-at-a-time path does (``Deferred``).
     merge_open: bool = False
+    #: Email: the message's HTML, ids and stored files, and its ``inbound_mail`` ledger row.
+    mail: MailDetails = field(default_factory=MailDetails)
+    inbound: InboundRecord | None = None
 
     @property
     def key(self) -> tuple[str, str] | None:
@@ -139,6 +162,7 @@ async def open_batch(session: AsyncSession, items: Sequence[NewTicket], rulebook
     for key, opened in (await _delivered(conn, list(firsts))).items():
         outcomes[firsts.pop(key)] = opened
     await _defer_merges(conn, items, outcomes, copies)
+    await _defer_mail(conn, items, outcomes, now=utcnow())
     todo = [i for i, o in enumerate(outcomes) if o is None and i not in copies]
     found = await customers.find_for_requesters(
         session, [(items[i].requester_email, items[i].customer_ref) for i in todo]
@@ -159,7 +183,9 @@ async def open_batch(session: AsyncSession, items: Sequence[NewTicket], rulebook
             lost_keys = [d.item.key for d in lost if d.item.key is not None]
             winners = await _delivered(conn, lost_keys)
             for d in lost:
-                assert d.item.key is not None
+                if d.item.key is None:  # an email whose Message-ID a concurrent copy recorded first
+                    outcomes[d.index] = Deferred()
+                    continue
                 winner = winners.get(d.item.key)
                 outcomes[d.index] = winner or Unavailable(
                     "a concurrent copy of this delivery failed; retry", retry_after=1
@@ -251,6 +277,46 @@ async def _allocate_ids(connection: AsyncConnection, n: int) -> list[int]:
     return list(range(top + 1, top + n + 1))
 
 
+async def _defer_mail(
+    conn: AsyncConnection, items: Sequence[NewTicket], outcomes: list[Outcome | None], now: datetime
+) -> None:
+    """Mark ``Deferred`` the emails that are not plain new tickets: a Message-ID seen before (or earlier in
+    this batch), a reply to a stored message, a sender over the rate limit."""
+    mails = {i: item.inbound for i, item in enumerate(items) if item.inbound is not None and outcomes[i] is None}
+    if not mails:
+        return
+    message_ids = sorted({m.message_id for m in mails.values()})
+    seen = set(
+        (await conn.execute(select(INBOUND.c.message_id).where(INBOUND.c.message_id.in_(message_ids)))).scalars()
+    )
+    thread_ids = sorted({t for m in mails.values() for t in m.thread_ids})
+    threaded: set[str] = set()
+    if thread_ids:
+        answered = select(MESSAGE.c.message_id_header).where(MESSAGE.c.message_id_header.in_(thread_ids))
+        threaded = set((await conn.execute(answered.distinct())).scalars())
+    window = max(m.rate_window_seconds for m in mails.values())
+    counts: dict[str, int] = dict(
+        (
+            await conn.execute(
+                select(INBOUND.c.sender, func.count())
+                .where(
+                    INBOUND.c.sender.in_(sorted({m.sender for m in mails.values()})),
+                    INBOUND.c.received_at >= now - timedelta(seconds=window),
+                    INBOUND.c.outcome == "created",
+                )
+                .group_by(INBOUND.c.sender)
+            )
+        ).all()
+    )
+    for i, mail in sorted(mails.items()):
+        sent = int(counts.get(mail.sender, 0))
+        if mail.message_id in seen or threaded.intersection(mail.thread_ids) or sent >= mail.rate_limit:
+            outcomes[i] = Deferred()
+            continue
+        seen.add(mail.message_id)
+        counts[mail.sender] = sent + 1
+
+
 def _snapshot(item: NewTicket, customer: Customer | None, customer_tier: int, now: datetime) -> Snapshot:
     """What the rules see of a ticket just opened (``routing.snapshots`` reads the same from the database)."""
     c = item.context
@@ -269,6 +335,7 @@ def _snapshot(item: NewTicket, customer: Customer | None, customer_tier: int, no
         component=c.component,
         service=c.service,
         tags=tuple(c.tags),
+        attachments=tuple(AttachmentInfo(a.filename, a.content_type) for a in item.mail.attachments),
         message_count=1,
         reopen_count=0,
         received_at=now,
@@ -340,11 +407,11 @@ def _draft(
         "kind": "message",
         "author": item.requester_email,
         "body_text": item.body,
-        "body_html": None,
+        "body_html": item.mail.html,
         "delivery_status": None,
         "delivery_error": None,
-        "message_id_header": None,
-        "raw_sha256": None,
+        "message_id_header": item.mail.message_id_header,
+        "raw_sha256": item.mail.raw_sha256,
         "created_at": now,
     }
     return _Draft(index, item, ticket, message, audit, clocks, outbox, timers, decision is not None)
@@ -405,9 +472,10 @@ async def _ledger(conn: AsyncConnection, drafts: list[_Draft], now: datetime) ->
 
     Rows go in key order, so two batches with overlapping deliveries take their locks in one order.
     """
+    lost = await _inbound_ledger(conn, [d for d in drafts if d.item.inbound is not None], now)
     keyed = sorted((d for d in drafts if d.item.key is not None), key=lambda d: d.item.key or ("", ""))
     if not keyed:
-        return []
+        return lost
     rows = [
         {
             "source": d.item.source,
@@ -421,12 +489,53 @@ async def _ledger(conn: AsyncConnection, drafts: list[_Draft], now: datetime) ->
     upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = upsert(LEDGER).values(rows).on_conflict_do_nothing().returning(LEDGER.c.ticket_id)
     written = {row[0] for row in (await conn.execute(statement)).all()}
-    return [d for d in keyed if d.ticket["id"] not in written]
+    return lost + [d for d in keyed if d.ticket["id"] not in written]
+
+
+async def _inbound_ledger(conn: AsyncConnection, drafts: list[_Draft], now: datetime) -> list[_Draft]:
+    """The emails' ``inbound_mail`` rows; those a concurrent transaction recorded first come back."""
+    if not drafts:
+        return []
+    rows = []
+    for d in sorted(drafts, key=lambda d: d.item.inbound.message_id if d.item.inbound else ""):
+        mail = d.item.inbound
+        assert mail is not None
+        rows.append(
+            {
+                "message_id": mail.message_id,
+                "source": d.item.source,
+                "sender": mail.sender,
+                "subject": mail.subject[:500],
+                "outcome": "created",
+                "reason": None,
+                "ticket_id": d.ticket["id"],
+                "raw_sha256": mail.raw_sha256,
+                "size": mail.size,
+                "received_at": now,
+            }
+        )
+    upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = upsert(INBOUND).values(rows).on_conflict_do_nothing().returning(INBOUND.c.ticket_id)
+    written = {row[0] for row in (await conn.execute(statement)).all()}
+    return [d for d in drafts if d.ticket["id"] not in written]
 
 
 async def _write(conn: AsyncConnection, drafts: list[_Draft]) -> None:
     """Everything but the ticket and ledger rows (already in), one statement per table; then the facts."""
-    await conn.execute(insert(MESSAGE), [d.message for d in drafts])
+    with_files = [d for d in drafts if d.item.mail.attachments]
+    plain = [d for d in drafts if not d.item.mail.attachments]
+    if plain:
+        await conn.execute(insert(MESSAGE), [d.message for d in plain])
+    if with_files:  # the attachment rows name their message: ids back, in order
+        statement = insert(MESSAGE).returning(MESSAGE.c.id, sort_by_parameter_order=True)
+        message_ids = (await conn.execute(statement, [d.message for d in with_files])).scalars().all()
+        files = [
+            {"message_id": message_id, "filename": a.filename[:255], "content_type": a.content_type[:255],
+             "size": a.size, "sha256": a.sha256, "inline": a.inline, "content_id": a.content_id}
+            for d, message_id in zip(with_files, message_ids, strict=True)
+            for a in d.item.mail.attachments
+        ]  # fmt: skip
+        await conn.execute(insert(ATTACHMENT), files)
     await conn.execute(insert(AUDIT), [row for d in drafts for row in d.audit])
     clocks = [row for d in drafts for row in d.clocks]
     if clocks:

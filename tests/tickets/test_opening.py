@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from queues.runtime import Runtime
 from router.audit import service as audit
 from router.effects import EnqueueJob, PlaceInQueue, PublishEvent, ScheduleTimer, take_effects
 from router.errors import Invalid
+from router.intake import email_service
 from router.intake import service as intake
 from router.intake.batcher import IntakeBatcher
 from router.models import metadata
@@ -215,3 +217,55 @@ async def test_the_batcher_stops_cleanly(runtime: Runtime, max_batch: int) -> No
     results = await asyncio.gather(*(batcher.open(_item(CASES[1], n, "api:c")) for n in range(5)))
     await batcher.aclose()
     assert all(r.created for r in results)
+
+
+#: A real mail with a PDF attachment (from the corpus).
+MAIL_WITH_FILE = (Path(__file__).parents[1] / "data/mail/attachment_emails/attachment_pdf_non_ascii.eml").read_bytes()
+
+
+async def _files(runtime: Runtime, ticket_id: int) -> list[Any]:
+    files, messages = metadata.tables["attachment"], metadata.tables["message"]
+    query = (
+        select(files.c.filename, files.c.content_type, files.c.size, files.c.sha256, files.c.inline)
+        .join(messages, messages.c.id == files.c.message_id)
+        .where(messages.c.ticket_id == ticket_id)
+        .order_by(files.c.id)
+    )
+    async with runtime.app.engine.connect() as conn:
+        return list((await conn.execute(query)).all())
+
+
+async def test_an_email_opened_in_a_batch_is_stored_as_one_at_a_time_stores_it(runtime: Runtime) -> None:
+    """A real mail with an attachment, through ``email_service.ingest`` and through batched opening (with
+    another Message-ID): the same ticket, message, attachment, clock, audit and ``inbound_mail`` rows."""
+    settings, store = runtime.app.settings, runtime.app.blobs
+    async with runtime.app.sessionmaker() as s:
+        one = await email_service.ingest(
+            s, runtime.app.effects, MAIL_WITH_FILE, settings=settings, store=store, source="email:one",
+            actor=Actor("agent:1"), rulebook=runtime.app.rulebook.current(),
+        )  # fmt: skip
+        await commit(s, runtime.app.effects)
+    assert one.outcome == "created" and one.ticket_id is not None
+    other = MAIL_WITH_FILE.replace(b"Message-ID: <", b"Message-ID: <batch.")
+    item = email_service.new_ticket(
+        email_service.prepare(other, settings=settings, store=store), source="email:one", actor="agent:1",
+        settings=settings,
+    )  # fmt: skip
+    assert item is not None and item.mail.attachments
+    async with runtime.app.sessionmaker() as s:
+        [opened] = await open_batch(s, [item], runtime.app.rulebook.current())
+        await commit(s, runtime.app.effects)
+    assert isinstance(opened, Opened) and opened.created
+    mine, theirs = await _rows(runtime, opened.ticket_id), await _rows(runtime, one.ticket_id)
+    differ = {"message_id_header", "raw_sha256"}  # the other Message-ID, so another raw copy
+    for table in mine:
+        assert [{k: v for k, v in r.items() if k not in differ} for r in mine[table]] == [
+            {k: v for k, v in r.items() if k not in differ} for r in theirs[table]
+        ], table
+    assert await _files(runtime, opened.ticket_id) == await _files(runtime, one.ticket_id) != []
+    inbound = metadata.tables["inbound_mail"]
+    async with runtime.app.engine.connect() as conn:
+        query = select(inbound.c.outcome, inbound.c.sender, inbound.c.size).where(
+            inbound.c.ticket_id == opened.ticket_id
+        )
+        assert (await conn.execute(query)).one().outcome == "created"
