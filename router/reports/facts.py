@@ -34,6 +34,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    inspect,
     null,
     select,
 )
@@ -250,9 +251,47 @@ def _vendor_delivery(obj: Any) -> bool:
     return isinstance(obj, WebhookDelivery) and obj.endpoint_kind == "vendor"
 
 
-def _touched(objects: Iterable[Any]) -> set[int]:
+#: What the facts read (``_facts_select``): a flush that changes nothing of it leaves them as they are, so
+#: the refresh is skipped (a claim, a reply, a note or tier automation costs no refresh).
+FACT_ACTIONS = frozenset((*STARTS, *ENDS, "vendor_handoff", "vendor_updated"))
+FACT_TICKET_COLUMNS = (
+    "customer_id", "created_at", "resolved_at", "support_tier", "customer_tier", "priority", "escalation_count",
+    "reopen_count",
+)  # fmt: skip
+_OPEN = frozenset(s.value for s in OPEN_STATUSES)
+
+
+def _ticket_changed(ticket: Ticket) -> bool:
+    state = inspect(ticket)
+    if any(state.attrs[name].history.has_changes() for name in FACT_TICKET_COLUMNS):
+        return True
+    status = state.attrs["status"].history
+    # Only whether the ticket is open (and resolved) counts: queued -> in_progress changes no fact.
+    return any(value not in _OPEN for value in (*status.added, *status.deleted))
+
+
+def _new_fact(obj: Any) -> bool:
+    """A new row the facts read: an audit event of an action they count, a clock, a vendor delivery."""
+    return (
+        (isinstance(obj, AuditEvent) and obj.action in FACT_ACTIONS)
+        or isinstance(obj, SlaClock)
+        or _vendor_delivery(obj)
+    )
+
+
+def _touched(session: Session) -> set[int]:
     ids: set[int] = set()
-    for obj in objects:
+    for obj in session.new:
+        if isinstance(obj, Ticket) and obj.id is not None:
+            ids.add(obj.id)
+        elif _new_fact(obj):
+            ids.add(obj.ticket_id)
+    for obj in session.dirty:
+        if isinstance(obj, Ticket) and obj.id is not None and _ticket_changed(obj):
+            ids.add(obj.id)
+        elif isinstance(obj, SlaClock | AuditEvent) or _vendor_delivery(obj):
+            ids.add(obj.ticket_id)
+    for obj in session.deleted:
         if isinstance(obj, Ticket) and obj.id is not None:
             ids.add(obj.id)
         elif isinstance(obj, AuditEvent | SlaClock) or _vendor_delivery(obj):
@@ -270,7 +309,7 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
 
 
 def _after_flush(session: Session, _context: Any) -> None:
-    ids = _touched([*session.new, *session.dirty, *session.deleted])
+    ids = _touched(session)
     if ids:
         session.info.setdefault(_DIRTY, set()).update(ids)
 
