@@ -13,6 +13,7 @@ from router.errors import NotFound
 from router.models.agents import Agent
 from router.models.columns import utcnow
 from router.models.tickets import Ticket
+from router.tickets import claiming
 from router.tickets import service as tickets
 from router.tickets.actors import Actor, require_tier
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, SUPPORT_TIERS
@@ -42,6 +43,11 @@ async def claim_next(session: AsyncSession, queue: TierQueuePort, tier: int, age
         # put back is harmless: the next claim drops it).
         undo = PlaceInQueue(tier, popped.ticket_id, popped.score, popped.created_ms)
         on_rollback(session, undo)
+        if not claiming.needs_clock_changes(session):  # the common case: two statements, no ORM load
+            if await claiming.claim_queued(session, popped.ticket_id, tier, agent):
+                return await tickets.get(session, popped.ticket_id)
+            drop_undo(session, undo)
+            continue
         try:
             ticket = await tickets.get(session, popped.ticket_id, lock=True)
         except NotFound:

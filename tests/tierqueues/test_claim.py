@@ -145,3 +145,46 @@ async def test_fifty_concurrent_claimers_take_each_ticket_exactly_once(
     per_agent = Counter(owners.values())
     by_token = {agent.id: len(batch) for (agent, _), batch in zip(claimers, results, strict=True)}
     assert {k: v for k, v in by_token.items() if v} == dict(per_agent)
+
+
+async def test_a_claim_by_statement_writes_what_the_orm_claim_writes(runtime: Runtime) -> None:
+    """``claiming.claim_queued`` (the fast path of "claim next") and ``service.claim``: the same ticket
+    changes and the same ``claimed`` event, chained; a stale entry (claimed already, or another tier) is
+    refused by both."""
+    from router.audit import service as audit
+    from router.tickets import claiming
+    from router.tickets import service as tickets
+    from router.tickets.opening import Opened, open_batch
+    from router.unit_of_work import commit
+    from tests.tickets.test_opening import CASES, _item, _plain
+
+    agent, _ = await make_agent(runtime, tiers=(0, 1, 2, 3, 4))
+    async with runtime.app.sessionmaker() as s:
+        opened = await open_batch(
+            s, [_item(CASES[1], n, "api:claim") for n in range(2)], runtime.app.rulebook.current()
+        )
+        await commit(s, runtime.app.effects)
+    by_orm, by_statement = (o.ticket_id for o in opened if isinstance(o, Opened))
+    async with runtime.app.sessionmaker() as s:
+        ticket = await tickets.get(s, by_orm, lock=True)
+        tier = ticket.support_tier
+        assert tier is not None and await tickets.claim(s, ticket, agent)
+        await commit(s, runtime.app.effects)
+    async with runtime.app.sessionmaker() as s:
+        assert not claiming.needs_clock_changes(s)
+        assert not await claiming.claim_queued(s, by_statement, (tier + 1) % 5, agent)  # another tier
+        assert await claiming.claim_queued(s, by_statement, tier, agent)
+        assert not await claiming.claim_queued(s, by_statement, tier, agent)  # claimed already
+        await commit(s, runtime.app.effects)
+    async with runtime.app.sessionmaker() as s:
+        rows = {}
+        for ticket_id in (by_orm, by_statement):
+            ticket = await tickets.get(s, ticket_id)
+            events = await audit.events(s, ticket_id)
+            assert (await audit.verify_ticket(s, ticket)).valid
+            rows[ticket_id] = (
+                (ticket.status, ticket.assignee_id, ticket.audit_seq),
+                _plain([e.model_dump(exclude={"id", "ticket_id", "at", "hash", "prev_hash"}) for e in events]),
+            )
+    assert rows[by_orm] == rows[by_statement]
+    assert rows[by_orm][0] == ("in_progress", agent.id, 3)
