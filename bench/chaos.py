@@ -13,7 +13,12 @@ script counts what must all be zero:
 * queued tickets missing from their tier queue, or present in more than one tier queue;
 * broken hash chains (``tierroute audit verify``).
 
-Usage: python bench/chaos.py [--tickets 2000] [--concurrency 16] [--backend postgres|sqlite] [--seed 7]
+``--backend embedded`` is the default install: ``tierroute up`` (SQLite, embedded Redis, the workers in
+a child process) in place of serve + worker. The chaos task then SIGKILLs either all of ``up`` (its whole
+process group: the API, the worker child and the embedded Redis server die together, as in a crash of
+the machine's service) or only its worker child (``up`` starts it again), and wipes the embedded Redis once.
+
+Usage: python bench/chaos.py [--tickets 2000] [--concurrency 16] [--backend postgres|sqlite|embedded] [--seed 7]
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import _common as c
-from bench.intake import ticket_payload, wait_ready, write_customers_csv
+from bench._tickets import ticket_payload, write_customers_csv
+from bench.intake import wait_ready
 
 
 def sigkill(child: c.Child) -> None:
@@ -56,15 +62,54 @@ class Cluster:
         self.kills = {"api": 0, "worker": 0}
         self.restarts = 0
 
+    embedded = False
+
     def start(self, name: str) -> None:
-        args = ["serve", "--port", str(self.port)] if name == "api" else ["worker"]
+        if self.embedded:  # ``up`` is the API and, in a child process, the worker
+            args = ["up", "--port", str(self.port)]
+        else:
+            args = ["serve", "--port", str(self.port)] if name == "api" else ["worker"]
         self.children[name] = c.start(f"{name}-{self.restarts}", self.env, args, self.data_dir)
         self.restarts += 1
 
     def kill_and_restart(self, name: str) -> None:
+        if self.embedded and name == "worker":  # only up's worker child: up starts it again
+            up = self.children["api"]
+            for pid in c.pids_in_group(up.proc.pid):
+                if "router.cli worker" in c.command_line(pid):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+            self.kills[name] += 1
+            return
         sigkill(self.children[name])
         self.kills[name] += 1
         self.start(name)
+
+    def embedded_redis(self) -> Any:
+        """A client of ``up``'s embedded Redis (only while it runs: this never starts or stops the server)."""
+        from queues.connection import EmbeddedRedis
+
+        return EmbeddedRedis(self.data_dir / "data" / "redis" / "tierroute.rdb")
+
+    def flush_redis(self) -> None:
+        if not self.embedded:
+            c.flush_redis_db14()
+            return
+        server = self.embedded_redis()
+        try:
+            server._server.flushall()
+        finally:
+            server.close()
+
+    def queue_members(self, tiers: range) -> dict[int, set[int]]:
+        if not self.embedded:
+            return queue_members(tiers)
+        server = self.embedded_redis()
+        try:
+            client = server._server
+            return {t: {int(m) for m in client.zrange(f"tierroute:queue:{t}", 0, -1)} for t in tiers}
+        finally:
+            server.close()
 
     def stop_all(self) -> None:
         for child in self.children.values():
@@ -109,7 +154,7 @@ async def chaos(cluster: Cluster, rng: random.Random, stop: asyncio.Event, wipe_
             break
         await asyncio.to_thread(cluster.kill_and_restart, rng.choice(["api", "worker"]))
         if not wiped and time.monotonic() - t0 > wipe_after:
-            await asyncio.to_thread(c.flush_redis_db14)
+            await asyncio.to_thread(cluster.flush_redis)
             wiped = True
     return wiped
 
@@ -139,17 +184,23 @@ async def run(args: argparse.Namespace) -> dict[str, int]:
     if args.backend == "postgres":
         c.reset_postgres()
     c.flush_redis_db14()
+    embedded = args.backend == "embedded"
     env = c.bench_env(
-        database_url=c.PG_URL if args.backend == "postgres" else None, redis_url=c.REDIS_URL, data_dir=data_dir
+        database_url=c.PG_URL if args.backend == "postgres" else None,
+        redis_url=None if embedded else c.REDIS_URL,
+        data_dir=data_dir / "data" if embedded else data_dir,
     )
+    db_dir = data_dir / "data" if embedded else data_dir
     token = c.add_lead(env)
     write_customers_csv(data_dir / "customers.csv")
     c.cli(env, "customers", "import", str(data_dir / "customers.csv"))
     rng = random.Random(args.seed)
     payloads = [{**ticket_payload(i, rng), "external_id": f"chaos-{i}"} for i in range(args.tickets)]
     cluster = Cluster(env, args.port, data_dir)
+    cluster.embedded = embedded
     cluster.start("api")
-    cluster.start("worker")
+    if not embedded:
+        cluster.start("worker")
     headers = {"Authorization": f"Bearer {token}"}
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{args.port}", headers=headers, timeout=10) as client:
@@ -170,14 +221,14 @@ async def run(args: argparse.Namespace) -> dict[str, int]:
         settle = time.monotonic() + 120
         while (
             time.monotonic() < settle
-            and rows(args.backend, data_dir, "SELECT count(*) FROM ticket WHERE status = 'new'")[0][0]
+            and rows(args.backend, db_dir, "SELECT count(*) FROM ticket WHERE status = 'new'")[0][0]
         ):
             await asyncio.sleep(0.5)
+        members = cluster.queue_members(range(5))  # the embedded Redis stops with ``up``: read it first
     finally:
         cluster.stop_all()
-    tickets = rows(args.backend, data_dir, "SELECT id, status, support_tier FROM ticket")
+    tickets = rows(args.backend, db_dir, "SELECT id, status, support_tier FROM ticket")
     ids = {t[0] for t in tickets}
-    members = queue_members(range(5))
     queued = [(tid, tier) for tid, status, tier in tickets if status == "queued"]
     verified = subprocess.run(
         [sys.executable, "-m", "router.cli", "audit", "verify"], env=env, capture_output=True, text=True, timeout=300
@@ -194,7 +245,7 @@ async def run(args: argparse.Namespace) -> dict[str, int]:
         "DUPLICATE EXTERNAL IDS": len(
             rows(
                 args.backend,
-                data_dir,
+                db_dir,
                 "SELECT source, external_id FROM ticket WHERE external_id IS NOT NULL "
                 "GROUP BY source, external_id HAVING count(*) > 1",
             )
@@ -202,7 +253,7 @@ async def run(args: argparse.Namespace) -> dict[str, int]:
         "ROUTED TWICE": len(
             rows(
                 args.backend,
-                data_dir,
+                db_dir,
                 "SELECT ticket_id FROM audit_event WHERE action = 'routed' GROUP BY ticket_id HAVING count(*) > 1",
             )
         ),
@@ -220,7 +271,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tickets", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--backend", choices=["postgres", "sqlite", "embedded"], default="postgres")
     parser.add_argument("--port", type=int, default=8767)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--wipe-after", type=float, default=10, help="seconds into the storm to flush Redis")

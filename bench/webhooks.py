@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import _common as c
 from bench._load import closed_loop, open_loop
-from bench.intake import SUBJECTS, queue_depths, wait_depth, wait_ready, wait_worker
+from bench._tickets import SUBJECTS
+from bench.intake import queue_depths, wait_depth, wait_ready, wait_worker
 
 
 def new_secret() -> str:

@@ -23,7 +23,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.effects import EffectSink
 from router.routing.rulebook import RulebookProvider
-from router.tickets.opening import Deferred, NewTicket, Opened, open_batch
+from router.tickets.inputs import Deferred, NewTicket, Opened
+from router.tickets.opening import open_batch
 from router.unit_of_work import transaction
 
 log = structlog.get_logger(__name__)

@@ -22,8 +22,7 @@ from router.models.tickets import TICKET_REF_IN_SUBJECT, Message, Ticket, ticket
 from router.settings import Settings
 from router.storage import BlobStore
 from router.tickets import service as tickets
-from router.tickets.inputs import MailDetails, StoredAttachment, TicketContext
-from router.tickets.opening import InboundRecord, NewTicket
+from router.tickets.inputs import InboundRecord, MailDetails, NewTicket, StoredAttachment, TicketContext
 from rules import Rulebook
 
 _reply_parser = EmailReplyParser(languages=["en", "de", "fr", "es", "nl", "it", "pt", "sv", "pl", "ja"])

@@ -13,8 +13,7 @@ from router.intake import email_service
 from router.intake.schemas import EmailAccepted, TicketAccepted, TicketIn
 from router.metrics import TICKETS_ACCEPTED
 from router.problems import UnsupportedMediaType, require_json
-from router.tickets.inputs import TicketContext
-from router.tickets.opening import NewTicket, Opened
+from router.tickets.inputs import NewTicket, Opened, TicketContext
 from router.unit_of_work import transaction
 
 api = APIRouter(tags=["intake"])

@@ -27,8 +27,7 @@ from router.routing import service as routing
 from router.tickets import deliveries
 from router.tickets import service as tickets
 from router.tickets.actors import Actor
-from router.tickets.inputs import MailDetails, TicketContext
-from router.tickets.opening import NewTicket
+from router.tickets.inputs import MailDetails, NewTicket, TicketContext
 from router.tickets.schemas import Text
 from router.webhooks.config import Source
 from router.webhooks.mapping import MappingProblem, PayloadMapping

@@ -11,7 +11,7 @@ from router.deps import ContextDep, CurrentLead, SessionDep, TicketFromPath
 from router.errors import DomainError, Invalid, NotFound
 from router.metrics import TICKETS_ACCEPTED
 from router.problems import require_json
-from router.tickets.opening import Opened
+from router.tickets.inputs import Opened
 from router.unit_of_work import transaction
 from router.webhooks import intake, queries
 from router.webhooks.config import Source

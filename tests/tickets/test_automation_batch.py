@@ -9,8 +9,8 @@ from router.audit import service as audit
 from router.automation import service as automation
 from router.models import metadata
 from router.models.tickets import Ticket
-from router.tickets.inputs import TicketContext
-from router.tickets.opening import NewTicket, Opened, open_batch
+from router.tickets.inputs import NewTicket, Opened, TicketContext
+from router.tickets.opening import open_batch
 from router.unit_of_work import commit
 from tests.tickets.test_opening import _plain
 

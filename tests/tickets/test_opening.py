@@ -22,8 +22,8 @@ from router.intake.batcher import IntakeBatcher
 from router.models import metadata
 from router.models.tickets import Ticket
 from router.tickets.actors import Actor
-from router.tickets.inputs import TicketContext
-from router.tickets.opening import NewTicket, Opened, open_batch
+from router.tickets.inputs import NewTicket, Opened, TicketContext
+from router.tickets.opening import open_batch
 from router.unit_of_work import commit
 from rules.vocabulary import SUPPORT_TIERS
 from tests.conftest import make_customer

@@ -154,7 +154,8 @@ async def test_a_claim_by_statement_writes_what_the_orm_claim_writes(runtime: Ru
     from router.audit import service as audit
     from router.tickets import claiming
     from router.tickets import service as tickets
-    from router.tickets.opening import Opened, open_batch
+    from router.tickets.inputs import Opened
+    from router.tickets.opening import open_batch
     from router.unit_of_work import commit
     from tests.tickets.test_opening import CASES, _item, _plain
 
