@@ -38,6 +38,7 @@ format: install
 
 bench: install
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/intake.py --kind email --backend postgres
 	$(BIN)/python bench/claim.py
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/mail_intake.py
@@ -46,6 +47,7 @@ bench: install
 	$(BIN)/python bench/queue_page.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/chaos.py
+	$(BIN)/python bench/chaos.py --backend embedded --tickets 1000
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

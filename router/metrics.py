@@ -9,6 +9,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 TICKETS_ACCEPTED = Counter("tierroute_tickets_accepted_total", "Tickets created by intake", ["channel"])
 TICKETS_ROUTED = Counter("tierroute_tickets_routed_total", "Tickets routed", ["tier"])
+INTAKE_BATCH = Histogram(
+    "tierroute_intake_batch_tickets",
+    "New tickets opened per group-commit transaction (router.intake.batcher)",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200),
+)
 CLAIMS = Counter("tierroute_claims_total", "Tickets claimed from a tier queue", ["tier"])
 QUEUE_DEPTH = Gauge("tierroute_queue_depth", "Tickets waiting in a tier queue", ["tier"])
 REQUEST_SECONDS = Histogram(

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.effects import EffectSink
+from router.metrics import INTAKE_BATCH
 from router.routing.rulebook import RulebookProvider
 from router.tickets.inputs import Deferred, NewTicket, Opened
 from router.tickets.opening import open_batch
@@ -119,6 +120,7 @@ class IntakeBatcher:
             return
         self.batches += 1
         self.tickets += len(batch)
+        INTAKE_BATCH.observe(len(batch))
         for (_item, future), outcome in zip(batch, outcomes, strict=True):
             if future.done():
                 continue
