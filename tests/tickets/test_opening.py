@@ -4,6 +4,7 @@ intake batcher keeps each request's outcome its own."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -105,10 +106,26 @@ def _item(case: dict[str, Any], n: int, source: str) -> NewTicket:
     )
 
 
-async def test_a_batch_writes_what_one_at_a_time_writes(runtime: Runtime) -> None:
+@pytest.mark.parametrize("pause_queued", [False, True], ids=["default-policies", "queued-pauses-clocks"])
+async def test_a_batch_writes_what_one_at_a_time_writes(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, pause_queued: bool
+) -> None:
     """The same tickets opened through ``intake.submit`` (ORM, one transaction each) and through one
     ``open_batch``: the same ticket, message, audit, clock, outbox, facts and ledger rows, and the same
-    Redis effects; every batch-written chain verifies."""
+    Redis effects; every batch-written chain verifies. Also with policies that pause clocks while a ticket
+    is queued (the clocks start, then pause, in the same change)."""
+    if pause_queued:
+        from router.sla import policies as sla_policies
+        from router.sla import service as sla_service
+        from router.tickets import drafts
+
+        real = sla_policies.policies_of
+
+        def pausing(session: Any) -> Any:
+            return dataclasses.replace(real(session), pause_statuses=frozenset({"queued", "waiting_on_customer"}))
+
+        monkeypatch.setattr(sla_service, "policies_of", pausing)
+        monkeypatch.setattr(drafts, "policies_of", pausing)
     await make_customer(runtime, ref="ACME", tier=1, domain="acme.example")
     rulebook = runtime.app.rulebook.current()
     single: list[tuple[int, list[Any]]] = []
@@ -156,6 +173,10 @@ async def test_a_batch_writes_what_one_at_a_time_writes(runtime: Runtime) -> Non
     async with runtime.app.sessionmaker() as s:
         async for report in audit.verify_all(s):
             assert report.valid, report
+    clocks = metadata.tables["sla_clock"]
+    async with runtime.app.engine.connect() as conn:
+        paused = (await conn.execute(select(clocks.c.paused_at.is_not(None), clocks.c.generation))).all()
+    assert paused and all(p == (pause_queued, 2 if pause_queued else 1) for p in paused)
 
 
 async def test_copies_and_redeliveries_answer_with_the_first_ticket(runtime: Runtime) -> None:
