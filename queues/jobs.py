@@ -90,17 +90,20 @@ async def automate_tier(ctx: dict[str, Any], ticket_id: int, tier: int) -> str:
     return "done" if done else "skipped"
 
 
-async def automate_tier_batch(ctx: dict[str, Any], tier: int, ticket_ids: str) -> str:
-    """Tier automation for a batch that entered ``tier`` together, in one transaction (repeats are no-ops:
-    tickets whose automation ran are skipped)."""
+async def automate_tier_batch(ctx: dict[str, Any], tier: int) -> str:
+    """Tier automation for every ticket waiting in ``tier`` (``router.effects.automation_batch_job``), a page
+    of ``automation.BATCH_LIMIT`` per transaction until none is left."""
     app = app_of(ctx)
-    ids = [int(i) for i in ticket_ids.split(",") if i]
 
-    async def work(session: AsyncSession) -> int:
-        return await automation.run_batch(session, ids, tier, templates=app.templates, settings=app.settings)
+    async def page(session: AsyncSession) -> tuple[int, int]:
+        return await automation.run_batch(session, tier, templates=app.templates, settings=app.settings)
 
-    done = await in_transaction(ctx, work)
-    return f"done={done} of {len(ids)}"
+    done = 0
+    while True:
+        acknowledged, taken = await in_transaction(ctx, page)
+        done += acknowledged
+        if taken < automation.BATCH_LIMIT:
+            return f"acknowledged={done}"
 
 
 async def check_sla(ctx: dict[str, Any], ticket_id: int, kind: str, generation: int) -> str:

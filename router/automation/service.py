@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from jinja2 import Environment
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -64,30 +62,26 @@ async def run(session: AsyncSession, ticket_id: int, tier: int, *, templates: En
 
 
 async def run_batch(
-    session: AsyncSession, ticket_ids: Sequence[int], tier: int, *, templates: Environment, settings: Settings
-) -> int:
-    """``run`` for tickets that entered ``tier`` together, in a few statements whatever their number: the
-    tickets locked in one query, the day's automatic replies counted per address in one, the messages and
-    audit events written in one statement each. Returns how many were acknowledged.
-
-    The job takes along every ticket of the tier still waiting for its automation up to the batch's last id
-    (at most ``BATCH_LIMIT``, oldest first, skipping those another job holds): under load the next batches'
-    jobs then find their tickets done and end at once, so the work is done in few large transactions
-    instead of one small one per intake batch and tier. A ticket already done is left alone (a repeat).
+    session: AsyncSession,
+    tier: int,
+    *,
+    templates: Environment,
+    settings: Settings,
+    up_to: int | None = None,
+    limit: int = BATCH_LIMIT,
+) -> tuple[int, int]:
+    """``run`` for the tickets waiting for ``tier``'s automation, oldest first, at most ``limit`` (and none
+    after ticket ``up_to``), in a few statements whatever their number: the tickets locked in one query
+    (skipping those another job holds), the day's automatic replies counted per address in one, the
+    messages and audit events written in one statement each. Returns (acknowledged, tickets taken): a
+    caller that took ``limit`` runs it again. A ticket already done is not waiting any more (a repeat).
     """
-    if not ticket_ids:
-        return 0
-    tickets_ = (
-        await session.exec(
-            select(Ticket)
-            .where(Ticket.automation_tier == tier, col(Ticket.id) <= max(ticket_ids))
-            .order_by(col(Ticket.id))
-            .limit(BATCH_LIMIT)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+    query = select(Ticket).where(Ticket.automation_tier == tier)
+    if up_to is not None:
+        query = query.where(col(Ticket.id) <= up_to)
+    tickets_ = (await session.exec(query.order_by(col(Ticket.id)).limit(limit).with_for_update(skip_locked=True))).all()
     if not tickets_:
-        return 0
+        return 0, 0
     start_of_day = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     addresses = sorted({t.requester_email for t in tickets_})
     sent_today = dict(
@@ -130,4 +124,4 @@ async def run_batch(
     for ticket in tickets_:
         session.expunge(ticket)
     await messages.record_automation_batch(session, tier=tier, kind=KIND, results=results)
-    return sum(1 for r in results if r.body is not None)
+    return sum(1 for r in results if r.body is not None), len(results)
