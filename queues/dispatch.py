@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from arq.connections import ArqRedis
@@ -57,8 +57,7 @@ class RedisEffectSink:
                 await pipe.execute()
         for effect in effects:
             if isinstance(effect, EnqueueJob) and (effect.queue != MAIL or self.mail_enabled()):
-                at = datetime.fromtimestamp(effect.run_at_ms / 1000, UTC) if effect.run_at_ms is not None else None
-                await enqueue(self.pool, effect, defer_until=at)
+                await enqueue(self.pool, effect)
             elif isinstance(effect, PublishEvent) and self.event_wanted(effect.event_type):
                 await enqueue(self.pool, publish_job(effect.event_id))
 

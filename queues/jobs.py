@@ -90,13 +90,14 @@ async def automate_tier(ctx: dict[str, Any], ticket_id: int, tier: int) -> str:
     return "done" if done else "skipped"
 
 
-async def automate_tier_batch(ctx: dict[str, Any], tier: int) -> str:
-    """Tier automation for every ticket waiting in ``tier`` (``router.effects.automation_batch_job``), a page
-    of ``automation.BATCH_LIMIT`` per transaction until none is left."""
+async def automate_tier_batch(ctx: dict[str, Any], tier: int, up_to: int) -> str:
+    """Tier automation for a batch that entered ``tier`` together (``router.effects.automation_batch_job``):
+    every ticket of the tier still waiting, up to the batch's last id, a page of ``automation.BATCH_LIMIT``
+    per transaction."""
     app = app_of(ctx)
 
     async def page(session: AsyncSession) -> tuple[int, int]:
-        return await automation.run_batch(session, tier, templates=app.templates, settings=app.settings)
+        return await automation.run_batch(session, tier, templates=app.templates, settings=app.settings, up_to=up_to)
 
     done = 0
     while True:

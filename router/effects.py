@@ -7,6 +7,7 @@ A crash between commit and apply loses nothing: ``tierroute reconcile`` rebuilds
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -51,8 +52,6 @@ class EnqueueJob:
     job_id: str
     #: ``ROUTING``, ``MAIL``, ``WEBHOOKS`` or a support tier number.
     queue: str | int
-    #: Not before this moment (epoch milliseconds), if set.
-    run_at_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -138,22 +137,13 @@ def automation_job(ticket_id: int, tier: int) -> EnqueueJob:
     return EnqueueJob(job_names.AUTOMATE_TIER, (ticket_id, tier), f"automate:{ticket_id}:{tier}", tier)
 
 
-#: Tier automation after group commit runs once per tier per window of this many milliseconds.
-AUTOMATION_WINDOW_MS = 200
-
-
-def automation_batch_job(tier: int, now_ms: int) -> EnqueueJob:
-    """Tier automation for every ticket waiting for ``tier``'s automation: one job per tier per window
-    (``AUTOMATION_WINDOW_MS``), run once the window has closed.
-
-    Every intake batch committed in a window asks for the same job (same id: a repeat is a no-op while it
-    is queued), and the job runs only after the window, so it sees every ticket whose batch asked for it.
-    A late request (clock skew between hosts) that meets the job running is covered by the sweep, which
-    queues per-ticket automation for tickets still waiting after its grace period.
-    """
-    window = now_ms // AUTOMATION_WINDOW_MS
-    run_at = (window + 1) * AUTOMATION_WINDOW_MS
-    return EnqueueJob(job_names.AUTOMATE_TIER_BATCH, (tier,), f"automate:{tier}:window:{window}", tier, run_at)
+def automation_batch_job(tier: int, ticket_ids: Sequence[int]) -> EnqueueJob:
+    """Tier automation for tickets that entered ``tier`` in one intake batch: one job, not one per ticket.
+    It also takes the tier's older waiting tickets (``automation.run_batch``), so under load the jobs of the
+    batches after it find their tickets done. The job id names the batch by its ids' digest."""
+    ids = ",".join(str(i) for i in sorted(ticket_ids))
+    digest = hashlib.blake2b(ids.encode(), digest_size=8).hexdigest()
+    return EnqueueJob(job_names.AUTOMATE_TIER_BATCH, (tier, max(ticket_ids)), f"automate:{tier}:batch:{digest}", tier)
 
 
 def sla_check_job(member: str) -> EnqueueJob:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.effects import EffectSink
+from router.errors import Unavailable
 from router.metrics import INTAKE_BATCH
 from router.routing.rulebook import RulebookProvider
 from router.tickets.inputs import Deferred, NewTicket, Opened
@@ -80,7 +81,7 @@ class IntakeBatcher:
         loop = asyncio.get_running_loop()
         if self._loop is loop and self._tasks:
             return
-        self._loop, self._ready, self._waiting = loop, asyncio.Event(), []
+        self._loop, self._ready, self._waiting, self._in_flight = loop, asyncio.Event(), [], 0
         self._tasks = [loop.create_task(self._write(), name=f"intake-writer-{n}") for n in range(self.writers)]
 
     async def _write(self) -> None:
@@ -129,13 +130,21 @@ class IntakeBatcher:
             else:
                 future.set_exception(outcome)
 
-    async def aclose(self) -> None:
-        """Stop the writers once nothing waits and no batch is in flight (at shutdown)."""
-        while self._waiting or self._in_flight:  # noqa: ASYNC110 - shutdown only, a few polls at most
-            await asyncio.sleep(0.01)
+    async def aclose(self, grace: float = 10.0) -> None:
+        """Stop the writers at shutdown: once nothing waits and no batch is in flight, or after ``grace``
+        seconds; requests still waiting then get a 503 (nothing of theirs was committed)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            deadline = loop.time() + grace
+            while (self._waiting or self._in_flight) and loop.time() < deadline:  # noqa: ASYNC110 - shutdown only
+                await asyncio.sleep(0.01)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+            if task.get_loop() is loop:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        for _item, future in self._waiting:
+            if not future.done():
+                future.set_exception(Unavailable("the server is shutting down; retry", retry_after=1))
+        self._tasks, self._waiting, self._in_flight = [], [], 0

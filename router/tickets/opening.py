@@ -12,7 +12,6 @@ queue entry, SLA timers and one tier-automation job per tier for the whole batch
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -247,6 +246,5 @@ def _after_commit(session: AsyncSession, drafts: list[Draft]) -> None:
         for timer in d.timers:
             after_commit(session, timer)
         by_tier.setdefault(t["support_tier"], []).append(t["id"])
-    now_ms = int(time.time() * 1000)
-    for tier in by_tier:
-        after_commit(session, automation_batch_job(tier, now_ms))
+    for tier, ids in by_tier.items():
+        after_commit(session, automation_batch_job(tier, ids))

@@ -29,7 +29,7 @@ ENQUEUED = [
     route_job(1),
     automation_job(1, 0),
     automation_job(1, 4),
-    automation_batch_job(2, 1_764_480_000_123),
+    automation_batch_job(2, [3, 1]),
     sla_check_job("1:resolution:2"),
     mail_job(1),
     digest_job(1),
