@@ -19,7 +19,9 @@ from rules.compiler import Compiler
 from rules.located import RulebookError, UnreadableSource, load_yaml_mapping, read_source
 
 KINDS = ("first_response", "next_response", "resolution")
-BREACH_ACTIONS = ("escalate", "raise_priority", "notify_lead")
+#: ``escalate`` stops below the vendor tier; ``escalate_to_vendor`` also hands a tier-3 ticket to tier 4 (an
+#: outside party sees the customer's words), so that is a choice a policy makes explicitly.
+BREACH_ACTIONS = ("escalate", "escalate_to_vendor", "raise_priority", "notify_lead")
 ON_ESCALATION = ("restart", "continue")
 #: Ticket statuses a clock may pause in (the closed ones stop clocks instead).
 PAUSABLE_STATUSES = ("new", "queued", "in_progress", "waiting_on_customer")

@@ -15,7 +15,7 @@ from router.tickets import service as tickets
 from router.tickets import trail
 from router.tickets.actors import Actor
 from router.tierqueues import placement
-from rules.vocabulary import MAX_SUPPORT_TIER, PRIORITIES
+from rules.vocabulary import MAX_SUPPORT_TIER, PRIORITIES, VENDOR_TIER
 
 
 async def sla_check(session: AsyncSession, ticket_id: int, kind: str, generation: int) -> str:
@@ -33,20 +33,40 @@ async def sla_check(session: AsyncSession, ticket_id: int, kind: str, generation
         sla.warn(session, ticket, clock, now)
         if clock.due_at is None or clock.due_at > now:
             return "warned"
-    for action in sla.breach(session, ticket, clock, now):
-        await _breach_action(session, ticket, action, kind)
+    actions = sla.breach(session, ticket, clock, now)
+    for action in actions:
+        await _breach_action(session, ticket, action, kind, actions)
     return "breached"
 
 
-async def _breach_action(session: AsyncSession, ticket: Ticket, action: str, kind: str) -> None:
+async def _breach_action(
+    session: AsyncSession, ticket: Ticket, action: str, kind: str, actions: tuple[str, ...]
+) -> None:
     tier = ticket.support_tier
+    if action == "escalate_to_vendor" and "escalate" in actions:
+        return  # the permission for the escalate step, which runs on its own
+    if action in ("escalate", "escalate_to_vendor") and tier == VENDOR_TIER - 1 and "escalate_to_vendor" not in actions:
+        # Tier 4 is an outside vendor: a breach never sends the customer's words there unless the policy says so.
+        trail.record(
+            session,
+            ticket,
+            actor=sla.ACTOR,
+            action="sla_escalation_skipped",
+            to_tier=tier,
+            reason=f"automatic escalation into tier {VENDOR_TIER} (an outside vendor) needs escalate_to_vendor "
+            "in the policy's on_breach",
+            touch=False,
+        )
+        if "raise_priority" not in actions:
+            _raise_priority(session, ticket, kind)
+        return
     if action == "notify_lead":
         trail.record(
             session, ticket, actor=sla.ACTOR, action="lead_notified", to_tier=tier, data={"clock": kind}, touch=False
         )
     elif action == "raise_priority":
         _raise_priority(session, ticket, kind)
-    elif action == "escalate":
+    elif action in ("escalate", "escalate_to_vendor"):
         if tier is None or tier >= MAX_SUPPORT_TIER or ticket.status not in OPEN_STATUSES:
             reason = f"already at tier {MAX_SUPPORT_TIER}" if tier == MAX_SUPPORT_TIER else f"ticket is {ticket.status}"
             trail.record(

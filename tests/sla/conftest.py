@@ -38,6 +38,11 @@ policies:
   chain:
     calendar: 24x7
     targets: {first_response: 10m, next_response: 10m, resolution: 1h}
+    on_breach: [notify_lead, escalate, escalate_to_vendor]
+    on_escalation: restart
+  chain-in-house:
+    calendar: 24x7
+    targets: {first_response: 10m, next_response: 10m, resolution: 1h}
     on_breach: [notify_lead, escalate]
     on_escalation: restart
   office:
@@ -51,6 +56,8 @@ policies:
 select:
   - when: {customer_tier: [3]}
     policy: chain
+  - when: {customer_tier: [4]}
+    policy: chain-in-house
   - when: {customer_tier: [1]}
     policy: ny-office
   - policy: office

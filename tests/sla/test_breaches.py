@@ -63,6 +63,32 @@ async def test_breaches_escalate_tier_by_tier_and_stop_at_four(sla_rt: tuple[Run
     assert verify.json()["valid"] is True
 
 
+async def test_a_breach_never_hands_a_ticket_to_the_vendor_unless_the_policy_says_so(
+    sla_rt: tuple[Runtime, httpx.AsyncClient],
+) -> None:
+    """With ``escalate`` alone (the shipped policies), breaches climb 1 -> 2 -> 3 and stop there: tier 4 is an
+    outside vendor. At tier 3 a breach is recorded as a skipped escalation, with its reason, and raises the
+    priority instead; no vendor handoff is published."""
+    rt, client = sla_rt
+    _, lead = await make_agent(rt, role="lead", tiers=())
+    await make_customer(rt, ref="CORE", tier=4, domain="core.example")
+    with time_machine.travel(START, tick=True) as clock:
+        tid = await routed(rt, client, lead, requester_email="ops@core.example")
+        assert (await clocks(rt, tid))["first_response"].policy == "chain-in-house"
+        tiers = []
+        for _ in range(4):
+            clock.shift(timedelta(minutes=11))
+            await fire_timers(rt)
+            ticket = (await client.get(f"/api/v1/tickets/{tid}", headers={"Authorization": f"Bearer {lead}"})).json()
+            tiers.append(ticket["support_tier"])
+        assert tiers == [2, 3, 3, 3]
+    events = await trail(rt, tid)
+    skipped = [e for e in events if e.action == "sla_escalation_skipped"]
+    assert skipped and all(e.to_tier == 3 and "escalate_to_vendor" in (e.reason or "") for e in skipped)
+    assert [e.data["to"] for e in events if e.action == "priority_raised"][:1] == ["high"]
+    assert "ticket.vendor_handoff" not in await outbox(rt, tid)
+
+
 async def test_a_duplicated_timer_job_acts_once(sla_rt: tuple[Runtime, httpx.AsyncClient]) -> None:
     rt, client = sla_rt
     _, lead = await make_agent(rt, role="lead", tiers=())
