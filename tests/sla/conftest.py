@@ -40,11 +40,6 @@ policies:
     targets: {first_response: 10m, next_response: 10m, resolution: 1h}
     on_breach: [notify_lead, escalate, escalate_to_vendor]
     on_escalation: restart
-  chain-in-house:
-    calendar: 24x7
-    targets: {first_response: 10m, next_response: 10m, resolution: 1h}
-    on_breach: [notify_lead, escalate]
-    on_escalation: restart
   office:
     calendar: berlin
     targets: {first_response: 2h, next_response: 4h, resolution: 8h}
@@ -56,8 +51,6 @@ policies:
 select:
   - when: {customer_tier: [3]}
     policy: chain
-  - when: {customer_tier: [4]}
-    policy: chain-in-house
   - when: {customer_tier: [1]}
     policy: ny-office
   - policy: office
@@ -67,6 +60,17 @@ select:
 @pytest.fixture
 async def sla_rt(settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
     async with _runtime(settings, tmp_path, {}) as pair:
+        yield pair
+
+
+@pytest.fixture
+async def in_house_sla_rt(settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
+    """The same policies, but ``chain`` without ``escalate_to_vendor`` (as the shipped policies are)."""
+    policies = POLICIES.replace(
+        "on_breach: [notify_lead, escalate, escalate_to_vendor]", "on_breach: [notify_lead, escalate]"
+    )
+    assert policies != POLICIES
+    async with _runtime(settings, tmp_path, {}, policies) as pair:
         yield pair
 
 
@@ -81,10 +85,10 @@ async def private_sla_rt(
 
 @asynccontextmanager
 async def _runtime(
-    settings: Settings, tmp_path: Path, update: dict[str, Any]
+    settings: Settings, tmp_path: Path, update: dict[str, Any], policies: str = POLICIES
 ) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
     path = tmp_path / "sla.yaml"
-    path.write_text(POLICIES)
+    path.write_text(policies)
     own = settings.model_copy(update={"sla_policies": path, **update})
     async with open_runtime(own, run_migrations=False) as rt:
         await rt.pool.flushdb()

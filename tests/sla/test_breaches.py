@@ -64,17 +64,16 @@ async def test_breaches_escalate_tier_by_tier_and_stop_at_four(sla_rt: tuple[Run
 
 
 async def test_a_breach_never_hands_a_ticket_to_the_vendor_unless_the_policy_says_so(
-    sla_rt: tuple[Runtime, httpx.AsyncClient],
+    in_house_sla_rt: tuple[Runtime, httpx.AsyncClient],
 ) -> None:
     """With ``escalate`` alone (the shipped policies), breaches climb 1 -> 2 -> 3 and stop there: tier 4 is an
     outside vendor. At tier 3 a breach is recorded as a skipped escalation, with its reason, and raises the
     priority instead; no vendor handoff is published."""
-    rt, client = sla_rt
+    rt, client = in_house_sla_rt
     _, lead = await make_agent(rt, role="lead", tiers=())
-    await make_customer(rt, ref="CORE", tier=4, domain="core.example")
     with time_machine.travel(START, tick=True) as clock:
-        tid = await routed(rt, client, lead, requester_email="ops@core.example")
-        assert (await clocks(rt, tid))["first_response"].policy == "chain-in-house"
+        tid = await routed(rt, client, lead)
+        assert (await clocks(rt, tid))["first_response"].policy == "chain"
         tiers = []
         for _ in range(4):
             clock.shift(timedelta(minutes=11))
