@@ -112,13 +112,3 @@ async def insert_ignoring(session: AsyncSession, table: Any, rows: list[dict[str
     # afresh for every number of rows.
     connection = await session.connection()
     await connection.execute(insert(table).on_conflict_do_nothing(), rows)
-
-
-async def insert_if_absent(session: AsyncSession, table: Any, values: dict[str, Any]) -> None:
-    """``INSERT ... ON CONFLICT DO NOTHING``: concurrent requests may add the same row safely."""
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.exec(insert(table).values(**values).on_conflict_do_nothing())

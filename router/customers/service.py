@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.db import insert_if_absent, insert_ignoring
+from router.db import insert_ignoring
 from router.errors import Conflict, Invalid
 from router.models.columns import utcnow
 from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
@@ -28,19 +28,10 @@ async def find_for_requester(session: AsyncSession, email: str, customer_ref: st
 
     A sender seen for the first time is remembered as a contact (without a customer if none claims it).
     """
-    contact = await session.get(CustomerContact, email.lower())
-    if customer_ref is not None:
-        customer = await find_by_ref(session, customer_ref)
-        if customer is None:
-            raise Invalid(f"no customer has the reference {customer_ref!r}", field="customer_ref")
-    elif contact is not None and contact.customer_id is not None:
-        customer = await session.get(Customer, contact.customer_id)
-    else:
-        owner = await session.get(CustomerDomain, domain_of(email))
-        customer = await session.get(Customer, owner.customer_id) if owner is not None else None
-    if contact is None:
-        await _note_contact(session, email, customer)
-    return customer
+    [found] = await find_for_requesters(session, [(email, customer_ref)])
+    if isinstance(found, Invalid):
+        raise found
+    return found
 
 
 async def find_for_requesters(
@@ -92,14 +83,6 @@ async def find_for_requesters(
         rows = [{"email": e, "customer_id": c, "first_seen_at": now} for e, c in sorted(first_seen.items())]
         await insert_ignoring(session, CustomerContact, rows)
     return found
-
-
-async def _note_contact(session: AsyncSession, email: str, customer: Customer | None) -> None:
-    await insert_if_absent(
-        session,
-        CustomerContact,
-        {"email": email.lower(), "customer_id": customer.id if customer else None, "first_seen_at": utcnow()},
-    )
 
 
 async def create_customer(

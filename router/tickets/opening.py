@@ -68,12 +68,12 @@ async def open_batch(session: AsyncSession, items: Sequence[NewTicket], rulebook
     for key, opened in (await _delivered(conn, list(firsts))).items():
         outcomes[firsts.pop(key)] = opened
     await deferrals.defer_merges(conn, items, outcomes, copies)
-    await deferrals.defer_mail(conn, items, outcomes, now=utcnow())
+    now = utcnow()
+    await deferrals.defer_mail(conn, items, outcomes, now=now)
     todo = [i for i, o in enumerate(outcomes) if o is None and i not in copies]
     found = await customers.find_for_requesters(
         session, [(items[i].requester_email, items[i].customer_ref) for i in todo]
     )
-    now = utcnow()
     ids = await _allocate_ids(conn, len(todo))
     drafts: list[Draft] = []
     for i, customer, ticket_id in zip(todo, found, ids, strict=True):
