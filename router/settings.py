@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     smtp_hostname: str = "tierroute.local"
     #: Automatic replies to one address per day, at most (RFC 3834's loop advice).
     auto_replies_per_address_per_day: int = 5
+    #: A requester is acknowledged once per ticket; with this on, a tier move (escalation, de-escalation) also
+    #: mails them a notice (``templates/messages/tier_notice.txt``), which the daily cap above does not count.
+    tier_move_notice: bool = False
     #: Webhook sources, vendors and subscriptions (YAML, docs/webhooks.md); unset: no webhooks.
     webhooks: Path | None = None
     #: First retry of a failed outbound webhook after this many seconds, doubling up to an hour.
