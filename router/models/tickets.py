@@ -100,6 +100,10 @@ class Ticket(SQLModel, table=True):
     #: The affected service (criticality is looked up in the rulebook).
     service: str | None = Field(default=None, max_length=100)
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSONColumn, nullable=False))
+    #: Addresses copied on the ticket's mail (``To``/``Cc`` beside the support address): they may write into it.
+    cc: list[str] = Field(
+        default_factory=list, sa_column=Column(JSONColumn, nullable=False, server_default=text("'[]'"))
+    )
     severity: str | None = Field(default=None, max_length=32)
     sla_policy: str | None = Field(default=None, max_length=64)
     queue_group: str | None = Field(default=None, max_length=64)

@@ -200,3 +200,49 @@ async def record_automation_batch(session: AsyncSession, *, tier: int, results: 
         await conn.execute(update(TICKET).where(TICKET.c.id.in_(silent)).values(automation_tier=None))
     # No report facts to refresh: they read none of what automation writes (its audit actions, messages,
     # automation_tier, the chain head); tests/tickets/test_automation_batch.py compares the facts rows.
+
+
+#: ``Message.kind`` of a mail held for an agent: its sender may not write into the ticket it threads to.
+HELD_KIND = "held"
+#: The most addresses a ticket's CC list keeps.
+MAX_CC = 50
+
+
+def widen_cc(ticket: Ticket, addresses: Sequence[str]) -> None:
+    """A participant copied others on their mail: those may write into the ticket too."""
+    added = [a for a in dict.fromkeys(addresses) if a not in ticket.cc]
+    if added:
+        ticket.cc = [*ticket.cc, *added][:MAX_CC]
+
+
+def refuse_mail(session: AsyncSession, ticket: Ticket, *, sender: str, message_id: str, opened: str | None) -> None:
+    """A mail threaded to ``ticket`` from someone who may not write into it went elsewhere: audited here."""
+    where = f"opened {opened} instead" if opened else "opened no ticket (the sender's rate limit)"
+    trail.record(
+        session,
+        ticket,
+        actor="system",
+        action="mail_refused",
+        to_tier=ticket.support_tier,
+        reason=f"a mail from {sender}, who is not a participant of {ticket.ref}, {where}",
+        data={"sender": sender, "opened": opened, "message_id": message_id},
+        touch=False,
+    )
+
+
+async def hold_mail(session: AsyncSession, ticket: Ticket, *, author: str, body: str, mail: MailDetails) -> Message:
+    """Keep a mail from someone who may not write into ``ticket`` on it, set aside for an agent: it is not the
+    requester's word (no reopening, no SLA change), and the decision is audited."""
+    assert ticket.id is not None
+    message = await store(session, ticket.id, Direction.inbound, author, body, mail, kind=HELD_KIND)
+    trail.record(
+        session,
+        ticket,
+        actor="system",
+        action="mail_held",
+        to_tier=ticket.support_tier,
+        reason=f"a mail from {author}, who is not a participant of {ticket.ref}, is held for an agent",
+        data={"sender": author, "message_id": mail.message_id_header, "message": message.id},
+        touch=False,
+    )
+    return message

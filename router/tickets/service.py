@@ -82,6 +82,7 @@ async def open_ticket(
         component=context.component,
         service=context.service,
         tags=list(context.tags),
+        cc=list(context.cc),
         subject=subject[:500],
         requester_email=requester_email[:320],
         customer_id=customer_id,
