@@ -150,6 +150,22 @@ async def reschedule_overdue_timers(app: AppContext, pool: ArqRedis, *, grace_se
     return count
 
 
+async def catch_up(app: AppContext, pool: ArqRedis) -> None:
+    """Make good the effects a process lost to a Redis outage, from the database: tier queues repaired, missing
+    jobs enqueued, SLA timers put back; all of it safe while workers run (no lock, no swap)."""
+    added, removed = await repair_tier_queues(app, RedisTierQueue(pool))
+    routed, automated = await enqueue_missing_jobs(app, pool)
+    timers = await rebuild_sla_timers(app, pool)
+    log.info(
+        "effects_reconciled",
+        queue_added=added,
+        queue_removed=removed,
+        routing_enqueued=routed,
+        automation_enqueued=automated,
+        sla_timers=timers,
+    )
+
+
 async def reconcile(app: AppContext, pool: ArqRedis) -> ReconcileReport:
     report = ReconcileReport()
     report.queued = await rebuild_tier_queues(app, RedisTierQueue(pool))
