@@ -59,11 +59,8 @@ async def test_a_stranger_quoting_the_reference_opens_a_new_ticket(runtime: Runt
     event = (await _trail(client, lead, tid))[-1]
     assert event["action"] == "mail_refused"
     assert STRANGER in str(event["reason"]) and str(refused["ticket_ref"]) in str(event["reason"])
-    assert event["data"] == {
-        "sender": STRANGER,
-        "opened": refused["ticket_ref"],
-        "message_id": event["data"]["message_id"],
-    }  # type: ignore[index]
+    data = event["data"]
+    assert isinstance(data, dict) and (data["sender"], data["opened"]) == (STRANGER, refused["ticket_ref"])
     assert (await client.get(f"/api/v1/tickets/{tid}/audit/verify", headers=auth(lead))).json()["valid"]
 
 
@@ -95,7 +92,7 @@ async def test_the_requester_a_colleague_and_the_cc_list_append(runtime: Runtime
     boss = await post(client, lead, mail(f"Re: [{ref}]", "please hurry", sender="boss@holding.example"))
     assert (boss["outcome"], boss["ticket_id"]) == ("appended", tid)
     async with runtime.app.sessionmaker() as s:
-        assert (await s.exec(select(Ticket))).all().__len__() == 1
+        assert len((await s.exec(select(Ticket))).all()) == 1
 
 
 async def test_a_stranger_is_held_for_an_agent_when_configured(runtime: Runtime, client: httpx.AsyncClient) -> None:
