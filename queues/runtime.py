@@ -24,7 +24,9 @@ from router.routing.rulebook import RulebookProvider
 from router.settings import Settings
 from router.sla.policies import SESSION_KEY, SlaPolicyProvider
 from router.storage import BlobStore
+from router.unit_of_work import transaction
 from router.webhooks import config as webhooks_config
+from router.webhooks import subscriptions
 
 
 @dataclass
@@ -69,6 +71,9 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
         app.effects = RedisEffectSink(
             pool, mail_enabled=lambda: bool(app.settings.smtp_url), event_wanted=lambda t: app.webhooks.wants(t)
         )
+        if webhooks.subscriptions:  # a subscription new to this install hears the events from now on only
+            async with transaction(app.sessionmaker, app.effects) as session:
+                await subscriptions.first_seen(session, webhooks)
         try:
             yield Runtime(app, pool)
         finally:
