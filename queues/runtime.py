@@ -26,7 +26,9 @@ from router.routing.rulebook import RulebookProvider
 from router.settings import Settings
 from router.sla.policies import SESSION_KEY, SlaPolicyProvider
 from router.storage import BlobStore
+from router.unit_of_work import transaction
 from router.webhooks import config as webhooks_config
+from router.webhooks import subscriptions
 
 log = structlog.get_logger(__name__)
 
@@ -76,6 +78,9 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
             event_wanted=lambda t: app.webhooks.wants(t),
             reconnect=lambda: reconnect(pool, app.settings),
         )
+        if webhooks.subscriptions:  # a subscription new to this install hears the events from now on only
+            async with transaction(app.sessionmaker, app.effects) as session:
+                await subscriptions.first_seen(session, webhooks)
         try:
             yield Runtime(app, pool)
         finally:

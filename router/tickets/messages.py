@@ -14,7 +14,6 @@ from router.audit.service import Entry, chain_rows
 from router.effects import after_commit, mail_job
 from router.models import metadata
 from router.models.columns import utcnow
-from router.models.sla import ClockKind
 from router.models.tickets import Attachment, Direction, MailStatus, Message, Ticket
 from router.sla import service as sla
 from router.tickets import trail
@@ -91,8 +90,7 @@ async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, bo
     else:
         message = await _store_outbound(session, ticket.id, author=actor.name, body=body, kind="message")
     # A public reply answers the first (or next) response the ticket owes.
-    responses = [ClockKind.first_response, ClockKind.next_response]
-    changes = [] if internal else await sla.stop(session, ticket, responses, utcnow())
+    changes = [] if internal else await sla.stop(session, ticket, sla.RESPONSE_KINDS, utcnow(), action="replied")
     trail.record(
         session,
         ticket,

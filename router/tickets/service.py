@@ -287,8 +287,9 @@ async def resolve(session: AsyncSession, ticket: Ticket, actor: Actor, *, resolu
     ticket.status = Status.resolved
     ticket.resolved_at = utcnow()
     ticket.automation_tier = None
-    # Resolving stops every clock: the resolution answers any response still owed.
-    changes = await sla.stop(session, ticket, list(ClockKind), utcnow())
+    # Resolving stops every clock; a response still owed is recorded as unanswered, not met (unless the SLA
+    # policies count a resolution as the response).
+    changes = await sla.stop(session, ticket, list(ClockKind), utcnow(), action="resolved")
     trail.record(
         session,
         ticket,
