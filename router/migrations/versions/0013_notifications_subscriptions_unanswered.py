@@ -1,7 +1,7 @@
 """notifications to agents, when each webhook subscription was first seen, unanswered first responses
 
-Revision ID: 0102
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-30 08:36:40
 
 ``report_day`` gains ``fr_unanswered``; the roll-ups of a database that already holds facts are recomputed
@@ -17,8 +17,8 @@ from sqlalchemy.dialects import postgresql
 
 import router.models.columns
 
-revision: str = "0102"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

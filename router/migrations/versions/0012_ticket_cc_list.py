@@ -1,6 +1,6 @@
 """ticket cc list: the addresses copied on a ticket's mail, who may write into it by email
 
-Revision ID: 0101
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-11-30 09:00:00
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0101"
+revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
