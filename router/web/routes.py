@@ -16,6 +16,7 @@ from router.agents import service as agents
 from router.deps import ContextDep, SessionDep
 from router.errors import NotFound
 from router.metrics import CLAIMS
+from router.models.tickets import Status
 from router.notifications import queries as notification_queries
 from router.notifications import service as notifications
 from router.notifications.schemas import NotificationId
@@ -176,9 +177,12 @@ async def add_message(
     body: Body,
     kind: Annotated[Literal["reply", "note"], Form()] = "reply",
 ) -> RedirectResponse:
-    """A reply (emailed to the requester) or an internal note."""
+    """A reply (emailed to the requester; on a resolved ticket it reopens it) or an internal note."""
+    was_resolved = ticket.status == Status.resolved
     await messages.add_message(session, ticket, actor, body=body, internal=kind == "note")
     flash(request, "Internal note added." if kind == "note" else "Reply queued for sending by email.")
+    if kind == "reply" and was_resolved:
+        flash(request, f"{ticket.ref} is open again and assigned to you.")
     return _see_other(_ticket_url(ticket.id))
 
 

@@ -121,6 +121,8 @@ def _actions(ticket: Ticket, actor: Actor) -> set[str]:
                 allowed.add("deescalate")
     else:
         allowed |= {"note", "reopen"}
+        if ticket.status == Status.resolved:
+            allowed.add("reply")  # and the reply reopens it (``messages.reopen_for_reply``); closed is final
     return allowed
 
 
