@@ -106,9 +106,13 @@ async def queue(
     agent: WebAgent,
     tier: WorkedTier,
     page_number: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
-) -> HTMLResponse:
-    """The tier's queue in claim order, a page at a time."""
+) -> Response:
+    """The tier's queue in claim order, a page at a time; a page past the end (the queue got shorter since
+    the link was made) sends the agent to the last page, with a notice."""
     listing = await views.queue_page(session, ctx.tier_queue, ctx.settings.support_tier_names, tier, page_number)
+    if listing.page > listing.pages:
+        flash(request, f"Page {listing.page} is past the end of this queue; this is its last page, {listing.pages}.")
+        return _see_other(f"{PREFIX}/queues/{tier}?page={listing.pages}")
     return page(request, ctx, "web/queue.html", agent=agent, queue=listing, live=True)
 
 

@@ -38,7 +38,7 @@ class QueueSummary:
     name: str
     depth: int
     oldest_age_seconds: float | None
-    #: Open tickets with a clock due within the hour or overdue (``router.web.sla``).
+    #: Of the ``depth`` waiting tickets, those with a clock due within the hour or overdue (``router.web.sla``).
     near_breach: int | None
 
 
