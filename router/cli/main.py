@@ -2,27 +2,29 @@
 
 The command groups live beside this module, one each: ``admin`` (demo, agents, customers, audit), ``rules``,
 ``reports`` and ``webhooks``.
+
+Start-up stays light: importing this module (which every command, and ``--help``, does) loads typer and rich
+only. Each command imports what it uses when it runs — the web app, arq, the database, the rules engine —
+so a small command does not pay for the big ones (``tests/cli/test_startup.py`` holds this).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from router.cli import admin, reports, rules, webhooks
 from router.cli.common import console, parse_tiers, run
-from router.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from router.settings import Settings
 
 app = typer.Typer(
     help="tierroute: support-ticket escalation router.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -43,11 +45,14 @@ def up(
     ] = True,
 ) -> None:
     """Run the API and the workers (embedded SQLite and Redis unless configured)."""
+    import asyncio
+
     import uvicorn
 
     from queues.runtime import open_runtime
     from queues.worker import run_workers
     from router.app import create_app
+    from router.settings import get_settings
 
     settings = get_settings()
     tier_list = parse_tiers(tiers)
@@ -89,6 +94,9 @@ def start_worker_process(tiers: str) -> subprocess.Popen[bytes]:
     if this process dies, even by SIGKILL (``PR_SET_PDEATHSIG``), so no orphan keeps working."""
 
     def die_with_parent() -> None:
+        import ctypes
+        import ctypes.util
+
         with contextlib.suppress(Exception):
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
             libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -102,6 +110,8 @@ def start_worker_process(tiers: str) -> subprocess.Popen[bytes]:
 async def watch_worker_process(child: subprocess.Popen[bytes], tiers: str) -> None:
     """Keep the worker child running (started again a second after it exits); when cancelled (shutdown),
     stop it gracefully (SIGTERM, then SIGKILL after 15 s)."""
+    import asyncio
+
     try:
         while True:
             if child.poll() is not None:
@@ -146,8 +156,11 @@ def worker(
     burst: Annotated[bool, typer.Option(help="Stop once the queues are empty.")] = False,
 ) -> None:
     """Run arq workers for the routing queue and the chosen tiers (reconciles Redis first)."""
+    import asyncio
+
     from queues.runtime import open_runtime
     from queues.worker import drain, run_workers
+    from router.settings import get_settings
 
     settings = get_settings()
     tier_list = parse_tiers(tiers)
@@ -181,8 +194,11 @@ def smtp(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 2525,
 ) -> None:
     """Run the SMTP listener: mail to the support addresses (TIERROUTE_SUPPORT_ADDRESSES) becomes tickets."""
+    import asyncio
+
     from queues.runtime import open_runtime
     from router.intake.smtp import serve_smtp
+    from router.settings import get_settings
 
     settings = get_settings()
 
@@ -204,8 +220,11 @@ def smtp(
 @app.command()
 def imap(once: Annotated[bool, typer.Option(help="Poll each mailbox once and exit.")] = False) -> None:
     """Poll the IMAP mailboxes in TIERROUTE_IMAP_URLS; each unseen mail is ingested, then flagged seen."""
+    import asyncio
+
     from queues.runtime import open_runtime
     from router.intake.imap import Mailbox, poll
+    from router.settings import get_settings
 
     settings = get_settings()
     if not settings.imap_urls:
@@ -232,8 +251,11 @@ def imap(once: Annotated[bool, typer.Option(help="Poll each mailbox once and exi
 @app.command("reconcile")
 def reconcile_cmd() -> None:
     """Rebuild tier queues, pending jobs and SLA timers in Redis from the database."""
+    from rich.table import Table
+
     from queues.reconcile import reconcile
     from queues.runtime import open_runtime
+    from router.settings import get_settings
 
     async def main() -> None:
         async with open_runtime(get_settings()) as runtime:

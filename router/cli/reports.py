@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
 
-from router.reports.schemas import SlaReport
-from router.settings import get_settings
+if TYPE_CHECKING:
+    from router.reports.schemas import SlaReport
 
 app = typer.Typer(help="Reports for support leads.", no_args_is_help=True)
 err = Console(stderr=True)
@@ -42,11 +40,16 @@ def sla(
     granularity: Annotated[str, typer.Option(help="Trend buckets: day or week.")] = "day",
 ) -> None:
     """Compliance, breaches, time in tier, escalation paths, backlog, vendors and trends over a window."""
+    import asyncio
+
+    from rich.progress import Progress
+
     from router.db import make_engine, make_sessionmaker, migrate
     from router.errors import DomainError
     from router.rendering import make_templates
     from router.reports import render, service
     from router.reports.csv import to_csv
+    from router.settings import get_settings
 
     settings = get_settings()
     end = _utc(until) or datetime.now(UTC)
@@ -100,11 +103,15 @@ def rebuild(
     Both are kept current on their own (the facts in each change's transaction, the roll-ups by the worker's
     cron job each minute); this is for after a restore, a manual repair in SQL, or a change to how a figure
     is defined. Each batch is its own transaction, so it can run while the helpdesk works."""
+    import asyncio
+
+    from rich.progress import Progress
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
     from router.db import make_engine, make_sessionmaker, migrate
     from router.reports import facts, rollups
+    from router.settings import get_settings
 
     settings = get_settings()
 
