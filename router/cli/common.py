@@ -7,7 +7,8 @@ module, and the database, Redis and the web app are imported by the functions th
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -97,3 +98,38 @@ class _RuntimeOnDemand:
 
         async with open_runtime(self.settings, run_migrations=False) as runtime:
             await runtime.app.effects.apply(effects)
+
+
+def writable_or_exit(path: Path) -> None:
+    """Exit 2 with one line unless ``path`` can be written: checked before a long computation, which would
+    otherwise be lost to a typo in a directory name. The check creates (and removes) a file beside it."""
+    import tempfile
+
+    def refuse(reason: str) -> NoReturn:
+        typer.echo(f"error: cannot write {path}: {reason}", err=True)
+        raise typer.Exit(2)
+
+    if path.is_dir():
+        refuse("it is a directory")
+    parent = path.parent
+    if not parent.exists():
+        refuse(f"no such directory: {parent}")
+    if not parent.is_dir():
+        refuse(f"not a directory: {parent}")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{path.name}.", suffix=".tmp"):
+            pass
+        if path.exists():
+            with path.open("a"):
+                pass
+    except OSError as exc:
+        refuse(exc.strerror or str(exc))
+
+
+def write_or_exit(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``; a failure (a full disk, a directory removed meanwhile) is one line and exit 2."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        typer.echo(f"error: cannot write {path}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from router.cli.common import writable_or_exit, write_or_exit
+
 if TYPE_CHECKING:
     from router.reports.schemas import SlaReport
 
@@ -51,6 +53,8 @@ def sla(
     from router.reports.csv import to_csv
     from router.settings import get_settings
 
+    path = out or Path(f"sla-report.{format.value}")
+    writable_or_exit(path)  # before the work, which a typo in a directory name would waste
     settings = get_settings()
     end = _utc(until) or datetime.now(UTC)
     start = _utc(since) or end - timedelta(days=30)
@@ -83,8 +87,7 @@ def sla(
         text = to_csv(report)
     else:
         text = report.model_dump_json(indent=2)
-    path = out or Path(f"sla-report.{format.value}")
-    path.write_text(text, encoding="utf-8")
+    write_or_exit(path, text)
     t = report.totals
     err.print(
         f"wrote {path}: {t.tickets_in} tickets in, {t.tickets_out} out, "

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from router.cli.common import console, err, run
+from router.cli.common import console, err, run, writable_or_exit
 
 if TYPE_CHECKING:
     from router.routing.simulate import SimulationReport
@@ -195,6 +195,8 @@ def rules_simulate(
 
     settings = get_settings()
     book = _load_rulebook_or_exit(candidate)
+    path = csv_out or Path(f"simulation-{book.version}.csv")
+    writable_or_exit(path)  # before the replay, which a typo in a directory name would waste
     since_utc = since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
 
     async def main() -> SimulationReport:
@@ -223,7 +225,6 @@ def rules_simulate(
         for (a, b), n in sorted(report.tier_moves.items()):
             moves.add_row(str(a), str(b), str(n))
         console.print(moves)
-    path = csv_out or Path(f"simulation-{report.candidate_version}.csv")
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(
