@@ -11,12 +11,13 @@ so a small command does not pay for the big ones (``tests/cli/test_startup.py`` 
 from __future__ import annotations
 
 import contextlib
+import errno
 import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -24,6 +25,8 @@ from router.cli import admin, reports, rules, webhooks
 from router.cli.common import console, parse_tiers, run
 
 if TYPE_CHECKING:
+    import socket
+
     from router.settings import Settings
 
 app = typer.Typer(
@@ -54,8 +57,9 @@ def up(
     from router.app import create_app
     from router.settings import get_settings
 
-    settings = get_settings()
     tier_list = parse_tiers(tiers)
+    listening = bind_or_exit(host, port)  # before the database, Redis or the worker process start
+    settings = get_settings()
 
     async def main() -> None:
         async with open_runtime(settings) as runtime:
@@ -81,12 +85,40 @@ def up(
                 f"API docs: http://{host}:{port}/docs)"
             )
             try:
-                await server.serve()
+                await server.serve(sockets=[listening])
             finally:
                 workers.cancel()
                 await asyncio.gather(workers, return_exceptions=True)
 
     run(main())
+
+
+def bind_or_exit(host: str, port: int) -> socket.socket:
+    """The API's socket, bound as uvicorn binds one (``SO_REUSEADDR``): a port that is taken (or an address
+    that is not this machine's) is one line and exit 2 before anything has started."""
+    import socket
+
+    def refuse(reason: str) -> NoReturn:
+        typer.echo(f"error: cannot listen on {host}:{port}: {reason}", err=True)
+        raise typer.Exit(2)
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        refuse(f"unknown address ({exc})")
+    listening = socket.socket(family, kind, proto)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind(address)
+    except OSError as exc:
+        listening.close()
+        reason = (exc.strerror or str(exc)).lower()
+        if exc.errno == errno.EADDRINUSE:
+            reason += " (is tierroute already running? choose another --port)"
+        refuse(reason)
+    return listening
 
 
 def start_worker_process(tiers: str) -> subprocess.Popen[bytes]:
@@ -136,6 +168,8 @@ def serve(
 ) -> None:
     """Run the API only (workers run separately with `tierroute worker`)."""
     import uvicorn
+
+    bind_or_exit(host, port).close()  # a taken port is one line, before the app opens its database and Redis
 
     uvicorn.run(
         "router.asgi:create",
