@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import time
 from collections.abc import Iterable
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -67,8 +68,12 @@ async def add_agent(
     return agent
 
 
-#: Verified against when the email is unknown, so a wrong address costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so a wrong address costs as long as a wrong password.
+    Made on first use, not at import: an argon2 hash costs ~0.1-0.5 s of CPU, which every command that
+    imports this module (``tierroute agents add``) paid for nothing."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> Agent | None:
@@ -76,7 +81,7 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Agen
     agent = (await session.exec(select(Agent).where(Agent.email == email.strip().lower()))).first()
     stored = agent.password_hash if agent is not None and agent.active and agent.password_hash else None
     try:
-        _hasher.verify(stored or _DUMMY_HASH, password)
+        _hasher.verify(stored or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if stored is None or agent is None:
