@@ -96,9 +96,18 @@ def read_rows(path: Path, encoding: str | None = None) -> CheckedFile:
 
 
 def decode(path: Path, encoding: str | None) -> str:
-    """The file's text (see the module docstring); ``Refused`` with one located line otherwise."""
-    if encoding is None:
-        return _decode_recognized(path)
+    """The file's text (see the module docstring); ``Refused`` with one located line otherwise. Text with
+    NUL characters is refused too: valid UTF-8, it is what UTF-16 without a byte-order mark looks like."""
+    text = _decode_recognized(path) if encoding is None else _decode_named(path, encoding)
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        message = "NUL characters: UTF-16 without a byte-order mark? Give its encoding (--encoding utf-16-le)"
+        raise Refused([Located(str(path), line, message)])
+    return text
+
+
+def _decode_named(path: Path, encoding: str) -> str:
     try:
         codec = codecs.lookup(encoding).name
     except LookupError:
@@ -126,7 +135,7 @@ def _decode_recognized(path: Path) -> str:
         message = "UTF-32 text: save the customers file as UTF-8, or give --encoding utf-32"
         raise Refused([Located(str(path), 1, message)])
     if head.startswith(_UTF16_BOMS):
-        return decode(path, "utf-16")
+        return _decode_named(path, "utf-16")
     try:
         return read_source(path, "customers file")
     except UnreadableSource as exc:
@@ -205,10 +214,6 @@ class _RowChecker:
         if len(cells) > len(columns):
             self.problem(line, f"{len(cells)} fields where the header names {len(columns)} columns")
         values = {name: cell.strip() for name, cell in zip(columns, cells, strict=False)}
-        for column, value in values.items():
-            if "\x00" in value:
-                self.problem(line, f"{column} contains a NUL character")
-                return
         ref = self._text(line, values, "external_ref", text_length(Customer, "external_ref"))
         name = self._text(line, values, "name", text_length(Customer, "name"))
         tier = self._tier(line, values.get("tier", ""))

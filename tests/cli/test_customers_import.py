@@ -94,6 +94,10 @@ async def test_spreadsheet_encodings_are_read_and_others_refused_by_name(
     assert "--encoding" in refused.stderr
     unknown = tierroute(settings, "customers", "import", "--encoding", "klingon", str(latin1))
     assert unknown.returncode == 2 and f"{latin1}: unknown encoding 'klingon'" in unknown.stderr
+    no_bom = tmp_path / "utf16-no-bom.csv"
+    no_bom.write_bytes((HEADER + "nb,No BOM,1,,\n").encode("utf-16-le"))
+    nul = tierroute(settings, "customers", "import", str(no_bom))
+    assert nul.returncode == 2 and nul.stderr.startswith(f"{no_bom}:1: NUL characters: UTF-16 without a byte-order")
 
     for path, encoding in [(excel, None), (unicode_text, None), (latin1, "latin-1")]:
         args = ["--encoding", encoding] if encoding else []
