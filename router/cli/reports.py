@@ -8,15 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from router.cli.common import writable_or_exit, write_or_exit
+from router.cli.common import err, writable_or_exit, write_or_exit
 
 if TYPE_CHECKING:
     from router.reports.schemas import SlaReport
 
 app = typer.Typer(help="Reports for support leads.", no_args_is_help=True)
-err = Console(stderr=True)
 
 
 class Format(StrEnum):
