@@ -161,7 +161,7 @@ def check_rows(source: str, text: str) -> CheckedFile:
         if header is None:
             checker.problem(1, f"no header: the first line names the columns ({', '.join(REQUIRED + OPTIONAL)})")
             return checker.checked
-        columns = checker.header(header[1])
+        columns = checker.header(*header)
         if columns is None:
             return checker.checked
         for line, cells in _numbered(reader):
@@ -197,16 +197,17 @@ class _RowChecker:
     def problem(self, line: int, message: str) -> None:
         self.problems.append(Located(self.source, line, message))
 
-    def header(self, cells: list[str]) -> list[str] | None:
+    def header(self, line: int, cells: list[str]) -> list[str] | None:
+        """The column names (trimmed, lower case), or None if they will not do."""
         columns = [cell.strip().lower() for cell in cells]
         known = REQUIRED + OPTIONAL
         for name in sorted({c for c in columns if columns.count(c) > 1}):
-            self.problem(1, f"column {name!r} appears more than once")
+            self.problem(line, f"column {name!r} appears more than once")
         for name in [c for c in columns if c not in known]:
-            self.problem(1, f"unknown column {name!r} (the columns are {', '.join(known)})")
+            self.problem(line, f"unknown column {name!r} (the columns are {', '.join(known)})")
         missing = [c for c in REQUIRED if c not in columns]
         if missing:
-            self.problem(1, f"missing columns: {', '.join(missing)}")
+            self.problem(line, f"missing columns: {', '.join(missing)}")
         return None if self.problems else columns
 
     def row(self, line: int, columns: list[str], cells: list[str]) -> None:
