@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.audit import service as audit
+from router.bounds import Offset
 from router.deps import CurrentActor, SessionDep, TicketForChange, TicketFromPath
 from router.models.tickets import Status, Ticket
 from router.problems import require_json
@@ -43,7 +44,7 @@ async def list_tickets(
     actor: CurrentActor,
     status: Status | None = None,
     support_tier: Annotated[int | None, Query(ge=MIN_SUPPORT_TIER, le=MAX_SUPPORT_TIER)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TicketList:
     """Tickets newest first, filtered by status and tier."""

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from router.bounds import Offset
 from router.deps import ContextDep, CurrentAgent, SessionDep, SupportTierPath
 from router.metrics import CLAIMS
 from router.tickets.actors import Actor, require_tier
@@ -30,7 +31,7 @@ async def tier_page(
     ctx: ContextDep,
     session: SessionDep,
     _agent: CurrentAgent,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TierQueuePage:
     """The tier's queue in claim order (priority, customer tier, age)."""

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from router.deps import ContextDep, CurrentLead, SessionDep, TicketFromPath
 from router.errors import DomainError, Invalid, NotFound
 from router.metrics import TICKETS_ACCEPTED
+from router.models.webhooks import DeliveryStatus
 from router.problems import require_json
 from router.tickets.inputs import Opened
 from router.unit_of_work import transaction
@@ -19,6 +21,14 @@ from router.webhooks.schemas import DeliveryOut, WebhookAccepted
 from router.webhooks.signatures import verify
 
 api = APIRouter(tags=["webhooks"])
+
+
+class DeliveryState(StrEnum):
+    """The states of ``router.models.webhooks.DeliveryStatus`` a listing may filter on."""
+
+    pending = DeliveryStatus.pending
+    delivered = DeliveryStatus.delivered
+    failed = DeliveryStatus.failed
 
 
 class TooManyRequests(DomainError):
@@ -98,7 +108,10 @@ async def ticket_deliveries(ticket: TicketFromPath, session: SessionDep) -> list
 
 @api.get("/webhooks/deliveries", response_model=list[DeliveryOut])
 async def list_deliveries(
-    session: SessionDep, _lead: CurrentLead, status: str | None = None, limit: int = 100
+    session: SessionDep,
+    _lead: CurrentLead,
+    status: DeliveryState | None = None,
+    limit: Annotated[int, Query(description="at most 500 (more is read as 500)")] = 100,
 ) -> list[DeliveryOut]:
     """Leads: recent outbound deliveries, e.g. ``status=failed`` to see what never arrived."""
     rows = await queries.deliveries(session, status=status, limit=min(max(limit, 1), 500))
