@@ -15,6 +15,7 @@ from router.bounds import MOMENT_RANGE, AgentIdQuery, CustomerIdQuery, Moment, d
 from router.deps import ContextDep, CurrentLead, SessionDep, bearer_scheme, current_agent, current_lead
 from router.models.agents import Agent
 from router.models.columns import utcnow
+from router.openapi import LEADS_ONLY, SIGNED_IN_WITH_PARAMETERS, answer, problems
 from router.reports import render
 from router.reports import service as reports
 from router.reports.csv import to_csv
@@ -22,7 +23,7 @@ from router.reports.queries import Filters
 from router.reports.schemas import SlaReport
 from router.web.session import signed_in_id
 
-api = APIRouter(prefix="/reports", tags=["reports"])
+api = APIRouter(prefix="/reports", tags=["reports"], responses=SIGNED_IN_WITH_PARAMETERS | LEADS_ONLY)
 pages = APIRouter(tags=["reports"])
 
 
@@ -95,7 +96,12 @@ async def page_reader(
     return await current_lead(agent)
 
 
-@pages.get("/reports", response_class=HTMLResponse)
+@pages.get(
+    "/reports",
+    response_class=HTMLResponse,
+    responses=answer(303, "no session or token: to the sign-in page")
+    | problems(401, 403, 422, 503, also=("text/html",)),
+)
 async def reports_page(
     filters: FiltersDep,
     session: SessionDep,

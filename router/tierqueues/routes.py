@@ -9,13 +9,14 @@ from fastapi import APIRouter, Query, Response
 from router.bounds import Offset
 from router.deps import ContextDep, CurrentAgent, SessionDep, SupportTierPath
 from router.metrics import CLAIMS
+from router.openapi import SIGNED_IN, answer, problems
 from router.tickets.actors import Actor, require_tier
 from router.tickets.queries import ticket_view, ticket_views
 from router.tickets.schemas import TicketOut
 from router.tierqueues import service as queues
 from router.tierqueues.schemas import TierQueueOut, TierQueuePage
 
-api = APIRouter(prefix="/queues", tags=["queues"])
+api = APIRouter(prefix="/queues", tags=["queues"], responses=SIGNED_IN)
 
 
 @api.get("", response_model=list[TierQueueOut])
@@ -25,7 +26,7 @@ async def overview(ctx: ContextDep, _agent: CurrentAgent) -> list[TierQueueOut]:
     return [TierQueueOut(**vars(r)) for r in rows]
 
 
-@api.get("/{tier}", response_model=TierQueuePage)
+@api.get("/{tier}", response_model=TierQueuePage, responses=problems(403, 422))
 async def tier_page(
     tier: SupportTierPath,
     ctx: ContextDep,
@@ -41,7 +42,11 @@ async def tier_page(
     return TierQueuePage(tier=tier, total=total, offset=offset, limit=limit, items=items)
 
 
-@api.post("/{tier}/claim", response_model=TicketOut, responses={204: {"description": "the queue is empty"}})
+@api.post(
+    "/{tier}/claim",
+    response_model=TicketOut,
+    responses=answer(204, "the queue is empty") | problems(403, 422),
+)
 async def claim(
     tier: SupportTierPath, ctx: ContextDep, session: SessionDep, agent: CurrentAgent
 ) -> TicketOut | Response:
