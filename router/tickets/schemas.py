@@ -81,6 +81,8 @@ class TicketList(BaseModel):
     total: int
     offset: int
     limit: int
+    #: Give it as ``cursor`` for the next page; None on the last page.
+    next_cursor: str | None = None
 
 
 class EscalateIn(BaseModel):
