@@ -151,3 +151,24 @@ async def test_ui_ticket_page_with_an_id_past_the_column_is_a_page_not_a_500(
         after = await client.get("/healthz", extensions=client_conns.extensions)
         assert after.status_code == 200
         assert client_conns.opened == 0, "the server closed the keep-alive connection"
+
+
+async def test_a_mail_quoting_a_reference_past_the_column_opens_a_ticket(server: LiveServer, runtime: Runtime) -> None:
+    """``[T-999999999999]`` in a subject names no ticket there can be: a new ticket, not a 500."""
+    _, lead = await make_agent(runtime, role="lead", tiers=())
+    mail = (
+        "From: Pat <pat@customer.example>\r\nTo: support@tierroute.example\r\n"
+        "Subject: Re: [T-999999999999] still broken\r\nMessage-ID: <ref-overflow@customer.example>\r\n"
+        "Date: Mon, 30 Nov 2026 09:00:00 +0000\r\n\r\nStill broken.\r\n"
+    )
+    connections = Connections()
+    async with httpx.AsyncClient(base_url=server.base_url, headers=auth(lead), timeout=30) as client:
+        r = await client.post(
+            "/api/v1/intake/email",
+            content=mail.encode(),
+            headers={"Content-Type": "message/rfc822"},
+            extensions=connections.extensions,
+        )
+        assert r.status_code == 202, r.text
+        assert r.json()["outcome"] == "created"
+        await _still_alive(client, connections)
