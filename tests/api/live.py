@@ -7,6 +7,7 @@ import threading
 import time
 
 import uvicorn
+from fastapi import FastAPI
 
 from queues.runtime import open_app_context
 from router.app import create_app
@@ -14,9 +15,9 @@ from router.settings import Settings
 
 
 class LiveServer:
-    def __init__(self, settings: Settings, port: int) -> None:
+    def __init__(self, settings: Settings, port: int, app: FastAPI | None = None) -> None:
         config = uvicorn.Config(
-            create_app(settings, open_app_context),
+            app or create_app(settings, open_app_context),
             host="127.0.0.1",
             port=port,
             log_level="warning",

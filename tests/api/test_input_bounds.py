@@ -12,7 +12,8 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from queues.runtime import Runtime
+from queues.runtime import Runtime, open_app_context
+from router.app import create_app
 from router.models.tickets import Ticket
 from router.settings import Settings
 from tests.api.live import LiveServer
@@ -172,3 +173,28 @@ async def test_a_mail_quoting_a_reference_past_the_column_opens_a_ticket(server:
         assert r.status_code == 202, r.text
         assert r.json()["outcome"] == "created"
         await _still_alive(client, connections)
+
+
+async def test_an_unexpected_error_is_a_500_problem_and_the_connection_lives_on(
+    database_url: str, redis_url: str, session_tmp: Path
+) -> None:
+    """Whatever still fails unexpectedly answers a problem and leaves the keep-alive connection open."""
+    settings = Settings(database_url=database_url, redis_url=redis_url, data_dir=session_tmp / "live-boom")
+    app = create_app(settings, open_app_context)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    live = LiveServer(settings, free_port(), app=app)
+    live.start()
+    try:
+        connections = Connections()
+        async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as client:
+            r = await client.get("/boom", extensions=connections.extensions)
+            assert r.status_code == 500
+            assert r.headers["content-type"] == "application/problem+json"
+            assert "a bug" not in r.text
+            await _still_alive(client, connections)
+    finally:
+        live.stop()
