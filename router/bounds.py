@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime
 
 #: Primary keys are ``INTEGER``: 32 bits on PostgreSQL (SQLite's would hold 64).
 MAX_ROW_ID = 2**31 - 1
@@ -41,9 +41,6 @@ def days_before(moment: datetime, days: int) -> datetime:
 
 #: A timezone-aware moment within ``EARLIEST_MOMENT`` .. ``LATEST_MOMENT``.
 Moment = Annotated[AwareDatetime, AfterValidator(_computable)]
-
-#: A row id in a JSON body or form field.
-RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 
 TicketId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="the ticket's id")]
 AttachmentId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="the attachment's id")]
