@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from pydantic import BeforeValidator, StringConstraints
 
 from router.agents import service as agents
+from router.bounds import MAX_ROW_ID, AttachmentId
 from router.deps import ContextDep, SessionDep
 from router.errors import NotFound
 from router.metrics import CLAIMS
@@ -149,7 +150,7 @@ async def ticket_page(
 
 
 @ui.get("/tickets/{ticket_id}/attachments/{attachment_id}")
-async def attachment(ctx: ContextDep, session: SessionDep, ticket: WebTicket, attachment_id: int) -> Response:
+async def attachment(ctx: ContextDep, session: SessionDep, ticket: WebTicket, attachment_id: AttachmentId) -> Response:
     """Always a download (never rendered inline), so an HTML or SVG attachment cannot run in the UI's origin."""
     found = await views.attachment_of(session, ticket, attachment_id)
     try:
@@ -257,7 +258,7 @@ async def reassign(
     session: SessionDep,
     actor: WebActor,
     ticket: WebTicketForChange,
-    agent_id: Annotated[int, Form(ge=1, le=2**63 - 1)],
+    agent_id: Annotated[int, Form(ge=1, le=MAX_ROW_ID)],
     reason: Reason,
 ) -> RedirectResponse:
     """Leads only: hand the ticket to an agent who works its tier."""
