@@ -17,6 +17,7 @@ from router.reports.routes import pages as reports_pages
 from router.routing.routes import api as rules_api
 from router.settings import Settings
 from router.system.routes import api as system_api
+from router.tickets.handover_routes import api as handover_api
 from router.tickets.routes import api as tickets_api
 from router.tierqueues.routes import api as queues_api
 from router.web import install as install_web
@@ -45,6 +46,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1 = APIRouter(prefix="/api/v1")
     v1.include_router(intake_api)
     v1.include_router(tickets_api)
+    v1.include_router(handover_api)
     v1.include_router(queues_api)
     v1.include_router(rules_api)
     v1.include_router(webhooks_api)

@@ -16,6 +16,8 @@ from rules.vocabulary import (
     MIN_CUSTOMER_TIER,
     SUPPORT_TIER_NAMES,
     SUPPORT_TIERS,
+    TAKE_POLICIES,
+    TakePolicy,
 )
 
 DEFAULT_SECRET = "change-me-in-production"
@@ -75,6 +77,9 @@ class Settings(BaseSettings):
     default_customer_tier: int = Field(default=3, ge=MIN_CUSTOMER_TIER, le=MAX_CUSTOMER_TIER)
     support_tier_names: list[str] = Field(default_factory=lambda: list(SUPPORT_TIER_NAMES))
     customer_tier_names: list[str] = Field(default_factory=lambda: list(CUSTOMER_TIER_NAMES))
+    #: Per support tier (0 to 4), who may take a particular queued ticket instead of claiming the next one:
+    #: ``agents`` (who work the tier; the default), ``leads`` (leads and admins only) or ``nobody``.
+    take_policy: list[TakePolicy] = Field(default_factory=lambda: [TAKE_POLICIES[0]] * len(SUPPORT_TIERS))
 
     # Agent web UI (router/web): session cookie and sign-in throttling.
     #: Send the session cookie only over HTTPS; set true wherever the UI is served over TLS.
@@ -116,6 +121,13 @@ class Settings(BaseSettings):
     def _five_support_tiers(cls, value: list[str]) -> list[str]:
         if len(value) != len(SUPPORT_TIERS):
             raise ValueError("support_tier_names needs exactly five names, for tiers 0 to 4")
+        return value
+
+    @field_validator("take_policy")
+    @classmethod
+    def _a_take_policy_per_tier(cls, value: list[str]) -> list[str]:
+        if len(value) != len(SUPPORT_TIERS):
+            raise ValueError("take_policy needs exactly five entries, for tiers 0 to 4")
         return value
 
     @field_validator("customer_tier_names")

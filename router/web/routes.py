@@ -145,7 +145,7 @@ async def ticket_page(
     request: Request, ctx: ContextDep, session: SessionDep, agent: WebAgent, actor: WebActor, ticket: WebTicket
 ) -> HTMLResponse:
     """Conversation, customer card, routing explanation, SLA clocks, verified audit timeline, actions."""
-    view = await views.ticket_page(session, ticket, actor)
+    view = await views.ticket_page(session, ticket, actor, ctx.settings.take_policy)
     return page(request, ctx, "web/ticket.html", agent=agent, view=view)
 
 
