@@ -151,8 +151,12 @@ async def send_mail(ctx: dict[str, Any], message_id: int) -> str:
             return "nothing-to-send"
         ticket = await tickets.get(session, message.ticket_id)
         try:
-            mail = await compose(session, message, ticket, settings=settings, templates=app.templates)
-        except (ValueError, TypeError) as exc:  # cannot be sent as it stands: fail it visibly, never loop
+            mail = await compose(session, message, ticket, settings=settings, templates=app.templates, blobs=app.blobs)
+        except (
+            ValueError,
+            TypeError,
+            OSError,
+        ) as exc:  # cannot be sent as it stands (or a file is gone): fail it visibly, never loop
             await _record_send_failure(ctx, message_id, f"cannot compose: {exc}", final=True)
             return "failed"
 

@@ -17,12 +17,15 @@ from router.reports.routes import pages as reports_pages
 from router.routing.routes import api as rules_api
 from router.settings import Settings
 from router.system.routes import api as system_api
+from router.tickets.attachment_routes import api as attachments_api
 from router.tickets.handover_routes import api as handover_api
 from router.tickets.routes import api as tickets_api
 from router.tierqueues.routes import api as queues_api
 from router.web import install as install_web
 from router.webhooks.routes import api as webhooks_api
 
+#: Replies and notes with files, and macros applied with files: multipart bodies up to the upload limit.
+UPLOAD_PATHS = r"/(api/v1|ui)/tickets/[0-9]+/(messages(/multipart)?|macros/[0-9]+/apply)"
 ContextFactory = Callable[[Settings], AbstractAsyncContextManager[AppContext]]
 
 
@@ -47,6 +50,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(intake_api)
     v1.include_router(tickets_api)
     v1.include_router(handover_api)
+    v1.include_router(attachments_api)
     v1.include_router(queues_api)
     v1.include_router(rules_api)
     v1.include_router(webhooks_api)
@@ -60,6 +64,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
         problems.BodyLimit,
         max_bytes=settings.max_body_bytes,
         per_path={"/api/v1/intake/email": settings.max_email_bytes},
+        per_pattern={UPLOAD_PATHS: settings.max_reply_upload_bytes},
     )
     app.add_middleware(RequestTimer)
     return app

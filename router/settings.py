@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # Email intake.
     max_email_bytes: int = 25 * 1024 * 1024
     max_attachment_bytes: int = 10 * 1024 * 1024
+    #: A reply or note with files (multipart, UI and API): the whole request at most; each file at most
+    #: ``max_attachment_bytes``.
+    max_reply_upload_bytes: int = 25 * 1024 * 1024
     #: Addresses the SMTP listener accepts mail for; empty accepts any recipient.
     support_addresses: list[str] = Field(default_factory=list)
     #: A sender may open at most this many tickets per window (mail storms, loops).

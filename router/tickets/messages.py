@@ -20,7 +20,7 @@ from router.models.tickets import Attachment, Direction, MailStatus, Message, St
 from router.sla import service as sla
 from router.tickets import trail
 from router.tickets.actors import Actor, require_tier
-from router.tickets.inputs import MailDetails
+from router.tickets.inputs import MailDetails, StoredAttachment
 
 TICKET = metadata.tables["ticket"]
 MESSAGE = metadata.tables["message"]
@@ -50,10 +50,16 @@ async def store(
     session.add(message)
     await session.flush()
     assert message.id is not None
-    for a in mail.attachments:
+    attach(session, message.id, mail.attachments)
+    return message
+
+
+def attach(session: AsyncSession, message_id: int, attachments: Sequence[StoredAttachment]) -> None:
+    """The attachment rows of a stored message (the files are on disk already)."""
+    for a in attachments:
         session.add(
             Attachment(
-                message_id=message.id,
+                message_id=message_id,
                 filename=a.filename[:255],
                 content_type=a.content_type[:255],
                 size=a.size,
@@ -62,7 +68,6 @@ async def store(
                 content_id=a.content_id[:255] if a.content_id else None,
             )
         )
-    return message
 
 
 async def _store_outbound(session: AsyncSession, ticket_id: int, *, author: str, body: str, kind: str) -> Message:
@@ -82,9 +87,18 @@ async def _store_outbound(session: AsyncSession, ticket_id: int, *, author: str,
     return message
 
 
-async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, body: str, internal: bool) -> Message:
-    """An agent's reply (outbound, sent by the mailer) or internal note; both are audited. A reply on a
-    resolved ticket reopens it first; a closed ticket refuses replies (``reopen_for_reply``)."""
+async def add_message(
+    session: AsyncSession,
+    ticket: Ticket,
+    actor: Actor,
+    *,
+    body: str,
+    internal: bool,
+    attachments: Sequence[StoredAttachment] = (),
+) -> Message:
+    """An agent's reply (outbound, sent by the mailer) or internal note, with any files (stored already);
+    both are audited. A reply on a resolved ticket reopens it first; a closed ticket refuses replies
+    (``reopen_for_reply``)."""
     require_tier(actor, ticket.support_tier)
     assert ticket.id is not None
     if not internal:
@@ -92,8 +106,11 @@ async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, bo
     if internal:
         message = Message(ticket_id=ticket.id, direction=Direction.note, author=actor.name, body_text=body)
         session.add(message)
+        await session.flush()
     else:
         message = await _store_outbound(session, ticket.id, author=actor.name, body=body, kind="message")
+    assert message.id is not None
+    attach(session, message.id, attachments)
     # A public reply answers the first (or next) response the ticket owes.
     changes = [] if internal else await sla.stop(session, ticket, sla.RESPONSE_KINDS, utcnow(), action="replied")
     trail.record(
@@ -102,7 +119,7 @@ async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, bo
         actor=actor.name,
         action="note_added" if internal else "replied",
         to_tier=ticket.support_tier,
-        data={"chars": len(body)},
+        data={"chars": len(body), **({"attachments": len(attachments)} if attachments else {})},
         sla_changes=changes,
         event=None if internal else "ticket.commented",
         event_data={"author": actor.name, "direction": "outbound"},

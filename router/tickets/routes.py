@@ -96,7 +96,7 @@ async def list_tickets(
 async def get_ticket(ticket: TicketFromPath, session: SessionDep) -> TicketDetail:
     """A ticket with its conversation and routing decision."""
     assert ticket.id is not None
-    msgs = [MessageOut.model_validate(m, from_attributes=True) for m in await queries.messages(session, ticket.id)]
+    msgs = await queries.message_views(session, await queries.messages(session, ticket.id))
     return TicketDetail(**(await _out(session, ticket)).model_dump(), messages=msgs)
 
 

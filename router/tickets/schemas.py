@@ -61,6 +61,14 @@ class TicketOut(BaseModel):
     sla: SlaOut | None = None
 
 
+class AttachmentOut(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
 class MessageOut(BaseModel):
     id: int
     direction: str
@@ -70,6 +78,8 @@ class MessageOut(BaseModel):
     delivery_status: str | None
     delivery_error: str | None
     created_at: datetime
+    #: Files on the message (``GET /tickets/{id}/attachments/{attachment_id}`` downloads one).
+    attachments: list[AttachmentOut] = []
 
 
 class TicketDetail(TicketOut):

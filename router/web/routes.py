@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BeforeValidator, StringConstraints
 
@@ -21,7 +21,7 @@ from router.models.tickets import Status
 from router.notifications import queries as notification_queries
 from router.notifications import service as notifications
 from router.notifications.schemas import NotificationId
-from router.tickets import messages
+from router.tickets import attachments, messages
 from router.tickets import service as tickets
 from router.tickets.schemas import _no_nul
 from router.tierqueues import service as tierqueues
@@ -176,15 +176,19 @@ def _quote_filename(name: str) -> str:
 @ui.post("/tickets/{ticket_id}/messages")
 async def add_message(
     request: Request,
+    ctx: ContextDep,
     session: SessionDep,
     actor: WebActor,
     ticket: WebTicketForChange,
     body: Body,
     kind: Annotated[Literal["reply", "note"], Form()] = "reply",
+    files: Annotated[list[UploadFile], File()] = [],  # noqa: B006 (FastAPI copies defaults per request)
 ) -> RedirectResponse:
-    """A reply (emailed to the requester; on a resolved ticket it reopens it) or an internal note."""
+    """A reply (emailed to the requester; on a resolved ticket it reopens it) or an internal note, with files."""
     was_resolved = ticket.status == Status.resolved
-    await messages.add_message(session, ticket, actor, body=body, internal=kind == "note")
+    uploads = await attachments.read_uploads(files, max_bytes=ctx.settings.max_attachment_bytes)
+    stored = attachments.store(ctx.blobs, uploads)
+    await messages.add_message(session, ticket, actor, body=body, internal=kind == "note", attachments=stored)
     flash(request, "Internal note added." if kind == "note" else "Reply queued for sending by email.")
     if kind == "reply" and was_resolved:
         flash(request, f"{ticket.ref} is open again and assigned to you.")
