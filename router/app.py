@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from router import openapi, problems
 from router.context import AppContext
 from router.intake.routes import api as intake_api
+from router.macros.routes import api as macros_api
 from router.metrics import RequestTimer
 from router.notifications.routes import api as notifications_api
 from router.reports.routes import api as reports_api
@@ -51,6 +52,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(tickets_api)
     v1.include_router(handover_api)
     v1.include_router(attachments_api)
+    v1.include_router(macros_api)
     v1.include_router(queues_api)
     v1.include_router(rules_api)
     v1.include_router(webhooks_api)
