@@ -16,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from router.settings import Settings
 from router.web import errors
 from router.web.handover import ui as handover_ui
+from router.web.macros import ui as macros_ui
 from router.web.routes import PREFIX, ui
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -25,6 +26,7 @@ SESSION_COOKIE = "tierroute_session"
 def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(ui)
     app.include_router(handover_ui)
+    app.include_router(macros_ui)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
 
     @app.get("/", include_in_schema=False)
