@@ -7,7 +7,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from router.models.macros import MACRO_STATUSES
+from router.models.macros import MacroStatus
 from router.models.tickets import Priority
 from router.tickets.handover import MAX_TAG_LENGTH, MAX_TAGS
 from router.tickets.schemas import CleanText, MessageOut, Text, TicketOut
@@ -30,7 +30,7 @@ class EscalateAction(_In):
 class MacroActions(_In):
     """What applying the macro does besides its message; every field optional."""
 
-    status: str | None = Field(default=None, json_schema_extra={"enum": list(MACRO_STATUSES)})
+    status: MacroStatus | None = None
     priority: Priority | None = None
     add_tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     remove_tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
@@ -38,8 +38,6 @@ class MacroActions(_In):
 
     @model_validator(mode="after")
     def _one_way_out(self) -> Self:
-        if self.status is not None and self.status not in MACRO_STATUSES:
-            raise ValueError(f"status is one of {', '.join(MACRO_STATUSES)}")
         if self.status is not None and self.escalate is not None:
             raise ValueError("a macro sets a status or escalates, not both")
         return self

@@ -37,7 +37,7 @@ def _fill(macro: Macro, data: MacroIn) -> None:
     macro.name = data.name
     macro.body = data.body
     macro.internal = data.internal
-    macro.actions = data.actions.model_dump(exclude_defaults=True)
+    macro.actions = data.actions.model_dump(mode="json", exclude_defaults=True)
     macro.tiers = sorted(set(data.tiers))
 
 

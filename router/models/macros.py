@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from router.models.columns import JSONColumn, UTCDateTime, utcnow
+from router.models.tickets import Status
 
 #: The statuses a macro may set (the ticket service's ``wait_on_customer`` and ``resolve``).
-MACRO_STATUSES = ("waiting_on_customer", "resolved")
+MacroStatus = Literal[Status.waiting_on_customer, Status.resolved]
+MACRO_STATUSES: tuple[str, ...] = tuple(str(s) for s in get_args(MacroStatus))
 
 
 class Macro(SQLModel, table=True):
