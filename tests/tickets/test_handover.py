@@ -3,6 +3,8 @@ assign, priority and tags, through the API; the tier queue in Redis stays what t
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from sqlmodel import col, select
 
@@ -170,3 +172,21 @@ async def test_priority_moves_a_queued_ticket_and_tags_change_by_hand(
         ("tags_changed", {"added": ["vip", "billing"], "removed": []}),
         ("tags_changed", {"added": ["outage"], "removed": ["billing"]}),
     ]
+
+
+async def test_take_and_claim_next_racing_for_one_ticket_give_it_to_one_agent(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    for _ in range(5):
+        ticket_id = await open_ticket(runtime)
+        (taker, taker_token), (claimer, claimer_token) = await make_agent(runtime), await make_agent(runtime)
+        took, claimed = await asyncio.gather(
+            client.post(f"/api/v1/tickets/{ticket_id}/take", headers=auth(taker_token)),
+            client.post("/api/v1/queues/1/claim", headers=auth(claimer_token)),
+        )
+        winners = [a.id for a, r in ((taker, took), (claimer, claimed)) if r.status_code == 200]
+        assert len(winners) == 1, (took.text, claimed.status_code)
+        assert {took.status_code, claimed.status_code} in ({200, 204}, {200, 409})
+        assert (await load(runtime, ticket_id)).assignee_id == winners[0]
+        assert await _queue(runtime) == []
+        await _rebuilt_from_the_database(runtime)
