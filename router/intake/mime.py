@@ -4,8 +4,7 @@ Real mail lies about charsets, breaks MIME and omits headers. Every step here ha
 stdlib parser with ``policy.default``; charset-normalizer where a declared charset fails or lies;
 inscriptis for HTML-only mail (the HTML itself is kept, sanitized by nh3); attachments of every kind,
 forwarded messages and uuencoded parts included. Only a message with nothing in it is refused, and one
-built to hold the parser: nested deeper than ``MAX_DEPTH`` or with more than ``MAX_HEADER_LINES`` header
-lines (no real mail comes near either; a 1,000-level nesting cost 1.8 s of CPU, 200,000 header lines 1.2 s).
+built to hold the parser (``router.intake.limits``: ``TooComplexEmail``).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from email.feedparser import BytesFeedParser
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
@@ -25,64 +23,14 @@ import charset_normalizer
 import nh3
 from inscriptis import get_text
 
+from router.intake.limits import TooComplexEmail, message_from_bytes
+
 _SINGLE_BYTE = re.compile(r"^(us-ascii|ascii|iso-8859-\d+|latin-?\d|windows-125\d|cp125\d)$", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 
 
-#: Parts inside parts, the message itself counted: real mail nests a few levels (a forward of a signed
-#: reply with alternatives is about six).
-MAX_DEPTH = 50
-#: Header lines of the message and all its parts together (continuation lines counted).
-MAX_HEADER_LINES = 10_000
-
-
 class UnreadableEmail(ValueError):
     """The bytes hold no message we could make a ticket from; ``str(exc)`` says why."""
-
-
-class TooComplexEmail(UnreadableEmail):
-    """The message is beyond a parsing limit; refused before the parser spends on it."""
-
-
-class _LimitedParser(BytesFeedParser):
-    """The stdlib feed parser, stopped as soon as a message nests too deep or has too many header lines.
-
-    Hooks two of its internal steps (stable since Python 3.3): ``_new_message`` opens each part, with the
-    parts it is inside on ``_msgstack``; ``_parse_headers`` receives each part's header lines."""
-
-    def __init__(self, policy: email.policy.Policy) -> None:
-        super().__init__(policy=policy)
-        self._header_lines = 0
-
-    def _new_message(self) -> None:
-        if len(self._msgstack) >= MAX_DEPTH:  # type: ignore[attr-defined]
-            raise TooComplexEmail(f"the message is nested more than {MAX_DEPTH} levels deep (the limit)")
-        super()._new_message()  # type: ignore[misc]
-
-    def _parse_headers(self, lines: list[str]) -> None:
-        self._header_lines += len(lines)
-        if self._header_lines > MAX_HEADER_LINES:
-            raise _too_many_header_lines()
-        super()._parse_headers(lines)  # type: ignore[misc]
-
-
-def _too_many_header_lines() -> TooComplexEmail:
-    return TooComplexEmail(f"the message has more than {MAX_HEADER_LINES} header lines (the limit)")
-
-
-def _top_header_lines(raw: bytes) -> int:
-    """Lines before the first empty line, counted in C: the common case of a huge header block is refused
-    before the parser reads it line by line."""
-    end = min((i for i in (raw.find(b"\n\n"), raw.find(b"\r\n\r\n")) if i >= 0), default=len(raw))
-    return raw.count(b"\n", 0, end)
-
-
-def _message_from_bytes(raw: bytes, policy: email.policy.Policy) -> Any:
-    if _top_header_lines(raw) > MAX_HEADER_LINES:
-        raise _too_many_header_lines()
-    parser = _LimitedParser(policy)
-    parser.feed(raw)
-    return parser.close()
 
 
 @dataclass(frozen=True)
@@ -114,6 +62,8 @@ class ParsedEmail:
     reported_ids: tuple[str, ...] = ()
     #: ``Message-ID`` was missing and this one was made from the bytes.
     synthetic_id: bool = False
+    #: Everyone the mail was addressed to (``To`` and ``Cc``): who may write into the thread it starts.
+    addressed: tuple[str, ...] = ()
 
 
 LOOP_HEADERS = (
@@ -370,7 +320,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
     """
     try:
         return _parse(raw)
-    except UnreadableEmail:
+    except (UnreadableEmail, TooComplexEmail):
         raise
     except Exception as exc:
         raise UnreadableEmail(f"the message could not be parsed ({exc.__class__.__name__})") from exc
@@ -380,16 +330,16 @@ def _parse(raw: bytes) -> ParsedEmail:
     if not raw or not raw.strip():
         raise UnreadableEmail("the message is empty")
     try:
-        message: Any = _message_from_bytes(raw, email.policy.default)
-    except UnreadableEmail:
+        message: Any = message_from_bytes(raw, email.policy.default)
+    except TooComplexEmail:
         raise
     except Exception:  # pragma: no cover - the stdlib parser is lenient; keep a last resort anyway
-        message = _message_from_bytes(raw, email.policy.compat32)
+        message = message_from_bytes(raw, email.policy.compat32)
     senders = _addresses(message, "from") or _addresses(message, "sender") or _addresses(message, "reply-to")
     if not senders:
         repaired = _repair_headers(raw)
         if repaired != raw:
-            message = _message_from_bytes(repaired, email.policy.default)
+            message = message_from_bytes(repaired, email.policy.default)
             senders = _addresses(message, "from") or _addresses(message, "sender")
     if not senders:
         raise UnreadableEmail("the message has no sender address (From)")
@@ -427,4 +377,5 @@ def _parse(raw: bytes) -> ParsedEmail:
         content_type=content_type,
         reported_ids=tuple(reported),
         synthetic_id=synthetic,
+        addressed=tuple(clean_text(addr).lower()[:320] for _, addr in _addresses(message, "to", "cc")),
     )

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from queues.runtime import Runtime
-from router.intake.mime import MAX_DEPTH, MAX_HEADER_LINES, TooComplexEmail, parse_email
+from router.intake.limits import MAX_DEPTH, MAX_HEADER_LINES, TooComplexEmail
+from router.intake.mime import parse_email
 from router.intake.smtp import serve_smtp
 from tests.conftest import auth, free_port, make_agent, one_backend
 
