@@ -293,13 +293,18 @@ def reconcile_cmd() -> None:
     """Rebuild tier queues, pending jobs and SLA timers in Redis from the database."""
     from rich.table import Table
 
+    from queues.lease import LeaseBusy
     from queues.reconcile import reconcile
     from queues.runtime import open_runtime
     from router.settings import get_settings
 
     async def main() -> None:
         async with open_runtime(get_settings()) as runtime:
-            report = await reconcile(runtime.app, runtime.pool)
+            try:
+                report = await reconcile(runtime.app, runtime.pool)
+            except LeaseBusy as exc:
+                typer.echo(f"error: another process is still rebuilding the queues ({exc}); try again", err=True)
+                raise typer.Exit(1) from None
         table = Table("tier", "queued")
         for tier, count in report.queued.items():
             table.add_row(str(tier), str(count))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import partial
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -64,19 +65,20 @@ FiltersDep = Annotated[Filters, Depends(report_filters)]
     responses={200: {"content": {"text/csv": {}, "text/html": {}}}},
 )
 async def sla_report(
-    filters: FiltersDep, session: SessionDep, ctx: ContextDep, _lead: CurrentLead, format: Format = Format.json
+    filters: FiltersDep, ctx: ContextDep, _lead: CurrentLead, format: Format = Format.json
 ) -> SlaReport | Response:
-    """SLA compliance, breaches, time in tier, escalation paths, backlog, vendors and trends."""
-    report = await reports.sla_report(session, filters)
+    """SLA compliance, breaches, time in tier, escalation paths, backlog, vendors and trends (computed and
+    rendered off the request loop: ``router.offload``)."""
     if format is Format.csv:
         return Response(
-            to_csv(report),
+            await reports.sla_report_off_loop(ctx.engine, filters, to_csv),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="sla-report.csv"'},
         )
     if format is Format.html:
-        return HTMLResponse(render.to_html(ctx.templates, report))
-    return report
+        page = await reports.sla_report_off_loop(ctx.engine, filters, partial(render.to_html, ctx.templates))
+        return HTMLResponse(page)
+    return await reports.sla_report_off_loop(ctx.engine, filters, lambda report: report)
 
 
 async def page_reader(
@@ -104,7 +106,6 @@ async def page_reader(
 )
 async def reports_page(
     filters: FiltersDep,
-    session: SessionDep,
     ctx: ContextDep,
     request: Request,
     lead: Annotated[Agent | None, Depends(page_reader)],
@@ -113,4 +114,5 @@ async def reports_page(
     if lead is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/ui/login?{urlencode({'next': target})}", status_code=303)
-    return HTMLResponse(render.to_html(ctx.templates, await reports.sla_report(session, filters)))
+    page = await reports.sla_report_off_loop(ctx.engine, filters, partial(render.to_html, ctx.templates))
+    return HTMLResponse(page)
