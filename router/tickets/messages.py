@@ -18,7 +18,7 @@ from router.models.sla import ClockKind
 from router.models.tickets import Attachment, Direction, MailStatus, Message, Ticket
 from router.sla import service as sla
 from router.tickets import trail
-from router.tickets.actors import Actor, require_tier
+from router.tickets.actors import Actor, require_may_act
 from router.tickets.inputs import MailDetails
 
 TICKET = metadata.tables["ticket"]
@@ -83,7 +83,7 @@ async def _store_outbound(session: AsyncSession, ticket_id: int, *, author: str,
 
 async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, body: str, internal: bool) -> Message:
     """An agent's reply (outbound, sent by the mailer) or internal note; both are audited."""
-    require_tier(actor, ticket.support_tier)
+    require_may_act(actor, ticket.support_tier)
     assert ticket.id is not None
     if internal:
         message = Message(ticket_id=ticket.id, direction=Direction.note, author=actor.name, body_text=body)
