@@ -21,9 +21,13 @@ from router.reports import service as reports
 from router.reports.csv import to_csv
 from router.reports.queries import Filters
 from router.reports.schemas import SlaReport
+from router.security_headers import SELF_CONTAINED_PAGE_POLICY
 from router.web.session import signed_in_id
 
 api = APIRouter(prefix="/reports", tags=["reports"])
+#: The report page is self-contained (inline styles and charts); the other security headers come from
+#: ``router.security_headers.HtmlSecurityHeaders`` like every HTML response's.
+_PAGE_HEADERS = {"Content-Security-Policy": SELF_CONTAINED_PAGE_POLICY}
 pages = APIRouter(tags=["reports"])
 
 
@@ -73,7 +77,7 @@ async def sla_report(
             headers={"Content-Disposition": 'attachment; filename="sla-report.csv"'},
         )
     if format is Format.html:
-        return HTMLResponse(render.to_html(ctx.templates, report))
+        return HTMLResponse(render.to_html(ctx.templates, report), headers=_PAGE_HEADERS)
     return report
 
 
@@ -106,4 +110,5 @@ async def reports_page(
     if lead is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/ui/login?{urlencode({'next': target})}", status_code=303)
-    return HTMLResponse(render.to_html(ctx.templates, await reports.sla_report(session, filters)))
+    report = await reports.sla_report(session, filters)
+    return HTMLResponse(render.to_html(ctx.templates, report), headers=_PAGE_HEADERS)

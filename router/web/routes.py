@@ -16,6 +16,7 @@ from router.agents import service as agents
 from router.deps import ContextDep, SessionDep
 from router.errors import NotFound
 from router.metrics import CLAIMS
+from router.security_headers import SECURITY_HEADERS
 from router.tickets import messages
 from router.tickets import service as tickets
 from router.tickets.schemas import _no_nul
@@ -23,7 +24,7 @@ from router.tierqueues import service as tierqueues
 from router.web import csrf, live, signin, views
 from router.web.deps import WebActor, WebAgent, WebTicket, WebTicketForChange, WorkedTier
 from router.web.errors import LOGIN_PATH, PREFIX, safe_next
-from router.web.render import SECURITY_HEADERS, page
+from router.web.render import page
 from router.web.session import flash, sign_in, sign_out, signed_in_id
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER
 
