@@ -6,6 +6,7 @@ and effect sink arrive here as implementations of the small protocols below.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -58,6 +59,15 @@ class CounterPort(Protocol):
         ...
 
     async def clear(self, key: str) -> None: ...
+
+    async def take(self, limits: Sequence[tuple[str, int]], window_seconds: int) -> int:
+        """Atomically: if every ``(key, limit)`` count is below its limit, add one to each (windows start at
+        the first count) and return 0; otherwise count nothing and return the seconds until a full one ends."""
+        ...
+
+    async def give_back(self, keys: Sequence[str]) -> None:
+        """Take back one count from each key (never below zero): an attempt that turned out fine."""
+        ...
 
 
 @dataclass
