@@ -12,7 +12,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.errors import Conflict, Invalid
+from router.agents import sessions
+from router.effects import CredentialsChanged, after_commit
+from router.errors import Conflict, Invalid, NotFound
 from router.models.agents import Agent, ApiToken, Role
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, SUPPORT_TIERS
 
@@ -69,6 +71,62 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Agen
     if _hasher.check_needs_rehash(stored):
         agent.password_hash = _hasher.hash(password)
     return agent
+
+
+#: The shortest web password accepted.
+MIN_PASSWORD_LENGTH = 8
+
+
+async def by_email(session: AsyncSession, email: str) -> Agent:
+    """The agent with this email (any case); ``NotFound`` (404) when there is none."""
+    agent = (await session.exec(select(Agent).where(Agent.email == email.strip().lower()))).first()
+    if agent is None:
+        raise NotFound(f"there is no agent {email}")
+    return agent
+
+
+def _credentials_changed(session: AsyncSession) -> None:
+    """Every process's token cache forgets what it holds once this commits (``router.agents.tokens``)."""
+    after_commit(session, CredentialsChanged())
+
+
+async def deactivate(session: AsyncSession, agent: Agent) -> None:
+    """The agent can no longer sign in or call the API: web sessions end now, tokens on the next request."""
+    assert agent.id is not None
+    agent.active = False
+    await sessions.end_all(session, agent.id)
+    _credentials_changed(session)
+
+
+async def set_password(session: AsyncSession, agent: Agent, password: str) -> None:
+    """A new web password; every web session of the agent ends (a stolen cookie dies with the old password)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"a web UI password needs at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    assert agent.id is not None
+    agent.password_hash = _hasher.hash(password)
+    await sessions.end_all(session, agent.id)
+
+
+async def set_role(session: AsyncSession, agent: Agent, role: str, tiers: Iterable[int] | None = None) -> None:
+    """A new role (and tiers): in force on the agent's next request, web or API, in every process."""
+    if role not in Role.__members__:
+        raise Invalid(f"role must be one of {', '.join(Role.__members__)}, got {role!r}", field="role")
+    if tiers is not None:
+        tier_list = sorted(set(tiers))
+        if any(t not in SUPPORT_TIERS for t in tier_list):
+            raise Invalid(f"support tiers are {MIN_SUPPORT_TIER} to {MAX_SUPPORT_TIER}, got {tier_list}", field="tiers")
+        agent.tiers = tier_list
+    agent.role = role
+    _credentials_changed(session)
+
+
+async def revoke_tokens(session: AsyncSession, agent: Agent) -> int:
+    """Revoke every API token of the agent (refused from the next request on); returns how many."""
+    rows = (await session.exec(select(ApiToken).where(ApiToken.agent_id == agent.id, ApiToken.revoked == False))).all()  # noqa: E712
+    for token in rows:
+        token.revoked = True
+    _credentials_changed(session)
+    return len(rows)
 
 
 async def active_agent(session: AsyncSession, agent_id: int) -> Agent | None:

@@ -20,7 +20,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from router.cli import admin, reports, rules, webhooks
+from router.cli import accounts, admin, reports, rules, webhooks
 from router.cli.common import console, parse_tiers, run
 from router.settings import Settings, get_settings
 
@@ -252,6 +252,7 @@ def reconcile_cmd() -> None:
 
 app.command()(admin.demo)
 app.add_typer(admin.agents_app, name="agents")
+accounts.install(admin.agents_app)
 app.add_typer(admin.customers_app, name="customers")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(rules.app, name="rules")

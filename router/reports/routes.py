@@ -12,7 +12,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import AwareDatetime
 
-from router.agents import service as agents
 from router.deps import ContextDep, CurrentLead, SessionDep, bearer_scheme, current_agent, current_lead
 from router.models.agents import Agent
 from router.models.columns import utcnow
@@ -22,7 +21,7 @@ from router.reports.csv import to_csv
 from router.reports.queries import Filters
 from router.reports.schemas import SlaReport
 from router.security_headers import SELF_CONTAINED_PAGE_POLICY
-from router.web.session import signed_in_id
+from router.web.deps import signed_in_agent
 
 api = APIRouter(prefix="/reports", tags=["reports"])
 #: The report page is self-contained (inline styles and charts); the other security headers come from
@@ -90,8 +89,7 @@ async def page_reader(
     if credentials is not None:
         agent = await current_agent(session, credentials)
     else:
-        agent_id = signed_in_id(request)
-        found = await agents.active_agent(session, agent_id) if agent_id is not None else None
+        found = await signed_in_agent(request, session)
         if found is None:
             return None
         agent = found
