@@ -8,10 +8,12 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
+from queues.credentials import move_credentials_epoch
 from queues.names import SLA_TIMERS, arq_queue_for, tier_age_key, tier_queue_key
 from router.effects import (
     MAIL,
     CancelTimer,
+    CredentialsChanged,
     Effect,
     EnqueueJob,
     PlaceInQueue,
@@ -40,6 +42,9 @@ class RedisEffectSink:
         self.mail_enabled = mail_enabled
 
     async def apply(self, effects: Sequence[Effect]) -> None:
+        if any(isinstance(e, CredentialsChanged) for e in effects):
+            # First: the rest may fail, and a change of access must reach every process's token cache.
+            await move_credentials_epoch(self.pool)
         moves = [e for e in effects if isinstance(e, PlaceInQueue | RemoveFromQueue | ScheduleTimer | CancelTimer)]
         if moves:
             async with self.pool.pipeline(transaction=True) as pipe:

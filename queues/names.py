@@ -14,6 +14,8 @@ SLA_QUEUE = f"{PREFIX}:arq:sla"
 ARQ_QUEUES = {ROUTING: ROUTING_QUEUE, MAIL: MAIL_QUEUE, SLA: SLA_QUEUE, WEBHOOKS: WEBHOOKS_QUEUE}
 #: Sorted set of SLA timers: member ``ticket:kind:generation``, score = when it fires (epoch ms).
 SLA_TIMERS = f"{PREFIX}:sla:timers"
+#: The credentials epoch every API process checks its token cache against (``queues.credentials``).
+CREDENTIALS_EPOCH = f"{PREFIX}:credentials:epoch"
 
 
 def tier_arq_queue(tier: int) -> str:

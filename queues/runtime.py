@@ -12,10 +12,12 @@ from arq.connections import ArqRedis
 
 from queues.connection import redis_settings
 from queues.counters import RedisCounters
+from queues.credentials import RedisCredentialsEpoch
 from queues.dispatch import RedisEffectSink
 from queues.names import ROUTING_QUEUE
 from queues.serialization import deserialize, serialize
 from queues.tier_queue import RedisTierQueue
+from router.agents.tokens import TokenLookup
 from router.context import AppContext
 from router.db import make_engine, make_sessionmaker, migrate
 from router.rendering import make_templates
@@ -65,6 +67,7 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
             blobs=BlobStore(settings.blob_dir),
             webhooks=webhooks,
             counters=RedisCounters(pool),
+            tokens=TokenLookup(RedisCredentialsEpoch(pool)),
         )
         app.effects = RedisEffectSink(
             pool, mail_enabled=lambda: bool(app.settings.smtp_url), event_wanted=lambda t: app.webhooks.wants(t)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from collections.abc import Iterable
 
 from argon2 import PasswordHasher
@@ -147,61 +146,3 @@ async def issue_token(session: AsyncSession, agent: Agent, label: str = "") -> s
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(agent_id=agent.id, token_hash=hash_token(token), prefix=token[:12], label=label))
     return token
-
-
-class TokenCache:
-    """Recently seen tokens → their agent, for ``ttl`` seconds: spares a query on every API call.
-
-    A revoked token or a changed agent is noticed within ``ttl`` seconds.
-    """
-
-    def __init__(self, ttl: float = 10.0, max_entries: int = 10_000) -> None:
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._entries: dict[str, tuple[float, Agent]] = {}
-
-    def get(self, token_hash: str) -> Agent | None:
-        hit = self._entries.get(token_hash)
-        if hit is None or hit[0] < time.monotonic():
-            return None
-        return hit[1]
-
-    def put(self, token_hash: str, agent: Agent) -> None:
-        if len(self._entries) >= self.max_entries:
-            self._entries.clear()
-        self._entries[token_hash] = (time.monotonic() + self.ttl, agent)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
-token_cache = TokenCache()
-
-
-def cached_agent(token: str) -> Agent | None:
-    """The agent holding ``token`` if it was seen within the cache's ttl (no database needed), else None."""
-    return token_cache.get(hash_token(token))
-
-
-async def agent_for_token(session: AsyncSession, token: str) -> Agent | None:
-    """The active agent holding ``token`` (a detached copy, cached briefly), or None."""
-    digest = hash_token(token)
-    cached = token_cache.get(digest)
-    if cached is not None:
-        return cached
-    agent = await _load_agent_for_token(session, digest)
-    if agent is not None:
-        session.expunge(agent)
-        token_cache.put(digest, agent)
-    return agent
-
-
-async def _load_agent_for_token(session: AsyncSession, digest: str) -> Agent | None:
-    row = (
-        await session.exec(
-            select(Agent)
-            .join(ApiToken, ApiToken.agent_id == Agent.id)  # type: ignore[arg-type]
-            .where(ApiToken.token_hash == digest, ApiToken.revoked == False, Agent.active == True)  # noqa: E712
-        )
-    ).first()
-    return row

@@ -82,12 +82,13 @@ async def sla_report(
 
 async def page_reader(
     request: Request,
+    ctx: ContextDep,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Agent | None:
     """A lead signed in to the web UI (session cookie) or calling with a bearer token; None: nobody yet."""
     if credentials is not None:
-        agent = await current_agent(session, credentials)
+        agent = await current_agent(ctx, session, credentials)
     else:
         found = await signed_in_agent(request, session)
         if found is None:
