@@ -69,6 +69,8 @@ async def login(
     agent = await signin.sign_in(
         session, ctx.counters, ctx.settings, email=email, password=password, client=client
     )  # fmt: skip
+    if (previous := session_token(request)) is not None:
+        await agent_sessions.end(session, previous)  # this browser's earlier session, replaced
     token = await agent_sessions.start(session, agent, lifetime_seconds=ctx.settings.session_max_age_seconds)
     sign_in(request, token)
     return _see_other(safe_next(next))

@@ -70,6 +70,18 @@ async def test_signing_out_ends_only_that_session(runtime: Runtime, client: http
         assert (await other_device.get("/ui/")).status_code == 200
 
 
+async def test_signing_in_again_replaces_the_browsers_session(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    agent = await web_agent(runtime)
+    token = csrf_of((await client.get("/ui/login")).text)
+    data = {"email": agent.email, "password": PASSWORD, "csrf_token": token}
+    assert (await client.post("/ui/login", data=data)).status_code == 303
+    async with captured(client) as earlier:
+        csrf = csrf_of((await client.get("/ui/")).text)
+        assert (await client.post("/ui/login", data={**data, "csrf_token": csrf})).status_code == 303
+        assert (await earlier.get("/ui/")).status_code == 303
+    assert await _sessions(runtime) == 1
+
+
 async def test_deactivation_ends_the_agents_sessions(runtime: Runtime, client: httpx.AsyncClient) -> None:
     agent = await web_agent(runtime)
     await sign_in(client, agent)
