@@ -16,8 +16,6 @@ from router.cli.common import console, parse_tiers
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
-    from queues.runtime import Runtime
-
 Email = Annotated[str, typer.Argument(help="The agent's email address.")]
 
 
@@ -25,7 +23,7 @@ def deactivate(email: Email) -> None:
     """Deactivate an agent: signed out of the web UI and refused by the API from the next request on."""
     from router.agents import service as agents
 
-    async def work(session: AsyncSession, _runtime: Runtime) -> None:
+    async def work(session: AsyncSession) -> None:
         await agents.deactivate(session, await agents.by_email(session, email))
 
     _commit_or_exit(work)
@@ -53,7 +51,7 @@ def set_password(
         raise typer.Exit(2)
     new_password = password
 
-    async def work(session: AsyncSession, _runtime: Runtime) -> None:
+    async def work(session: AsyncSession) -> None:
         await agents.set_password(session, await agents.by_email(session, email), new_password)
 
     _commit_or_exit(work)
@@ -70,7 +68,7 @@ def set_role(
 
     tier_list = parse_tiers(tiers) if tiers is not None else None
 
-    async def work(session: AsyncSession, _runtime: Runtime) -> None:
+    async def work(session: AsyncSession) -> None:
         await agents.set_role(session, await agents.by_email(session, email), role, tier_list)
 
     _commit_or_exit(work)
@@ -81,7 +79,7 @@ def revoke_tokens(email: Email) -> None:
     """Revoke every API token of an agent (refused from the next request on)."""
     from router.agents import service as agents
 
-    async def work(session: AsyncSession, _runtime: Runtime) -> int:
+    async def work(session: AsyncSession) -> int:
         return await agents.revoke_tokens(session, await agents.by_email(session, email))
 
     count = _commit_or_exit(work)

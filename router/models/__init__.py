@@ -4,9 +4,11 @@ from sqlmodel import SQLModel
 
 from router.models.agents import Agent, ApiToken, WebSession
 from router.models.audit import AuditEvent
+from router.models.claims import ClaimKey
 from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
 from router.models.events import OutboxEvent
 from router.models.intake import Delivery, InboundMail
+from router.models.notifications import Notification
 from router.models.reports import (
     DigestMail,
     ReportDay,
@@ -18,7 +20,7 @@ from router.models.reports import (
 )
 from router.models.sla import SlaClock
 from router.models.tickets import Attachment, Message, Ticket
-from router.models.webhooks import WebhookDelivery
+from router.models.webhooks import WebhookDelivery, WebhookSubscription
 
 metadata = SQLModel.metadata
 
@@ -27,6 +29,7 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "AuditEvent",
+    "ClaimKey",
     "Customer",
     "CustomerContact",
     "CustomerDomain",
@@ -35,6 +38,7 @@ __all__ = [
     "DigestMail",
     "InboundMail",
     "Message",
+    "Notification",
     "OutboxEvent",
     "ReportDay",
     "ReportDayPath",
@@ -46,5 +50,6 @@ __all__ = [
     "Ticket",
     "WebSession",
     "WebhookDelivery",
+    "WebhookSubscription",
     "metadata",
 ]

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from router.context import AppContext
 from router.models.agents import Agent
+from router.web.nav import NavAgent
 from router.web.session import csrf_token, take_flashes
 
 
@@ -18,7 +19,7 @@ def page(
     ctx: AppContext,
     template: str,
     *,
-    agent: Agent | None = None,
+    agent: Agent | NavAgent | None = None,
     status: int = 200,
     headers: dict[str, str] | None = None,
     **context: Any,
