@@ -11,6 +11,7 @@ past the check. A successful sign-in gives its count back and clears its (email,
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,10 +27,25 @@ class TooManyAttempts(DomainError):
     title = "Too many requests"
 
 
+def client_address(host: str) -> str:
+    """The address throttling counts: an IPv6 client by its /64 (one host may take any address in its /64
+    for free, so each would otherwise get its own allowance); IPv4, and IPv4 mapped into IPv6, as is."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def _keys(email: str, client: str) -> tuple[str, str, str]:
     """(pair, email, address) counter names; the email hashed, so Redis does not list who tried to sign in."""
     digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-    return f"login:pair:{digest}:{client}", f"login:email:{digest}", f"login:ip:{client}"
+    address = client_address(client)
+    return f"login:pair:{digest}:{address}", f"login:email:{digest}", f"login:ip:{address}"
 
 
 async def sign_in(

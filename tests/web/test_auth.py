@@ -9,6 +9,7 @@ import httpx
 from queues.runtime import Runtime
 from router.app import create_app
 from router.settings import Settings
+from router.web.signin import client_address
 from tests.test_cli import tierroute
 from tests.web.helpers import PASSWORD, csrf_of, sign_in, web_agent
 
@@ -133,6 +134,13 @@ async def test_a_successful_sign_in_does_not_use_up_attempts(runtime: Runtime, c
     for _ in range(limit - 1):
         assert (await _attempt(client, agent.email, "guess")).status_code == 401
     assert (await _attempt(client, agent.email, PASSWORD)).status_code == 303
+
+
+def test_an_ipv6_client_counts_by_its_64() -> None:
+    assert client_address("2001:db8:1:2::17") == client_address("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
+    assert client_address("2001:db8:1:3::1") != client_address("2001:db8:1:2::1")
+    assert client_address("::ffff:192.0.2.7") == client_address("192.0.2.7") == "192.0.2.7"
+    assert client_address("unknown") == "unknown"
 
 
 async def test_sign_in_is_throttled_per_address(runtime: Runtime, client: httpx.AsyncClient) -> None:
