@@ -1,7 +1,7 @@
 """web sessions stored server-side, so sign-out, deactivation and a password change end them
 
 Revision ID: 0104
-Revises: 0106
+Revises: 0014
 Create Date: 2026-11-30 09:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import router.models.columns
 
 revision: str = "0104"
-down_revision: str | None = "0106"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
