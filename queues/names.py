@@ -19,6 +19,8 @@ SLA_TIMERS = f"{PREFIX}:sla:timers"
 GENERATION = f"{PREFIX}:generation"
 #: Held by the process rebuilding the tier queues (a short lease: ``queues.lease``).
 RECONCILE_LOCK = f"{PREFIX}:reconcile:lock"
+#: The credentials epoch every API process checks its token cache against (``queues.credentials``).
+CREDENTIALS_EPOCH = f"{PREFIX}:credentials:epoch"
 
 
 def tier_arq_queue(tier: int) -> str:

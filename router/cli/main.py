@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from router.cli import admin, reports, rules, webhooks
+from router.cli import accounts, admin, reports, rules, webhooks
 from router.cli.common import console, parse_tiers, run
 
 if TYPE_CHECKING:
@@ -319,6 +319,7 @@ def reconcile_cmd() -> None:
 
 app.command()(admin.demo)
 app.add_typer(admin.agents_app, name="agents")
+accounts.install(admin.agents_app)
 app.add_typer(admin.customers_app, name="customers")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(rules.app, name="rules")

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
-from router.agents import service as agents
 from router.bounds import MOMENT_RANGE, AgentIdQuery, CustomerIdQuery, Moment, days_before
 from router.deps import ContextDep, CurrentLead, SessionDep, bearer_scheme, current_agent, current_lead
 from router.models.agents import Agent
@@ -22,9 +21,13 @@ from router.reports import service as reports
 from router.reports.csv import to_csv
 from router.reports.queries import Filters
 from router.reports.schemas import SlaReport
-from router.web.session import signed_in_id
+from router.security_headers import SELF_CONTAINED_PAGE_POLICY
+from router.web.deps import signed_in_agent
 
 api = APIRouter(prefix="/reports", tags=["reports"], responses=SIGNED_IN_WITH_PARAMETERS | LEADS_ONLY)
+#: The report page is self-contained (inline styles and charts); the other security headers come from
+#: ``router.security_headers.HtmlSecurityHeaders`` like every HTML response's.
+_PAGE_HEADERS = {"Content-Security-Policy": SELF_CONTAINED_PAGE_POLICY}
 pages = APIRouter(tags=["reports"])
 
 
@@ -77,21 +80,21 @@ async def sla_report(
         )
     if format is Format.html:
         page = await reports.sla_report_off_loop(ctx.engine, filters, partial(render.to_html, ctx.templates))
-        return HTMLResponse(page)
+        return HTMLResponse(page, headers=_PAGE_HEADERS)
     return await reports.sla_report_off_loop(ctx.engine, filters, lambda report: report)
 
 
 async def page_reader(
     request: Request,
+    ctx: ContextDep,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Agent | None:
     """A lead signed in to the web UI (session cookie) or calling with a bearer token; None: nobody yet."""
     if credentials is not None:
-        agent = await current_agent(session, credentials)
+        agent = await current_agent(ctx, session, credentials)
     else:
-        agent_id = signed_in_id(request)
-        found = await agents.active_agent(session, agent_id) if agent_id is not None else None
+        found = await signed_in_agent(request, session)
         if found is None:
             return None
         agent = found
@@ -115,4 +118,4 @@ async def reports_page(
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/ui/login?{urlencode({'next': target})}", status_code=303)
     page = await reports.sla_report_off_loop(ctx.engine, filters, partial(render.to_html, ctx.templates))
-    return HTMLResponse(page)
+    return HTMLResponse(page, headers=_PAGE_HEADERS)
