@@ -16,7 +16,9 @@ from router.notifications.routes import api as notifications_api
 from router.reports.routes import api as reports_api
 from router.reports.routes import pages as reports_pages
 from router.routing.routes import api as rules_api
+from router.security_headers import HtmlSecurityHeaders
 from router.settings import Settings
+from router.system import docs
 from router.system.routes import api as system_api
 from router.tickets.attachment_routes import api as attachments_api
 from router.tickets.handover_routes import api as handover_api
@@ -44,6 +46,9 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
         version="0.1.0",
         summary="Support-ticket escalation router",
         lifespan=lifespan,
+        # Served by ``router.system.docs`` from local files (FastAPI's pages load from CDNs).
+        docs_url=None,
+        redoc_url=None,
     )
     problems.install(app)
     openapi.install(app)
@@ -60,6 +65,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(notifications_api)
     app.include_router(v1)
     app.include_router(system_api)
+    docs.install(app)
     install_web(app, settings)
     app.include_router(reports_pages)
     app.add_middleware(
@@ -69,4 +75,5 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
         per_pattern={UPLOAD_PATHS: settings.max_reply_upload_bytes},
     )
     app.add_middleware(RequestTimer)
+    app.add_middleware(HtmlSecurityHeaders)
     return app

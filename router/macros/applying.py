@@ -19,7 +19,7 @@ from router.models.tickets import Message, Ticket
 from router.rendering import timestamp
 from router.settings import Settings
 from router.tickets import macro_actions
-from router.tickets.actors import Actor, require_tier
+from router.tickets.actors import Actor, require_may_act, require_tier
 from router.tickets.inputs import StoredAttachment
 
 
@@ -114,7 +114,7 @@ async def apply(
 ) -> Message:
     """Send the macro's message (``body``: as the agent edited the preview; else rendered now) and take its
     actions, all or nothing."""
-    require_tier(actor, ticket.support_tier)
+    require_may_act(actor, ticket.support_tier)
     macro = await macros.usable(session, macro_id, ticket)
     if body is None:
         body = templating.render(macro.body, await fields(session, ticket, actor, settings))

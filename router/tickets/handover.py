@@ -19,7 +19,7 @@ from router.models.columns import utcnow
 from router.models.tickets import OPEN_STATUSES, Status, Ticket
 from router.sla import service as sla
 from router.tickets import service, trail
-from router.tickets.actors import Actor, require_tier
+from router.tickets.actors import Actor, require_may_act
 from router.tierqueues import placement
 from rules.vocabulary import PRIORITIES
 
@@ -55,7 +55,7 @@ async def take(session: AsyncSession, ticket: Ticket, actor: Actor, *, policies:
 
     :param policies: the take policy of each support tier (``Settings.take_policy``).
     """
-    require_tier(actor, ticket.support_tier)
+    require_may_act(actor, ticket.support_tier)
     if actor.agent is None:
         raise Forbidden("only an agent takes a ticket")
     tier = ticket.support_tier
@@ -85,7 +85,7 @@ async def release(session: AsyncSession, ticket: Ticket, actor: Actor, *, reason
     """Give an in-progress ticket back to its tier's queue, unassigned, at its original place.
 
     The assignee releases their own ticket; leads and admins release anyone's."""
-    require_tier(actor, ticket.support_tier)
+    require_may_act(actor, ticket.support_tier)
     if ticket.status != Status.in_progress or ticket.support_tier is None:
         raise Conflict(f"ticket {ticket.ref} is {ticket.status}; only an in-progress ticket is released")
     mine = actor.agent is not None and ticket.assignee_id == actor.agent.id
@@ -129,7 +129,7 @@ async def set_priority(
     session: AsyncSession, ticket: Ticket, actor: Actor, *, priority: str, reason: str | None = None
 ) -> Ticket:
     """Set the priority by hand; a queued ticket moves to the place the new priority gives it."""
-    require_tier(actor, ticket.support_tier)
+    require_may_act(actor, ticket.support_tier)
     if priority not in PRIORITIES:
         raise Invalid(f"priority is one of {', '.join(PRIORITIES)}", field="priority")
     _require_open(ticket, "priority")
@@ -167,7 +167,7 @@ async def change_tags(
     session: AsyncSession, ticket: Ticket, actor: Actor, *, add: Sequence[str] = (), remove: Sequence[str] = ()
 ) -> Ticket:
     """Add and remove tags by hand (removing a tag the ticket lacks is no error)."""
-    require_tier(actor, ticket.support_tier)
+    require_may_act(actor, ticket.support_tier)
     adding, removing = clean_tags(add, "add"), clean_tags(remove, "remove")
     _require_open(ticket, "tags")
     tags = [t for t in ticket.tags if t not in removing]

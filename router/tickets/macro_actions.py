@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.models.tickets import Message, Status, Ticket
 from router.tickets import handover, messages, service, trail
-from router.tickets.actors import Actor, require_tier
+from router.tickets.actors import Actor, require_may_act
 from router.tickets.inputs import StoredAttachment
 
 
@@ -35,7 +35,7 @@ async def apply_macro(session: AsyncSession, ticket: Ticket, actor: Actor, run: 
     """The message first (a reply may reopen a resolved ticket), then priority, tags, and the status or the
     escalation. Any step refused (a closed ticket, the top tier) refuses the whole: the caller's
     transaction rolls back."""
-    require_tier(actor, ticket.support_tier)
+    require_may_act(actor, ticket.support_tier)
     why = f"macro {run.name!r}"
     trail.record(
         session,
