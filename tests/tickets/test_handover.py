@@ -92,6 +92,9 @@ async def test_an_agent_never_takes_or_changes_a_ticket_of_another_tier(
     assert (ticket.status, ticket.priority, ticket.tags, ticket.assignee_id) == (Status.queued, "normal", [], None)
     assert await _queue(runtime, 2) == [ticket_id]
     assert (await client.post(f"/api/v1/tickets/{ticket_id}/take", headers=auth(lead_token))).status_code == 200
+    unrouted = await open_ticket(runtime, tier=None)  # read by every agent, changed by leads only
+    r = await client.post(f"/api/v1/tickets/{unrouted}/tags", json={"add": ["x"]}, headers=auth(token))
+    assert r.status_code == 403 and "not been routed" in r.json()["detail"]
 
 
 async def test_the_tiers_take_policy_decides_who_may_take(runtime: Runtime, client: httpx.AsyncClient) -> None:

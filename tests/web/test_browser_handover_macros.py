@@ -88,11 +88,15 @@ async def test_a_macro_with_a_preview_and_its_actions(page: Page, runtime: Runti
     await expect(actions).to_contain_text("add tags export")
     await expect(actions).to_contain_text("set status to waiting on customer")
     await message.fill(f"Hello,\n\nfor {ref} please send the export file you tried.\nTess")
+    await page.get_by_label("Attach files (optional)").last.set_input_files(
+        {"name": "export.csv", "mimeType": "text/csv", "buffer": b"id,total\n1,0\n"}
+    )
     await page.get_by_role("button", name="Apply macro").click()
     await expect(page.get_by_text(f"Macro applied to {ref}.")).to_be_visible()
     await expect(page.locator(".conversation")).to_contain_text("please send the export file you tried.")
     await expect(page.locator(".ticket-head")).to_contain_text("waiting on customer")
     await expect(page.locator(".ticket-head .badge.prio-high")).to_be_visible()
     await expect(page.locator("#tags-value")).to_have_value("export")
+    await expect(page.locator(".attachments").get_by_role("link", name="export.csv")).to_be_visible()
     ticket = await load(runtime, ticket_id)
     assert (ticket.status, ticket.priority, ticket.tags) == (Status.waiting_on_customer, "high", ["export"])
