@@ -1,6 +1,6 @@
 """macro: leads' canned replies (sandboxed Jinja2 templates) and the actions applying one takes
 
-Revision ID: 0202
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-11-30 09:30:00
 """
@@ -15,7 +15,7 @@ import router.models.columns
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
-revision: str = "0202"
+revision: str = "0016"
 down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
