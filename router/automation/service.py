@@ -7,6 +7,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router.audit.chain import state_of
 from router.models.columns import utcnow
 from router.models.customers import Customer
 from router.models.tickets import Message, Ticket
@@ -107,7 +108,7 @@ async def run_batch(
     results = []
     for ticket in tickets_:
         assert ticket.id is not None
-        head = (ticket.id, ticket.audit_seq, ticket.audit_head)
+        head = (ticket.id, ticket.audit_seq, ticket.audit_head, state_of(ticket))
         sent = int(sent_today.get(ticket.requester_email, 0))
         if ticket.auto_reply_suppressed:
             results.append(AutomationResult(*head, quiet_reason="the requester's mail asked for no automatic replies"))
