@@ -1,8 +1,7 @@
-"""Administration: ``demo``, ``agents add``, ``customers import``, ``audit verify``."""
+"""Administration: ``demo``, ``agents add``, ``customers import`` (``audit`` has its own module)."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from collections.abc import Awaitable, Callable
@@ -10,9 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from rich.progress import Progress
 
-from router.cli.common import console, err, in_session, parse_tiers, run
+from router.cli.common import console, in_session, parse_tiers, run
 from router.settings import get_settings
 from rules.located import UnreadableSource, read_source
 from rules.vocabulary import CUSTOMER_TIERS, MAX_CUSTOMER_TIER, MIN_CUSTOMER_TIER
@@ -25,7 +23,6 @@ if TYPE_CHECKING:
 
 agents_app = typer.Typer(help="Manage helpdesk agents.", no_args_is_help=True)
 customers_app = typer.Typer(help="Manage customers.", no_args_is_help=True)
-audit_app = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
 T = TypeVar("T")
 
 
@@ -154,38 +151,3 @@ def customers_import(
 
     count = _commit_or_exit(work, "; nothing was imported")
     console.print(f"imported {count} customers")
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Verify every ticket's hash chain; exits 1 and names the tickets whose chain is broken."""
-    from router.audit import service as audit
-    from router.db import make_engine, make_sessionmaker, migrate
-
-    settings = get_settings()
-
-    async def main() -> tuple[int, list[str]]:
-        url = settings.effective_database_url
-        await asyncio.to_thread(migrate, url)
-        engine = make_engine(url)
-        broken: list[str] = []
-        checked = 0
-        try:
-            async with make_sessionmaker(engine)() as session:
-                with Progress(console=err, transient=True) as progress:
-                    task = progress.add_task("verifying audit chains", total=None)
-                    async for report in audit.verify_all(session):
-                        checked += 1
-                        progress.advance(task)
-                        if not report.valid:
-                            broken.append(f"ticket {report.ticket_id}: event {report.broken_at_seq}: {report.problem}")
-        finally:
-            await engine.dispose()
-        return checked, broken
-
-    checked, broken = run(main())
-    for line in broken:
-        typer.echo(f"BROKEN {line}", err=True)
-    console.print(f"checked {checked} tickets: {checked - len(broken)} valid, {len(broken)} broken")
-    if broken:
-        raise typer.Exit(1)

@@ -1,6 +1,6 @@
 """``tierroute``: the typer app and the long-running processes (up, serve, worker, smtp, imap, reconcile).
 
-The command groups live beside this module, one each: ``admin`` (demo, agents, customers, audit), ``rules``,
+The command groups live beside this module, one each: ``admin`` (demo, agents, customers), ``audit``, ``rules``,
 ``reports`` and ``webhooks``.
 """
 
@@ -20,7 +20,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from router.cli import admin, reports, rules, webhooks
+from router.cli import admin, audit, reports, rules, webhooks
 from router.cli.common import console, parse_tiers, run
 from router.settings import Settings, get_settings
 
@@ -253,7 +253,7 @@ def reconcile_cmd() -> None:
 app.command()(admin.demo)
 app.add_typer(admin.agents_app, name="agents")
 app.add_typer(admin.customers_app, name="customers")
-app.add_typer(admin.audit_app, name="audit")
+app.add_typer(audit.app, name="audit")
 app.add_typer(rules.app, name="rules")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(reports.app, name="report")
