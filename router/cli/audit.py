@@ -65,10 +65,7 @@ def _trusted_key(settings: Settings, public_key: Path | None) -> Ed25519PublicKe
     if public_key is not None:
         return load_public_key(public_key)
     own = settings.effective_audit_signing_key_file
-    if own.exists():
-        return load_public_key(own)
-    err.print("warning: no --public-key and no local signing key: the checkpoint's signer is not authenticated")
-    return None
+    return load_public_key(own) if own.exists() else None
 
 
 @app.command("verify")
@@ -89,7 +86,10 @@ def verify(
 
         checkpoint = None
         if against is not None:
-            checkpoint = checkpoints.read(against, _trusted_key(settings, public_key))
+            trusted = _trusted_key(settings, public_key)
+            checkpoint = checkpoints.read(against, trusted)
+            if trusted is None:
+                err.print("warning: no --public-key and no local signing key: the checkpoint's signer is unchecked")
         async with _session(settings) as session:
             if ticket is not None:
                 return [await _verify_one(session, ticket, checkpoint)], checkpoint
