@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 from arq.connections import RedisSettings
+from redis.asyncio import Redis
 
 from router.settings import Settings
 
@@ -121,3 +122,37 @@ def redis_settings(settings: Settings) -> RedisSettings:
     if _embedded is None:
         _embedded = EmbeddedRedis(settings.embedded_redis_path)
     return RedisSettings(unix_socket_path=_embedded.socket_path)
+
+
+def embedded_socket(settings: Settings) -> str | None:
+    """The socket of the embedded server serving the data dir now, if one runs: a restarted ``tierroute up``
+    starts a new server on a new socket, which the processes sharing its Redis must follow."""
+    rdb_path = settings.embedded_redis_path
+    if _live_server_pid(rdb_path) is None:
+        return None
+    try:
+        return str(json.loads(Path(f"{rdb_path}.settings").read_text())["unixsocket"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+async def reconnect(pool: Redis, settings: Settings) -> bool:
+    """Drop the pool's connections so the next command connects afresh: to the same address for a Redis
+    named by URL (restarted in place), or to the socket of the embedded server now serving the data dir.
+    False when no embedded server runs (nothing to connect to yet)."""
+    connections = pool.connection_pool
+    if not settings.redis_url:
+        socket = embedded_socket(settings)
+        if socket is None:
+            return False
+        if connections.connection_kwargs.get("path") != socket:
+            connections.connection_kwargs["path"] = socket  # for connections made from now on
+            # The pool keeps its connections (a dropped one reconnects to its own address): move them too.
+            for connection in [*connections._available_connections, *connections._in_use_connections]:
+                if hasattr(connection, "path"):
+                    connection.path = socket
+            if _embedded is not None:
+                _embedded.socket_path = socket
+            log.warning("embedded_redis_followed", socket=socket)
+    await connections.disconnect()
+    return True

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from arq.connections import ArqRedis
+from redis.exceptions import RedisError
 
 from queues.names import SLA_TIMERS, arq_queue_for, tier_age_key, tier_queue_key
 from router.effects import (
@@ -31,8 +32,13 @@ class RedisEffectSink:
         *,
         mail_enabled: Callable[[], bool] = lambda: True,
         event_wanted: Callable[[str], bool] = lambda _type: False,
+        reconnect: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.pool = pool
+        #: Points the pool at the Redis serving now (``queues.connection.reconnect``); False: none is there.
+        self.reconnect = reconnect
+        #: Effects were lost to an outage since the last catch-up (``queues.reconcile.catch_up`` repairs).
+        self.behind = False
         #: Events nobody subscribes to stay in the outbox as a record; no job is queued for them.
         self.event_wanted = event_wanted
         #: Without an outbound SMTP server mail jobs would only find nothing to do: they are not queued
@@ -40,6 +46,22 @@ class RedisEffectSink:
         self.mail_enabled = mail_enabled
 
     async def apply(self, effects: Sequence[Effect]) -> None:
+        """Apply; on a lost connection (Redis restarted, or the embedded one moved to a new socket) connect
+        afresh and apply once more: the moves are one MULTI and the jobs have ids, so a repeat is harmless.
+        Raises when Redis is still unreachable, after marking the sink ``behind``."""
+        try:
+            await self._apply(effects)
+        except (RedisError, OSError):
+            if self.reconnect is not None and await self.reconnect():
+                try:
+                    await self._apply(effects)
+                    return
+                except (RedisError, OSError):
+                    pass
+            self.behind = True
+            raise
+
+    async def _apply(self, effects: Sequence[Effect]) -> None:
         moves = [e for e in effects if isinstance(e, PlaceInQueue | RemoveFromQueue | ScheduleTimer | CancelTimer)]
         if moves:
             async with self.pool.pipeline(transaction=True) as pipe:

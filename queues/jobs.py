@@ -31,6 +31,9 @@ from router.models.columns import utcnow
 from router.models.reports import DigestMail
 from router.models.tickets import MailStatus, Message
 from router.models.webhooks import DeliveryStatus, WebhookDelivery
+from router.notifications import mail as notification_mail
+from router.notifications import queries as notification_queries
+from router.notifications import service as notifications
 from router.outbound import smtp_client
 from router.outbound.compose import compose
 from router.reports import digest, rollups
@@ -219,6 +222,29 @@ async def send_digest(ctx: dict[str, Any], digest_id: int) -> str:
     return "sent"
 
 
+async def send_notification_mail(ctx: dict[str, Any], notification_id: int) -> str:
+    """Mail one notification to its agent, once; retried with backoff like every outbound mail."""
+    app = app_of(ctx)
+    settings = app.settings
+    if not settings.smtp_url:
+        return "not-configured"
+    async with app.sessionmaker() as session:
+        found = await notification_queries.mail_of(session, notification_id)
+        if found is None:
+            return "nothing-to-send"
+        mail = notification_mail.compose(*found, settings=settings, templates=app.templates)
+
+    async def failed(error: str, final: bool) -> None:
+        log.warning("notification_mail_failed", notification_id=notification_id, error=error, final=final)
+        if final:
+            await in_transaction(ctx, lambda s: notifications.mark_mailed(s, notification_id, sent=False))
+
+    if not await _send_or_retry(ctx, mail, failed):
+        return "failed"
+    await in_transaction(ctx, lambda s: notifications.mark_mailed(s, notification_id, sent=True))
+    return "sent"
+
+
 async def _send_or_retry(
     ctx: dict[str, Any], mail: EmailMessage, on_failure: Callable[[str, bool], Awaitable[None]]
 ) -> bool:
@@ -265,10 +291,11 @@ async def deliver_webhook(ctx: dict[str, Any], delivery_id: int) -> str:
     app = app_of(ctx)
 
     async def load(session: AsyncSession) -> WebhookDelivery | None:
-        return await session.get(WebhookDelivery, delivery_id)
+        # A vendor handoff whose ticket left tier 4 (or the vendor) since is recorded as skipped, not sent.
+        return await outbound.due_delivery(session, delivery_id, app.webhooks)
 
     delivery = await in_transaction(ctx, load)
-    if delivery is None or delivery.status != DeliveryStatus.pending:
+    if delivery is None:
         return "nothing-to-send"
     endpoint = app.webhooks.endpoint(delivery.endpoint_kind, delivery.endpoint)
     status_code: int | None

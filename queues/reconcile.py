@@ -20,6 +20,8 @@ from router.context import AppContext
 from router.effects import automation_job, deliver_job, mail_job, publish_job, route_job
 from router.events.service import EVENT_TYPES
 from router.models.columns import utcnow
+from router.notifications import queries as notification_queries
+from router.notifications import service as notifications
 from router.sla.queries import overdue_timers, pending_timers
 from router.tickets import queries
 from router.tierqueues.ordering import created_ms, queue_score
@@ -101,7 +103,19 @@ async def enqueue_missing_jobs(app: AppContext, pool: ArqRedis, *, grace_seconds
     webhooks = await enqueue_webhook_jobs(app, pool, created_before=cutoff)
     if webhooks:
         log.info("webhook_jobs_enqueued", count=webhooks)
+    notices = await enqueue_notification_mails(app, pool, created_before=cutoff)
+    if notices:
+        log.info("notification_mail_jobs_enqueued", count=notices)
     return routed, automated
+
+
+async def enqueue_notification_mails(app: AppContext, pool: ArqRedis, *, created_before: datetime | None) -> int:
+    """Mail jobs of notifications whose mail is still pending (lost with Redis, or a crash before the enqueue)."""
+    if not app.settings.smtp_url:
+        return 0
+    async with app.sessionmaker() as session:
+        pending = await notification_queries.pending_mails(session, created_before=created_before)
+    return sum([await enqueue(pool, notifications.notification_mail_job(nid)) for nid in pending])
 
 
 async def enqueue_webhook_jobs(app: AppContext, pool: ArqRedis, *, created_before: datetime | None) -> int:
@@ -148,6 +162,22 @@ async def reschedule_overdue_timers(app: AppContext, pool: ArqRedis, *, grace_se
     if count:
         log.warning("sla_timers_rescheduled", count=count)
     return count
+
+
+async def catch_up(app: AppContext, pool: ArqRedis) -> None:
+    """Make good the effects a process lost to a Redis outage, from the database: tier queues repaired, missing
+    jobs enqueued, SLA timers put back; all of it safe while workers run (no lock, no swap)."""
+    added, removed = await repair_tier_queues(app, RedisTierQueue(pool))
+    routed, automated = await enqueue_missing_jobs(app, pool)
+    timers = await rebuild_sla_timers(app, pool)
+    log.info(
+        "effects_reconciled",
+        queue_added=added,
+        queue_removed=removed,
+        routing_enqueued=routed,
+        automation_enqueued=automated,
+        sla_timers=timers,
+    )
 
 
 async def reconcile(app: AppContext, pool: ArqRedis) -> ReconcileReport:

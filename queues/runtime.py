@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import structlog
 from arq import create_pool
 from arq.connections import ArqRedis
+from redis.exceptions import RedisError
 
-from queues.connection import redis_settings
+from queues.connection import reconnect, redis_settings
 from queues.counters import RedisCounters
 from queues.dispatch import RedisEffectSink
 from queues.names import ROUTING_QUEUE
@@ -26,7 +28,11 @@ from router.routing.rulebook import RulebookProvider
 from router.settings import Settings
 from router.sla.policies import SESSION_KEY, SlaPolicyProvider
 from router.storage import BlobStore
+from router.unit_of_work import transaction
 from router.webhooks import config as webhooks_config
+from router.webhooks import subscriptions
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -70,8 +76,14 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
             counters=RedisCounters(pool),
         )
         app.effects = RedisEffectSink(
-            pool, mail_enabled=lambda: bool(app.settings.smtp_url), event_wanted=lambda t: app.webhooks.wants(t)
+            pool,
+            mail_enabled=lambda: bool(app.settings.smtp_url),
+            event_wanted=lambda t: app.webhooks.wants(t),
+            reconnect=lambda: reconnect(pool, app.settings),
         )
+        if webhooks.subscriptions:  # a subscription new to this install hears the events from now on only
+            async with transaction(app.sessionmaker, app.effects) as session:
+                await subscriptions.first_seen(session, webhooks)
         try:
             yield Runtime(app, pool)
         finally:
@@ -87,3 +99,23 @@ async def open_app_context(settings: Settings) -> AsyncIterator[AppContext]:
     """The ``router.app.ContextFactory`` for the API."""
     async with open_runtime(settings) as runtime:
         yield runtime.app
+
+
+async def keep_effects_applied(runtime: Runtime, *, every: float = 1.0) -> None:
+    """For the long-lived processes that share Redis without running workers (the SMTP listener, the IMAP
+    poller): once effects were lost to an outage, wait for Redis to be back and catch up from the database.
+    Runs until cancelled."""
+    from queues.reconcile import catch_up
+
+    sink = runtime.app.effects
+    assert isinstance(sink, RedisEffectSink)
+    while True:
+        await asyncio.sleep(every)
+        if not sink.behind or not await reconnect(runtime.pool, runtime.app.settings):
+            continue
+        sink.behind = False  # before reading the database: effects lost meanwhile set it again
+        try:
+            await catch_up(runtime.app, runtime.pool)
+        except (RedisError, OSError) as exc:
+            sink.behind = True
+            log.warning("effects_catch_up_failed", error=repr(exc))

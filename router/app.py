@@ -11,6 +11,7 @@ from router import problems
 from router.context import AppContext
 from router.intake.routes import api as intake_api
 from router.metrics import RequestTimer
+from router.notifications.routes import api as notifications_api
 from router.reports.routes import api as reports_api
 from router.reports.routes import pages as reports_pages
 from router.routing.routes import api as rules_api
@@ -47,6 +48,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(rules_api)
     v1.include_router(webhooks_api)
     v1.include_router(reports_api)
+    v1.include_router(notifications_api)
     app.include_router(v1)
     app.include_router(system_api)
     install_web(app, settings)

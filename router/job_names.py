@@ -15,6 +15,7 @@ AUTOMATE_TIER_BATCH: Final = "tier.automate_batch"
 CHECK_SLA: Final = "sla.check"
 SEND_MAIL: Final = "mail.send"
 SEND_DIGEST: Final = "reports.send_digest"
+SEND_NOTIFICATION_MAIL: Final = "notifications.send_mail"
 PUBLISH_EVENT: Final = "events.publish"
 DELIVER_WEBHOOK: Final = "webhook.deliver"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,10 +68,17 @@ class Settings(BaseSettings):
     #: Mailboxes to poll, ``imap://user:password@host:port/INBOX`` (``imaps://`` for TLS).
     imap_urls: list[str] = Field(default_factory=list)
     imap_poll_seconds: float = 30.0
+    #: A mail threaded to a ticket (``[T-...]`` in the subject, or In-Reply-To/References) from someone other
+    #: than its requester, a contact of its customer or an address on its CC list: ``new_ticket`` opens a ticket
+    #: of its own, ``hold`` keeps it on the ticket for an agent without adding it to the conversation.
+    thread_foreign_senders: Literal["new_ticket", "hold"] = "new_ticket"
     #: Name the SMTP listener greets with.
     smtp_hostname: str = "tierroute.local"
     #: Automatic replies to one address per day, at most (RFC 3834's loop advice).
     auto_replies_per_address_per_day: int = 5
+    #: A requester is acknowledged once per ticket; with this on, a tier move (escalation, de-escalation) also
+    #: mails them a notice (``templates/messages/tier_notice.txt``), which the daily cap above does not count.
+    tier_move_notice: bool = False
     #: Webhook sources, vendors and subscriptions (YAML, docs/webhooks.md); unset: no webhooks.
     webhooks: Path | None = None
     #: First retry of a failed outbound webhook after this many seconds, doubling up to an hour.

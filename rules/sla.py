@@ -26,7 +26,10 @@ ON_ESCALATION = ("restart", "continue")
 #: Ticket statuses a clock may pause in (the closed ones stop clocks instead).
 PAUSABLE_STATUSES = ("new", "queued", "in_progress", "waiting_on_customer")
 ALWAYS = "24x7"
-TOP_KEYS = {"version", "warning_at", "pause_statuses", "calendars", "policies", "select"}
+#: Agent actions that can count as the response a response clock waits for (``responses``). A public reply
+#: always does; ``resolved`` lets a resolution answer too (for teams whose resolution mail is the answer).
+RESPONSE_ACTIONS = ("replied", "resolved")
+TOP_KEYS = {"version", "warning_at", "pause_statuses", "responses", "calendars", "policies", "select"}
 POLICY_KEYS = {"calendar", "targets", "warning_at", "on_breach", "on_escalation", "description"}
 WHEN_KEYS = {"support_tier", "customer_tier", "priority"}
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
@@ -73,6 +76,8 @@ class SlaPolicies:
     policies: Mapping[str, SlaPolicy]
     selectors: tuple[Selector, ...]
     pause_statuses: frozenset[str]
+    #: The actions that meet a response clock (``RESPONSE_ACTIONS``); stopped by any other, it is unanswered.
+    response_actions: frozenset[str] = frozenset({"replied"})
 
     def select(self, *, pinned: str | None, support_tier: int, customer_tier: int, priority: str) -> SlaPolicy:
         """The policy the rulebook named (if it exists here), else the first ``select`` entry that matches.
@@ -210,6 +215,10 @@ def parse_sla_policies(text: str, source: str = "<sla>") -> SlaPolicies:
     pause = doc.get("pause_statuses", ["waiting_on_customer"])
     if not isinstance(pause, list) or any(s not in PAUSABLE_STATUSES for s in pause):
         c.fail(doc, "pause_statuses", f"pause_statuses is a list of: {', '.join(PAUSABLE_STATUSES)}")
+    responses = doc.get("responses", ["replied"])
+    if not isinstance(responses, list) or any(a not in RESPONSE_ACTIONS for a in responses):
+        c.fail(doc, "responses", f"responses is a list of: {', '.join(RESPONSE_ACTIONS)}")
+        responses = []
     calendars = c.calendars(doc)
     node = doc.get("policies")
     policies: dict[str, SlaPolicy] = {}
@@ -224,7 +233,7 @@ def parse_sla_policies(text: str, source: str = "<sla>") -> SlaPolicies:
     if c.problems:
         raise SlaPolicyError(c.problems)
     version = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return SlaPolicies(version, policies, selectors, frozenset(pause))
+    return SlaPolicies(version, policies, selectors, frozenset(pause), frozenset({"replied", *responses}))
 
 
 def _selectors(c: _SlaCompiler, doc: Any, policies: Mapping[str, SlaPolicy]) -> tuple[Selector, ...]:

@@ -181,7 +181,7 @@ def smtp(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 2525,
 ) -> None:
     """Run the SMTP listener: mail to the support addresses (TIERROUTE_SUPPORT_ADDRESSES) becomes tickets."""
-    from queues.runtime import open_runtime
+    from queues.runtime import keep_effects_applied, open_runtime
     from router.intake.smtp import serve_smtp
 
     settings = get_settings()
@@ -189,12 +189,15 @@ def smtp(
     async def main() -> None:
         async with open_runtime(settings) as runtime:
             server = await serve_smtp(runtime.app, host, port)
+            keeper = asyncio.create_task(keep_effects_applied(runtime))
             console.print(f"SMTP listener on {host}:{port}")
             loop = asyncio.get_running_loop()
             stop = asyncio.Event()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
             await stop.wait()
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
             server.close()
             await server.wait_closed()
 
@@ -204,7 +207,7 @@ def smtp(
 @app.command()
 def imap(once: Annotated[bool, typer.Option(help="Poll each mailbox once and exit.")] = False) -> None:
     """Poll the IMAP mailboxes in TIERROUTE_IMAP_URLS; each unseen mail is ingested, then flagged seen."""
-    from queues.runtime import open_runtime
+    from queues.runtime import keep_effects_applied, open_runtime
     from router.intake.imap import Mailbox, poll
 
     settings = get_settings()
@@ -215,6 +218,7 @@ def imap(once: Annotated[bool, typer.Option(help="Poll each mailbox once and exi
 
     async def main() -> None:
         async with open_runtime(settings) as runtime:
+            keeper = asyncio.create_task(keep_effects_applied(runtime))
             while True:
                 for mailbox in mailboxes:
                     try:
@@ -223,6 +227,8 @@ def imap(once: Annotated[bool, typer.Option(help="Poll each mailbox once and exi
                     except Exception as exc:  # one bad mailbox must not stop the others
                         typer.echo(f"{mailbox.label}: {exc.__class__.__name__}: {exc}", err=True)
                 if once:
+                    keeper.cancel()
+                    await asyncio.gather(keeper, return_exceptions=True)
                     return
                 await asyncio.sleep(settings.imap_poll_seconds)
 

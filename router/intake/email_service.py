@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.effects import EffectSink
 from router.errors import Invalid, NotFound
+from router.intake import senders
 from router.intake import service as intake
 from router.intake.mime import ParsedEmail, UnreadableEmail, parse_email
 from router.intake.noise import no_ticket_reason, suppresses_auto_reply
@@ -21,6 +22,7 @@ from router.models.intake import InboundMail
 from router.models.tickets import TICKET_REF_IN_SUBJECT, Message, Ticket, ticket_ref
 from router.settings import Settings
 from router.storage import BlobStore
+from router.tickets import messages as ticket_messages
 from router.tickets import service as tickets
 from router.tickets.inputs import InboundRecord, MailDetails, NewTicket, StoredAttachment, TicketContext
 from rules import Rulebook
@@ -142,6 +144,7 @@ def new_ticket(prepared: Prepared, *, source: str, actor: str, settings: Setting
         context=TicketContext(
             recipient=mail.recipients[0] if mail.recipients else None,
             auto_reply_suppressed=suppresses_auto_reply(mail),
+            cc=senders.copied(mail, settings),
         ),
         mail=prepared.details,
         inbound=InboundRecord(
@@ -201,15 +204,22 @@ async def ingest_prepared(
     )
     thread = await _thread_ticket(session, mail)
     noise = no_ticket_reason(mail)
+    # Automatic mail never speaks for the requester (bounces come from mailer daemons): it is attached as is.
+    foreign = noise is None and thread is not None and not await senders.may_write(session, thread, mail.sender)
     if noise is not None:
         record.reason = noise
         if thread is not None:
             kind = "bounce" if "report" in noise else "auto_reply"
             await tickets.add_inbound(session, thread, author=mail.sender, body=text, mail=details, kind=kind)
             record.outcome, record.ticket_id = "attached", thread.id
-    elif thread is not None:
+    elif thread is not None and not foreign:
         await tickets.add_inbound(session, thread, author=mail.sender, body=_new_content(text), mail=details)
+        ticket_messages.widen_cc(thread, senders.copied(mail, settings))
         record.outcome, record.ticket_id = "appended", thread.id
+    elif thread is not None and settings.thread_foreign_senders == "hold":
+        await ticket_messages.hold_mail(session, thread, author=mail.sender, body=_new_content(text), mail=details)
+        record.outcome, record.ticket_id = "held", thread.id
+        record.reason = f"{mail.sender} may not write into {thread.ref}: held for an agent"
     elif await _too_many_from(session, mail.sender, settings):
         record.reason = (
             f"rate limit: {settings.mail_rate_limit} new tickets per {settings.mail_rate_window_seconds} s per sender"
@@ -231,11 +241,17 @@ async def ingest_prepared(
             context=TicketContext(
                 recipient=mail.recipients[0] if mail.recipients else None,
                 auto_reply_suppressed=suppresses_auto_reply(mail),
+                cc=senders.copied(mail, settings),
             ),
             mail=details,
             rulebook=rulebook,
         )
         record.outcome, record.ticket_id = "created", result.ticket.id
+    if foreign and thread is not None and record.outcome != "held":
+        opened = ticket_ref(record.ticket_id) if record.ticket_id else None
+        ticket_messages.refuse_mail(session, thread, sender=mail.sender, message_id=mail.message_id, opened=opened)
+        if opened:
+            record.reason = f"{mail.sender} may not write into {thread.ref}: opened {opened} instead"
     # The same Message-ID arriving twice at once: the other copy may have won.
     winner = await intake.record_once(session, sink, record, lambda: _seen(session, mail.message_id))
     if winner is not None:

@@ -59,6 +59,8 @@ class ParsedEmail:
     reported_ids: tuple[str, ...] = ()
     #: ``Message-ID`` was missing and this one was made from the bytes.
     synthetic_id: bool = False
+    #: Everyone the mail was addressed to (``To`` and ``Cc``): who may write into the thread it starts.
+    addressed: tuple[str, ...] = ()
 
 
 LOOP_HEADERS = (
@@ -370,4 +372,5 @@ def _parse(raw: bytes) -> ParsedEmail:
         content_type=content_type,
         reported_ids=tuple(reported),
         synthetic_id=synthetic,
+        addressed=tuple(clean_text(addr).lower()[:320] for _, addr in _addresses(message, "to", "cc")),
     )

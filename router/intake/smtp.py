@@ -60,7 +60,15 @@ class IntakeHandler:
         except Exception:  # never bounce mail for our own fault: the sender retries later
             log.exception("smtp_intake_failed")
             return "451 4.3.0 Temporary failure, please try again later"
-        log.info("smtp_received", outcome=outcome.outcome, ticket=outcome.ticket_ref, reason=outcome.reason)
+        # A repeated Message-ID made nothing: its outcome is the first copy's, so the log says ``duplicate``.
+        log.info(
+            "smtp_received",
+            outcome="duplicate" if outcome.duplicate else outcome.outcome,
+            duplicate=outcome.duplicate,
+            first_outcome=outcome.outcome if outcome.duplicate else None,
+            ticket=outcome.ticket_ref,
+            reason=outcome.reason,
+        )
         return f"250 2.0.0 Accepted: {outcome.ticket_ref or outcome.outcome}"
 
 

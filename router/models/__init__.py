@@ -7,6 +7,7 @@ from router.models.audit import AuditEvent
 from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
 from router.models.events import OutboxEvent
 from router.models.intake import Delivery, InboundMail
+from router.models.notifications import Notification
 from router.models.reports import (
     DigestMail,
     ReportDay,
@@ -18,7 +19,7 @@ from router.models.reports import (
 )
 from router.models.sla import SlaClock
 from router.models.tickets import Attachment, Message, Ticket
-from router.models.webhooks import WebhookDelivery
+from router.models.webhooks import WebhookDelivery, WebhookSubscription
 
 metadata = SQLModel.metadata
 
@@ -35,6 +36,7 @@ __all__ = [
     "DigestMail",
     "InboundMail",
     "Message",
+    "Notification",
     "OutboxEvent",
     "ReportDay",
     "ReportDayPath",
@@ -45,5 +47,6 @@ __all__ = [
     "SlaClock",
     "Ticket",
     "WebhookDelivery",
+    "WebhookSubscription",
     "metadata",
 ]

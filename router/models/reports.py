@@ -70,7 +70,7 @@ class ReportTicket(SQLModel, table=True):
     fr_wall_ms: int | None = Field(default=None, sa_type=BigInteger)
     res_business_ms: int | None = Field(default=None, sa_type=BigInteger)
     res_wall_ms: int | None = Field(default=None, sa_type=BigInteger)
-    #: Index into ``facts.OUTCOMES`` (met, breached, open); NULL when the ticket has no such clock.
+    #: Index into ``facts.OUTCOMES`` (met, breached, open, unanswered); NULL when the ticket has no such clock.
     fr_outcome: int | None = Field(default=None, sa_type=SmallInteger)
     res_outcome: int | None = Field(default=None, sa_type=SmallInteger)
     customer_id: int | None = Field(default=None)
@@ -122,6 +122,8 @@ class ReportDay(SQLModel, table=True):
     fr_met: int = 0
     fr_breached: int = 0
     fr_open: int = 0
+    #: First-response clocks stopped without a response (``facts.OUTCOMES``): neither met nor breached.
+    fr_unanswered: int = 0
     res_met: int = 0
     res_breached: int = 0
     res_open: int = 0

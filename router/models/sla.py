@@ -23,6 +23,9 @@ class ClockState(StrEnum):
     breached = "breached"
     #: Stopped in time (``stopped_at`` set, never breached in its last tier).
     met = "met"
+    #: A response clock stopped by something that is not a response (resolved with nothing sent): neither met
+    #: nor breached, and reported on its own (``docs/sla.md``).
+    unanswered = "unanswered"
     #: Shown by the API while ``paused_at`` is set; the column keeps the underlying state.
     paused = "paused"
 

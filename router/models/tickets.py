@@ -55,6 +55,13 @@ class Direction(StrEnum):
     note = "note"
 
 
+#: ``Message.kind`` of tier automation's mail: the once-per-ticket acknowledgement, and the notice of a tier
+#: move (sent only when ``TIERROUTE_TIER_MOVE_NOTICE`` is on). Both are automatic mail (loop headers).
+ACKNOWLEDGEMENT_KIND = "acknowledgement"
+TIER_NOTICE_KIND = "tier_notice"
+AUTOMATIC_KINDS = frozenset({ACKNOWLEDGEMENT_KIND, TIER_NOTICE_KIND})
+
+
 class Ticket(SQLModel, table=True):
     __table_args__ = (
         Index("ix_ticket_status_tier", "status", "support_tier"),
@@ -93,6 +100,10 @@ class Ticket(SQLModel, table=True):
     #: The affected service (criticality is looked up in the rulebook).
     service: str | None = Field(default=None, max_length=100)
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSONColumn, nullable=False))
+    #: Addresses copied on the ticket's mail (``To``/``Cc`` beside the support address): they may write into it.
+    cc: list[str] = Field(
+        default_factory=list, sa_column=Column(JSONColumn, nullable=False, server_default=text("'[]'"))
+    )
     severity: str | None = Field(default=None, max_length=32)
     sla_policy: str | None = Field(default=None, max_length=64)
     queue_group: str | None = Field(default=None, max_length=64)
@@ -119,7 +130,7 @@ class Message(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
     direction: str = Field(max_length=16)
-    #: ``message`` for people's words, ``acknowledgement`` for tier automation.
+    #: ``message`` for people's words, ``AUTOMATIC_KINDS`` for tier automation.
     kind: str = Field(default="message", max_length=32)
     author: str = Field(max_length=320)
     body_text: str

@@ -14,6 +14,8 @@ class DeliveryStatus:
     pending = "pending"
     delivered = "delivered"
     failed = "failed"
+    #: Not sent, with the reason in ``last_error``: a vendor handoff whose ticket left the vendor's hands.
+    skipped = "skipped"
 
 
 class WebhookDelivery(SQLModel, table=True):
@@ -44,3 +46,17 @@ class WebhookDelivery(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebhookSubscription(SQLModel, table=True):
+    """When this install first had a subscription (a name and URL): it receives the events created from
+    then on, never the history before it (``router.webhooks.subscriptions``)."""
+
+    __tablename__ = "webhook_subscription"
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: SHA-256 of the name and URL: a subscription given another URL is a new subscriber.
+    key: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=64)
+    url: str = Field(max_length=2000)
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -12,11 +12,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.models.columns import utcnow
-from router.models.tickets import Message, Ticket, ticket_ref
+from router.models.tickets import AUTOMATIC_KINDS, Message, Ticket, ticket_ref
 from router.settings import Settings
 
 TEMPLATE = "messages/outbound.txt"
-AUTOMATIC_KINDS = {"acknowledgement"}
 
 
 def mail_domain(settings: Settings) -> str:

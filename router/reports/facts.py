@@ -58,7 +58,9 @@ facts = metadata.tables["report_ticket"]
 dirty_days = metadata.tables["report_dirty_day"]
 
 #: ``report_ticket.priority`` and the outcomes are indexes into these (``PRIORITIES`` from the vocabulary).
-OUTCOMES = ("met", "breached", "open")
+#: ``unanswered``: a response clock stopped without a response (resolved with nothing sent); appended last so
+#: the codes stored before it kept their meaning.
+OUTCOMES = ("met", "breached", "open", "unanswered")
 #: Events that put a ticket into a tier (their ``to_tier``) and that end its stay there (``from_tier``).
 STARTS = ("routed", "escalated", "deescalated", "reopened")
 ENDS = ("escalated", "deescalated", "resolved")
@@ -103,6 +105,7 @@ def _outcome(c: Any) -> ColumnElement[int | None]:
         (c.c.id.is_(None), null()),
         (c.c.breaches > 0, OUTCOMES.index("breached")),
         (c.c.state == "breached", OUTCOMES.index("breached")),
+        (c.c.state == "unanswered", OUTCOMES.index("unanswered")),
         (c.c.stopped_at.is_not(None), OUTCOMES.index("met")),
         else_=OUTCOMES.index("open"),
     )
@@ -175,9 +178,11 @@ def _facts_select(dialect: str, ticket_ids: BindParameter[Any] | None) -> Any:
         .outerjoin(rc, and_(rc.c.ticket_id == t.c.id, rc.c.kind == "resolution"))
     )
     resolved_now = and_(t.c.resolved_at.is_not(None), t.c.status.in_(("resolved", "closed")))
+    # A first response is timed only when one was given: an unanswered clock has no response time.
+    responded = and_(fr.c.stopped_at.is_not(None), fr.c.state != "unanswered")
     durations = {
-        "fr_business": case((fr.c.stopped_at.is_not(None), cast(func.round(fr.c.total_seconds * 1000), BigInteger))),
-        "fr_wall": case((fr.c.stopped_at.is_not(None), ms_between(dialect, fr.c.stopped_at, t.c.created_at))),
+        "fr_business": case((responded, cast(func.round(fr.c.total_seconds * 1000), BigInteger))),
+        "fr_wall": case((responded, ms_between(dialect, fr.c.stopped_at, t.c.created_at))),
         "res_business": case(
             (and_(resolved_now, rc.c.stopped_at.is_not(None)), cast(func.round(rc.c.total_seconds * 1000), BigInteger))
         ),

@@ -108,6 +108,7 @@ def cohort_sums(dialect: str) -> dict[str, ColumnElement[Any]]:
         "fr_met": count_if(facts.c.fr_outcome == outcome("met")),
         "fr_breached": count_if(facts.c.fr_outcome == outcome("breached")),
         "fr_open": count_if(facts.c.fr_outcome == outcome("open")),
+        "fr_unanswered": count_if(facts.c.fr_outcome == outcome("unanswered")),
         "res_met": count_if(facts.c.res_outcome == outcome("met")),
         "res_breached": count_if(facts.c.res_outcome == outcome("breached")),
         "res_open": count_if(facts.c.res_outcome == outcome("open")),

@@ -30,6 +30,9 @@ class Breakdown(BaseModel):
     first_response_met: int
     first_response_breached: int
     first_response_open: int
+    #: Stopped without a response (resolved with nothing sent): not met, not breached, and not in the compliance.
+    first_response_unanswered: int
+    #: Met among the first responses met or breached.
     first_response_compliance: float | None
     resolution_met: int
     resolution_breached: int

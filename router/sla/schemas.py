@@ -12,7 +12,14 @@ from rules.business_time import business_seconds_between
 from rules.sla import SlaPolicies
 
 #: The ticket's SLA state is its worst clock's, in this order.
-_SEVERITY = (ClockState.breached, ClockState.warning, ClockState.paused, ClockState.ok, ClockState.met)
+_SEVERITY = (
+    ClockState.breached,
+    ClockState.warning,
+    ClockState.paused,
+    ClockState.ok,
+    ClockState.unanswered,
+    ClockState.met,
+)
 
 
 class SlaClockOut(BaseModel):

@@ -209,8 +209,24 @@ def _row_summary(row: dict[str, Any], change: str) -> dict[str, Any]:
     }
 
 
-async def stop(session: AsyncSession, ticket: Ticket, kinds: Sequence[str], now: datetime) -> Changes:
-    """Stop live clocks of ``kinds``: met if they never breached in their last tier, else they stay breached."""
+#: The clocks that wait for a response to the requester (the rest wait for the resolution).
+RESPONSE_KINDS = (ClockKind.first_response, ClockKind.next_response)
+
+
+def stopped_state(policies: SlaPolicies, clock: SlaClock, action: str) -> str:
+    """What a clock stopped by ``action`` is: a breach stays a breach; a response clock is met only by an
+    action that counts as a response (a public reply, or what the policies' ``responses`` add), else it was
+    stopped without a response; any other clock is met."""
+    if clock.state == ClockState.breached:
+        return ClockState.breached
+    if clock.kind in RESPONSE_KINDS and action not in policies.response_actions:
+        return ClockState.unanswered
+    return ClockState.met
+
+
+async def stop(session: AsyncSession, ticket: Ticket, kinds: Sequence[str], now: datetime, *, action: str) -> Changes:
+    """Stop live clocks of ``kinds`` because of ``action`` (``replied``, ``resolved``): met, unanswered or
+    still breached (``stopped_state``)."""
     policies = policies_of(session)
     stopped = []
     for clock in await clocks(session, ticket, kinds):
@@ -219,8 +235,7 @@ async def stop(session: AsyncSession, ticket: Ticket, kinds: Sequence[str], now:
         _fold(clock, policy_of(policies, clock, ticket), now)
         clock.running_since = clock.paused_at = None
         clock.stopped_at = now
-        if clock.state != ClockState.breached:
-            clock.state = ClockState.met
+        clock.state = stopped_state(policies, clock, action)
         _retime(session, clock, policy_of(policies, clock, ticket), now)
         stopped.append(_summary(clock, "stopped"))
     return stopped

@@ -9,7 +9,9 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.models.columns import utcnow
+from router.models.notifications import NotificationKind
 from router.models.tickets import OPEN_STATUSES, Ticket
+from router.notifications import service as notifications
 from router.sla import service as sla
 from router.tickets import service as tickets
 from router.tickets import trail
@@ -61,9 +63,7 @@ async def _breach_action(
             _raise_priority(session, ticket, kind)
         return
     if action == "notify_lead":
-        trail.record(
-            session, ticket, actor=sla.ACTOR, action="lead_notified", to_tier=tier, data={"clock": kind}, touch=False
-        )
+        await _notify_leads(session, ticket, kind, actions)
     elif action == "raise_priority":
         _raise_priority(session, ticket, kind)
     elif action in ("escalate", "escalate_to_vendor"):
@@ -81,6 +81,33 @@ async def _breach_action(
             return
         reason = f"SLA {kind.replace('_', ' ')} breached in tier {tier}"
         await tickets.escalate(session, ticket, Actor.sla(), reason=reason, cause="sla")
+
+
+async def _notify_leads(session: AsyncSession, ticket: Ticket, kind: str, actions: tuple[str, ...]) -> None:
+    """Each lead of the ticket's tier gets a notification (My queues banner, API) and a mail; the audit
+    event names who was notified."""
+    tier = ticket.support_tier
+    leads = await notifications.leads_of_tier(session, tier) if tier is not None else []
+    clock = next((c for c in await sla.clocks(session, ticket, [kind])), None)
+    payload = {
+        "ref": ticket.ref,
+        "subject": ticket.subject,
+        "clock": kind,
+        "support_tier": tier,
+        "priority": ticket.priority,
+        "policy": clock.policy if clock else None,
+        "actions": list(actions),
+    }
+    await notifications.notify(session, leads, kind=NotificationKind.sla_breach, ticket=ticket, payload=payload)
+    trail.record(
+        session,
+        ticket,
+        actor=sla.ACTOR,
+        action="lead_notified",
+        to_tier=tier,
+        data={"clock": kind, "leads": [lead.id for lead in leads]},
+        touch=False,
+    )
 
 
 def _raise_priority(session: AsyncSession, ticket: Ticket, kind: str) -> None:

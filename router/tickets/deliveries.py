@@ -48,14 +48,16 @@ async def note_send_failure(session: AsyncSession, message: Message, *, error: s
 def record_handoff(
     session: AsyncSession, ticket: Ticket, *, vendor: str | None, delivery_id: int | None, reason: str | None = None
 ) -> None:
-    """The vendor-tier handoff was queued for ``vendor`` (or could not be: no vendor fits)."""
+    """The vendor-tier handoff was queued for ``vendor``, or is skipped: no vendor fits, or ``reason`` says why
+    it must not go (the ticket left the vendor's hands before the handoff went out)."""
+    queued = vendor is not None and reason is None
     trail.record(
         session,
         ticket,
         actor="system",
-        action="vendor_handoff" if vendor else "vendor_handoff_skipped",
+        action="vendor_handoff" if queued else "vendor_handoff_skipped",
         to_tier=ticket.support_tier,
-        reason=None if vendor else reason or "no vendor is configured for this ticket",
+        reason=None if queued else reason or "no vendor is configured for this ticket",
         data={"vendor": vendor, "delivery": delivery_id},
         touch=False,
     )

@@ -99,6 +99,7 @@ def draft(
         "component": c.component,
         "service": c.service,
         "tags": list(c.tags),
+        "cc": list(c.cc),
         "severity": None,
         "sla_policy": None,
         "queue_group": None,

@@ -36,6 +36,8 @@ class TicketContext:
     component: str | None = None
     service: str | None = None
     tags: tuple[str, ...] = ()
+    #: Addresses copied on the first mail: besides the requester, they may write into the ticket by mail.
+    cc: tuple[str, ...] = ()
     #: The first mail asked not to be auto-answered (list, loop or auto-reply headers).
     auto_reply_suppressed: bool = False
 

@@ -15,7 +15,6 @@ from router.audit.keys import keyring_of
 from router.effects import after_commit, mail_job
 from router.models import metadata
 from router.models.columns import utcnow
-from router.models.sla import ClockKind
 from router.models.tickets import Attachment, Direction, MailStatus, Message, Ticket
 from router.sla import service as sla
 from router.tickets import trail
@@ -92,8 +91,7 @@ async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, bo
     else:
         message = await _store_outbound(session, ticket.id, author=actor.name, body=body, kind="message")
     # A public reply answers the first (or next) response the ticket owes.
-    responses = [ClockKind.first_response, ClockKind.next_response]
-    changes = [] if internal else await sla.stop(session, ticket, responses, utcnow())
+    changes = [] if internal else await sla.stop(session, ticket, sla.RESPONSE_KINDS, utcnow(), action="replied")
     trail.record(
         session,
         ticket,
@@ -108,44 +106,57 @@ async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, bo
     return message
 
 
-async def record_automation(session: AsyncSession, ticket: Ticket, *, tier: int, kind: str, body: str) -> bool:
+async def record_automation(
+    session: AsyncSession, ticket: Ticket, *, tier: int, kind: str, body: str, action: str = "automation"
+) -> bool:
     """Record what tier automation sent the requester; a repeated job for the same tier does nothing."""
     if ticket.automation_tier != tier:
         return False
     assert ticket.id is not None
     ticket.automation_tier = None
     await _store_outbound(session, ticket.id, author="system", body=body, kind=kind)
-    trail.record(session, ticket, actor="system", action="automation", to_tier=tier, data={"kind": kind})
+    trail.record(session, ticket, actor="system", action=action, to_tier=tier, data={"kind": kind})
     return True
 
 
-async def skip_automation(session: AsyncSession, ticket: Ticket, *, tier: int, reason: str) -> bool:
+async def skip_automation(
+    session: AsyncSession, ticket: Ticket, *, tier: int, reason: str, action: str = "automation_skipped"
+) -> bool:
     """Tier automation decided to stay quiet; the decision is audited."""
     if ticket.automation_tier != tier:
         return False
     ticket.automation_tier = None
-    trail.record(session, ticket, actor="system", action="automation_skipped", to_tier=tier, reason=reason)
+    trail.record(session, ticket, actor="system", action=action, to_tier=tier, reason=reason)
+    return True
+
+
+def clear_automation(ticket: Ticket, *, tier: int) -> bool:
+    """Tier automation has nothing to do for this move (no notice configured): nothing to send or audit."""
+    if ticket.automation_tier != tier:
+        return False
+    ticket.automation_tier = None
     return True
 
 
 @dataclass(frozen=True)
 class AutomationResult:
-    """What tier automation does for one ticket of a batch: a message to send, or the reason it stays quiet."""
+    """What tier automation does for one ticket of a batch: a message of ``kind`` to send (``body``), the
+    reason it stays quiet (``quiet_reason``), both audited as ``action``; or, without an action, nothing."""
 
     ticket_id: int
     audit_seq: int
     audit_head: str
     #: The ticket's state (``audit.chain.state_of``): automation leaves it as it is, its events record it.
     state: dict[str, Any]
+    kind: str
+    action: str | None
     body: str | None = None
     quiet_reason: str | None = None
 
 
-async def record_automation_batch(
-    session: AsyncSession, *, tier: int, kind: str, results: Sequence[AutomationResult]
-) -> None:
-    """``record_automation`` and ``skip_automation`` for a batch, one statement per table: the caller loaded the
-    tickets locked and still waiting for ``tier``'s automation (``automation_tier == tier``)."""
+async def record_automation_batch(session: AsyncSession, *, tier: int, results: Sequence[AutomationResult]) -> None:
+    """``record_automation``, ``skip_automation`` and ``clear_automation`` for a batch, one statement per table:
+    the caller loaded the tickets locked and still waiting for ``tier``'s automation (``automation_tier == tier``)."""
     if not results:
         return
     conn = await session.connection()
@@ -153,7 +164,7 @@ async def record_automation_batch(
     sending = [r for r in results if r.body is not None]
     if sending:
         rows = [
-            {"ticket_id": r.ticket_id, "direction": Direction.outbound, "kind": kind, "author": "system",
+            {"ticket_id": r.ticket_id, "direction": Direction.outbound, "kind": r.kind, "author": "system",
              "body_text": r.body, "delivery_status": MailStatus.pending, "created_at": now}
             for r in sending
         ]  # fmt: skip
@@ -164,21 +175,76 @@ async def record_automation_batch(
     heads: list[dict[str, Any]] = []
     key = keyring_of(session).current
     for r in results:
+        if r.action is None:
+            continue
         if r.body is not None:
-            entry = Entry("system", "automation", {"kind": kind}, r.state, to_tier=tier)
+            entry = Entry("system", r.action, {"kind": r.kind}, r.state, to_tier=tier)
         else:
-            entry = Entry("system", "automation_skipped", {}, r.state, to_tier=tier, reason=r.quiet_reason)
+            entry = Entry("system", r.action, {}, r.state, to_tier=tier, reason=r.quiet_reason)
         [row] = chain_rows(key, r.ticket_id, [entry], now, after_seq=r.audit_seq, after_hash=r.audit_head)
         events.append(row)
         heads.append({"tid": r.ticket_id, "seq": row["seq"], "head": row["hash"], "at": now})
-    await conn.execute(insert(AUDIT), events)
-    clear = (
-        update(TICKET)
-        .where(TICKET.c.id == bindparam("tid"))
-        .values(
-            automation_tier=None, audit_seq=bindparam("seq"), audit_head=bindparam("head"), updated_at=bindparam("at")
+    if events:
+        await conn.execute(insert(AUDIT), events)
+        clear = (
+            update(TICKET)
+            .where(TICKET.c.id == bindparam("tid"))
+            .values(
+                automation_tier=None,
+                audit_seq=bindparam("seq"),
+                audit_head=bindparam("head"),
+                updated_at=bindparam("at"),
+            )
         )
-    )
-    await conn.execute(clear, heads)
+        await conn.execute(clear, heads)
+    silent = [r.ticket_id for r in results if r.action is None]
+    if silent:
+        await conn.execute(update(TICKET).where(TICKET.c.id.in_(silent)).values(automation_tier=None))
     # No report facts to refresh: they read none of what automation writes (its audit actions, messages,
     # automation_tier, the chain head); tests/tickets/test_automation_batch.py compares the facts rows.
+
+
+#: ``Message.kind`` of a mail held for an agent: its sender may not write into the ticket it threads to.
+HELD_KIND = "held"
+#: The most addresses a ticket's CC list keeps.
+MAX_CC = 50
+
+
+def widen_cc(ticket: Ticket, addresses: Sequence[str]) -> None:
+    """A participant copied others on their mail: those may write into the ticket too."""
+    added = [a for a in dict.fromkeys(addresses) if a not in ticket.cc]
+    if added:
+        ticket.cc = [*ticket.cc, *added][:MAX_CC]
+
+
+def refuse_mail(session: AsyncSession, ticket: Ticket, *, sender: str, message_id: str, opened: str | None) -> None:
+    """A mail threaded to ``ticket`` from someone who may not write into it went elsewhere: audited here."""
+    where = f"opened {opened} instead" if opened else "opened no ticket (the sender's rate limit)"
+    trail.record(
+        session,
+        ticket,
+        actor="system",
+        action="mail_refused",
+        to_tier=ticket.support_tier,
+        reason=f"a mail from {sender}, who is not a participant of {ticket.ref}, {where}",
+        data={"sender": sender, "opened": opened, "message_id": message_id},
+        touch=False,
+    )
+
+
+async def hold_mail(session: AsyncSession, ticket: Ticket, *, author: str, body: str, mail: MailDetails) -> Message:
+    """Keep a mail from someone who may not write into ``ticket`` on it, set aside for an agent: it is not the
+    requester's word (no reopening, no SLA change), and the decision is audited."""
+    assert ticket.id is not None
+    message = await store(session, ticket.id, Direction.inbound, author, body, mail, kind=HELD_KIND)
+    trail.record(
+        session,
+        ticket,
+        actor="system",
+        action="mail_held",
+        to_tier=ticket.support_tier,
+        reason=f"a mail from {author}, who is not a participant of {ticket.ref}, is held for an agent",
+        data={"sender": author, "message_id": mail.message_id_header, "message": message.id},
+        touch=False,
+    )
+    return message

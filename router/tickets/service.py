@@ -82,6 +82,7 @@ async def open_ticket(
         component=context.component,
         service=context.service,
         tags=list(context.tags),
+        cc=list(context.cc),
         subject=subject[:500],
         requester_email=requester_email[:320],
         customer_id=customer_id,
@@ -286,8 +287,9 @@ async def resolve(session: AsyncSession, ticket: Ticket, actor: Actor, *, resolu
     ticket.status = Status.resolved
     ticket.resolved_at = utcnow()
     ticket.automation_tier = None
-    # Resolving stops every clock: the resolution answers any response still owed.
-    changes = await sla.stop(session, ticket, list(ClockKind), utcnow())
+    # Resolving stops every clock; a response still owed is recorded as unanswered, not met (unless the SLA
+    # policies count a resolution as the response).
+    changes = await sla.stop(session, ticket, list(ClockKind), utcnow(), action="resolved")
     trail.record(
         session,
         ticket,

@@ -16,6 +16,9 @@ from router.agents import service as agents
 from router.deps import ContextDep, SessionDep
 from router.errors import NotFound
 from router.metrics import CLAIMS
+from router.notifications import queries as notification_queries
+from router.notifications import service as notifications
+from router.notifications.schemas import NotificationId
 from router.tickets import messages
 from router.tickets import service as tickets
 from router.tickets.schemas import _no_nul
@@ -83,7 +86,15 @@ async def logout(request: Request) -> RedirectResponse:
 async def my_queues(request: Request, ctx: ContextDep, session: SessionDep, agent: WebAgent) -> HTMLResponse:
     """Each tier the agent works: depth, oldest age, tickets near SLA breach."""
     summaries = await views.my_queues(session, ctx.tier_queue, ctx.settings.support_tier_names, agent)
-    return page(request, ctx, "web/my_queues.html", agent=agent, queues=summaries, live=True)
+    notices = await notification_queries.unread_notices(session, agent)
+    return page(request, ctx, "web/my_queues.html", agent=agent, queues=summaries, notices=notices, live=True)
+
+
+@ui.post("/notifications/{notification_id}/read")
+async def dismiss_notice(session: SessionDep, agent: WebAgent, notification_id: NotificationId) -> RedirectResponse:
+    """Dismiss a notice on My queues (marked read; still listed by the API)."""
+    await notifications.mark_read(session, agent, notification_id)
+    return _see_other(f"{PREFIX}/")
 
 
 @ui.get("/queues/{tier}", response_class=HTMLResponse)

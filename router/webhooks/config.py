@@ -11,7 +11,8 @@ import base64
 import binascii
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from router.events.service import EVENT_TYPES
+from router.models.columns import utcnow
 from router.webhooks.mapping import GENERIC, TARGETS, FieldRule, PayloadMapping
 from rules.located import UnreadableSource, read_source
 
@@ -170,6 +172,9 @@ class WebhooksConfig:
     vendors: dict[str, Endpoint]
     subscriptions: tuple[Endpoint, ...]
     default_vendor: str | None = None
+    #: When this process read the configuration: a subscription nobody recorded yet is first seen then
+    #: (``router.webhooks.subscriptions``).
+    loaded_at: datetime = field(default_factory=utcnow)
 
     def source(self, name: str) -> Source | None:
         return self.sources.get(name)

@@ -3,6 +3,11 @@
 ``fan_out`` turns one event into one stored delivery per endpoint (payload fixed at that moment), in
 the transaction that marks the event published; delivery jobs (``router.effects.deliver_job``) then send each one with
 exponential backoff. A tier-4 handoff's attempts are also on the ticket's audit trail.
+
+A subscription gets only the events created since it was first seen (``router.webhooks.subscriptions``).
+A vendor handoff goes out only while the ticket is still at tier 4, open, with that vendor, and not handed
+off again since: checked at fan-out and again before every attempt; otherwise the delivery is recorded as
+``skipped`` with the reason, on the ticket's trail too.
 """
 
 from __future__ import annotations
@@ -17,11 +22,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from router.effects import after_commit, deliver_job
 from router.models.columns import utcnow
 from router.models.events import OutboxEvent
-from router.models.tickets import Direction, Message, Ticket
+from router.models.tickets import OPEN_STATUSES, Direction, Message, Ticket
 from router.models.webhooks import DeliveryStatus, WebhookDelivery
 from router.tickets import deliveries
 from router.tickets import service as tickets
+from router.webhooks import subscriptions
 from router.webhooks.config import Endpoint, WebhooksConfig
+from rules.vocabulary import VENDOR_TIER
+
+HANDOFF = "ticket.vendor_handoff"
 
 #: The longest wait between two attempts.
 MAX_BACKOFF_SECONDS = 3600.0
@@ -88,10 +97,40 @@ async def payload(session: AsyncSession, event: OutboxEvent, ticket: Ticket, end
     return orjson.dumps(body).decode()
 
 
-def _targets(config: WebhooksConfig, event: OutboxEvent) -> tuple[list[Endpoint], str | None]:
-    targets = config.subscribers(event.type)
+async def stale_handoff(
+    session: AsyncSession, ticket: Ticket, event: OutboxEvent, vendor: str, config: WebhooksConfig
+) -> str | None:
+    """Why the handoff ``event`` must not go to ``vendor`` now; None while the ticket is still that vendor's."""
+    if ticket.support_tier != VENDOR_TIER:
+        return f"the ticket is at tier {ticket.support_tier} now, no longer with the vendor"
+    if ticket.status not in OPEN_STATUSES:
+        return f"the ticket is {ticket.status} now"
+    current = config.vendor_for((ticket.decision or {}).get("vendor"))
+    if current is None or current.name != vendor:
+        return f"the ticket's vendor is {current.name if current else 'none'} now, not {vendor}"
+    later = select(OutboxEvent.id).where(
+        OutboxEvent.ticket_id == ticket.id, OutboxEvent.type == HANDOFF, OutboxEvent.created_at > event.created_at
+    )
+    if (await session.exec(later.limit(1))).first() is not None:
+        return "a later handoff of the ticket replaces it"
+    return None
+
+
+async def _subscribed(config: WebhooksConfig, session: AsyncSession, event: OutboxEvent) -> list[Endpoint]:
+    """The subscriptions that want the event and existed when it was created."""
+    wanting = config.subscribers(event.type)
+    if not wanting:
+        return []
+    since = await subscriptions.first_seen(session, config)
+    return [s for s in wanting if s.name in since and since[s.name] <= event.created_at]
+
+
+async def _targets(
+    config: WebhooksConfig, session: AsyncSession, event: OutboxEvent
+) -> tuple[list[Endpoint], str | None]:
+    targets = await _subscribed(config, session, event)
     vendor_name: str | None = None
-    if event.type == "ticket.vendor_handoff":
+    if event.type == HANDOFF:
         vendor = config.vendor_for(event.data.get("vendor"))
         if vendor is not None:
             targets = [vendor, *targets]
@@ -105,9 +144,11 @@ async def fan_out(session: AsyncSession, event_id: str, config: WebhooksConfig) 
     if event is None or event.published_at is not None:
         return 0
     ticket = await tickets.get(session, event.ticket_id, lock=True)
-    targets, vendor_name = _targets(config, event)
+    targets, vendor_name = await _targets(config, session, event)
+    stale = await stale_handoff(session, ticket, event, vendor_name, config) if vendor_name else None
     created: list[WebhookDelivery] = []
     for endpoint in targets:
+        skipped = stale if endpoint.kind == "vendor" else None
         delivery = WebhookDelivery(
             event_id=event.id,
             event_type=event.type,
@@ -116,7 +157,10 @@ async def fan_out(session: AsyncSession, event_id: str, config: WebhooksConfig) 
             endpoint=endpoint.name,
             url=endpoint.url,
             msg_id=f"msg_{event.id.removeprefix('evt_')}_{len(created)}",
-            body=await payload(session, event, ticket, endpoint),
+            # A skipped handoff keeps no copy of the conversation it never sent.
+            body="" if skipped else await payload(session, event, ticket, endpoint),
+            status=DeliveryStatus.skipped if skipped else DeliveryStatus.pending,
+            last_error=skipped,
         )
         session.add(delivery)
         created.append(delivery)
@@ -124,15 +168,34 @@ async def fan_out(session: AsyncSession, event_id: str, config: WebhooksConfig) 
     await session.flush()
     for delivery in created:
         assert delivery.id is not None
-        after_commit(session, deliver_job(delivery.id))
-    if event.type == "ticket.vendor_handoff":
+        if delivery.status == DeliveryStatus.pending:
+            after_commit(session, deliver_job(delivery.id))
+    if event.type == HANDOFF:
         handoff = next((d for d in created if d.endpoint_kind == "vendor"), None)
         named = event.data.get("vendor")
-        reason = f"vendor {named!r} named by the rules is not configured" if named and not vendor_name else None
+        reason = f"vendor {named!r} named by the rules is not configured" if named and not vendor_name else stale
         deliveries.record_handoff(
             session, ticket, vendor=vendor_name, delivery_id=handoff.id if handoff else None, reason=reason
         )
     return len(created)
+
+
+async def due_delivery(session: AsyncSession, delivery_id: int, config: WebhooksConfig) -> WebhookDelivery | None:
+    """The delivery to attempt now, locked; None when it is gone or done, or when it is a vendor handoff
+    gone stale (``stale_handoff``), which is then recorded as skipped, with the reason, on the ticket too."""
+    delivery = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
+    if delivery is None or delivery.status != DeliveryStatus.pending:
+        return None
+    event = await session.get(OutboxEvent, delivery.event_id)
+    if delivery.endpoint_kind != "vendor" or event is None:
+        return delivery
+    ticket = await tickets.get(session, delivery.ticket_id, lock=True)
+    reason = await stale_handoff(session, ticket, event, delivery.endpoint, config)
+    if reason is None:
+        return delivery
+    delivery.status, delivery.last_error, delivery.next_attempt_at = DeliveryStatus.skipped, reason, None
+    deliveries.record_handoff(session, ticket, vendor=delivery.endpoint, delivery_id=delivery.id, reason=reason)
+    return None
 
 
 async def record_attempt(

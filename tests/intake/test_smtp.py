@@ -8,6 +8,7 @@ from email.utils import make_msgid
 
 import aiosmtplib
 import pytest
+import structlog.testing
 from sqlmodel import select
 
 from queues.runtime import Runtime
@@ -73,3 +74,17 @@ async def test_oversized_and_unreadable_mail_are_refused(runtime: Runtime, smtp_
     assert unreadable.value.code == 554 and "no sender" in unreadable.value.message
     async with runtime.app.sessionmaker() as s:
         assert (await s.exec(select(Ticket))).first() is None
+
+
+async def test_a_repeated_message_id_is_logged_as_a_duplicate(runtime: Runtime, smtp_port: int) -> None:
+    """The log says what happened to this copy: the second delivery of a Message-ID made nothing."""
+    sent = message()
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(2):
+            errors, _reply = await aiosmtplib.send(sent, hostname="127.0.0.1", port=smtp_port)
+            assert errors == {}
+    received = [e for e in logs if e["event"] == "smtp_received"]
+    assert [(e["outcome"], e["duplicate"]) for e in received] == [("created", False), ("duplicate", True)]
+    assert received[1]["first_outcome"] == "created" and received[1]["ticket"] == received[0]["ticket"]
+    async with runtime.app.sessionmaker() as s:
+        assert len((await s.exec(select(Ticket))).all()) == 1

@@ -43,6 +43,7 @@ def group(
         "first_response_met": fr[0],
         "first_response_breached": fr[1],
         "first_response_open": fr[2],
+        "first_response_unanswered": 0,  # every first response of the history was a reply or is still owed
         "first_response_compliance": round(fr[0] / (fr[0] + fr[1]), 4) if fr[0] + fr[1] else None,
         "resolution_met": res[0],
         "resolution_breached": res[1],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -13,11 +14,13 @@ from queues.names import SLA_TIMERS
 from queues.reconcile import reconcile, reschedule_overdue_timers
 from queues.runtime import Runtime
 from router.models.columns import utcnow
+from router.settings import Settings
 from router.sla.queries import near_breach
 from router.tickets import service as tickets
 from router.unit_of_work import commit
 from tests.conftest import auth, make_agent, make_customer
-from tests.sla.conftest import clocks, fire_timers, routed
+from tests.sla.conftest import POLICIES, clocks, fire_timers, routed
+from tests.sla.conftest import _runtime as sla_runtime
 
 BERLIN, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
 HOUR = 3600
@@ -164,3 +167,39 @@ async def test_the_sweep_puts_back_a_timer_lost_after_the_commit(sla_rt: tuple[R
         assert await reschedule_overdue_timers(rt.app, rt.pool, grace_seconds=60) == 1
         assert await fire_timers(rt) == 1
         assert (await clocks(rt, tid))["first_response"].state == "warning"
+
+
+async def _claim_wait_resolve(rt: Runtime, client: httpx.AsyncClient, *, note: bool) -> dict[str, dict]:  # type: ignore[type-arg]
+    """Claim, wait on the customer, (an internal note,) resolve: nothing ever sent to the requester."""
+    _, token = await make_agent(rt, role="agent", tiers=(1,))
+    tid = await routed(rt, client, token)
+    claimed = await client.post("/api/v1/queues/1/claim", headers=auth(token))
+    assert claimed.status_code == 200 and claimed.json()["id"] == tid
+    waiting = await client.post(f"/api/v1/tickets/{tid}/wait", json={"reason": "need logs"}, headers=auth(token))
+    assert waiting.status_code == 200, waiting.text
+    if note:
+        r = await client.post(
+            f"/api/v1/tickets/{tid}/messages", json={"body": "checked", "internal": True}, headers=auth(token)
+        )
+        assert r.status_code == 201
+    resolved = await client.post(f"/api/v1/tickets/{tid}/resolve", json={"resolution": "dup"}, headers=auth(token))
+    assert resolved.status_code == 200, resolved.text
+    return sla_of(await client.get(f"/api/v1/tickets/{tid}", headers=auth(token)))
+
+
+async def test_resolving_without_a_public_reply_stops_the_first_response_unanswered(
+    sla_rt: tuple[Runtime, httpx.AsyncClient],
+) -> None:
+    """Only a public reply meets a response clock: claim -> wait on customer -> resolve with nothing sent
+    records the first response as stopped without a response, not as met."""
+    rt, client = sla_rt
+    view = await _claim_wait_resolve(rt, client, note=True)
+    assert view["first_response"]["state"] == "unanswered" and view["first_response"]["met_at"] is None
+    assert view["resolution"]["state"] == "met"
+
+
+async def test_the_policies_can_count_a_resolution_as_the_response(settings: Settings, tmp_path: Path) -> None:
+    """``responses: [replied, resolved]`` in the SLA file: resolving answers the response clocks too."""
+    async with sla_runtime(settings, tmp_path, {}, "responses: [replied, resolved]\n" + POLICIES) as (rt, client):
+        view = await _claim_wait_resolve(rt, client, note=False)
+    assert view["first_response"]["state"] == "met" and view["first_response"]["met_at"] is not None

@@ -24,13 +24,14 @@ async def test_sla_warning_and_breach_are_delivered_to_a_subscription(
     rt, client = sla_rt
     secret = new_secret()
     receiver.secrets = {"/sla": secret}
-    configure(
-        rt,
-        f"subscriptions:\n  pager:\n    url: {receiver.url('/sla')}\n    secrets: [{secret}]\n"
-        "    events: [sla.warning, sla.breached]\n",
-    )
     _, lead = await make_agent(rt, role="lead", tiers=())
     with time_machine.travel(START, tick=True) as clock:
+        # Configured inside the travelled time: a subscription hears only events from after it was loaded.
+        configure(
+            rt,
+            f"subscriptions:\n  pager:\n    url: {receiver.url('/sla')}\n    secrets: [{secret}]\n"
+            "    events: [sla.warning, sla.breached]\n",
+        )
         tid = await routed(rt, client, lead)
         clock.shift(timedelta(minutes=6))
         await fire_timers(rt)

@@ -93,15 +93,12 @@ def upgrade() -> None:
 
 
 def _backfill() -> None:
-    """Roll up the facts already there (a new database has none and skips it); ``tierroute report rebuild``
-    recomputes them at any time."""
+    """Mark the days of the facts already there dirty (a new database has none and skips it): the report
+    reads those days from the facts until the roll-ups are computed. Computing them here would run today's
+    roll-up code, which writes columns later migrations add; 0102 recomputes them once those exist, and
+    ``tierroute report rebuild`` at any time."""
     bind = op.get_bind()
-    if bind.execute(sa.text("SELECT 1 FROM report_ticket LIMIT 1")).first() is None:
-        return
-    from router.reports.rollups import refresh_statements
-
-    for statement in refresh_statements(bind.dialect.name):
-        bind.execute(statement)
+    bind.execute(sa.text("INSERT INTO report_dirty_day (day) SELECT DISTINCT date(created_at) FROM report_ticket"))
 
 
 def downgrade() -> None:

@@ -1,0 +1,1 @@
+"""In-app notifications to agents (with a mail when outbound mail is configured)."""

@@ -1,0 +1,25 @@
+"""Notification shapes of the JSON API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict
+
+#: A notification's id in a path (API and web UI), bounded to what the column holds.
+NotificationId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the notification's id")]
+
+
+class NotificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    ticket_id: int | None
+    payload: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None
+    #: ``pending``, ``sent`` or ``failed`` for its mail; NULL when none goes out.
+    mail_status: str | None
