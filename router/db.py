@@ -81,7 +81,7 @@ def sync_url(url: str) -> str:
 
 def migrate(url: str, **attributes: Any) -> None:
     """Bring the schema to the newest revision; safe when several processes start at once. ``attributes``
-    reach the migrations (``audit_keyring``: the key migration 0105 seals existing audit chains with)."""
+    reach the migrations (``audit_keyring``: the key ``keyed_audit_chain`` seals the existing audit chains with)."""
     if is_sqlite(url):
         _ensure_sqlite_dir(url)
     engine = create_engine(sync_url(url))

@@ -6,7 +6,7 @@ ticket row keeps the head (last sequence number and seal). So verification catch
 or removed event, a cut tail, an event appended past the head, a ticket changed without an event (its row
 differs from its head event's state), and a chain recomputed without the key. Events written before the
 keyed chain (``key_id`` empty) were sealed with plain SHA-256: they verify as legacy, only as a prefix of
-a chain whose head is keyed (migration 0105 sealed every chain at the upgrade).
+a chain whose head is keyed (the migration ``keyed_audit_chain`` sealed every chain at the upgrade).
 """
 
 from __future__ import annotations
@@ -213,7 +213,8 @@ def check_chain(ticket: Ticket, chain: list[Any], keyring: Keyring, pin: Pin | N
     if chain:
         head = chain[-1]
         if head.key_id is None:
-            return broken(head.seq, "the head event is unkeyed: every chain is sealed with the key since 0105", legacy)
+            problem = "the head event is unkeyed: every chain has been sealed with the key since the upgrade"
+            return broken(head.seq, problem, legacy)
         row = state_of(ticket)
         changed = [
             f"{k} {row[k]!r} (event says {head.state.get(k)!r})" for k in STATE_FIELDS if row[k] != head.state.get(k)

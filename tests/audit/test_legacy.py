@@ -1,4 +1,4 @@
-"""Chains written before the key (plain SHA-256) stay verifiable: migration 0105 seals each once, on top.
+"""Chains written before the key (plain SHA-256) stay verifiable: the upgrade seals each once, on top.
 
 After it, legacy events are valid only as the first events of a chain whose head is keyed, so nobody can
 pass a rewritten chain off as legacy. Also the Merkle root the checkpoints sign.

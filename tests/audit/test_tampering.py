@@ -173,7 +173,7 @@ async def test_a_ticket_changed_without_an_event(runtime: Runtime, client: httpx
 
 async def test_a_full_recomputation_without_the_key(runtime: Runtime, client: httpx.AsyncClient) -> None:
     """Without the key the chain cannot be recomputed: sealed with a guessed key it fails at event 1, and
-    passed off as a legacy (unkeyed) chain its head is unkeyed, which no chain's head may be since 0105."""
+    passed off as a legacy (unkeyed) chain its head is unkeyed, which no chain's head may be since the upgrade."""
     lead, tid = await _setup(runtime, client)
     await _rewrite(runtime, tid, GUESSED_KEY)
     _broken(await _verify(client, lead, tid), 1, "event content does not match its seal")
