@@ -215,9 +215,9 @@ def check_chain(ticket: Ticket, chain: list[Any], keyring: Keyring, pin: Pin | N
         if head.key_id is None:
             problem = "the head event is unkeyed: every chain has been sealed with the key since the upgrade"
             return broken(head.seq, problem, legacy)
-        row = state_of(ticket)
+        row, recorded = state_of(ticket), head.state or {}
         changed = [
-            f"{k} {row[k]!r} (event says {head.state.get(k)!r})" for k in STATE_FIELDS if row[k] != head.state.get(k)
+            f"{k} {row[k]!r} (event says {recorded.get(k)!r})" for k in STATE_FIELDS if row[k] != recorded.get(k)
         ]
         if changed:
             return broken(head.seq, "the ticket was changed without an audit event: " + ", ".join(changed), legacy)

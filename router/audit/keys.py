@@ -87,12 +87,17 @@ def _read_or_create(path: Path, make: bytes) -> bytes:
         raise AuditKeyError(f"{path}: cannot read or create the key file: {exc.strerror or exc}") from exc
 
 
-def load_keyring(settings: Settings) -> Keyring:
-    """``TIERROUTE_AUDIT_KEY`` (and the previous keys), or the key file in the data dir, made on first use."""
+def load_keyring(settings: Settings, *, create: bool = True) -> Keyring:
+    """``TIERROUTE_AUDIT_KEY`` (and the previous keys), or the key file in the data dir, made on first use
+    unless ``create`` is False (a verifier must not invent a key: it would find every chain foreign)."""
     if settings.audit_key is not None:
         current = ChainKey.of(settings.audit_key.get_secret_value().encode())
     else:
         path = settings.audit_key_file
+        if not create and not path.exists():
+            raise AuditKeyError(
+                f"{path}: no audit chain key here; set TIERROUTE_AUDIT_KEY, or TIERROUTE_DATA_DIR to the application's"
+            )
         text = _read_or_create(path, secrets.token_hex(32).encode() + b"\n").strip()
         if len(text) < 32:
             raise AuditKeyError(f"{path}: the audit key must be at least 32 characters")

@@ -36,7 +36,7 @@ async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
     from router.audit.keys import SESSION_KEY, load_keyring
     from router.db import make_engine, make_sessionmaker, migrate
 
-    keyring = load_keyring(settings)
+    keyring = load_keyring(settings, create=False)
     url = settings.effective_database_url
     await asyncio.to_thread(migrate, url, audit_keyring=keyring)
     engine = make_engine(url)

@@ -84,3 +84,17 @@ def test_cli_refuses_what_it_cannot_use_in_one_line(tmp_path: Path, settings: Se
     assert (nowhere.returncode, nowhere.stderr.strip()) == (2, f"error: {tmp_path / 'missing'}: no such folder")
     unknown = cli("verify", "--ticket", "999")
     assert (unknown.returncode, unknown.stderr.strip()) == (2, "error: ticket 999 does not exist")
+
+
+def test_cli_verify_does_not_invent_a_key(tmp_path: Path, settings: Settings) -> None:
+    """Pointed at the wrong data dir, a verifier would find every chain sealed by a foreign key: it says so."""
+    env = {k: v for k, v in os.environ.items() if k != "TIERROUTE_AUDIT_KEY"}
+    env |= {"TIERROUTE_DATABASE_URL": settings.effective_database_url, "TIERROUTE_DATA_DIR": str(tmp_path)}
+    command = [sys.executable, "-m", "router.cli", "audit", "verify"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"error: {tmp_path / 'audit-hmac.key'}: no audit chain key here; set TIERROUTE_AUDIT_KEY, or TIERROUTE_DATA_DIR"
+        " to the application's"
+    )
+    assert not (tmp_path / "audit-hmac.key").exists()
