@@ -98,3 +98,24 @@ def test_cli_verify_does_not_invent_a_key(tmp_path: Path, settings: Settings) ->
         " to the application's"
     )
     assert not (tmp_path / "audit-hmac.key").exists()
+
+
+@one_backend
+async def test_a_ticket_gone_since_the_checkpoint_is_reported(
+    runtime: Runtime, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Deleting a whole ticket with its chain leaves nothing to check by key; the checkpoint remembers it."""
+    _, lead = await make_agent(runtime, role="lead", tiers=())
+    tid = await ticket_with_history(runtime, client, lead)
+    async with runtime.app.sessionmaker() as s:
+        heads = await checkpoints.current_heads(s)
+        # The checkpoint as it was taken before ticket 999 (and its chain of 6 events) was deleted.
+        key = load_signing_key(settings.effective_audit_signing_key_file)
+        checkpoint = checkpoints.sign([*heads, (999, 6, "f" * 64)], key, utcnow())
+        reports = [
+            (r.ticket_id, r.valid, r.broken_at_seq, r.problem) async for r in checkpoints.verify_against(s, checkpoint)
+        ]
+    assert reports == [
+        (tid, True, None, None),
+        (999, False, 6, "the ticket is gone from the database; a checkpoint saw it"),
+    ]
