@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from router import problems
+from router import openapi, problems
 from router.context import AppContext
 from router.intake.routes import api as intake_api
 from router.metrics import RequestTimer
@@ -41,6 +41,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
+    openapi.install(app)
     v1 = APIRouter(prefix="/api/v1")
     v1.include_router(intake_api)
     v1.include_router(tickets_api)

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.agents import service as agents
+from router.bounds import TicketId
 from router.context import AppContext
 from router.errors import Forbidden, NotAuthenticated
 from router.models.agents import Agent
@@ -88,7 +89,6 @@ async def actor_without_transaction(ctx: ContextDep, credentials: Credentials) -
 ActorWithoutTransaction = Annotated[Actor, Depends(actor_without_transaction)]
 
 
-TicketId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the ticket's id")]
 SupportTierPath = Annotated[
     int,
     Path(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -81,12 +82,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled_error", path=request.url.path, error=repr(exc))
+        log.error("unhandled_error", path=request.url.path, error=repr(exc), exc_info=exc)
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged", request.url.path)
+
+    app.add_middleware(UnexpectedErrors, handlers=lambda: app.exception_handlers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+        title = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
         return problem(exc.status_code, title, str(exc.detail), request.url.path)
 
 
@@ -95,6 +98,38 @@ async def require_json(request: Request) -> None:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise UnsupportedMediaType(f"send the body as application/json (got {content_type or 'no content type'})")
+
+
+class UnexpectedErrors:
+    """An unexpected exception answered inside the app, by the app's ``Exception`` handler, so the server
+    keeps the keep-alive connection: Starlette's outermost handler re-raises after answering, and uvicorn
+    then closes the connection (issue 16 item 19). Added first, so it sits inside the other middleware
+    (the request timer counts the 500); an exception after the response started still propagates."""
+
+    def __init__(self, app: ASGIApp, handlers: Callable[[], Mapping[Any, Callable[..., Any]]]) -> None:
+        self.app = app
+        #: The app's handlers, read at the time of the error (a handler may be installed after this).
+        self.handlers = handlers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            handler = self.handlers().get(Exception)
+            if started or handler is None:
+                raise
+            response = await handler(Request(scope, receive), exc)
+            await response(scope, receive, send)
 
 
 class BodyLimit:

@@ -52,7 +52,9 @@ async def test_customers_import_is_all_or_nothing_with_located_errors(
     assert result.returncode == 2
     assert f"{bad}:3: tier must be 1 to 4" in result.stderr
     good = tmp_path / "good.csv"
-    good.write_text("external_ref,name,tier,domains,contacts\nacme,Acme,1,acme.example;acme.test2,boss@else.example\n")
+    good.write_text(
+        "external_ref,name,tier,domains,contacts\nacme,Acme,1,acme.example;acme.example.org,boss@else.example\n"
+    )
     assert tierroute(settings, "customers", "import", str(good)).returncode == 0
     dup = tierroute(settings, "customers", "import", str(good))
     assert dup.returncode == 2 and f"{good}:2:" in dup.stderr and "nothing was imported" in dup.stderr

@@ -6,18 +6,32 @@ import hashlib
 import secrets
 import time
 from collections.abc import Iterable
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router.addresses import normalized_email
 from router.errors import Conflict, Invalid
 from router.models.agents import Agent, ApiToken, Role
+from router.models.columns import text_length
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, SUPPORT_TIERS
 
 TOKEN_PREFIX = "trt_"
 _hasher = PasswordHasher()
+
+
+def checked_identity(name: str, email: str) -> tuple[str, str]:
+    """The name trimmed (not empty, within the column) and the email normalized (an address; an internal name
+    such as ``support.test`` is fine), or ``Invalid``. Callers may check before asking for more (a password)."""
+    name = name.strip()
+    if not name:
+        raise Invalid("an agent needs a name", field="name")
+    if len(name) > (limit := text_length(Agent, "name")):
+        raise Invalid(f"a name has at most {limit} characters, got {len(name)}", field="name")
+    return name, normalized_email(email, internal=True)
 
 
 def hash_token(token: str) -> str:
@@ -33,16 +47,18 @@ async def add_agent(
     tiers: Iterable[int],
     password: str | None = None,
 ) -> Agent:
+    """A new agent (``checked_identity`` says what name and email are accepted); the email is unique."""
+    name, email = checked_identity(name, email)
     if role not in Role.__members__:
         raise Invalid(f"role must be one of {', '.join(Role.__members__)}, got {role!r}", field="role")
     tier_list = sorted(set(tiers))
     if any(t not in SUPPORT_TIERS for t in tier_list):
         raise Invalid(f"support tiers are {MIN_SUPPORT_TIER} to {MAX_SUPPORT_TIER}, got {tier_list}", field="tiers")
-    if (await session.exec(select(Agent).where(Agent.email == email.lower()))).first() is not None:
+    if (await session.exec(select(Agent).where(Agent.email == email))).first() is not None:
         raise Conflict(f"an agent with email {email} exists")
     agent = Agent(
         name=name,
-        email=email.lower(),
+        email=email,
         role=role,
         tiers=tier_list,
         password_hash=_hasher.hash(password) if password else None,
@@ -52,8 +68,12 @@ async def add_agent(
     return agent
 
 
-#: Verified against when the email is unknown, so a wrong address costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so a wrong address costs as long as a wrong password.
+    Made on first use, not at import: an argon2 hash costs ~0.1-0.5 s of CPU, which every command that
+    imports this module (``tierroute agents add``) paid for nothing."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> Agent | None:
@@ -61,7 +81,7 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Agen
     agent = (await session.exec(select(Agent).where(Agent.email == email.strip().lower()))).first()
     stored = agent.password_hash if agent is not None and agent.active and agent.password_hash else None
     try:
-        _hasher.verify(stored or _DUMMY_HASH, password)
+        _hasher.verify(stored or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if stored is None or agent is None:

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
-from router.cli.common import console, in_session, parse_tiers, run
-from router.settings import get_settings
-from rules.located import UnreadableSource, read_source
-from rules.vocabulary import CUSTOMER_TIERS, MAX_CUSTOMER_TIER, MIN_CUSTOMER_TIER
+from router.cli.common import console, in_database, in_session, parse_tiers, run
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,20 +21,31 @@ customers_app = typer.Typer(help="Manage customers.", no_args_is_help=True)
 T = TypeVar("T")
 
 
-def _commit_or_exit(work: Callable[[AsyncSession, Runtime], Awaitable[T]], consequence: str = "") -> T:
-    """``work`` in one committed transaction; a refused change (``DomainError``) is an error line and exit 2."""
+def _commit_or_exit(work: Callable[[AsyncSession], Awaitable[T]], consequence: str = "") -> T:
+    """``work`` in one committed transaction on the database (no Redis: ``in_database``); a refused change is
+    an error line and exit 2: a ``DomainError``, or a row someone else wrote meanwhile (a unique key)."""
+    from sqlalchemy.exc import IntegrityError
+
     from router.errors import DomainError
+    from router.settings import get_settings
 
     try:
-        return run(in_session(get_settings(), work))
+        return run(in_database(get_settings(), work))
     except DomainError as exc:
-        typer.echo(f"error: {exc.detail}{consequence}", err=True)
-        raise typer.Exit(2) from None
+        _exit_with(f"error: {exc.detail}{consequence}")
+    except IntegrityError as exc:
+        _exit_with(f"error: refused by the database, changed meanwhile? ({exc.orig}){consequence}")
+
+
+def _exit_with(line: str) -> NoReturn:
+    typer.echo(line.replace("\n", " "), err=True)
+    raise typer.Exit(2)
 
 
 def demo(tickets: Annotated[int, typer.Option(help="How many demo tickets (first run only).")] = 200) -> None:
     """Load demo customers (all four tiers), agents for every support tier and varied tickets."""
     from router import demo as demo_data
+    from router.settings import get_settings
 
     async def work(session: AsyncSession, runtime: Runtime) -> DemoResult:
         return await demo_data.load(session, runtime.app.effects, tickets_wanted=tickets)
@@ -67,15 +73,19 @@ def agents_add(
 ) -> None:
     """Add an agent and print their API token (shown once; stored hashed); with a password they can sign in."""
     from router.agents import service as agents
+    from router.errors import Invalid
 
     tier_list = parse_tiers(tiers)
+    try:  # before asking for a password
+        name, email = agents.checked_identity(name, email)
+    except Invalid as exc:
+        _exit_with(f"error: {exc.detail}")
     if ask_password:
         password = typer.prompt("Web UI password", hide_input=True, confirmation_prompt=True)
     if password is not None and len(password) < 8:
-        typer.echo("error: a web UI password needs at least 8 characters", err=True)
-        raise typer.Exit(2)
+        _exit_with("error: a web UI password needs at least 8 characters")
 
-    async def work(session: AsyncSession, _runtime: Runtime) -> str:
+    async def work(session: AsyncSession) -> str:
         agent = await agents.add_agent(
             session,
             name=name,
@@ -96,58 +106,27 @@ def agents_add(
 @customers_app.command("import")
 def customers_import(
     file: Annotated[Path, typer.Argument(help="CSV: external_ref,name,tier,domains,contacts (';' separated).")],
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            help="The file's encoding (cp1252, latin-1, ...) when it is not UTF-8 (with or without a byte-order "
+            "mark) or UTF-16 with a byte-order mark, which are recognized."
+        ),
+    ] = None,
 ) -> None:
-    """Import customers from CSV; any bad row is reported with its line and nothing is imported."""
-    from router.customers import service as customers
-    from router.errors import DomainError
+    """Import customers from CSV, all or nothing: every problem (a bad value, a reference, domain or contact
+    repeated in the file or held by another customer) is listed as file:line, and then nothing is imported."""
+    from router.customers import import_file, importing
 
-    rows: list[tuple[int, dict[str, str]]] = []
-    problems: list[str] = []
+    async def work(session: AsyncSession) -> int:
+        return await importing.import_rows(session, str(file), checked)
+
     try:
-        text = read_source(file, "customers file")
-    except UnreadableSource as exc:
-        typer.echo(str(exc.problem), err=True)
+        checked = import_file.read_rows(file, encoding)
+        count = _commit_or_exit(work, "; nothing was imported")
+    except import_file.Refused as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(f"{len(exc.problems)} problem(s); nothing was imported", err=True)
         raise typer.Exit(2) from None
-    try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        missing = {"external_ref", "name", "tier"} - set(reader.fieldnames or [])
-        if missing:
-            problems.append(f"{file}:1: missing columns: {', '.join(sorted(missing))}")
-        for row in reader:
-            line = reader.line_num
-            tier = row.get("tier") or ""
-            if not (tier.isascii() and tier.isdigit()) or int(tier) not in CUSTOMER_TIERS:
-                problems.append(
-                    f"{file}:{line}: tier must be {MIN_CUSTOMER_TIER} to {MAX_CUSTOMER_TIER} (got {tier!r})"
-                )
-            if not row.get("external_ref") or not row.get("name"):
-                problems.append(f"{file}:{line}: external_ref and name are required")
-            rows.append((line, row))
-    except csv.Error as exc:
-        typer.echo(f"{file}:{reader.line_num}: not readable as CSV: {exc}", err=True)
-        raise typer.Exit(2) from None
-    if problems:
-        for p in problems:
-            typer.echo(p, err=True)
-        raise typer.Exit(2)
-
-    def split(value: str | None) -> list[str]:
-        return [v.strip() for v in (value or "").split(";") if v.strip()]
-
-    async def work(session: AsyncSession, _runtime: Runtime) -> int:
-        for line, row in rows:
-            try:
-                await customers.create_customer(
-                    session,
-                    external_ref=row["external_ref"],
-                    name=row["name"],
-                    tier=int(row["tier"]),
-                    domains=split(row.get("domains")),
-                    contacts=split(row.get("contacts")),
-                )
-            except DomainError as exc:
-                raise DomainError(f"{file}:{line}: {exc.detail}") from exc
-        return len(rows)
-
-    count = _commit_or_exit(work, "; nothing was imported")
     console.print(f"imported {count} customers")

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from rich.progress import Progress
 
 from router.cli.common import console, err, run
-from router.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -20,6 +17,7 @@ if TYPE_CHECKING:
 
     from router.audit.chain import ChainReport
     from router.audit.checkpoints import Checkpoint
+    from router.settings import Settings
 
 app = typer.Typer(help="Check the audit trail and sign checkpoints of it (docs/audit.md).", no_args_is_help=True)
 T = TypeVar("T")
@@ -33,6 +31,8 @@ def _fail(message: str) -> typer.Exit:
 @asynccontextmanager
 async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
     """A session on the migrated database that seals and verifies with the installation's key."""
+    import asyncio
+
     from router.audit.keys import SESSION_KEY, load_keyring
     from router.db import make_engine, make_sessionmaker, migrate
 
@@ -79,6 +79,10 @@ def verify(
     ] = None,
 ) -> None:
     """Verify every ticket's chain (or one); exits 1 and names the tickets whose chain is broken."""
+    from rich.progress import Progress
+
+    from router.settings import get_settings
+
     settings = get_settings()
 
     async def main() -> tuple[list[ChainReport], Checkpoint | None]:
@@ -148,6 +152,8 @@ def checkpoint(
     ] = None,
 ) -> None:
     """Sign every ticket's chain head (Ed25519 over their Merkle root) and write the checkpoint file."""
+    from router.settings import get_settings
+
     settings = get_settings()
     if out is not None and not out.parent.is_dir():
         raise _fail(f"{out.parent}: no such folder")

@@ -2,27 +2,32 @@
 
 The command groups live beside this module, one each: ``admin`` (demo, agents, customers), ``audit``, ``rules``,
 ``reports`` and ``webhooks``.
+
+Start-up stays light: importing this module (which every command, and ``--help``, does) loads typer and rich
+only. Each command imports what it uses when it runs — the web app, arq, the database, the rules engine —
+so a small command does not pay for the big ones (``tests/cli/test_startup.py`` holds this).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import ctypes
-import ctypes.util
+import errno
 import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.table import Table
 
 from router.cli import admin, audit, reports, rules, webhooks
 from router.cli.common import console, parse_tiers, run
-from router.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    import socket
+
+    from router.settings import Settings
 
 app = typer.Typer(
     help="tierroute: support-ticket escalation router.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -43,14 +48,18 @@ def up(
     ] = True,
 ) -> None:
     """Run the API and the workers (embedded SQLite and Redis unless configured)."""
+    import asyncio
+
     import uvicorn
 
     from queues.runtime import open_runtime
     from queues.worker import run_workers
     from router.app import create_app
+    from router.settings import get_settings
 
-    settings = get_settings()
     tier_list = parse_tiers(tiers)
+    listening = bind_or_exit(host, port)  # before the database, Redis or the worker process start
+    settings = get_settings()
 
     async def main() -> None:
         async with open_runtime(settings) as runtime:
@@ -76,7 +85,7 @@ def up(
                 f"API docs: http://{host}:{port}/docs)"
             )
             try:
-                await server.serve()
+                await server.serve(sockets=[listening])
             finally:
                 workers.cancel()
                 await asyncio.gather(workers, return_exceptions=True)
@@ -84,11 +93,42 @@ def up(
     run(main())
 
 
+def bind_or_exit(host: str, port: int) -> socket.socket:
+    """The API's socket, bound as uvicorn binds one (``SO_REUSEADDR``): a port that is taken (or an address
+    that is not this machine's) is one line and exit 2 before anything has started."""
+    import socket
+
+    def refuse(reason: str) -> NoReturn:
+        typer.echo(f"error: cannot listen on {host}:{port}: {reason}", err=True)
+        raise typer.Exit(2)
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        refuse(f"unknown address ({exc})")
+    listening = socket.socket(family, kind, proto)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind(address)
+    except OSError as exc:
+        listening.close()
+        reason = (exc.strerror or str(exc)).lower()
+        if exc.errno == errno.EADDRINUSE:
+            reason += " (is tierroute already running? choose another --port)"
+        refuse(reason)
+    return listening
+
+
 def start_worker_process(tiers: str) -> subprocess.Popen[bytes]:
     """``tierroute worker`` as a child with this process's environment. On Linux the child is sent SIGTERM
     if this process dies, even by SIGKILL (``PR_SET_PDEATHSIG``), so no orphan keeps working."""
 
     def die_with_parent() -> None:
+        import ctypes
+        import ctypes.util
+
         with contextlib.suppress(Exception):
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
             libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -102,6 +142,8 @@ def start_worker_process(tiers: str) -> subprocess.Popen[bytes]:
 async def watch_worker_process(child: subprocess.Popen[bytes], tiers: str) -> None:
     """Keep the worker child running (started again a second after it exits); when cancelled (shutdown),
     stop it gracefully (SIGTERM, then SIGKILL after 15 s)."""
+    import asyncio
+
     try:
         while True:
             if child.poll() is not None:
@@ -127,6 +169,8 @@ def serve(
     """Run the API only (workers run separately with `tierroute worker`)."""
     import uvicorn
 
+    bind_or_exit(host, port).close()  # a taken port is one line, before the app opens its database and Redis
+
     uvicorn.run(
         "router.asgi:create",
         factory=True,
@@ -146,8 +190,11 @@ def worker(
     burst: Annotated[bool, typer.Option(help="Stop once the queues are empty.")] = False,
 ) -> None:
     """Run arq workers for the routing queue and the chosen tiers (reconciles Redis first)."""
+    import asyncio
+
     from queues.runtime import open_runtime
     from queues.worker import drain, run_workers
+    from router.settings import get_settings
 
     settings = get_settings()
     tier_list = parse_tiers(tiers)
@@ -181,8 +228,11 @@ def smtp(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 2525,
 ) -> None:
     """Run the SMTP listener: mail to the support addresses (TIERROUTE_SUPPORT_ADDRESSES) becomes tickets."""
+    import asyncio
+
     from queues.runtime import keep_effects_applied, open_runtime
     from router.intake.smtp import serve_smtp
+    from router.settings import get_settings
 
     settings = get_settings()
 
@@ -207,8 +257,11 @@ def smtp(
 @app.command()
 def imap(once: Annotated[bool, typer.Option(help="Poll each mailbox once and exit.")] = False) -> None:
     """Poll the IMAP mailboxes in TIERROUTE_IMAP_URLS; each unseen mail is ingested, then flagged seen."""
+    import asyncio
+
     from queues.runtime import keep_effects_applied, open_runtime
     from router.intake.imap import Mailbox, poll
+    from router.settings import get_settings
 
     settings = get_settings()
     if not settings.imap_urls:
@@ -238,8 +291,11 @@ def imap(once: Annotated[bool, typer.Option(help="Poll each mailbox once and exi
 @app.command("reconcile")
 def reconcile_cmd() -> None:
     """Rebuild tier queues, pending jobs and SLA timers in Redis from the database."""
+    from rich.table import Table
+
     from queues.reconcile import reconcile
     from queues.runtime import open_runtime
+    from router.settings import get_settings
 
     async def main() -> None:
         async with open_runtime(get_settings()) as runtime:

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import Progress
 
-from router.reports.schemas import SlaReport
-from router.settings import get_settings
+from router.cli.common import err, writable_or_exit, write_or_exit
+
+if TYPE_CHECKING:
+    from router.reports.schemas import SlaReport
 
 app = typer.Typer(help="Reports for support leads.", no_args_is_help=True)
-err = Console(stderr=True)
 
 
 class Format(StrEnum):
@@ -42,12 +40,19 @@ def sla(
     granularity: Annotated[str, typer.Option(help="Trend buckets: day or week.")] = "day",
 ) -> None:
     """Compliance, breaches, time in tier, escalation paths, backlog, vendors and trends over a window."""
+    import asyncio
+
+    from rich.progress import Progress
+
     from router.db import make_engine, make_sessionmaker, migrate
     from router.errors import DomainError
     from router.rendering import make_templates
     from router.reports import render, service
     from router.reports.csv import to_csv
+    from router.settings import get_settings
 
+    path = out or Path(f"sla-report.{format.value}")
+    writable_or_exit(path)  # before the work, which a typo in a directory name would waste
     settings = get_settings()
     end = _utc(until) or datetime.now(UTC)
     start = _utc(since) or end - timedelta(days=30)
@@ -80,8 +85,7 @@ def sla(
         text = to_csv(report)
     else:
         text = report.model_dump_json(indent=2)
-    path = out or Path(f"sla-report.{format.value}")
-    path.write_text(text, encoding="utf-8")
+    write_or_exit(path, text)
     t = report.totals
     err.print(
         f"wrote {path}: {t.tickets_in} tickets in, {t.tickets_out} out, "
@@ -100,11 +104,15 @@ def rebuild(
     Both are kept current on their own (the facts in each change's transaction, the roll-ups by the worker's
     cron job each minute); this is for after a restore, a manual repair in SQL, or a change to how a figure
     is defined. Each batch is its own transaction, so it can run while the helpdesk works."""
+    import asyncio
+
+    from rich.progress import Progress
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
     from router.db import make_engine, make_sessionmaker, migrate
     from router.reports import facts, rollups
+    from router.settings import get_settings
 
     settings = get_settings()
 

@@ -3,23 +3,18 @@ cases, dry runs against stored tickets)."""
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress
-from rich.table import Table
 
-from router.cli.common import console, err, run
-from router.settings import Settings, get_settings
-from rules import AttachmentInfo
-from rules.located import UnreadableSource, read_source
+from router.cli.common import console, err, run, writable_or_exit
 
 if TYPE_CHECKING:
     from router.routing.simulate import SimulationReport
+    from router.settings import Settings
     from rules import Decision, Rulebook, RulebookError, Snapshot
 
 app = typer.Typer(help="Work with rulebooks.", no_args_is_help=True)
@@ -56,6 +51,8 @@ def _load_rulebook_or_exit(path: Path) -> Rulebook:
 
 
 def _print_decision(decision: Decision, as_json: bool) -> None:
+    from rich.table import Table
+
     if as_json:
         typer.echo(json.dumps(decision.to_dict(), indent=2, default=str))
         return
@@ -87,7 +84,9 @@ def rules_explain(
     as_json: Annotated[bool, typer.Option("--as-json", help="Print the decision as JSON.")] = False,
 ) -> None:
     """Show how the rulebook decides a ticket: rules matched, the values they saw, the result."""
-    from rules import Snapshot
+    from router.settings import get_settings
+    from rules import AttachmentInfo, Snapshot
+    from rules.located import UnreadableSource, read_source
 
     settings = get_settings()
     book = _load_rulebook_or_exit(rulebook or settings.rulebook)
@@ -154,6 +153,7 @@ def rules_test(
     rulebook: Annotated[Path | None, typer.Option(help="Rulebook to test (default: the configured one).")] = None,
 ) -> None:
     """Run rulebook authors' cases; failures are shown as expected/actual and the exit code is 1."""
+    from router.settings import get_settings
     from rules import RulebookError
     from rules.cases import load_cases, run_cases
 
@@ -184,11 +184,19 @@ def rules_simulate(
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Where to write the differences.")] = None,
 ) -> None:
     """Dry run: replay stored tickets through CANDIDATE and report what would change tier or priority."""
+    import csv
+
+    from rich.progress import Progress
+    from rich.table import Table
+
     from router.db import make_engine, make_sessionmaker
     from router.routing.simulate import count_tickets, simulate
+    from router.settings import get_settings
 
     settings = get_settings()
     book = _load_rulebook_or_exit(candidate)
+    path = csv_out or Path(f"simulation-{book.version}.csv")
+    writable_or_exit(path)  # before the replay, which a typo in a directory name would waste
     since_utc = since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
 
     async def main() -> SimulationReport:
@@ -217,7 +225,6 @@ def rules_simulate(
         for (a, b), n in sorted(report.tier_moves.items()):
             moves.add_row(str(a), str(b), str(n))
         console.print(moves)
-    path = csv_out or Path(f"simulation-{report.candidate_version}.csv")
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(

@@ -9,14 +9,14 @@ from typing import Annotated
 
 import typer
 
-from router.webhooks.config import WebhooksConfigError, load
-
 app = typer.Typer(help="Webhook sources, vendors and subscriptions.", no_args_is_help=True)
 
 
 @app.command("check")
 def check(file: Annotated[Path, typer.Argument(help="Webhooks YAML file.")]) -> None:
     """Check a webhooks configuration (secrets from the environment included); problems as file:line:column."""
+    from router.webhooks.config import WebhooksConfigError, load
+
     try:
         config = load(file)
     except WebhooksConfigError as exc:

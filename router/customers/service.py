@@ -111,11 +111,24 @@ async def create_customer(
     await session.flush()
     assert customer.id is not None
     session.add(CustomerTierChange(customer_id=customer.id, from_tier=None, to_tier=tier, reason="onboarding"))
-    for domain in domains:
-        session.add(CustomerDomain(domain=domain.lower(), customer_id=customer.id))
-    for email in contacts:
-        session.add(CustomerContact(email=email.lower(), customer_id=customer.id))
+    for domain in sorted({d.lower() for d in domains}):
+        if await session.get(CustomerDomain, domain) is not None:
+            raise Conflict(f"domain {domain} belongs to another customer", field="domains")
+        session.add(CustomerDomain(domain=domain, customer_id=customer.id))
+    for email in sorted({e.lower() for e in contacts}):
+        await _claim_contact(session, email, customer.id)
     return customer
+
+
+async def _claim_contact(session: AsyncSession, email: str, customer_id: int) -> None:
+    """Make ``email`` the customer's contact: a new one, or one seen in mail before that no customer holds."""
+    contact = await session.get(CustomerContact, email)
+    if contact is None:
+        session.add(CustomerContact(email=email, customer_id=customer_id))
+    elif contact.customer_id is None:
+        contact.customer_id = customer_id
+    elif contact.customer_id != customer_id:
+        raise Conflict(f"contact {email} belongs to another customer", field="contacts")
 
 
 async def change_tier(session: AsyncSession, customer: Customer, tier: int, reason: str) -> Customer:

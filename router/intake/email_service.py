@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router.bounds import MAX_ROW_ID
 from router.effects import EffectSink
 from router.errors import Invalid, NotFound
 from router.intake import senders
@@ -56,6 +57,8 @@ async def _thread_ticket(session: AsyncSession, mail: ParsedEmail) -> Ticket | N
 
 async def _locked(session: AsyncSession, ticket_id: int) -> Ticket | None:
     """The thread's ticket under its row lock (a reply may reopen it while an agent changes it)."""
+    if ticket_id > MAX_ROW_ID:  # a quoted reference no ticket can have (PostgreSQL would refuse the id)
+        return None
     try:
         return await tickets.get(session, ticket_id, lock=True)
     except NotFound:

@@ -12,14 +12,21 @@ from router.deps import ActorWithoutTransaction, ContextDep
 from router.intake import email_service
 from router.intake.schemas import EmailAccepted, TicketAccepted, TicketIn
 from router.metrics import TICKETS_ACCEPTED
+from router.openapi import JSON_BODY, SIGNED_IN, problems
 from router.problems import UnsupportedMediaType, require_json
 from router.tickets.inputs import NewTicket, Opened, TicketContext
 from router.unit_of_work import transaction
 
-api = APIRouter(tags=["intake"])
+api = APIRouter(tags=["intake"], responses=SIGNED_IN)
 
 
-@api.post("/tickets", status_code=202, response_model=TicketAccepted, dependencies=[Depends(require_json)])
+@api.post(
+    "/tickets",
+    status_code=202,
+    response_model=TicketAccepted,
+    dependencies=[Depends(require_json)],
+    responses=JSON_BODY,
+)
 async def create_ticket(
     body: TicketIn, ctx: ContextDep, actor: ActorWithoutTransaction, response: Response
 ) -> TicketAccepted:
@@ -55,7 +62,19 @@ async def require_rfc822(request: Request) -> None:
         raise UnsupportedMediaType(f"send the raw email as message/rfc822 (got {content_type or 'no content type'})")
 
 
-@api.post("/intake/email", status_code=202, response_model=EmailAccepted, dependencies=[Depends(require_rfc822)])
+@api.post(
+    "/intake/email",
+    status_code=202,
+    response_model=EmailAccepted,
+    dependencies=[Depends(require_rfc822)],
+    responses=problems(400, 413, 415, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def ingest_email(request: Request, ctx: ContextDep, actor: ActorWithoutTransaction) -> EmailAccepted:
     """A raw email (message/rfc822): a new ticket, a reply on its ticket, or an automatic mail set aside.
 

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from router.models.agents import Agent, ApiToken
 from router.models.audit import AuditEvent
+from router.models.claims import ClaimKey
 from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
 from router.models.events import OutboxEvent
 from router.models.intake import Delivery, InboundMail
@@ -28,6 +29,7 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "AuditEvent",
+    "ClaimKey",
     "Customer",
     "CustomerContact",
     "CustomerDomain",

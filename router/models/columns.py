@@ -38,3 +38,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def text_length(table: Any, column: str) -> int:
+    """How many characters a text column holds (PostgreSQL refuses a longer value with an error, SQLite
+    keeps it): input is checked against this, the one spelling of the limit being the table's."""
+    length: int = table.__table__.c[column].type.length
+    return length

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 from router.deps import CurrentAgent, SessionDep
 from router.notifications import queries, service
 from router.notifications.schemas import NotificationId, NotificationOut
+from router.openapi import SIGNED_IN_WITH_PARAMETERS, problems
 
-api = APIRouter(tags=["notifications"])
+api = APIRouter(tags=["notifications"], responses=SIGNED_IN_WITH_PARAMETERS)
 
 
 @api.get("/notifications", response_model=list[NotificationOut])
@@ -26,7 +27,7 @@ async def list_notifications(
     return [NotificationOut.model_validate(n) for n in rows]
 
 
-@api.post("/notifications/{notification_id}/read", response_model=NotificationOut)
+@api.post("/notifications/{notification_id}/read", response_model=NotificationOut, responses=problems(404))
 async def mark_read(session: SessionDep, agent: CurrentAgent, notification_id: NotificationId) -> NotificationOut:
     """Mark one of the agent's notifications read (it leaves the banner on My queues)."""
     return NotificationOut.model_validate(await service.mark_read(session, agent, notification_id))

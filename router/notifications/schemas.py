@@ -8,8 +8,10 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict
 
+from router.bounds import MAX_ROW_ID
+
 #: A notification's id in a path (API and web UI), bounded to what the column holds.
-NotificationId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the notification's id")]
+NotificationId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="the notification's id")]
 
 
 class NotificationOut(BaseModel):

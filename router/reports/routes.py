@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated
 from urllib.parse import urlencode
@@ -10,12 +9,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import AwareDatetime
 
 from router.agents import service as agents
+from router.bounds import MOMENT_RANGE, AgentIdQuery, CustomerIdQuery, Moment, days_before
 from router.deps import ContextDep, CurrentLead, SessionDep, bearer_scheme, current_agent, current_lead
 from router.models.agents import Agent
 from router.models.columns import utcnow
+from router.openapi import LEADS_ONLY, SIGNED_IN_WITH_PARAMETERS, answer, problems
 from router.reports import render
 from router.reports import service as reports
 from router.reports.csv import to_csv
@@ -23,7 +23,7 @@ from router.reports.queries import Filters
 from router.reports.schemas import SlaReport
 from router.web.session import signed_in_id
 
-api = APIRouter(prefix="/reports", tags=["reports"])
+api = APIRouter(prefix="/reports", tags=["reports"], responses=SIGNED_IN_WITH_PARAMETERS | LEADS_ONLY)
 pages = APIRouter(tags=["reports"])
 
 
@@ -40,16 +40,18 @@ class Granularity(StrEnum):
 
 async def report_filters(
     since: Annotated[
-        AwareDatetime | None, Query(description="start of the window (default: 30 days before until)")
+        Moment | None, Query(description=f"start of the window (default: 30 days before until); {MOMENT_RANGE}")
     ] = None,
-    until: Annotated[AwareDatetime | None, Query(description="end of the window, exclusive (default: now)")] = None,
-    customer_id: Annotated[int | None, Query(ge=1)] = None,
-    agent_id: Annotated[int | None, Query(ge=1, description="tickets this agent acted on")] = None,
+    until: Annotated[
+        Moment | None, Query(description=f"end of the window, exclusive, after since (default: now); {MOMENT_RANGE}")
+    ] = None,
+    customer_id: CustomerIdQuery = None,
+    agent_id: AgentIdQuery = None,
     granularity: Granularity = Granularity.day,
 ) -> Filters:
     end = until or utcnow()
     return reports.make_filters(
-        since or end - timedelta(days=30), end, customer_id=customer_id, agent_id=agent_id, granularity=granularity
+        since or days_before(end, 30), end, customer_id=customer_id, agent_id=agent_id, granularity=granularity
     )
 
 
@@ -94,7 +96,12 @@ async def page_reader(
     return await current_lead(agent)
 
 
-@pages.get("/reports", response_class=HTMLResponse)
+@pages.get(
+    "/reports",
+    response_class=HTMLResponse,
+    responses=answer(303, "no session or token: to the sign-in page")
+    | problems(401, 403, 422, 503, also=("text/html",)),
+)
 async def reports_page(
     filters: FiltersDep,
     session: SessionDep,

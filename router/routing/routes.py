@@ -6,12 +6,13 @@ from fastapi import APIRouter, Depends
 
 from router.deps import ContextDep, CurrentAgent, CurrentLead, SessionDep
 from router.errors import Invalid
+from router.openapi import JSON_BODY, LEADS_ONLY, SIGNED_IN
 from router.problems import require_json
 from router.routing.schemas import DifferenceOut, RulebookOut, RuleOut, SimulateIn, SimulationOut, TierMove
 from router.routing.simulate import simulate
 from rules import RulebookError, parse_rulebook
 
-api = APIRouter(prefix="/rules", tags=["rules"])
+api = APIRouter(prefix="/rules", tags=["rules"], responses=SIGNED_IN)
 
 
 @api.get("", response_model=RulebookOut)
@@ -26,7 +27,9 @@ async def current_rulebook(ctx: ContextDep, _agent: CurrentAgent) -> RulebookOut
     )
 
 
-@api.post("/simulate", response_model=SimulationOut, dependencies=[Depends(require_json)])
+@api.post(
+    "/simulate", response_model=SimulationOut, dependencies=[Depends(require_json)], responses=LEADS_ONLY | JSON_BODY
+)
 async def simulate_rulebook(body: SimulateIn, session: SessionDep, _lead: CurrentLead) -> SimulationOut:
     """Leads: replay stored tickets through a candidate rulebook; nothing is changed."""
     try:

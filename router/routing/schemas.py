@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from router.bounds import MOMENT_RANGE, Moment
 
 
 class RuleOut(BaseModel):
@@ -24,7 +26,7 @@ class SimulateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rulebook: str = Field(min_length=1, max_length=900_000, description="the candidate rulebook's YAML text")
-    since: AwareDatetime | None = None
+    since: Moment | None = Field(default=None, description=f"only tickets created since; {MOMENT_RANGE}")
     max_differences: int = Field(default=100, ge=0, le=10_000)
 
 

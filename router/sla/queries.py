@@ -38,12 +38,12 @@ async def sla_of(session: AsyncSession, ticket_ids: Sequence[int], now: datetime
     return {tid: sla_view(found.get(tid, []), policies, now) for tid in ticket_ids}
 
 
-def _near_breach(now: datetime, within: timedelta) -> list[Any]:
+def _near_breach(now: datetime, within: timedelta, statuses: Sequence[str] = OPEN_STATUSES) -> list[Any]:
     return [
         col(SlaClock.due_at) <= now + within,
         col(SlaClock.stopped_at).is_(None),
         col(SlaClock.paused_at).is_(None),
-        col(Ticket.status).in_(list(OPEN_STATUSES)),
+        col(Ticket.status).in_(list(statuses)),
     ]
 
 
@@ -63,13 +63,19 @@ async def near_breach(
 
 
 async def count_near_breach(
-    session: AsyncSession, tiers: Sequence[int], *, now: datetime, within: timedelta
+    session: AsyncSession,
+    tiers: Sequence[int],
+    *,
+    now: datetime,
+    within: timedelta,
+    statuses: Sequence[str] = OPEN_STATUSES,
 ) -> dict[int, int]:
-    """Per tier, how many open tickets have a clock due within ``within`` (or overdue): one query."""
+    """Per tier, how many tickets in ``statuses`` (default: all open ones) have a clock due within ``within``
+    (or overdue): one query."""
     query = (
         select(SlaClock.support_tier, func.count(func.distinct(SlaClock.ticket_id)))
         .join(Ticket, col(SlaClock.ticket_id) == col(Ticket.id))
-        .where(col(SlaClock.support_tier).in_(list(tiers)), *_near_breach(now, within))
+        .where(col(SlaClock.support_tier).in_(list(tiers)), *_near_breach(now, within, statuses))
         .group_by(col(SlaClock.support_tier))
     )
     found = {int(tier): int(n) for tier, n in (await session.exec(query)).all()}

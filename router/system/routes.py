@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from router.deps import ContextDep
 from router.metrics import QUEUE_DEPTH
+from router.openapi import answer
 from rules.vocabulary import SUPPORT_TIERS
 
 api = APIRouter(tags=["system"])
@@ -22,7 +23,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@api.get("/readyz")
+@api.get("/readyz", responses=answer(503, "the database or Redis does not answer", "application/json"))
 async def readyz(ctx: ContextDep) -> JSONResponse:
     """Ready when the database and Redis answer; a refused rulebook change is reported, not fatal."""
     checks: dict[str, Any] = {}
@@ -41,7 +42,7 @@ async def readyz(ctx: ContextDep) -> JSONResponse:
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
 
-@api.get("/metrics")
+@api.get("/metrics", response_class=PlainTextResponse)
 async def metrics(ctx: ContextDep) -> Response:
     for tier in SUPPORT_TIERS:
         try:

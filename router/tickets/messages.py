@@ -13,9 +13,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from router.audit.chain import Entry, chain_rows
 from router.audit.keys import keyring_of
 from router.effects import after_commit, mail_job
+from router.errors import Conflict
 from router.models import metadata
 from router.models.columns import utcnow
-from router.models.tickets import Attachment, Direction, MailStatus, Message, Ticket
+from router.models.sla import ClockKind
+from router.models.tickets import Attachment, Direction, MailStatus, Message, Status, Ticket
 from router.sla import service as sla
 from router.tickets import trail
 from router.tickets.actors import Actor, require_tier
@@ -82,9 +84,12 @@ async def _store_outbound(session: AsyncSession, ticket_id: int, *, author: str,
 
 
 async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, body: str, internal: bool) -> Message:
-    """An agent's reply (outbound, sent by the mailer) or internal note; both are audited."""
+    """An agent's reply (outbound, sent by the mailer) or internal note; both are audited. A reply on a
+    resolved ticket reopens it first; a closed ticket refuses replies (``reopen_for_reply``)."""
     require_tier(actor, ticket.support_tier)
     assert ticket.id is not None
+    if not internal:
+        await reopen_for_reply(session, ticket, actor)
     if internal:
         message = Message(ticket_id=ticket.id, direction=Direction.note, author=actor.name, body_text=body)
         session.add(message)
@@ -104,6 +109,42 @@ async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, bo
         event_data={"author": actor.name, "direction": "outbound"},
     )
     return message
+
+
+async def reopen_for_reply(session: AsyncSession, ticket: Ticket, actor: Actor) -> bool:
+    """The one rule for a public reply on a finished ticket (API and UI alike; README, "HTTP API").
+
+    As in Zendesk: a reply to a *resolved* ticket reopens it, in the replying agent's hands (they are
+    working it now; a requester's reply reopens it into the queue instead), with its resolution clock
+    running again; a *closed* ticket is final, so a reply is refused until someone reopens it. Internal
+    notes never change the status. True when the ticket was reopened.
+    """
+    if ticket.status == Status.closed:
+        raise Conflict(f"ticket {ticket.ref} is closed; a reply does not reopen a closed ticket: reopen it first")
+    if ticket.status != Status.resolved:
+        return False
+    if ticket.support_tier is None:
+        raise Conflict(f"ticket {ticket.ref} was never routed; only routed tickets reopen")
+    ticket.reopen_count += 1
+    ticket.resolved_at = None
+    ticket.status = Status.in_progress
+    if actor.agent is not None:
+        ticket.assignee_id = actor.agent.id
+    now = utcnow()
+    changes = await sla.start(session, ticket, [ClockKind.resolution], now) + await sla.sync_pause(session, ticket, now)
+    reason = "public reply on a resolved ticket"
+    trail.record(
+        session,
+        ticket,
+        actor=actor.name,
+        action="reopened",
+        to_tier=ticket.support_tier,
+        reason=reason,
+        sla_changes=changes,
+        event="ticket.reopened",
+        event_data={"reason": reason, "by": actor.name},
+    )
+    return True
 
 
 async def record_automation(

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.models.columns import utcnow
 from router.models.tickets import Direction, MailStatus, Message, Status, Ticket
 from router.sla.queries import sla_of
-from router.tickets.actors import Actor
 from router.tickets.schemas import TicketOut
 
 
@@ -27,28 +25,6 @@ async def ticket_views(session: AsyncSession, tickets: list[Ticket]) -> list[Tic
 async def ticket_view(session: AsyncSession, ticket: Ticket) -> TicketOut:
     await session.flush()
     return (await ticket_views(session, [ticket]))[0]
-
-
-async def list_tickets(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    status: str | None,
-    support_tier: int | None,
-    offset: int,
-    limit: int,
-) -> tuple[list[Ticket], int]:
-    """Newest first; agents see the tiers they work (and unrouted tickets), leads everything."""
-    query = select(Ticket)
-    if status is not None:
-        query = query.where(Ticket.status == status)
-    if support_tier is not None:
-        query = query.where(Ticket.support_tier == support_tier)
-    if actor.agent is not None and not actor.is_lead:
-        query = query.where(col(Ticket.support_tier).in_(actor.agent.tiers) | col(Ticket.support_tier).is_(None))
-    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
-    rows = await session.exec(query.order_by(col(Ticket.id).desc()).offset(offset).limit(limit))
-    return list(rows.all()), int(total)
 
 
 async def messages(session: AsyncSession, ticket_id: int) -> list[Message]:

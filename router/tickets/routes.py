@@ -8,10 +8,13 @@ from fastapi import APIRouter, Depends, Query
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.audit import service as audit
+from router.bounds import Offset
 from router.deps import CurrentActor, SessionDep, TicketForChange, TicketFromPath
+from router.errors import Invalid
 from router.models.tickets import Status, Ticket
+from router.openapi import JSON_BODY, ONE_TICKET, SIGNED_IN_WITH_PARAMETERS, problems
 from router.problems import require_json
-from router.tickets import messages, queries
+from router.tickets import listing, messages, queries
 from router.tickets import service as tickets
 from router.tickets.schemas import (
     AuditEventOut,
@@ -29,7 +32,9 @@ from router.tickets.schemas import (
 )
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER
 
-api = APIRouter(prefix="/tickets", tags=["tickets"])
+api = APIRouter(prefix="/tickets", tags=["tickets"], responses=SIGNED_IN_WITH_PARAMETERS)
+#: What a change to one ticket can answer besides its result.
+CHANGE = ONE_TICKET | JSON_BODY | problems(409)
 JsonBody = [Depends(require_json)]
 
 
@@ -37,23 +42,57 @@ async def _out(session: AsyncSession, ticket: Ticket) -> TicketOut:
     return await queries.ticket_view(session, ticket)
 
 
-@api.get("", response_model=TicketList)
-async def list_tickets(
-    session: SessionDep,
+async def ticket_filters(
     actor: CurrentActor,
     status: Status | None = None,
     support_tier: Annotated[int | None, Query(ge=MIN_SUPPORT_TIER, le=MAX_SUPPORT_TIER)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> TicketList:
-    """Tickets newest first, filtered by status and tier."""
-    rows, total = await queries.list_tickets(
-        session, actor, status=status, support_tier=support_tier, offset=offset, limit=limit
+    assignee: Annotated[
+        str | None,
+        Query(
+            pattern=r"^(me|[1-9][0-9]{0,9})$",
+            description="`me` (your claimed tickets) or an agent's id (leads; an agent may give their own)",
+        ),
+    ] = None,
+) -> listing.TicketFilters:
+    return listing.TicketFilters(
+        status=status, support_tier=support_tier, assignee_id=listing.assignee_id_for(actor, assignee)
     )
-    return TicketList(items=await queries.ticket_views(session, rows), total=total, offset=offset, limit=limit)
 
 
-@api.get("/{ticket_id}", response_model=TicketDetail)
+async def page_request(
+    offset: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[
+        str | None, Query(min_length=1, max_length=64, description="the previous page's `next_cursor`")
+    ] = None,
+) -> listing.PageRequest:
+    if cursor is not None and offset:
+        raise Invalid("give cursor or offset, not both", field="cursor")
+    before = listing.decode_cursor(cursor) if cursor is not None else None
+    return listing.PageRequest(limit=limit, offset=offset, before_id=before)
+
+
+@api.get("", response_model=TicketList, responses=problems(403))
+async def list_tickets(
+    session: SessionDep,
+    actor: CurrentActor,
+    filters: Annotated[listing.TicketFilters, Depends(ticket_filters)],
+    page: Annotated[listing.PageRequest, Depends(page_request)],
+) -> TicketList:
+    """Tickets newest first, filtered by status, tier and assignee (``assignee=me``: what you claimed).
+
+    Page with ``cursor`` (each page's ``next_cursor``, None on the last page) or ``offset``."""
+    found = await listing.list_page(session, actor, filters, page)
+    return TicketList(
+        items=await queries.ticket_views(session, found.tickets),
+        total=found.total,
+        offset=page.offset,
+        limit=page.limit,
+        next_cursor=found.next_cursor,
+    )
+
+
+@api.get("/{ticket_id}", response_model=TicketDetail, responses=ONE_TICKET)
 async def get_ticket(ticket: TicketFromPath, session: SessionDep) -> TicketDetail:
     """A ticket with its conversation and routing decision."""
     assert ticket.id is not None
@@ -61,27 +100,27 @@ async def get_ticket(ticket: TicketFromPath, session: SessionDep) -> TicketDetai
     return TicketDetail(**(await _out(session, ticket)).model_dump(), messages=msgs)
 
 
-@api.get("/{ticket_id}/audit", response_model=list[AuditEventOut])
+@api.get("/{ticket_id}/audit", response_model=list[AuditEventOut], responses=ONE_TICKET)
 async def get_audit(ticket: TicketFromPath, session: SessionDep) -> list[AuditEventOut]:
     """The ticket's audit trail, oldest first: each event with its seal, key id and the ticket's state after it."""
     assert ticket.id is not None
     return [AuditEventOut.model_validate(e, from_attributes=True) for e in await audit.events(session, ticket.id)]
 
 
-@api.get("/{ticket_id}/audit/verify", response_model=AuditVerifyOut)
+@api.get("/{ticket_id}/audit/verify", response_model=AuditVerifyOut, responses=ONE_TICKET)
 async def verify_audit(ticket: TicketFromPath, session: SessionDep) -> AuditVerifyOut:
     """Check the ticket's keyed audit chain (every seal and link, the head, the row against the head's state);
     ``valid`` is false, with the first broken event and the problem, if anything was altered (docs/audit.md)."""
     return AuditVerifyOut(**(await audit.verify_ticket(session, ticket)).as_dict())
 
 
-@api.post("/{ticket_id}/escalate", response_model=TicketOut, dependencies=JsonBody)
+@api.post("/{ticket_id}/escalate", response_model=TicketOut, dependencies=JsonBody, responses=CHANGE)
 async def escalate(body: EscalateIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor) -> TicketOut:
     """Move the ticket up to ``to_tier`` (default: the next tier), with a reason."""
     return await _out(session, await tickets.escalate(session, ticket, actor, reason=body.reason, to_tier=body.to_tier))
 
 
-@api.post("/{ticket_id}/deescalate", response_model=TicketOut, dependencies=JsonBody)
+@api.post("/{ticket_id}/deescalate", response_model=TicketOut, dependencies=JsonBody, responses=CHANGE)
 async def deescalate(
     body: DeescalateIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor
 ) -> TicketOut:
@@ -91,18 +130,18 @@ async def deescalate(
     )
 
 
-@api.post("/{ticket_id}/resolve", response_model=TicketOut, dependencies=JsonBody)
+@api.post("/{ticket_id}/resolve", response_model=TicketOut, dependencies=JsonBody, responses=CHANGE)
 async def resolve(body: ResolveIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor) -> TicketOut:
     return await _out(session, await tickets.resolve(session, ticket, actor, resolution=body.resolution))
 
 
-@api.post("/{ticket_id}/reopen", response_model=TicketOut, dependencies=JsonBody)
+@api.post("/{ticket_id}/reopen", response_model=TicketOut, dependencies=JsonBody, responses=CHANGE)
 async def reopen(body: ReopenIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor) -> TicketOut:
     """Put a resolved ticket back in its tier's queue."""
     return await _out(session, await tickets.reopen(session, ticket, actor, reason=body.reason))
 
 
-@api.post("/{ticket_id}/wait", response_model=TicketOut, dependencies=JsonBody)
+@api.post("/{ticket_id}/wait", response_model=TicketOut, dependencies=JsonBody, responses=CHANGE)
 async def wait_on_customer(
     body: WaitIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor
 ) -> TicketOut:
@@ -110,7 +149,7 @@ async def wait_on_customer(
     return await _out(session, await tickets.wait_on_customer(session, ticket, actor, reason=body.reason))
 
 
-@api.post("/{ticket_id}/messages", response_model=MessageOut, status_code=201, dependencies=JsonBody)
+@api.post("/{ticket_id}/messages", response_model=MessageOut, status_code=201, dependencies=JsonBody, responses=CHANGE)
 async def add_message(body: MessageIn, ticket: TicketForChange, session: SessionDep, actor: CurrentActor) -> MessageOut:
     """A reply to the requester (``internal: false``) or an internal note."""
     message = await messages.add_message(session, ticket, actor, body=body.body, internal=body.internal)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from router.sla.schemas import SlaOut
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER
@@ -20,6 +20,16 @@ def _no_nul(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_no_nul)]
+
+
+def _clean_before_measuring(value: object) -> object:
+    """NUL dropped before the type and length checks run (anything but a string is left to the type check)."""
+    return _no_nul(value) if isinstance(value, str) else value
+
+
+#: Cleaned as ``Text`` is, but before its length is measured: for identifiers and short fields, where a
+#: lone NUL must be refused as empty, not stored as "" (two such external ids would be one ticket).
+CleanText = Annotated[str, BeforeValidator(_clean_before_measuring)]
 
 
 class TicketOut(BaseModel):
@@ -71,6 +81,8 @@ class TicketList(BaseModel):
     total: int
     offset: int
     limit: int
+    #: Give it as ``cursor`` for the next page; None on the last page.
+    next_cursor: str | None = None
 
 
 class EscalateIn(BaseModel):

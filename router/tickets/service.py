@@ -214,12 +214,10 @@ async def escalate(
         raise Conflict(f"ticket {ticket.ref} is {ticket.status}; only routed open tickets can be escalated")
     current = ticket.support_tier
     target = current + 1 if to_tier is None else to_tier
-    if current >= MAX_SUPPORT_TIER and to_tier is None:
-        raise Conflict(f"ticket {ticket.ref} is already at tier {MAX_SUPPORT_TIER}, the highest", tier=current)
+    if current >= MAX_SUPPORT_TIER:
+        raise Conflict(f"ticket {ticket.ref} is already at the top tier, tier {MAX_SUPPORT_TIER}", tier=current)
     if target <= current or target > MAX_SUPPORT_TIER:
-        raise Conflict(
-            f"escalation goes up: choose a tier above {current} and at most {MAX_SUPPORT_TIER}", to_tier=target
-        )
+        raise Conflict(f"escalation goes up: {_choose(current + 1, MAX_SUPPORT_TIER)}", to_tier=target)
     placement.remove(session, ticket)
     ticket.escalation_count += 1
     _enqueue(session, ticket, target)
@@ -240,6 +238,13 @@ async def escalate(
     return ticket
 
 
+def _choose(low: int, high: int) -> str:
+    """The tiers a move may go to, in words (the range is never empty: the ends were checked first)."""
+    if low == high:
+        return f"choose tier {low}"
+    return f"choose tier {low} or {high}" if high == low + 1 else f"choose a tier from {low} to {high}"
+
+
 async def _sla_tier_changed(session: AsyncSession, ticket: Ticket) -> sla.Changes:
     """Clocks restart for the new tier or run on, as the policy says; the status may pause or resume them."""
     now = utcnow()
@@ -256,10 +261,10 @@ async def deescalate(
         raise Conflict(f"ticket {ticket.ref} is {ticket.status}; only routed open tickets can be de-escalated")
     current = ticket.support_tier
     target = current - 1 if to_tier is None else to_tier
+    if current <= MIN_SUPPORT_TIER:
+        raise Conflict(f"ticket {ticket.ref} is already at tier {MIN_SUPPORT_TIER}, the lowest", tier=current)
     if target < MIN_SUPPORT_TIER or target >= current:
-        raise Conflict(
-            f"de-escalation goes down: choose a tier below {current} and at least {MIN_SUPPORT_TIER}", to_tier=target
-        )
+        raise Conflict(f"de-escalation goes down: {_choose(MIN_SUPPORT_TIER, current - 1)}", to_tier=target)
     placement.remove(session, ticket)
     _enqueue(session, ticket, target)
     changes = await _sla_tier_changed(session, ticket)

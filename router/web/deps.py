@@ -13,6 +13,7 @@ from router.models.agents import Agent
 from router.models.tickets import Ticket
 from router.tickets import service as tickets
 from router.tickets.actors import Actor, require_tier
+from router.web import nav
 from router.web.session import signed_in_id
 
 
@@ -29,6 +30,7 @@ async def web_agent(request: Request, session: SessionDep) -> Agent:
     if agent is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired("sign in to continue", next=target)
+    nav.remember(request, agent)
     return agent
 
 

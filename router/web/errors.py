@@ -1,24 +1,41 @@
-"""Errors on ``/ui`` paths become HTML pages (or a redirect to sign-in); the JSON API keeps problem+json."""
+"""Failed UI requests become HTML pages with the navigation bar (or a redirect to sign-in); the JSON API and
+JSON clients keep problem+json.
+
+A UI request is one under ``/ui``, or one for a page outside it (``/reports``) from a client that accepts
+HTML (a browser). Every exception handler of the app is wrapped: it still runs (it logs, it sets headers),
+and for a UI request its problem is rendered as a page instead of JSON.
+"""
 
 from __future__ import annotations
 
+import inspect
+import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
 from fastapi.responses import RedirectResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from router.errors import DomainError
+from router.web import nav
 from router.web.render import page
 
 PREFIX = "/ui"
 LOGIN_PATH = f"{PREFIX}/login"
+#: Pages served outside ``/ui``: their errors are pages for browsers, problem+json for everyone else.
+PAGE_PATHS = ("/reports",)
+
+Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 
 
-def _is_web(request: Request) -> bool:
-    return request.url.path == PREFIX or request.url.path.startswith(f"{PREFIX}/")
+def is_ui_request(request: Request) -> bool:
+    path = request.url.path
+    if path == PREFIX or path.startswith(f"{PREFIX}/"):
+        return True
+    is_page = any(path == p or path.startswith(f"{p}/") for p in PAGE_PATHS)
+    return is_page and "text/html" in request.headers.get("accept", "")
 
 
 def safe_next(target: Any) -> str:
@@ -26,9 +43,27 @@ def safe_next(target: Any) -> str:
     return text if text.startswith(f"{PREFIX}/") and not text.startswith("//") else f"{PREFIX}/"
 
 
-def _render(request: Request, status: int, title: str, detail: str, extra: dict[str, Any]) -> Response:
+def _problem_of(exc: Exception, answer: Response) -> tuple[int, str, str, dict[str, Any]]:
+    """Status, title, detail and extras of what the handler answered, worded for a person."""
+    if isinstance(exc, DomainError):
+        return exc.status, exc.title, exc.detail, exc.extra
+    if isinstance(exc, RequestValidationError):
+        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+        return 422, "Please check the form", detail, {}
+    try:
+        body = json.loads(bytes(answer.body))
+    except ValueError:
+        body = {}
+    status = answer.status_code
+    title = "Something went wrong" if status == 500 else str(body.get("title") or "Error")
+    return status, title, str(body.get("detail") or ""), {}
+
+
+async def _render(request: Request, exc: Exception, answer: Response) -> Response:
+    status, title, detail, extra = _problem_of(exc, answer)
     ctx = request.app.state.ctx
-    headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else {}
+    retry_after = answer.headers.get("retry-after")
+    headers = {"Retry-After": retry_after} if retry_after else {}
     if status == 401 and request.url.path != LOGIN_PATH:
         target = f"{LOGIN_PATH}?next={quote(safe_next(extra.get('next')), safe='/')}"
         if request.headers.get("hx-request"):
@@ -41,36 +76,25 @@ def _render(request: Request, status: int, title: str, detail: str, extra: dict[
             request, ctx, "web/login.html", status=status, headers=headers, error=detail,
             email=str(extra.get("email", "")), next=safe_next(request.query_params.get("next")),
         )  # fmt: skip
-    return page(request, ctx, "web/error.html", status=status, headers=headers, title=title, detail=detail)
+    # After a server error the database may be what failed: use only the agent the request already read.
+    agent = await nav.for_error_page(request, look_up=status < 500)
+    return page(request, ctx, "web/error.html", agent=agent, status=status, headers=headers, title=title, detail=detail)
+
+
+def _for_pages(handler: Handler) -> Handler:
+    async def handle(request: Request, exc: Exception) -> Response:
+        answer = handler(request, exc)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        if not is_ui_request(request):
+            return answer
+        return await _render(request, exc, answer)
+
+    return handle
 
 
 def install(app: FastAPI) -> None:
-    """Wrap the app's handlers: ``/ui`` requests get pages, everything else what it got before."""
-    previous = dict(app.exception_handlers)
-
-    def fallback(kind: type[Exception]) -> Any:
-        return previous[kind]
-
-    async def domain(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, DomainError)
-        if not _is_web(request):
-            return await fallback(DomainError)(request, exc)
-        return _render(request, exc.status, exc.title, exc.detail, exc.extra)
-
-    async def validation(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        if not _is_web(request):
-            return await fallback(RequestValidationError)(request, exc)
-        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
-        return _render(request, 422, "Please check the form", detail, {})
-
-    async def http(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        if not _is_web(request):
-            return await fallback(StarletteHTTPException)(request, exc)
-        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
-        return _render(request, exc.status_code, title, str(exc.detail), {})
-
-    app.add_exception_handler(DomainError, domain)
-    app.add_exception_handler(RequestValidationError, validation)
-    app.add_exception_handler(StarletteHTTPException, http)
+    """Wrap every handler installed so far (``router.problems``): UI requests get pages, others the same."""
+    for kind, handler in list(app.exception_handlers.items()):
+        if kind is not WebSocketRequestValidationError:
+            app.add_exception_handler(kind, _for_pages(handler))

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from router.context import AppContext
 from router.models.agents import Agent
+from router.web.nav import NavAgent
 from router.web.session import csrf_token, take_flashes
 
 #: Pages load only this site's scripts, styles and images: an injected ``<script>`` or remote image
@@ -30,7 +31,7 @@ def page(
     ctx: AppContext,
     template: str,
     *,
-    agent: Agent | None = None,
+    agent: Agent | NavAgent | None = None,
     status: int = 200,
     headers: dict[str, str] | None = None,
     **context: Any,

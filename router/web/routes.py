@@ -13,9 +13,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from pydantic import BeforeValidator, StringConstraints
 
 from router.agents import service as agents
+from router.bounds import MAX_ROW_ID, AttachmentId
 from router.deps import ContextDep, SessionDep
 from router.errors import NotFound
 from router.metrics import CLAIMS
+from router.models.tickets import Status
 from router.notifications import queries as notification_queries
 from router.notifications import service as notifications
 from router.notifications.schemas import NotificationId
@@ -105,9 +107,13 @@ async def queue(
     agent: WebAgent,
     tier: WorkedTier,
     page_number: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
-) -> HTMLResponse:
-    """The tier's queue in claim order, a page at a time."""
+) -> Response:
+    """The tier's queue in claim order, a page at a time; a page past the end (the queue got shorter since
+    the link was made) sends the agent to the last page, with a notice."""
     listing = await views.queue_page(session, ctx.tier_queue, ctx.settings.support_tier_names, tier, page_number)
+    if listing.page > listing.pages:
+        flash(request, f"Page {listing.page} is past the end of this queue; this is its last page, {listing.pages}.")
+        return _see_other(f"{PREFIX}/queues/{tier}?page={listing.pages}")
     return page(request, ctx, "web/queue.html", agent=agent, queue=listing, live=True)
 
 
@@ -144,7 +150,7 @@ async def ticket_page(
 
 
 @ui.get("/tickets/{ticket_id}/attachments/{attachment_id}")
-async def attachment(ctx: ContextDep, session: SessionDep, ticket: WebTicket, attachment_id: int) -> Response:
+async def attachment(ctx: ContextDep, session: SessionDep, ticket: WebTicket, attachment_id: AttachmentId) -> Response:
     """Always a download (never rendered inline), so an HTML or SVG attachment cannot run in the UI's origin."""
     found = await views.attachment_of(session, ticket, attachment_id)
     try:
@@ -176,9 +182,12 @@ async def add_message(
     body: Body,
     kind: Annotated[Literal["reply", "note"], Form()] = "reply",
 ) -> RedirectResponse:
-    """A reply (emailed to the requester) or an internal note."""
+    """A reply (emailed to the requester; on a resolved ticket it reopens it) or an internal note."""
+    was_resolved = ticket.status == Status.resolved
     await messages.add_message(session, ticket, actor, body=body, internal=kind == "note")
     flash(request, "Internal note added." if kind == "note" else "Reply queued for sending by email.")
+    if kind == "reply" and was_resolved:
+        flash(request, f"{ticket.ref} is open again and assigned to you.")
     return _see_other(_ticket_url(ticket.id))
 
 
@@ -249,7 +258,7 @@ async def reassign(
     session: SessionDep,
     actor: WebActor,
     ticket: WebTicketForChange,
-    agent_id: Annotated[int, Form(ge=1, le=2**63 - 1)],
+    agent_id: Annotated[int, Form(ge=1, le=MAX_ROW_ID)],
     reason: Reason,
 ) -> RedirectResponse:
     """Leads only: hand the ticket to an agent who works its tier."""

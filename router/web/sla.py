@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.models.columns import utcnow
-from router.models.tickets import Ticket
+from router.models.tickets import Status, Ticket
 from router.sla import queries as sla_queries
 from router.sla.schemas import SlaOut
 
@@ -23,5 +23,8 @@ async def ticket_slas(session: AsyncSession, tickets: Sequence[Ticket]) -> dict[
 
 
 async def near_breach(session: AsyncSession, tiers: list[int]) -> dict[int, int]:
-    """Open tickets near SLA breach, counted per tier."""
-    return await sla_queries.count_near_breach(session, tiers, now=utcnow(), within=NEAR_BREACH)
+    """Per tier, the *waiting* tickets (queued, not yet claimed) near SLA breach: the same set as the
+    "Waiting" count beside it on My queues, so it never exceeds it (claimed tickets show on their pages)."""
+    return await sla_queries.count_near_breach(
+        session, tiers, now=utcnow(), within=NEAR_BREACH, statuses=[Status.queued]
+    )

@@ -38,7 +38,7 @@ class QueueSummary:
     name: str
     depth: int
     oldest_age_seconds: float | None
-    #: Open tickets with a clock due within the hour or overdue (``router.web.sla``).
+    #: Of the ``depth`` waiting tickets, those with a clock due within the hour or overdue (``router.web.sla``).
     near_breach: int | None
 
 
@@ -121,6 +121,8 @@ def _actions(ticket: Ticket, actor: Actor) -> set[str]:
                 allowed.add("deescalate")
     else:
         allowed |= {"note", "reopen"}
+        if ticket.status == Status.resolved:
+            allowed.add("reply")  # and the reply reopens it (``messages.reopen_for_reply``); closed is final
     return allowed
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from router.deps import ContextDep, CurrentLead, SessionDep, TicketFromPath
 from router.errors import DomainError, Invalid, NotFound
 from router.metrics import TICKETS_ACCEPTED
+from router.models.webhooks import DeliveryStatus
+from router.openapi import JSON_BODY, LEADS_ONLY, ONE_TICKET, SIGNED_IN_WITH_PARAMETERS, problems
 from router.problems import require_json
 from router.tickets.inputs import Opened
 from router.unit_of_work import transaction
@@ -19,6 +22,14 @@ from router.webhooks.schemas import DeliveryOut, WebhookAccepted
 from router.webhooks.signatures import verify
 
 api = APIRouter(tags=["webhooks"])
+
+
+class DeliveryState(StrEnum):
+    """The states of ``router.models.webhooks.DeliveryStatus`` a listing may filter on."""
+
+    pending = DeliveryStatus.pending
+    delivered = DeliveryStatus.delivered
+    failed = DeliveryStatus.failed
 
 
 class TooManyRequests(DomainError):
@@ -41,7 +52,14 @@ WebhookSource = Annotated[Source, Depends(webhook_source)]
     status_code=202,
     response_model=WebhookAccepted,
     dependencies=[Depends(require_json)],
-    responses={401: {"description": "missing, bad or stale signature"}, 429: {"description": "rate limited"}},
+    responses=problems(401, 404, 429, 503) | JSON_BODY,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "the event; the webhook-id, webhook-timestamp and webhook-signature headers sign it",
+            "content": {"application/json": {"schema": {}}},
+        }
+    },
 )
 async def receive_webhook(
     source: WebhookSource, request: Request, ctx: ContextDep, response: Response
@@ -88,7 +106,9 @@ async def receive_webhook(
     return WebhookAccepted(**vars(outcome))
 
 
-@api.get("/tickets/{ticket_id}/webhooks", response_model=list[DeliveryOut])
+@api.get(
+    "/tickets/{ticket_id}/webhooks", response_model=list[DeliveryOut], responses=SIGNED_IN_WITH_PARAMETERS | ONE_TICKET
+)
 async def ticket_deliveries(ticket: TicketFromPath, session: SessionDep) -> list[DeliveryOut]:
     """Outbound webhooks this ticket caused (vendor handoffs, subscriptions), with every attempt's outcome."""
     assert ticket.id is not None
@@ -96,9 +116,12 @@ async def ticket_deliveries(ticket: TicketFromPath, session: SessionDep) -> list
     return [DeliveryOut.model_validate(d, from_attributes=True) for d in rows]
 
 
-@api.get("/webhooks/deliveries", response_model=list[DeliveryOut])
+@api.get("/webhooks/deliveries", response_model=list[DeliveryOut], responses=SIGNED_IN_WITH_PARAMETERS | LEADS_ONLY)
 async def list_deliveries(
-    session: SessionDep, _lead: CurrentLead, status: str | None = None, limit: int = 100
+    session: SessionDep,
+    _lead: CurrentLead,
+    status: DeliveryState | None = None,
+    limit: Annotated[int, Query(description="at most 500 (more is read as 500)")] = 100,
 ) -> list[DeliveryOut]:
     """Leads: recent outbound deliveries, e.g. ``status=failed`` to see what never arrived."""
     rows = await queries.deliveries(session, status=status, limit=min(max(limit, 1), 500))

@@ -22,7 +22,8 @@ async def test_pages_redirect_to_sign_in_and_back(runtime: Runtime, client: http
     assert r.headers["location"] == "/ui/queues/1?page=2"
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
-    assert (await client.get("/ui/queues/1?page=2")).status_code == 200
+    signed_in = await client.get("/ui/queues/1?page=2", follow_redirects=True)  # empty queue: on to its page 1
+    assert signed_in.status_code == 200 and signed_in.url.path == "/ui/queues/1"
 
 
 async def test_htmx_requests_are_told_to_navigate_to_sign_in(client: httpx.AsyncClient, runtime: Runtime) -> None:

@@ -212,3 +212,23 @@ async def test_keyboard_alone_claims_and_focus_is_visible(page: Page, runtime: R
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("heading", level=1)).to_contain_text("Keyboard user's ticket")
     assert (await load(runtime, ticket_id)).assignee_id == agent.id
+
+
+async def test_error_pages_keep_the_navigation_bar(page: Page, runtime: Runtime) -> None:
+    """Issue 16 item 25: an agent opening the reports, or a ticket that does not exist, gets a page, not JSON."""
+    agent = await web_agent(runtime, tiers=(1,))
+    await sign_in(page, agent.email)
+    for url, status, heading, detail in [
+        ("/reports", 403, "Forbidden", "only leads and admins"),
+        ("/ui/tickets/999999", 404, "Not found", "ticket 999999 does not exist"),
+    ]:
+        response = await page.goto(url)
+        assert response is not None and response.status == status
+        assert response.headers["content-type"].startswith("text/html")
+        await expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        await expect(page.get_by_text(detail)).to_be_visible()
+        navigation = page.get_by_role("navigation", name="Main")
+        await expect(navigation.get_by_role("link", name="My queues")).to_be_visible()
+        await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    await page.get_by_role("navigation", name="Main").get_by_role("link", name="My queues").click()
+    await expect(page.get_by_role("heading", name="My queues")).to_be_visible()

@@ -1,0 +1,70 @@
+"""The customers file on its own (``router.customers.import_file``): lines, columns and values, without a
+database or a process (the command is tested end to end in ``test_customers_import``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from router.customers.import_file import Claim, Refused, check_rows, decode, read_rows
+
+
+def test_lines_are_where_rows_start_across_blank_lines_and_quoted_line_breaks() -> None:
+    text = (
+        "External_Ref , Name,tier,contacts\n"  # header names are trimmed and case-insensitive
+        "\n"
+        'a,"Acme\nLabs",1,Ann@Acme.example; ann@acme.example ;\n'  # 3-4: one row over two lines
+        "b,Beta,x,\n"  # 5
+        "c,Gamma,2,,extra\n"  # 6
+    )
+    checked = check_rows("f.csv", text)
+    assert [str(p) for p in checked.problems] == [
+        "f.csv:5: tier must be 1 to 4 (got 'x')",
+        "f.csv:6: 5 fields where the header names 4 columns",
+    ]
+    assert [(r.line, r.name, r.contacts) for r in checked.rows] == [(3, "Acme\nLabs", ("ann@acme.example",))]
+    assert Claim(5, "reference", "b") in checked.claims  # a bad row's claims are still checked against the database
+
+
+@pytest.mark.parametrize(
+    ("header", "problems"),
+    [
+        (
+            "ref,name",
+            [
+                "f.csv:1: unknown column 'ref' (the columns are external_ref, name, tier, domains, contacts)",
+                "f.csv:1: missing columns: external_ref, tier",
+            ],
+        ),
+        ("external_ref,name,tier,tier", ["f.csv:1: column 'tier' appears more than once"]),
+    ],
+)
+def test_a_bad_header_is_reported_and_no_row_is_read(header: str, problems: list[str]) -> None:
+    checked = check_rows("f.csv", header + "\na,A,1\n")
+    assert [str(p) for p in checked.problems] == problems
+    assert checked.rows == [] and checked.claims == []
+
+
+def test_an_empty_file_has_no_header() -> None:
+    checked = check_rows("f.csv", "\n\n")
+    assert [str(p) for p in checked.problems] == [
+        "f.csv:1: no header: the first line names the columns (external_ref, name, tier, domains, contacts)"
+    ]
+
+
+def test_a_bad_header_is_refused_before_any_database(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    path.write_text("ref,name,tier\na,A,1\n")
+    with pytest.raises(Refused) as refused:
+        read_rows(path)
+    assert [p.line for p in refused.value.problems] == [1, 1]
+
+
+def test_a_named_encoding_locates_its_first_bad_byte(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"external_ref,name,tier\nab,Caf\xe9,1\n")
+    with pytest.raises(Refused) as refused:
+        decode(path, "ascii")
+    assert [str(p) for p in refused.value.problems] == [f"{path}:2:7: not ascii text (byte 0xe9)"]
+    assert decode(path, "cp1252").endswith("ab,Caf\u00e9,1\n")
