@@ -7,7 +7,7 @@ over its legacy head and its current row. This happens here, once, at the upgrad
 head is never valid, so nobody can pass a rewritten chain off as legacy (docs/audit.md).
 
 Revision ID: 0105
-Revises: 0106
+Revises: 0015
 Create Date: 2026-11-30 09:00:00
 """
 
@@ -25,7 +25,7 @@ from router.models.columns import utcnow
 from router.settings import get_settings
 
 revision: str = "0105"
-down_revision: str | None = "0106"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

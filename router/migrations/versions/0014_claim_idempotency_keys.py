@@ -1,6 +1,6 @@
 """claim_key: the idempotency ledger of claims (a retried claim returns the ticket the first one took)
 
-Revision ID: 0106
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-11-30 09:00:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import router.models.columns
 
-revision: str = "0106"
+revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
