@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from queues.reconcile import enqueue_missing_jobs, repair_tier_queues, reschedule_overdue_timers
 from queues.tier_queue import RedisTierQueue
+from router.audit import checkpoints
 from router.automation import service as automation
 from router.context import AppContext
 from router.errors import NotFound
@@ -189,6 +190,17 @@ async def refresh_report_rollups(ctx: dict[str, Any]) -> str:
         return await rollups.refresh(await session.connection())
 
     return f"days={await in_transaction(ctx, work)}"
+
+
+async def audit_checkpoint(ctx: dict[str, Any]) -> str:
+    """Cron, hourly: sign every ticket's audit chain head into a checkpoint file (docs/audit.md)."""
+    settings = app_of(ctx).settings
+
+    async def work(session: AsyncSession) -> str:
+        taken, path = await checkpoints.take(session, settings)
+        return f"tickets={len(taken.heads)} root={taken.root} file={path}"
+
+    return await in_transaction(ctx, work)
 
 
 async def send_digest(ctx: dict[str, Any], digest_id: int) -> str:

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rules.vocabulary import (
@@ -41,6 +41,17 @@ class Settings(BaseSettings):
     #: SLA policies (targets, calendars, breach actions); reloaded when the file changes and is valid.
     sla_policies: Path = SLA_POLICIES_DEFAULT
     secret_key: str = DEFAULT_SECRET
+    # Audit trail (docs/audit.md): keys that live outside the database.
+    #: HMAC key of the audit chain (32 characters or more); unset: ``<data dir>/audit-hmac.key``, made on first start.
+    audit_key: SecretStr | None = None
+    #: Keys the chain was written with before a rotation, still accepted when verifying (a JSON list).
+    audit_previous_keys: list[SecretStr] = Field(default_factory=list)
+    #: Ed25519 key that signs checkpoints (PEM); unset: ``<data dir>/audit-signing.pem``, made on first use.
+    audit_signing_key_file: Path | None = None
+    #: Where the worker writes a signed checkpoint every hour; unset: ``<data dir>/checkpoints``.
+    audit_checkpoint_dir: Path | None = None
+    #: Checkpoint files kept in that folder (the oldest are removed); 0 keeps them all.
+    audit_checkpoints_kept: int = Field(default=168, ge=0)
 
     max_body_bytes: int = 1024 * 1024
     # Email intake.
@@ -148,6 +159,25 @@ class Settings(BaseSettings):
         if self.env == "production" and self.secret_key == DEFAULT_SECRET:
             raise ValueError("TIERROUTE_SECRET_KEY must be set in production")
         return self
+
+    @field_validator("audit_key")
+    @classmethod
+    def _long_audit_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("TIERROUTE_AUDIT_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return value
+
+    @property
+    def audit_key_file(self) -> Path:
+        return (self.data_dir / "audit-hmac.key").resolve()
+
+    @property
+    def effective_audit_signing_key_file(self) -> Path:
+        return (self.audit_signing_key_file or self.data_dir / "audit-signing.pem").resolve()
+
+    @property
+    def effective_audit_checkpoint_dir(self) -> Path:
+        return (self.audit_checkpoint_dir or self.data_dir / "checkpoints").resolve()
 
     @property
     def effective_database_url(self) -> str:

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import bindparam, insert, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.audit.service import Entry, chain_rows
+from router.audit.chain import Entry, chain_rows
+from router.audit.keys import keyring_of
 from router.effects import after_commit, mail_job
 from router.errors import Conflict
 from router.models import metadata
@@ -203,6 +204,8 @@ class AutomationResult:
     ticket_id: int
     audit_seq: int
     audit_head: str
+    #: The ticket's state (``audit.chain.state_of``): automation leaves it as it is, its events record it.
+    state: dict[str, Any]
     kind: str
     action: str | None
     body: str | None = None
@@ -228,14 +231,15 @@ async def record_automation_batch(session: AsyncSession, *, tier: int, results: 
             after_commit(session, mail_job(message_id))
     events: list[dict[str, Any]] = []
     heads: list[dict[str, Any]] = []
+    key = keyring_of(session).current
     for r in results:
         if r.action is None:
             continue
         if r.body is not None:
-            entry = Entry("system", r.action, {"kind": r.kind}, to_tier=tier)
+            entry = Entry("system", r.action, {"kind": r.kind}, r.state, to_tier=tier)
         else:
-            entry = Entry("system", r.action, {}, to_tier=tier, reason=r.quiet_reason)
-        [row] = chain_rows(r.ticket_id, [entry], now, after_seq=r.audit_seq, after_hash=r.audit_head)
+            entry = Entry("system", r.action, {}, r.state, to_tier=tier, reason=r.quiet_reason)
+        [row] = chain_rows(key, r.ticket_id, [entry], now, after_seq=r.audit_seq, after_hash=r.audit_head)
         events.append(row)
         heads.append({"tid": r.ticket_id, "seq": row["seq"], "head": row["hash"], "at": now})
     if events:

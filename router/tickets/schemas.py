@@ -139,12 +139,21 @@ class AuditEventOut(BaseModel):
     reason: str | None
     data: dict[str, Any]
     prev_hash: str
+    #: The event's seal: HMAC-SHA256 (under the key ``key_id`` names) of the event, ``prev_hash`` and ``state``.
     hash: str
+    #: Which HMAC key sealed it; null for a legacy event (plain SHA-256, written before the chain was keyed).
+    key_id: str | None = None
+    #: The ticket's status, tier, priority, assignee and customer tier after the event; null for legacy events.
+    state: dict[str, Any] | None = None
 
 
 class AuditVerifyOut(BaseModel):
+    """The chain checked with the installation's key (docs/audit.md lists what each ``problem`` means)."""
+
     ticket_id: int
     valid: bool
     events: int
     broken_at_seq: int | None
     problem: str | None
+    #: Events from before the chain was keyed (plain SHA-256) at the start of the chain.
+    legacy_events: int = 0

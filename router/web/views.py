@@ -144,7 +144,7 @@ async def ticket_page(
         messages=[MessageView(m, attachments.get(m.id or 0, [])) for m in messages],
         customer=await customers.card(session, ticket.customer_id),
         events=events,
-        chain=audit.check_chain(ticket, events),
+        chain=audit.check_chain(ticket, events, audit.keyring_of(session)),
         assignee=await session.get(Agent, ticket.assignee_id) if ticket.assignee_id is not None else None,
         agent_names=await _agent_names(session, [m.author for m in messages] + [e.actor for e in events]),
         sla=(await sla.ticket_slas(session, [ticket])).get(ticket.id),
