@@ -6,8 +6,8 @@ ticket's state after it (``router.audit.chain``). Events already written stay as
 over its legacy head and its current row. This happens here, once, at the upgrade: afterwards an unkeyed
 head is never valid, so nobody can pass a rewritten chain off as legacy (docs/audit.md).
 
-Revision ID: 0105
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-30 09:00:00
 """
 
@@ -24,8 +24,8 @@ from router.audit.keys import Keyring, load_keyring
 from router.models.columns import utcnow
 from router.settings import get_settings
 
-revision: str = "0105"
-down_revision: str | None = "0015"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
