@@ -11,11 +11,12 @@ from router.audit import service as audit
 from router.bounds import Offset
 from router.deps import CurrentActor, SessionDep, TicketForChange, TicketFromPath
 from router.errors import Invalid
-from router.models.tickets import Status, Ticket
+from router.models.tickets import Ticket
 from router.openapi import JSON_BODY, ONE_TICKET, SIGNED_IN_WITH_PARAMETERS, problems
 from router.problems import require_json
 from router.tickets import listing, messages, queries
 from router.tickets import service as tickets
+from router.tickets.filters import TicketQuery
 from router.tickets.schemas import (
     AuditEventOut,
     AuditVerifyOut,
@@ -30,7 +31,6 @@ from router.tickets.schemas import (
     TicketOut,
     WaitIn,
 )
-from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER
 
 api = APIRouter(prefix="/tickets", tags=["tickets"], responses=SIGNED_IN_WITH_PARAMETERS)
 #: What a change to one ticket can answer besides its result.
@@ -42,34 +42,20 @@ async def _out(session: AsyncSession, ticket: Ticket) -> TicketOut:
     return await queries.ticket_view(session, ticket)
 
 
-async def ticket_filters(
-    actor: CurrentActor,
-    status: Status | None = None,
-    support_tier: Annotated[int | None, Query(ge=MIN_SUPPORT_TIER, le=MAX_SUPPORT_TIER)] = None,
-    assignee: Annotated[
-        str | None,
-        Query(
-            pattern=r"^(me|[1-9][0-9]{0,9})$",
-            description="`me` (your claimed tickets) or an agent's id (leads; an agent may give their own)",
-        ),
-    ] = None,
-) -> listing.TicketFilters:
-    return listing.TicketFilters(
-        status=status, support_tier=support_tier, assignee_id=listing.assignee_id_for(actor, assignee)
-    )
+async def ticket_filters(actor: CurrentActor, query: Annotated[TicketQuery, Query()]) -> listing.TicketFilters:
+    return listing.filters_for(actor, query)
 
 
 async def page_request(
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[
-        str | None, Query(min_length=1, max_length=64, description="the previous page's `next_cursor`")
+        str | None, Query(min_length=1, max_length=120, description="the previous page's `next_cursor`")
     ] = None,
 ) -> listing.PageRequest:
     if cursor is not None and offset:
         raise Invalid("give cursor or offset, not both", field="cursor")
-    before = listing.decode_cursor(cursor) if cursor is not None else None
-    return listing.PageRequest(limit=limit, offset=offset, before_id=before)
+    return listing.PageRequest(limit=limit, offset=offset, cursor=cursor)
 
 
 @api.get("", response_model=TicketList, responses=problems(403))
@@ -79,7 +65,8 @@ async def list_tickets(
     filters: Annotated[listing.TicketFilters, Depends(ticket_filters)],
     page: Annotated[listing.PageRequest, Depends(page_request)],
 ) -> TicketList:
-    """Tickets newest first, filtered by status, tier and assignee (``assignee=me``: what you claimed).
+    """Tickets you may see, filtered (every filter given must hold) and sorted: newest first, or best match
+    first with ``q`` (full text over subject, messages, requester and customer).
 
     Page with ``cursor`` (each page's ``next_cursor``, None on the last page) or ``offset``."""
     found = await listing.list_page(session, actor, filters, page)
