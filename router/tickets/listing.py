@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, not_, null, or_
+from sqlalchemy import ColumnElement, and_, exists, false, func, not_, null, or_, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -80,7 +81,7 @@ class TicketFilters:
 
 def _has_tag(dialect: str, tag: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
-        return col(Ticket.tags).contains([tag])  # jsonb @>, served by no index: tags narrow other filters
+        return type_coerce(col(Ticket.tags), JSONB).contains([tag])  # @>; no index: tags narrow other filters
     each = func.json_each(col(Ticket.tags)).table_valued("value")
     return exists(select(each.c.value).where(each.c.value == tag))
 
