@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, not_, null, or_, type_coerce
+from sqlalchemy import ColumnElement, and_, exists, false, func, literal, not_, null, or_, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -179,9 +179,11 @@ async def list_page(session: AsyncSession, actor: Actor, filters: TicketFilters,
     dialect = session.get_bind().dialect.name
     where = [*filters.clauses(dialect, utcnow()), *visible(actor)]
     match = search.text_match(dialect, filters.q) if filters.q is not None else None
+    relevance: ColumnElement[float] | None = match.score if match is not None else None
     if filters.q is not None and match is None:  # nothing in it to look for: nothing matches
         where.append(false())
-    order = sorting.order_of(filters.sort, match.score if match is not None else None)
+        relevance = literal(0.0)
+    order = sorting.order_of(filters.sort, relevance)
     count: Any = select(func.count()).select_from(Ticket)
     key = order.key if order.key is not None else col(Ticket.id)
     query: Any = select(Ticket, key, match.score if match is not None else null())

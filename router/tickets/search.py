@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, column, func, literal_column, table
+from sqlalchemy import ColumnElement, Double, cast, column, func, literal_column, table
 from sqlmodel import col
 
 from router.models.tickets import Ticket
@@ -53,7 +53,8 @@ def text_match(dialect: str, text: str) -> TextMatch | None:
             _PG_INDEX,
             _PG_INDEX.c.ticket_id == col(Ticket.id),
             document.op("@@")(query),
-            func.ts_rank(document, query),
+            # float8, so the score read back into a cursor is the very number the next page compares with
+            cast(func.ts_rank(document, query), Double),
         )
     words = fts5_query(text)
     if words is None:
