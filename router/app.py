@@ -21,6 +21,7 @@ from router.tickets.routes import api as tickets_api
 from router.tierqueues.routes import api as queues_api
 from router.web import install as install_web
 from router.webhooks.routes import api as webhooks_api
+from router.workspace.routes import api as workspace_api
 
 ContextFactory = Callable[[Settings], AbstractAsyncContextManager[AppContext]]
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(webhooks_api)
     v1.include_router(reports_api)
     v1.include_router(notifications_api)
+    v1.include_router(workspace_api)
     app.include_router(v1)
     app.include_router(system_api)
     install_web(app, settings)

@@ -10,7 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from router.models.columns import utcnow
 from router.models.tickets import Direction, MailStatus, Message, Status, Ticket
 from router.sla.queries import sla_of
-from router.tickets.schemas import TicketOut
+from router.tickets.listing import PageRequest, TicketPage
+from router.tickets.schemas import TicketList, TicketOut
 
 
 async def ticket_views(session: AsyncSession, tickets: list[Ticket]) -> list[TicketOut]:
@@ -69,3 +70,14 @@ async def pending_outbound(session: AsyncSession, *, created_before: datetime | 
     if created_before is not None:
         query = query.where(col(Message.created_at) < created_before)
     return [int(i) for i in (await session.exec(query)).all() if i is not None]
+
+
+async def ticket_list(session: AsyncSession, found: TicketPage, page: PageRequest) -> TicketList:
+    """A page of the ticket list as the API answers it."""
+    return TicketList(
+        items=await ticket_views(session, found.tickets),
+        total=found.total,
+        offset=page.offset,
+        limit=page.limit,
+        next_cursor=found.next_cursor,
+    )
