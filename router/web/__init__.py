@@ -16,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from router.settings import Settings
 from router.web import errors
 from router.web.routes import PREFIX, ui
+from router.web.workspace import pages as workspace_pages
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_COOKIE = "tierroute_session"
@@ -23,6 +24,7 @@ SESSION_COOKIE = "tierroute_session"
 
 def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(ui)
+    app.include_router(workspace_pages)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
 
     @app.get("/", include_in_schema=False)
