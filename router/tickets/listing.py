@@ -127,6 +127,8 @@ class TicketPage:
     next_cursor: str | None
     #: Each ticket's relevance for a full-text list (higher is better).
     scores: dict[int, float] = field(default_factory=dict)
+    #: A text search stopped counting at ``search.MAX_COUNTED``: ``total`` is a lower bound.
+    total_capped: bool = False
 
 
 def assignee_id_for(actor: Actor, assignee: str | None) -> int | None:
@@ -184,13 +186,16 @@ async def list_page(session: AsyncSession, actor: Actor, filters: TicketFilters,
         where.append(false())
         relevance = literal(0.0)
     order = sorting.order_of(filters.sort, relevance)
-    count: Any = select(func.count()).select_from(Ticket)
     key = order.key if order.key is not None else col(Ticket.id)
     query: Any = select(Ticket, key, match.score if match is not None else null())
-    if match is not None:
-        count = count.join(match.index, match.on).where(match.where)
+    capped = False
+    if match is None:
+        total = (await session.exec(select(func.count()).select_from(Ticket).where(*where))).one()
+    else:
+        total, capped = await _count_matches(session, match, where)
+        if filters.sort == Sort.relevance:
+            where.append(col(Ticket.id).in_(_newest_matches(match, where, search.MAX_RANKED)))
         query = query.join(match.index, match.on).where(match.where)
-    total = (await session.exec(count.where(*where))).one()
     if page.cursor is not None:
         where.append(sorting.after(order, sorting.decode(page.cursor, order)))
     query = query.where(*where).order_by(*sorting.order_by(order)).offset(page.offset).limit(page.limit + 1)
@@ -203,4 +208,24 @@ async def list_page(session: AsyncSession, actor: Actor, filters: TicketFilters,
         assert last.id is not None
         next_cursor = sorting.encode(order, last.id, key)
     scores = {t.id: float(score) for t, _, score in rows if t.id is not None and score is not None}
-    return TicketPage([t for t, _, _ in rows], int(total), next_cursor, scores)
+    return TicketPage([t for t, _, _ in rows], int(total), next_cursor, scores, capped)
+
+
+def _newest_matches(match: search.TextMatch, where: list[ColumnElement[bool]], limit: int) -> Any:
+    """The ids of the newest ``limit`` tickets that match (and pass ``where``): what relevance ranks."""
+    return (
+        select(col(Ticket.id))
+        .join(match.index, match.on)  # type: ignore[arg-type]
+        .where(match.where, *where)
+        .order_by(col(Ticket.id).desc())
+        .limit(limit)
+    )
+
+
+async def _count_matches(
+    session: AsyncSession, match: search.TextMatch, where: list[ColumnElement[bool]]
+) -> tuple[int, bool]:
+    """How many tickets match, counted up to ``MAX_COUNTED`` (and whether there are more)."""
+    found = _newest_matches(match, where, search.MAX_COUNTED + 1).subquery()
+    counted = int((await session.exec(select(func.count()).select_from(found))).one())
+    return min(counted, search.MAX_COUNTED), counted > search.MAX_COUNTED

@@ -77,6 +77,7 @@ async def ticket_list(session: AsyncSession, found: TicketPage, page: PageReques
     return TicketList(
         items=await ticket_views(session, found.tickets),
         total=found.total,
+        total_capped=found.total_capped,
         offset=page.offset,
         limit=page.limit,
         next_cursor=found.next_cursor,

@@ -79,6 +79,8 @@ class TicketDetail(TicketOut):
 class TicketList(BaseModel):
     items: list[TicketOut]
     total: int
+    #: A text search (``q``) counts up to 10,000 matches: then ``total`` is 10,000 and this is true.
+    total_capped: bool = False
     offset: int
     limit: int
     #: Give it as ``cursor`` for the next page; None on the last page.

@@ -20,6 +20,11 @@ from router.models.tickets import Ticket
 
 #: Words beyond this many add nothing a person meant to ask.
 MAX_WORDS = 16
+#: Best match first ranks the newest this many matches: ranking every ticket that holds a common word
+#: ("error") would read a million documents; the newest matches are the ones an agent is after.
+MAX_RANKED = 1_000
+#: A text search counts matches up to this many (``total_capped`` says when there are more).
+MAX_COUNTED = 10_000
 #: FTS5's bm25 weights per column (subject, body, requester, customer), as PostgreSQL's A, C, B, B.
 _BM25_WEIGHTS = (4.0, 1.0, 2.0, 2.0)
 _WORD = re.compile(r"\w+")

@@ -9,7 +9,7 @@ import pytest
 
 from queues.runtime import Runtime
 from router.models.customers import Customer
-from router.tickets import messages
+from router.tickets import messages, search
 from router.tickets import service as tickets
 from router.unit_of_work import commit
 from tests.conftest import auth, make_agent, make_customer, ticket_json
@@ -126,3 +126,23 @@ async def test_any_text_is_a_query_never_a_500(q: str, runtime: Runtime, client:
     await factories.ticket(runtime, subject="東京 office: ü and ß")
     r = await client.get("/api/v1/tickets", params={"q": q}, headers=auth(lead))
     assert r.status_code == 200, r.text
+
+
+async def test_relevance_ranks_the_newest_matches_and_the_count_stops_at_its_cap(
+    runtime: Runtime, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A common word must not make a search rank or count a million tickets (``router/tickets/search.py``)."""
+    monkeypatch.setattr(search, "MAX_RANKED", 3)
+    monkeypatch.setattr(search, "MAX_COUNTED", 4)
+    _, lead = await make_agent(runtime, role="lead", tiers=())
+    made = [await factories.ticket(runtime, subject="Error " * (5 - i), body="error") for i in range(5)]
+    r = await client.get("/api/v1/tickets", params={"q": "error"}, headers=auth(lead))
+    body = r.json()
+    assert body["total"] == 4 and body["total_capped"] is True
+    assert sorted(t["id"] for t in body["items"]) == sorted(m.id for m in made[-3:])  # the newest three
+    newest_first = await client.get("/api/v1/tickets", params={"q": "error", "sort": "newest"}, headers=auth(lead))
+    assert [t["id"] for t in newest_first.json()["items"]] == [m.id for m in reversed(made)]
+    few = await client.get("/api/v1/tickets", params={"q": "error", "support_tier": 1}, headers=auth(lead))
+    assert few.json()["total_capped"] is True
+    none = await client.get("/api/v1/tickets", params={"q": "nothing"}, headers=auth(lead))
+    assert none.json()["total"] == 0 and none.json()["total_capped"] is False
