@@ -46,6 +46,8 @@ VIEW_TARGET_MS = 100.0
 BATCH = 10_000
 N_CUSTOMERS = 2_000
 AGENT_EMAIL = "agent@bench.test"
+#: Distinct words in subjects and bodies.
+VOCABULARY = 20_000
 
 # Words by rank: a word's weight is 1/rank (Zipf), so the first are in a large share of tickets.
 WORDS = """
@@ -70,16 +72,25 @@ def fresh_postgres() -> None:
         conn.execute(f"CREATE DATABASE {PG_DB}")
 
 
-class Text:
-    """Zipf-like word draws (fast: a precomputed cumulative table)."""
+def vocabulary() -> list[str]:
+    """The support words first (the most frequent), then pseudo-words up to ``VOCABULARY`` (a real corpus of
+    tickets holds tens of thousands of distinct words, most of them rare)."""
+    rng = random.Random(3)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    extra = {"".join(rng.choices(letters, k=rng.randint(5, 9))) for _ in range(VOCABULARY)}
+    return [*WORDS, *sorted(extra - set(WORDS))][:VOCABULARY]
 
-    def __init__(self, rng: random.Random) -> None:
+
+class Text:
+    """Zipf-like word draws over the vocabulary (fast: a precomputed cumulative table)."""
+
+    def __init__(self, rng: random.Random, words: list[str]) -> None:
         self.rng = rng
-        weights = [1 / (rank + 1) for rank in range(len(WORDS))]
-        self.cumulative = list(itertools.accumulate(weights))
+        self.vocabulary = words
+        self.cumulative = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(words))))
 
     def words(self, n: int) -> str:
-        return " ".join(self.rng.choices(WORDS, cum_weights=self.cumulative, k=n))
+        return " ".join(self.rng.choices(self.vocabulary, cum_weights=self.cumulative, k=n))
 
 
 async def seed(url: str, n: int, n_open: int, agent_id: int) -> float:
@@ -95,7 +106,7 @@ async def seed(url: str, n: int, n_open: int, agent_id: int) -> float:
     from router.models.tickets import Message, Ticket
 
     rng = random.Random(17)
-    words = Text(rng)
+    words = Text(rng, vocabulary())
     now = utcnow()
     engine = make_engine(url)
     t0 = time.perf_counter()
@@ -196,11 +207,14 @@ def _customer_of(i: int) -> int:
 
 
 def search_queries(rng: random.Random, n: int) -> dict[str, list[str]]:
+    words = vocabulary()
     return {
-        "rare word": [rng.choice(WORDS[-40:]) for _ in range(20)],
-        "common word": [rng.choice(WORDS[5:20]) for _ in range(20)],
-        "very common word": [rng.choice(WORDS[:3]) for _ in range(5)],
-        "two words": [f"{rng.choice(WORDS[:30])} {rng.choice(WORDS[30:])}" for _ in range(20)],
+        # By rank in the vocabulary: with 50 words a ticket, rank 2,000-20,000 is in a few hundredths of a
+        # percent to a fraction of a percent of tickets, rank 20-200 in 2-20 %, the first three in most.
+        "rare word": [words[rng.randrange(2_000, VOCABULARY)] for _ in range(20)],
+        "common word": [words[rng.randrange(20, 200)] for _ in range(20)],
+        "very common word": [words[rng.randrange(3)] for _ in range(5)],
+        "two words": [f"{words[rng.randrange(200)]} {words[rng.randrange(200, 5_000)]}" for _ in range(20)],
         "customer name": [f"{CUSTOMER_WORDS[i % len(CUSTOMER_WORDS)]} {i}" for i in rng.sample(range(N_CUSTOMERS), 20)],
         "requester address": [
             f"user{i % 50_000}@cust{_customer_of(i)}.example.com" for i in rng.sample(range(n), min(n, 20))

@@ -191,10 +191,13 @@ async def list_page(session: AsyncSession, actor: Actor, filters: TicketFilters,
     capped = False
     if match is None:
         total = (await session.exec(select(func.count()).select_from(Ticket).where(*where))).one()
+    elif filters.sort == Sort.relevance:  # one pass over the index: the candidates are also the count
+        newest = list((await session.exec(_newest_matches(match, where, search.MAX_RANKED + 1))).all())
+        total, capped = min(len(newest), search.MAX_RANKED), len(newest) > search.MAX_RANKED
+        where.append(col(Ticket.id).in_(newest[: search.MAX_RANKED]))
+        query = query.join(match.index, match.on)
     else:
         total, capped = await _count_matches(session, match, where)
-        if filters.sort == Sort.relevance:
-            where.append(col(Ticket.id).in_(_newest_matches(match, where, search.MAX_RANKED)))
         query = query.join(match.index, match.on).where(match.where)
     if page.cursor is not None:
         where.append(sorting.after(order, sorting.decode(page.cursor, order)))

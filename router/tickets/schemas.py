@@ -79,7 +79,8 @@ class TicketDetail(TicketOut):
 class TicketList(BaseModel):
     items: list[TicketOut]
     total: int
-    #: A text search (``q``) counts up to 10,000 matches: then ``total`` is 10,000 and this is true.
+    #: A text search (``q``) counts up to 1,000 matches best match first (10,000 in another order): true
+    #: when there are more than ``total``.
     total_capped: bool = False
     offset: int
     limit: int

@@ -23,7 +23,8 @@ MAX_WORDS = 16
 #: Best match first ranks the newest this many matches: ranking every ticket that holds a common word
 #: ("error") would read a million documents; the newest matches are the ones an agent is after.
 MAX_RANKED = 1_000
-#: A text search counts matches up to this many (``total_capped`` says when there are more).
+#: A text search in another order counts matches up to this many (best match first counts up to
+#: ``MAX_RANKED``); ``total_capped`` says when there are more.
 MAX_COUNTED = 10_000
 #: FTS5's bm25 weights per column (subject, body, requester, customer), as PostgreSQL's A, C, B, B.
 _BM25_WEIGHTS = (4.0, 1.0, 2.0, 2.0)
