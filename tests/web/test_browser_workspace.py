@@ -24,7 +24,9 @@ async def test_search_box_opens_a_ref_and_finds_text(page: Page, runtime: Runtim
     other = await factories.ticket(runtime, subject="Password reset")
     hidden = await factories.ticket(runtime, subject="Flooded data centre", tier=3)
     agent = await web_agent(runtime, tiers=(1,))
+    await factories.ticket(runtime, subject="Mine already", assignee=agent)
     await sign_in(page, agent.email)
+    await expect(page.locator("[data-my-open]")).to_have_text("1")  # the nav bar's count, loaded by htmx
 
     box = page.get_by_role("searchbox", name="Search tickets")
     await box.fill(other.ref)
