@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from router import openapi, problems
+from router import logs, openapi, problems
 from router.context import AppContext
 from router.intake.routes import api as intake_api
 from router.macros.routes import api as macros_api
@@ -35,6 +35,7 @@ ContextFactory = Callable[[Settings], AbstractAsyncContextManager[AppContext]]
 
 def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     """Build the app; ``open_context`` supplies database, Redis and rulebook for the app's lifetime."""
+    logs.configure()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
