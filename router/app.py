@@ -8,7 +8,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from router import openapi, problems
+from router.agents.routes import api as agents_api
 from router.context import AppContext
+from router.customers.routes import api as customers_api
 from router.intake.routes import api as intake_api
 from router.metrics import RequestTimer
 from router.notifications.routes import api as notifications_api
@@ -50,6 +52,8 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(webhooks_api)
     v1.include_router(reports_api)
     v1.include_router(notifications_api)
+    v1.include_router(agents_api)
+    v1.include_router(customers_api)
     app.include_router(v1)
     app.include_router(system_api)
     install_web(app, settings)

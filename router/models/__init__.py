@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from router.models.admin import AdminEvent
 from router.models.agents import Agent, ApiToken
 from router.models.audit import AuditEvent
 from router.models.claims import ClaimKey
@@ -25,6 +26,7 @@ from router.models.webhooks import WebhookDelivery, WebhookSubscription
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AdminEvent",
     "Agent",
     "ApiToken",
     "Attachment",
