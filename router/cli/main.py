@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from router.cli import admin, reports, rules, webhooks
+from router.cli import admin, agents, reports, rules, webhooks  # noqa: F401 (agents: registers its commands)
 from router.cli.common import console, parse_tiers, run
 
 if TYPE_CHECKING:
