@@ -21,6 +21,7 @@ from router.settings import Settings
 from router.system.routes import api as system_api
 from router.tickets.routes import api as tickets_api
 from router.tierqueues.routes import api as queues_api
+from router.web import apidocs
 from router.web import install as install_web
 from router.webhooks.routes import api as webhooks_api
 
@@ -41,6 +42,9 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
         version="0.1.0",
         summary="Support-ticket escalation router",
         lifespan=lifespan,
+        # Served offline by router.web.apidocs instead (FastAPI's pages load Swagger UI from a CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     problems.install(app)
     openapi.install(app)
@@ -57,6 +61,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     app.include_router(v1)
     app.include_router(system_api)
     install_web(app, settings)
+    apidocs.install(app)
     app.include_router(reports_pages)
     app.add_middleware(
         problems.BodyLimit,

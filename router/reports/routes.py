@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Annotated
 from urllib.parse import urlencode
@@ -16,11 +17,13 @@ from router.deps import ContextDep, CurrentLead, SessionDep, bearer_scheme, curr
 from router.models.agents import Agent
 from router.models.columns import utcnow
 from router.openapi import LEADS_ONLY, SIGNED_IN_WITH_PARAMETERS, answer, problems
-from router.reports import render
+from router.rendering import zone_of
+from router.reports import page_range, render
 from router.reports import service as reports
 from router.reports.csv import to_csv
 from router.reports.queries import Filters
 from router.reports.schemas import SlaReport
+from router.web.render import page
 from router.web.session import signed_in_id
 
 api = APIRouter(prefix="/reports", tags=["reports"], responses=SIGNED_IN_WITH_PARAMETERS | LEADS_ONLY)
@@ -108,9 +111,25 @@ async def reports_page(
     ctx: ContextDep,
     request: Request,
     lead: Annotated[Agent | None, Depends(page_reader)],
+    from_day: Annotated[
+        date | None, Query(alias="from", description="first day, in the agent's time zone (the date picker)")
+    ] = None,
+    to_day: Annotated[date | None, Query(alias="to", description="last day, included (the date picker)")] = None,
 ) -> Response:
-    """The report as a page with inline SVG charts; a browser without a session is sent to sign in."""
+    """The report as a page with the navigation bar, a date-range picker and inline SVG charts; a browser
+    without a session is sent to sign in. ``from``/``to`` are days in the agent's time zone."""
     if lead is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/ui/login?{urlencode({'next': target})}", status_code=303)
-    return HTMLResponse(render.to_html(ctx.templates, await reports.sla_report(session, filters)))
+    zone = zone_of(lead)
+    filters = page_range.with_days(filters, from_day, to_day, zone)
+    report = await reports.sla_report(session, filters)
+    return page(
+        request,
+        ctx,
+        "web/reports.html",
+        agent=lead,
+        headers={"Content-Security-Policy": page_range.CSP},
+        picked=page_range.picked(filters, zone),
+        **render.context(report, zone),
+    )

@@ -15,6 +15,9 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from router.settings import Settings
 from router.web import errors
+from router.web.admin_agents import admin_agents
+from router.web.admin_customers import admin_customers
+from router.web.profile import profile
 from router.web.routes import PREFIX, ui
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -23,6 +26,8 @@ SESSION_COOKIE = "tierroute_session"
 
 def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(ui)
+    for pages in (admin_agents, admin_customers, profile):
+        app.include_router(pages)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
 
     @app.get("/", include_in_schema=False)
