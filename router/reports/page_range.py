@@ -28,11 +28,11 @@ class Picked:
     granularity: str
 
 
-def _midnight(day: date, zone: tzinfo) -> datetime:
+def _midnight(day: date, zone: tzinfo, field: str) -> datetime:
     moment = datetime.combine(day, time(), zone)
     if not EARLIEST_MOMENT <= moment <= LATEST_MOMENT:
         raise Invalid(
-            f"days are between {EARLIEST_MOMENT.date()} and {LATEST_MOMENT.date() - timedelta(days=1)}", field="from"
+            f"days are between {EARLIEST_MOMENT.date()} and {LATEST_MOMENT.date() - timedelta(days=1)}", field=field
         )
     return moment
 
@@ -42,8 +42,8 @@ def with_days(filters: Filters, first: date | None, last: date | None, zone: tzi
     day left out keeps that end of ``filters``."""
     if first is None and last is None:
         return filters
-    since = _midnight(first, zone) if first is not None else filters.since
-    until = _midnight(last, zone) + timedelta(days=1) if last is not None else filters.until
+    since = _midnight(first, zone, "from") if first is not None else filters.since
+    until = _midnight(last, zone, "to") + timedelta(days=1) if last is not None else filters.until
     if until > LATEST_MOMENT:
         raise Invalid(f"days are before {LATEST_MOMENT.date()}", field="to")
     if first is not None and last is not None and last < first:
