@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Form
 from fastapi.responses import RedirectResponse
 from pydantic import BeforeValidator, StringConstraints
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router.audit import admin_log
 from router.errors import Forbidden
 from router.models.agents import Agent
 from router.tickets.schemas import _no_nul
 from router.web.deps import WebAgent
 from router.web.errors import PREFIX
+from router.web.views import _agent_names as agent_names
 
 ADMIN = f"{PREFIX}/admin"
 
@@ -35,3 +38,9 @@ Note = Annotated[str, Form(), StringConstraints(strip_whitespace=True, max_lengt
 
 def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+async def log_context(session: AsyncSession, subject: str) -> dict[str, Any]:
+    """The subject's administration log for ``web/admin/_log.html``, with the actors' names."""
+    events = await admin_log.events_of(session, subject)
+    return {"events": events, "actor_names": await agent_names(session, [e.actor for e in events])}

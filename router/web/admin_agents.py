@@ -10,11 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from router.agents import service as agents
 from router.agents.schemas import AgentId, TokenId
-from router.audit import admin_log
 from router.deps import ContextDep, SessionDep
 from router.models.agents import Agent, Role
 from router.web import csrf
-from router.web.admin import ADMIN, Line, Secret, WebLead, see_other
+from router.web.admin import ADMIN, Line, Secret, WebLead, log_context, see_other
 from router.web.render import page
 from router.web.session import flash
 from rules.vocabulary import SUPPORT_TIERS
@@ -75,7 +74,7 @@ async def _render(
         roles=list(Role),
         tiers=SUPPORT_TIERS,
         tokens=await agents.tokens_of(session, target),
-        events=await admin_log.events_of(session, agents.subject(target)),
+        **await log_context(session, agents.subject(target)),
         time_zones=agents.time_zone_names(),
         new_token=new_token,
     )

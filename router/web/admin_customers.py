@@ -9,14 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from router.audit import admin_log
 from router.customers import queries
 from router.customers import service as customers
 from router.customers.schemas import CustomerId
 from router.deps import ContextDep, SessionDep
 from router.errors import NotFound
 from router.web import csrf
-from router.web.admin import ADMIN, Line, Note, WebLead, see_other
+from router.web.admin import ADMIN, Line, Note, WebLead, log_context, see_other
 from router.web.render import page
 from router.web.session import flash
 from rules.vocabulary import CUSTOMER_TIERS, MAX_CUSTOMER_TIER, MIN_CUSTOMER_TIER
@@ -98,8 +97,8 @@ async def customer_page(
     found = await queries.detail(session, customer_id)
     if found is None:
         raise NotFound(f"there is no customer {customer_id}")
-    events = await admin_log.events_of(session, customers.subject(found.card.customer))
-    return page(request, ctx, "web/admin/customer.html", agent=lead, found=found, events=events, tiers=CUSTOMER_TIERS)
+    log = await log_context(session, customers.subject(found.card.customer))
+    return page(request, ctx, "web/admin/customer.html", agent=lead, found=found, tiers=CUSTOMER_TIERS, **log)
 
 
 @admin_customers.post("/{customer_id}")
