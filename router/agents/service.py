@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.addresses import normalized_email
 from router.audit import admin_log
+from router.db import flush_unique
 from router.errors import Conflict, Forbidden, Invalid, NotFound
 from router.models.agents import Agent, ApiToken, Role
 from router.models.columns import text_length
@@ -70,7 +71,7 @@ async def add_agent(
         password_hash=_hasher.hash(password) if password else None,
     )
     session.add(agent)
-    await session.flush()
+    await flush_unique(session, Conflict(f"an agent with email {email} exists", field="email"))
     admin_log.record(
         session, by, "agent.added", subject(agent), email=email, role=role, tiers=tier_list, password=bool(password)
     )

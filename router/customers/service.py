@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.addresses import normalized_domain, normalized_email
 from router.audit import admin_log
-from router.db import insert_ignoring
+from router.db import flush_unique, insert_ignoring
 from router.errors import Conflict, Invalid, NotFound
 from router.models.agents import Agent
 from router.models.columns import text_length, utcnow
@@ -114,7 +114,7 @@ async def create_customer(
         attributes=attributes or {},
     )
     session.add(customer)
-    await session.flush()
+    await flush_unique(session, Conflict(f"a customer with reference {external_ref!r} exists", field="external_ref"))
     assert customer.id is not None
     session.add(CustomerTierChange(customer_id=customer.id, from_tier=None, to_tier=tier, reason="onboarding"))
     for domain in sorted({d.lower() for d in domains}):
@@ -196,6 +196,7 @@ async def edit_customer(
         if ref != customer.external_ref and await find_by_ref(session, ref) is not None:
             raise Conflict(f"another customer has the reference {ref!r}", field="external_ref")
         customer.external_ref = ref
+        await flush_unique(session, Conflict(f"another customer has the reference {ref!r}", field="external_ref"))
     changed = admin_log.changes(before, {"name": customer.name, "external_ref": customer.external_ref})
     if changed:
         admin_log.record(session, by, "customer.changed", subject(customer), **changed)
@@ -216,6 +217,7 @@ async def add_domain(session: AsyncSession, by: Agent | None, customer: Customer
         held_by = f"{owner.name} ({owner.external_ref})" if owner is not None else f"customer {held.customer_id}"
         raise Conflict(f"domain {domain} belongs to another customer: {held_by}", field="domain")
     session.add(CustomerDomain(domain=domain, customer_id=customer.id))
+    await flush_unique(session, Conflict(f"domain {domain} was just given to another customer", field="domain"))
     admin_log.record(session, by, "customer.domain_added", subject(customer), domain=domain)
     return domain
 
