@@ -3,10 +3,15 @@ passwords, issue and revoke tokens; every change lands in the admin log; bad inp
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+import pytest
 from sqlmodel import col, select
 
 from queues.runtime import Runtime
+from router.agents import service as agents
+from router.errors import Conflict
 from router.models.admin import AdminEvent
 from tests.conftest import auth, make_agent
 
@@ -116,13 +121,6 @@ async def test_tokens_issued_and_revoked_and_passwords_reset(runtime: Runtime, c
 
 async def test_two_adds_of_one_email_at_once_give_one_agent_and_a_conflict(runtime: Runtime) -> None:
     """Both check before either inserts: the unique key decides, and the loser gets a 409, not a 500."""
-    import asyncio
-
-    import pytest
-
-    from router.agents import service as agents
-    from router.errors import Conflict
-
     async with runtime.app.sessionmaker() as first, runtime.app.sessionmaker() as second:
         await agents.add_agent(first, name="A", email="same@support.example", role="agent", tiers=[1])
         racing = asyncio.create_task(
@@ -130,5 +128,5 @@ async def test_two_adds_of_one_email_at_once_give_one_agent_and_a_conflict(runti
         )
         await asyncio.sleep(0.3)  # the second is past its check, waiting on the first's row
         await first.commit()
-        with pytest.raises(Conflict, match="same@support.example exists"):
+        with pytest.raises(Conflict, match=r"same@support\.example exists"):
             await racing
