@@ -14,10 +14,12 @@ from redis.exceptions import RedisError
 
 from queues.connection import reconnect, redis_settings
 from queues.counters import RedisCounters
+from queues.credentials import RedisCredentialsEpoch
 from queues.dispatch import RedisEffectSink
 from queues.names import ROUTING_QUEUE
 from queues.serialization import deserialize, serialize
 from queues.tier_queue import RedisTierQueue
+from router.agents.tokens import TokenLookup
 from router.context import AppContext
 from router.db import make_engine, make_sessionmaker, migrate
 from router.rendering import make_templates
@@ -71,6 +73,7 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
             blobs=BlobStore(settings.blob_dir),
             webhooks=webhooks,
             counters=RedisCounters(pool),
+            tokens=TokenLookup(RedisCredentialsEpoch(pool)),
         )
         app.effects = RedisEffectSink(
             pool,

@@ -76,7 +76,13 @@ class CancelTimer:
     member: str
 
 
-Effect = PlaceInQueue | RemoveFromQueue | EnqueueJob | PublishEvent | ScheduleTimer | CancelTimer
+@dataclass(frozen=True)
+class CredentialsChanged:
+    """An agent's tokens, role or standing changed: every API process's token cache starts over
+    (``router.agents.tokens``), so the change is in force on the next request."""
+
+
+Effect = PlaceInQueue | RemoveFromQueue | EnqueueJob | PublishEvent | ScheduleTimer | CancelTimer | CredentialsChanged
 
 
 class EffectSink(Protocol):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
@@ -16,15 +15,16 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.addresses import normalized_email
+from router.agents import sessions
 from router.audit import admin_log
 from router.db import flush_unique
+from router.effects import CredentialsChanged, after_commit
 from router.errors import Conflict, Forbidden, Invalid, NotFound
 from router.models.agents import Agent, ApiToken, Role
 from router.models.columns import text_length
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, SUPPORT_TIERS
 
 TOKEN_PREFIX = "trt_"
-MIN_PASSWORD_LENGTH = 8
 _hasher = PasswordHasher()
 
 
@@ -154,6 +154,75 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Agen
     return agent
 
 
+#: The shortest web password accepted.
+MIN_PASSWORD_LENGTH = 8
+
+
+async def by_email(session: AsyncSession, email: str) -> Agent:
+    """The agent with this email (any case); ``NotFound`` (404) when there is none."""
+    agent = (await session.exec(select(Agent).where(Agent.email == email.strip().lower()))).first()
+    if agent is None:
+        raise NotFound(f"there is no agent {email}")
+    return agent
+
+
+def _credentials_changed(session: AsyncSession) -> None:
+    """Every process's token cache forgets what it holds once this commits (``router.agents.tokens``)."""
+    after_commit(session, CredentialsChanged())
+
+
+async def deactivate(session: AsyncSession, agent: Agent, by: Agent | None = None) -> None:
+    """The agent can no longer sign in or call the API: web sessions end now, tokens on the next request.
+
+    ``by`` is the lead or admin doing it (None: the command line); nobody deactivates themselves."""
+    assert agent.id is not None
+    may_manage(by, agent.role)
+    if by is not None and by.id == agent.id:
+        raise Forbidden("you cannot deactivate yourself")
+    if agent.active:
+        admin_log.record(session, by, "agent.deactivated", subject(agent))
+    agent.active = False
+    await sessions.end_all(session, agent.id)
+    _credentials_changed(session)
+
+
+async def reactivate(session: AsyncSession, agent: Agent, by: Agent | None = None) -> None:
+    may_manage(by, agent.role)
+    if not agent.active:
+        agent.active = True
+        admin_log.record(session, by, "agent.activated", subject(agent))
+        _credentials_changed(session)
+
+
+async def set_password(session: AsyncSession, agent: Agent, password: str, by: Agent | None = None) -> None:
+    """A new web password; every web session of the agent ends (a stolen cookie dies with the old password).
+    The admin log records that it changed, never the password."""
+    may_manage(by, agent.role)
+    agent.password_hash = _hasher.hash(checked_password(password))
+    assert agent.id is not None
+    await sessions.end_all(session, agent.id)
+    admin_log.record(session, by, "agent.password_reset", subject(agent))
+
+
+async def set_role(
+    session: AsyncSession, agent: Agent, role: str, tiers: Iterable[int] | None = None, by: Agent | None = None
+) -> None:
+    """A new role (and tiers): in force on the agent's next request, web or API, in every process."""
+    await change_agent(session, by, agent, role=role, tiers=tiers)
+
+
+async def revoke_tokens(session: AsyncSession, agent: Agent, by: Agent | None = None) -> int:
+    """Revoke every API token of the agent (refused from the next request on); returns how many."""
+    may_manage(by, agent.role)
+    rows = (await session.exec(select(ApiToken).where(ApiToken.agent_id == agent.id, ApiToken.revoked == False))).all()  # noqa: E712
+    for token in rows:
+        token.revoked = True
+    if rows:
+        admin_log.record(session, by, "agent.tokens_revoked", subject(agent), tokens=[t.id for t in rows])
+    _credentials_changed(session)
+    return len(rows)
+
+
 async def active_agent(session: AsyncSession, agent_id: int) -> Agent | None:
     """The agent a web session names, if it still exists and is active."""
     agent = await session.get(Agent, agent_id)
@@ -174,64 +243,6 @@ async def issue_token(session: AsyncSession, agent: Agent, label: str = "") -> s
     return token
 
 
-class TokenCache:
-    """Recently seen tokens → their agent, for ``ttl`` seconds: spares a query on every API call.
-
-    A revoked token or a changed agent is noticed within ``ttl`` seconds.
-    """
-
-    def __init__(self, ttl: float = 10.0, max_entries: int = 10_000) -> None:
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._entries: dict[str, tuple[float, Agent]] = {}
-
-    def get(self, token_hash: str) -> Agent | None:
-        hit = self._entries.get(token_hash)
-        if hit is None or hit[0] < time.monotonic():
-            return None
-        return hit[1]
-
-    def put(self, token_hash: str, agent: Agent) -> None:
-        if len(self._entries) >= self.max_entries:
-            self._entries.clear()
-        self._entries[token_hash] = (time.monotonic() + self.ttl, agent)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
-token_cache = TokenCache()
-
-
-def cached_agent(token: str) -> Agent | None:
-    """The agent holding ``token`` if it was seen within the cache's ttl (no database needed), else None."""
-    return token_cache.get(hash_token(token))
-
-
-async def agent_for_token(session: AsyncSession, token: str) -> Agent | None:
-    """The active agent holding ``token`` (a detached copy, cached briefly), or None."""
-    digest = hash_token(token)
-    cached = token_cache.get(digest)
-    if cached is not None:
-        return cached
-    agent = await _load_agent_for_token(session, digest)
-    if agent is not None:
-        session.expunge(agent)
-        token_cache.put(digest, agent)
-    return agent
-
-
-async def _load_agent_for_token(session: AsyncSession, digest: str) -> Agent | None:
-    row = (
-        await session.exec(
-            select(Agent)
-            .join(ApiToken, ApiToken.agent_id == Agent.id)  # type: ignore[arg-type]
-            .where(ApiToken.token_hash == digest, ApiToken.revoked == False, Agent.active == True)  # noqa: E712
-        )
-    ).first()
-    return row
-
-
 # ------------------------------------------------------------------------------------ administration
 async def list_agents(session: AsyncSession) -> list[Agent]:
     """Every agent, active first, then by name."""
@@ -250,10 +261,7 @@ async def find_agent(session: AsyncSession, who: str) -> Agent:
     """By id (``7``) or email, for the command line."""
     if who.strip().isdigit():
         return await get_agent(session, int(who))
-    agent = (await session.exec(select(Agent).where(Agent.email == who.strip().lower()))).first()
-    if agent is None:
-        raise NotFound(f"there is no agent with email {who.strip()!r}")
-    return agent
+    return await by_email(session, who)
 
 
 async def change_agent(
@@ -283,7 +291,8 @@ async def change_agent(
     changed = admin_log.changes(before, _fields(agent))
     if changed:
         admin_log.record(session, by, "agent.changed", subject(agent), **changed)
-    token_cache.clear()  # a cached token's agent would keep the old role and tiers for its ttl
+    if "role" in changed or "tiers" in changed:
+        _credentials_changed(session)  # in force on their next request, web or API, in every process
     return agent
 
 
@@ -302,21 +311,12 @@ async def set_time_zone(session: AsyncSession, agent: Agent, time_zone: str) -> 
 
 async def set_active(session: AsyncSession, by: Agent | None, agent: Agent, active: bool) -> Agent:
     """Deactivate (no sign-in, no API token works; history keeps their name) or reactivate an agent."""
-    may_manage(by, agent.role)
-    if not active and by is not None and by.id == agent.id:
-        raise Forbidden("you cannot deactivate yourself")
-    if agent.active != active:
-        agent.active = active
-        admin_log.record(session, by, "agent.activated" if active else "agent.deactivated", subject(agent))
-        token_cache.clear()
+    await (reactivate(session, agent, by) if active else deactivate(session, agent, by))
     return agent
 
 
 async def reset_password(session: AsyncSession, by: Agent | None, agent: Agent, password: str) -> Agent:
-    """A new web UI password (argon2-hashed; the log records that it changed, never the password)."""
-    may_manage(by, agent.role)
-    agent.password_hash = _hasher.hash(checked_password(password))
-    admin_log.record(session, by, "agent.password_reset", subject(agent))
+    await set_password(session, agent, password, by)
     return agent
 
 
@@ -344,7 +344,7 @@ async def issue_token_for(
 
 
 async def revoke_token(session: AsyncSession, by: Agent | None, agent: Agent, token_id: int) -> ApiToken:
-    """Revoke one of the agent's tokens (at once in this process; other replicas' caches within 10 s)."""
+    """Revoke one of the agent's tokens: refused from the next request on, in every process."""
     may_manage(by, agent.role)
     row = await session.get(ApiToken, token_id)
     if row is None or row.agent_id != agent.id:
@@ -352,5 +352,5 @@ async def revoke_token(session: AsyncSession, by: Agent | None, agent: Agent, to
     if not row.revoked:
         row.revoked = True
         admin_log.record(session, by, "agent.token_revoked", subject(agent), token_id=row.id, prefix=row.prefix)
-    token_cache.clear()
+        _credentials_changed(session)
     return row

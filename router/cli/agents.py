@@ -1,6 +1,7 @@
-"""``tierroute agents list|set|deactivate|token``: agent administration from a shell on the server.
+"""``tierroute agents list|set|token``: agent administration from a shell on the server.
 
-Registered on ``admin.agents_app`` (beside ``agents add``). The same service functions as the web UI and the
+Registered on ``admin.agents_app`` (beside ``agents add`` and ``accounts``' ``deactivate``, ``set-password``,
+``set-role``, ``revoke-tokens``). The same service functions as the web UI and the
 API, so every change is in the admin log, with the actor ``cli``. An agent is named by id or email.
 """
 
@@ -73,18 +74,6 @@ def agents_set(
             await agents.set_active(session, None, agent, active)
         if password is not None:
             await agents.reset_password(session, None, agent, password)
-        return _describe(agent)
-
-    typer.echo(_commit_or_exit(work))
-
-
-@agents_app.command("deactivate")
-def agents_deactivate(who: Who) -> None:
-    """Deactivate an agent: no sign-in, no API token works; their name stays on their history."""
-    from router.agents import service as agents
-
-    async def work(session: AsyncSession) -> str:
-        agent = await agents.set_active(session, None, await agents.find_agent(session, who), False)
         return _describe(agent)
 
     typer.echo(_commit_or_exit(work))

@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from router.models.admin import AdminEvent
-from router.models.agents import Agent, ApiToken
+from router.models.agents import Agent, ApiToken, WebSession
 from router.models.audit import AuditEvent
 from router.models.claims import ClaimKey
 from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
@@ -50,6 +50,7 @@ __all__ = [
     "ReportWeekHistogram",
     "SlaClock",
     "Ticket",
+    "WebSession",
     "WebhookDelivery",
     "WebhookSubscription",
     "metadata",

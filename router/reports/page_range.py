@@ -10,13 +10,11 @@ from router.errors import Invalid
 from router.reports import render
 from router.reports import service as reports
 from router.reports.queries import Filters
+from router.security_headers import CONTENT_SECURITY_POLICY
 
-#: The page's own scripts only, as every UI page; but pygal's charts style themselves with inline
-#: ``<style>`` and ``style=`` attributes, which a ``style-src 'self'`` would strip.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
+#: The UI's policy (this site's scripts only), but pygal's charts style themselves with inline ``<style>``
+#: and ``style=`` attributes, which ``style-src 'self'`` would strip.
+CSP = CONTENT_SECURITY_POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
 @dataclass(frozen=True)

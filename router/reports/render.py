@@ -152,6 +152,12 @@ def context(report: SlaReport, zone: tzinfo = UTC) -> dict[str, Any]:
     }
 
 
+def to_page(templates: Environment, zone: tzinfo, shell: dict[str, Any], report: SlaReport) -> str:
+    """The report inside the web UI (``web/reports.html``: navigation bar, date-range picker); ``shell`` is
+    what every UI page gets (``router.web.render.page_context``)."""
+    return templates.get_template("web/reports.html").render(**shell, **context(report, zone))
+
+
 def to_html(templates: Environment, report: SlaReport) -> str:
     """The report as a file of its own (styles inline, no scripts): ``format=html`` and the CLI."""
     return templates.get_template("reports/sla.html").render(**context(report))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from functools import partial
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -11,7 +12,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
-from router.agents import service as agents
 from router.bounds import MOMENT_RANGE, AgentIdQuery, CustomerIdQuery, Moment, days_before
 from router.deps import ContextDep, CurrentLead, SessionDep, bearer_scheme, current_agent, current_lead
 from router.models.agents import Agent
@@ -23,10 +23,14 @@ from router.reports import service as reports
 from router.reports.csv import to_csv
 from router.reports.queries import Filters
 from router.reports.schemas import SlaReport
-from router.web.render import page
-from router.web.session import signed_in_id
+from router.security_headers import SELF_CONTAINED_PAGE_POLICY
+from router.web.deps import signed_in_agent
+from router.web.render import page_context
 
 api = APIRouter(prefix="/reports", tags=["reports"], responses=SIGNED_IN_WITH_PARAMETERS | LEADS_ONLY)
+#: The report page is self-contained (inline styles and charts); the other security headers come from
+#: ``router.security_headers.HtmlSecurityHeaders`` like every HTML response's.
+_PAGE_HEADERS = {"Content-Security-Policy": SELF_CONTAINED_PAGE_POLICY}
 pages = APIRouter(tags=["reports"])
 
 
@@ -67,32 +71,33 @@ FiltersDep = Annotated[Filters, Depends(report_filters)]
     responses={200: {"content": {"text/csv": {}, "text/html": {}}}},
 )
 async def sla_report(
-    filters: FiltersDep, session: SessionDep, ctx: ContextDep, _lead: CurrentLead, format: Format = Format.json
+    filters: FiltersDep, ctx: ContextDep, _lead: CurrentLead, format: Format = Format.json
 ) -> SlaReport | Response:
-    """SLA compliance, breaches, time in tier, escalation paths, backlog, vendors and trends."""
-    report = await reports.sla_report(session, filters)
+    """SLA compliance, breaches, time in tier, escalation paths, backlog, vendors and trends (computed and
+    rendered off the request loop: ``router.offload``)."""
     if format is Format.csv:
         return Response(
-            to_csv(report),
+            await reports.sla_report_off_loop(ctx.engine, filters, to_csv),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="sla-report.csv"'},
         )
     if format is Format.html:
-        return HTMLResponse(render.to_html(ctx.templates, report))
-    return report
+        page = await reports.sla_report_off_loop(ctx.engine, filters, partial(render.to_html, ctx.templates))
+        return HTMLResponse(page, headers=_PAGE_HEADERS)
+    return await reports.sla_report_off_loop(ctx.engine, filters, lambda report: report)
 
 
 async def page_reader(
     request: Request,
+    ctx: ContextDep,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Agent | None:
     """A lead signed in to the web UI (session cookie) or calling with a bearer token; None: nobody yet."""
     if credentials is not None:
-        agent = await current_agent(session, credentials)
+        agent = await current_agent(ctx, session, credentials)
     else:
-        agent_id = signed_in_id(request)
-        found = await agents.active_agent(session, agent_id) if agent_id is not None else None
+        found = await signed_in_agent(request, session)
         if found is None:
             return None
         agent = found
@@ -107,7 +112,6 @@ async def page_reader(
 )
 async def reports_page(
     filters: FiltersDep,
-    session: SessionDep,
     ctx: ContextDep,
     request: Request,
     lead: Annotated[Agent | None, Depends(page_reader)],
@@ -123,13 +127,7 @@ async def reports_page(
         return RedirectResponse(f"/ui/login?{urlencode({'next': target})}", status_code=303)
     zone = zone_of(lead)
     filters = page_range.with_days(filters, from_day, to_day, zone)
-    report = await reports.sla_report(session, filters)
-    return page(
-        request,
-        ctx,
-        "web/reports.html",
-        agent=lead,
-        headers={"Content-Security-Policy": page_range.CSP},
-        picked=page_range.picked(filters, zone),
-        **render.context(report, zone),
-    )
+    # What the page needs from the request (CSRF token, notices) is read here; the rest renders off the loop.
+    shell = {**page_context(request, ctx, agent=lead), "picked": page_range.picked(filters, zone)}
+    html = await reports.sla_report_off_loop(ctx.engine, filters, partial(render.to_page, ctx.templates, zone, shell))
+    return HTMLResponse(html, headers={"Content-Security-Policy": page_range.CSP})

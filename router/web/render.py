@@ -1,4 +1,5 @@
-"""Render a page of the web UI with what every page needs, and the security headers every page gets."""
+"""Render a page of the web UI with what every page needs (its security headers come from
+``router.security_headers``, like every HTML response's)."""
 
 from __future__ import annotations
 
@@ -12,19 +13,6 @@ from router.models.agents import Agent
 from router.web.nav import NavAgent
 from router.web.session import csrf_token, take_flashes
 
-#: Pages load only this site's scripts, styles and images: an injected ``<script>`` or remote image
-#: would not run or load even if it got past escaping and sanitising.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
-
 
 def page(
     request: Request,
@@ -36,13 +24,18 @@ def page(
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    html = ctx.templates.get_template(template).render(
-        agent=agent,
-        csrf=csrf_token(request),
-        flashes=take_flashes(request),
-        path=request.url.path,
-        tier_names=ctx.settings.support_tier_names,
-        customer_tier_names=ctx.settings.customer_tier_names,
-        **context,
-    )
-    return HTMLResponse(html, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
+    html = ctx.templates.get_template(template).render(**page_context(request, ctx, agent=agent), **context)
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def page_context(request: Request, ctx: AppContext, *, agent: Agent | NavAgent | None) -> dict[str, Any]:
+    """What every page's template gets (``web/base.html``): read from the request, so a page rendered
+    elsewhere (the report, off the event loop) takes it along."""
+    return {
+        "agent": agent,
+        "csrf": csrf_token(request),
+        "flashes": take_flashes(request),
+        "path": request.url.path,
+        "tier_names": ctx.settings.support_tier_names,
+        "customer_tier_names": ctx.settings.customer_tier_names,
+    }
