@@ -92,6 +92,7 @@ async def test_a_lead_adds_an_agent_who_then_signs_in(page: Page, runtime: Runti
     await expect(page.get_by_role("heading", level=1)).to_contain_text("Priya Raman")
 
     await page.get_by_role("button", name="Sign out").click()
+    await page.wait_for_url("**/ui/login")  # signed out before the next sign-in reads the form
     await sign_in(page, "priya@support.example")
     await expect(page.get_by_role("link", name="Tier 1 ·")).to_be_visible()
     await expect(page.get_by_role("link", name="Tier 2 ·")).to_have_count(0)
