@@ -1,5 +1,5 @@
 """In a real browser (issue 17 items 9, 10, 11): the keyboard alone takes the next ticket, replies and
-escalates; /docs renders with every outside request refused; a lead adds an agent who then signs in.
+escalates; /docs renders with every outside request refused; an admin adds an agent who then signs in.
 
 The server, browser and page fixtures are ``test_browser``'s (Debian's chromium through Playwright).
 """
@@ -76,9 +76,9 @@ async def test_swagger_ui_renders_with_no_outside_request(page: Page, runtime: R
     assert refused == []
 
 
-async def test_a_lead_adds_an_agent_who_then_signs_in(page: Page, runtime: Runtime) -> None:
-    lead = await web_agent(runtime, role="lead", tiers=())
-    await sign_in(page, lead.email)
+async def test_an_admin_adds_an_agent_who_then_signs_in(page: Page, runtime: Runtime) -> None:
+    admin = await web_agent(runtime, role="admin", tiers=())
+    await sign_in(page, admin.email)
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="Agents").click()
     await expect(page.get_by_role("heading", name="Agents", exact=True)).to_be_visible()
     form = page.locator("form", has=page.get_by_role("heading", name="Add an agent"))
