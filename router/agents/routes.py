@@ -98,6 +98,6 @@ async def issue_token(agent_id: AgentId, body: TokenIn, session: SessionDep, lea
 
 @api.delete("/{agent_id}/tokens/{token_id}", status_code=204, responses=ONE_AGENT | answer(204, "the token is revoked"))
 async def revoke_token(agent_id: AgentId, token_id: TokenId, session: SessionDep, lead: CurrentLead) -> Response:
-    """Revoke one of the agent's tokens (at once here; other API replicas within 10 s). Audited."""
+    """Revoke one of the agent's tokens: refused from the next request on, in every API process. Audited."""
     await agents.revoke_token(session, lead, await agents.get_agent(session, agent_id), token_id)
     return Response(status_code=204)
