@@ -12,6 +12,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from rules.vocabulary import PRIORITIES
+
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 
 
@@ -58,9 +60,15 @@ def local_time(value: datetime | None, zone: tzinfo) -> str:
     return local.strftime("%Y-%m-%d %H:%M ") + (name if name.isalpha() else f"UTC{local.strftime('%z')}")
 
 
+def timestamp(value: datetime | None) -> str:
+    """A moment in UTC (mail, macros: words a customer reads)."""
+    return local_time(value, UTC)
+
+
 @pass_context
-def timestamp(context: Context, value: datetime | None) -> str:
-    """A moment in the signed-in agent's time zone (the page's ``agent``), UTC on pages without one."""
+def agent_timestamp(context: Context, value: datetime | None) -> str:
+    """The ``timestamp`` filter: a moment in the signed-in agent's time zone (the page's ``agent``), UTC on
+    pages and mail without one."""
     return local_time(value, zone_of(context.get("agent")))
 
 
@@ -72,5 +80,6 @@ def make_templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(sanitized=sanitized, duration=duration, timestamp=timestamp)
+    env.filters.update(sanitized=sanitized, duration=duration, timestamp=agent_timestamp)
+    env.globals["priorities"] = PRIORITIES
     return env

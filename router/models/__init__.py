@@ -9,6 +9,7 @@ from router.models.claims import ClaimKey
 from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
 from router.models.events import OutboxEvent
 from router.models.intake import Delivery, InboundMail
+from router.models.macros import Macro
 from router.models.notifications import Notification
 from router.models.reports import (
     DigestMail,
@@ -39,6 +40,7 @@ __all__ = [
     "Delivery",
     "DigestMail",
     "InboundMail",
+    "Macro",
     "Message",
     "Notification",
     "OutboxEvent",

@@ -17,6 +17,8 @@ from router.settings import Settings
 from router.web import errors
 from router.web.admin_agents import admin_agents
 from router.web.admin_customers import admin_customers
+from router.web.handover import ui as handover_ui
+from router.web.macros import ui as macros_ui
 from router.web.profile import profile
 from router.web.routes import PREFIX, ui
 
@@ -26,6 +28,8 @@ SESSION_COOKIE = "tierroute_session"
 
 def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(ui)
+    app.include_router(handover_ui)
+    app.include_router(macros_ui)
     for pages in (admin_agents, admin_customers, profile):
         app.include_router(pages)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="ui-static")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BeforeValidator, StringConstraints
 
@@ -23,7 +23,7 @@ from router.notifications import queries as notification_queries
 from router.notifications import service as notifications
 from router.notifications.schemas import NotificationId
 from router.security_headers import SECURITY_HEADERS
-from router.tickets import messages
+from router.tickets import attachments, messages
 from router.tickets import service as tickets
 from router.tickets.schemas import _no_nul
 from router.tierqueues import service as tierqueues
@@ -153,7 +153,7 @@ async def ticket_page(
     request: Request, ctx: ContextDep, session: SessionDep, agent: WebAgent, actor: WebActor, ticket: WebTicket
 ) -> HTMLResponse:
     """Conversation, customer card, routing explanation, SLA clocks, verified audit timeline, actions."""
-    view = await views.ticket_page(session, ticket, actor)
+    view = await views.ticket_page(session, ticket, actor, ctx.settings.take_policy)
     return page(request, ctx, "web/ticket.html", agent=agent, view=view)
 
 
@@ -184,15 +184,19 @@ def _quote_filename(name: str) -> str:
 @ui.post("/tickets/{ticket_id}/messages")
 async def add_message(
     request: Request,
+    ctx: ContextDep,
     session: SessionDep,
     actor: WebActor,
     ticket: WebTicketForChange,
     body: Body,
     kind: Annotated[Literal["reply", "note"], Form()] = "reply",
+    files: Annotated[list[UploadFile], File()] = [],  # noqa: B006 (FastAPI copies defaults per request)
 ) -> RedirectResponse:
-    """A reply (emailed to the requester; on a resolved ticket it reopens it) or an internal note."""
+    """A reply (emailed to the requester; on a resolved ticket it reopens it) or an internal note, with files."""
     was_resolved = ticket.status == Status.resolved
-    await messages.add_message(session, ticket, actor, body=body, internal=kind == "note")
+    uploads = await attachments.read_uploads(files, max_bytes=ctx.settings.max_attachment_bytes)
+    stored = attachments.store(ctx.blobs, uploads)
+    await messages.add_message(session, ticket, actor, body=body, internal=kind == "note", attachments=stored)
     flash(request, "Internal note added." if kind == "note" else "Reply queued for sending by email.")
     if kind == "reply" and was_resolved:
         flash(request, f"{ticket.ref} is open again and assigned to you.")
