@@ -42,6 +42,7 @@ def _get_paths(app: FastAPI, ticket_id: int) -> list[tuple[str, str]]:
         "attachment_id": "1",
         "source": "demo",
         **{"agent_id": "1", "customer_id": "1", "token_id": "1", "domain": "a.example", "email": "a@a.example"},
+        "macro_id": "1",
     }
     out = []
     for context in iter_route_contexts(app.routes):
