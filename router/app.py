@@ -29,6 +29,7 @@ from router.tierqueues.routes import api as queues_api
 from router.web import favicon
 from router.web import install as install_web
 from router.webhooks.routes import api as webhooks_api
+from router.workspace.routes import api as workspace_api
 
 #: Replies and notes with files, and macros applied with files: multipart bodies up to the upload limit.
 UPLOAD_PATHS = r"/(api/v1|ui)/tickets/[0-9]+/(messages(/multipart)?|macros/[0-9]+/apply)"
@@ -66,6 +67,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(webhooks_api)
     v1.include_router(reports_api)
     v1.include_router(notifications_api)
+    v1.include_router(workspace_api)
     v1.include_router(agents_api)
     v1.include_router(customers_api)
     app.include_router(v1)

@@ -23,6 +23,7 @@ from router.models.reports import (
 from router.models.sla import SlaClock
 from router.models.tickets import Attachment, Message, Ticket
 from router.models.webhooks import WebhookDelivery, WebhookSubscription
+from router.models.workspace import RecentTicket, SavedView
 
 metadata = SQLModel.metadata
 
@@ -44,12 +45,14 @@ __all__ = [
     "Message",
     "Notification",
     "OutboxEvent",
+    "RecentTicket",
     "ReportDay",
     "ReportDayPath",
     "ReportDayRule",
     "ReportDirtyDay",
     "ReportTicket",
     "ReportWeekHistogram",
+    "SavedView",
     "SlaClock",
     "Ticket",
     "WebSession",

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.models.tickets import OPEN_STATUSES, Ticket
 from router.tickets.actors import Actor
-from router.tickets.listing import _visible as visible_to
+from router.tickets.listing import visible as visible_to
 
 #: Rows shown per list; the total says how many more there are.
 SHOWN = 10

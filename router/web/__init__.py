@@ -21,6 +21,7 @@ from router.web.handover import ui as handover_ui
 from router.web.macros import ui as macros_ui
 from router.web.profile import profile
 from router.web.routes import PREFIX, ui
+from router.web.workspace import pages as workspace_pages
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_COOKIE = "tierroute_session"
@@ -30,6 +31,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(ui)
     app.include_router(handover_ui)
     app.include_router(macros_ui)
+    app.include_router(workspace_pages)
     for pages in (admin_agents, admin_customers, profile):
         app.include_router(pages)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
