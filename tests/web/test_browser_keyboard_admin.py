@@ -35,6 +35,9 @@ async def test_keyboard_only_next_ticket_reply_escalate(page: Page, runtime: Run
     await expect(help_dialog).to_contain_text("Next ticket")
     await page.keyboard.press("Escape")
     await expect(help_dialog).to_be_hidden()
+    await page.keyboard.press("/")
+    await expect(page.get_by_role("searchbox", name="Search tickets")).to_be_focused()
+    await page.keyboard.press("Escape")  # leaves the field; letters are shortcuts again
 
     await page.keyboard.press("n")
     await expect(page.get_by_role("heading", level=1)).to_contain_text("Keyboard only, start to end")
