@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from router import openapi, problems
+from router import logs, openapi, problems
 from router.agents.routes import api as agents_api
 from router.context import AppContext
 from router.customers.routes import api as customers_api
@@ -38,6 +38,7 @@ ContextFactory = Callable[[Settings], AbstractAsyncContextManager[AppContext]]
 
 def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     """Build the app; ``open_context`` supplies database, Redis and rulebook for the app's lifetime."""
+    logs.configure()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
