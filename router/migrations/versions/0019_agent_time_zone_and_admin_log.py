@@ -1,6 +1,6 @@
 """agent.time_zone (a profile setting) and admin_event (the administration log of agents and customers)
 
-Revision ID: 0203
+Revision ID: 0019
 Revises: 0018
 Create Date: 2026-11-30 09:30:00
 """
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 import router.models.columns
 
-revision: str = "0203"
+revision: str = "0019"
 down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
