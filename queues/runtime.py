@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 from queues.connection import reconnect, redis_settings
 from queues.counters import RedisCounters
 from queues.dispatch import RedisEffectSink
+from queues.live_bus import RedisLiveBus
 from queues.names import ROUTING_QUEUE
 from queues.serialization import deserialize, serialize
 from queues.tier_queue import RedisTierQueue
@@ -71,6 +72,7 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
             blobs=BlobStore(settings.blob_dir),
             webhooks=webhooks,
             counters=RedisCounters(pool),
+            live=RedisLiveBus(pool),
         )
         app.effects = RedisEffectSink(
             pool,

@@ -8,7 +8,7 @@ from router.models.claims import ClaimKey
 from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
 from router.models.events import OutboxEvent
 from router.models.intake import Delivery, InboundMail
-from router.models.notifications import Notification
+from router.models.notifications import Notification, NotificationPreference
 from router.models.reports import (
     DigestMail,
     ReportDay,
@@ -39,6 +39,7 @@ __all__ = [
     "InboundMail",
     "Message",
     "Notification",
+    "NotificationPreference",
     "OutboxEvent",
     "ReportDay",
     "ReportDayPath",

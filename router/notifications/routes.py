@@ -22,8 +22,7 @@ async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[NotificationOut]:
     """The signed-in agent's notifications, newest first."""
-    assert agent.id is not None
-    rows = await queries.for_agent(session, agent.id, unread_only=unread, limit=limit)
+    rows = await queries.for_agent(session, agent, unread_only=unread, limit=limit)
     return [NotificationOut.model_validate(n) for n in rows]
 
 

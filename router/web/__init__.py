@@ -15,6 +15,8 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from router.settings import Settings
 from router.web import errors
+from router.web.live_pages import live_ui
+from router.web.notification_pages import notifications_ui
 from router.web.routes import PREFIX, ui
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -23,6 +25,8 @@ SESSION_COOKIE = "tierroute_session"
 
 def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(ui)
+    app.include_router(live_ui)
+    app.include_router(notifications_ui)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
 
     @app.get("/", include_in_schema=False)

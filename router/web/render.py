@@ -43,6 +43,7 @@ def page(
         path=request.url.path,
         tier_names=ctx.settings.support_tier_names,
         customer_tier_names=ctx.settings.customer_tier_names,
+        unread_notifications=getattr(request.state, "unread_notifications", None),
         **context,
     )
     return HTMLResponse(html, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BeforeValidator, StringConstraints
 
 from router.agents import service as agents
@@ -24,11 +24,12 @@ from router.notifications.schemas import NotificationId
 from router.tickets import messages
 from router.tickets import service as tickets
 from router.tickets.schemas import _no_nul
+from router.tickets.versions import version_of
 from router.tierqueues import service as tierqueues
-from router.web import csrf, live, signin, views
+from router.web import collision, csrf, signin, views
 from router.web.deps import WebActor, WebAgent, WebTicket, WebTicketForChange, WorkedTier
 from router.web.errors import LOGIN_PATH, PREFIX, safe_next
-from router.web.render import SECURITY_HEADERS, page
+from router.web.render import page
 from router.web.session import flash, sign_in, sign_out, signed_in_id
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER
 
@@ -131,14 +132,6 @@ async def claim_next(
     return _see_other(_ticket_url(ticket.id))
 
 
-@ui.get("/events")
-async def events(ctx: ContextDep, agent: WebAgent) -> StreamingResponse:
-    """Server-sent events: a tier's depth and head whenever they change."""
-    stream = live.tier_events(ctx.tier_queue, views.visible_tiers(agent), poll_seconds=ctx.settings.live_poll_seconds)
-    headers = {**SECURITY_HEADERS, "X-Accel-Buffering": "no"}
-    return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
-
-
 # ------------------------------------------------------------------------------------------ tickets
 @ui.get("/tickets/{ticket_id}", response_class=HTMLResponse)
 async def ticket_page(
@@ -146,7 +139,7 @@ async def ticket_page(
 ) -> HTMLResponse:
     """Conversation, customer card, routing explanation, SLA clocks, verified audit timeline, actions."""
     view = await views.ticket_page(session, ticket, actor)
-    return page(request, ctx, "web/ticket.html", agent=agent, view=view)
+    return page(request, ctx, "web/ticket.html", agent=agent, view=view, version=version_of(ticket))
 
 
 @ui.get("/tickets/{ticket_id}/attachments/{attachment_id}")
@@ -173,16 +166,26 @@ def _quote_filename(name: str) -> str:
     return quote(name.replace("/", "_").replace("\\", "_") or "attachment", safe="")
 
 
-@ui.post("/tickets/{ticket_id}/messages")
+@ui.post("/tickets/{ticket_id}/messages", response_model=None)
 async def add_message(
     request: Request,
+    ctx: ContextDep,
     session: SessionDep,
+    agent: WebAgent,
     actor: WebActor,
     ticket: WebTicketForChange,
     body: Body,
     kind: Annotated[Literal["reply", "note"], Form()] = "reply",
-) -> RedirectResponse:
-    """A reply (emailed to the requester; on a resolved ticket it reopens it) or an internal note."""
+    version: Annotated[str, Form(max_length=24)] = "",
+    confirmed: Annotated[bool, Form()] = False,
+) -> Response:
+    """A reply (emailed to the requester; on a resolved ticket it reopens it) or an internal note. Sent from
+    a page older than the ticket's last change, it is held (409) until the agent confirms it."""
+    if not confirmed and (conflict := await collision.reply_conflict(session, ticket, version)) is not None:
+        return page(
+            request, ctx, "web/reply_conflict.html", agent=agent, status=409,
+            ticket=ticket, body=body, kind=kind, conflict=conflict,
+        )  # fmt: skip
     was_resolved = ticket.status == Status.resolved
     await messages.add_message(session, ticket, actor, body=body, internal=kind == "note")
     flash(request, "Internal note added." if kind == "note" else "Reply queued for sending by email.")
