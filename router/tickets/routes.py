@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.audit import service as audit
 from router.bounds import Offset
 from router.deps import CurrentActor, SessionDep, TicketForChange, TicketFromPath
-from router.errors import Invalid
+from router.errors import Invalid, PreconditionFailed
 from router.models.tickets import Status, Ticket
 from router.openapi import JSON_BODY, ONE_TICKET, SIGNED_IN_WITH_PARAMETERS, problems
 from router.problems import require_json
-from router.tickets import listing, messages, queries
+from router.tickets import listing, messages, queries, versions
 from router.tickets import service as tickets
 from router.tickets.schemas import (
     AuditEventOut,
@@ -34,8 +34,24 @@ from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER
 
 api = APIRouter(prefix="/tickets", tags=["tickets"], responses=SIGNED_IN_WITH_PARAMETERS)
 #: What a change to one ticket can answer besides its result.
-CHANGE = ONE_TICKET | JSON_BODY | problems(409)
-JsonBody = [Depends(require_json)]
+CHANGE = ONE_TICKET | JSON_BODY | problems(409, 412)
+
+
+async def if_match(
+    ticket: TicketForChange,
+    if_match: Annotated[
+        str | None,
+        Header(max_length=1000, description="the ticket's `ETag` as you read it: refused (412) if it changed since"),
+    ] = None,
+) -> None:
+    """The optional precondition of every change: a change made on a stale read is refused, not applied."""
+    if if_match is not None and not versions.matches(ticket, if_match):
+        raise PreconditionFailed(
+            f"ticket {ticket.ref} changed since the version you read; read it again", etag=versions.etag_of(ticket)
+        )
+
+
+JsonBody = [Depends(require_json), Depends(if_match)]
 
 
 async def _out(session: AsyncSession, ticket: Ticket) -> TicketOut:
@@ -93,9 +109,11 @@ async def list_tickets(
 
 
 @api.get("/{ticket_id}", response_model=TicketDetail, responses=ONE_TICKET)
-async def get_ticket(ticket: TicketFromPath, session: SessionDep) -> TicketDetail:
-    """A ticket with its conversation and routing decision."""
+async def get_ticket(ticket: TicketFromPath, session: SessionDep, response: Response) -> TicketDetail:
+    """A ticket with its conversation and routing decision; its ``ETag`` is the version to send back as
+    ``If-Match`` with a change."""
     assert ticket.id is not None
+    response.headers["ETag"] = versions.etag_of(ticket)
     msgs = [MessageOut.model_validate(m, from_attributes=True) for m in await queries.messages(session, ticket.id)]
     return TicketDetail(**(await _out(session, ticket)).model_dump(), messages=msgs)
 
