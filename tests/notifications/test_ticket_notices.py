@@ -125,3 +125,22 @@ async def test_a_notice_reaches_the_agents_open_pages_after_the_commit(runtime: 
     assert message["topic"] == f"agent:{agent.id}" and message["support_tier"] == 1
     assert json.dumps(message)  # plain JSON all the way
     await asyncio.sleep(0)
+
+
+def test_a_holders_notice_mails_its_own_words() -> None:
+    from router.notifications.mail import compose
+    from router.rendering import make_templates
+    from router.settings import Settings
+
+    agent = Agent(id=3, name="Ada", email="ada@support.example", role="agent", tiers=[1])
+    payload = {
+        "ref": "T-000042",
+        "subject": "Refund",
+        "support_tier": 1,
+        "text": "T-000042 was assigned to you by Lena",
+    }
+    notice = Notification(id=9, agent_id=3, kind="assigned", ticket_id=42, payload=payload)
+    mail = compose(notice, agent, settings=Settings(), templates=make_templates())
+    assert str(mail["Subject"]) == "Assigned to you: T-000042"
+    body = mail.get_content()
+    assert "T-000042 was assigned to you by Lena." in body and "/ui/tickets/42" in body and "lead" not in body
