@@ -21,7 +21,7 @@ from router.tickets.actors import Actor
 from router.tickets.inputs import MailDetails
 from router.unit_of_work import commit
 from tests.conftest import auth, make_agent, one_backend
-from tests.web.helpers import open_ticket, web_agent
+from tests.web.helpers import open_ticket, sign_in, web_agent
 
 
 async def _notices(rt: Runtime, agent_id: int | None = None) -> list[Notification]:
@@ -144,3 +144,52 @@ def test_a_holders_notice_mails_its_own_words() -> None:
     assert str(mail["Subject"]) == "Assigned to you: T-000042"
     body = mail.get_content()
     assert "T-000042 was assigned to you by Lena." in body and "/ui/tickets/42" in body and "lead" not in body
+
+
+async def test_mail_settings_through_the_api_and_the_page(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    _, token = await make_agent(runtime, tiers=(1,))
+    assert (await client.get("/api/v1/notifications/settings", headers=auth(token))).json() == {
+        "mail_kinds": ["sla_breach"]
+    }
+    chosen = {"mail_kinds": ["requester_replied", "assigned"]}
+    put = await client.put("/api/v1/notifications/settings", json=chosen, headers=auth(token))
+    assert put.status_code == 200 and put.json() == {"mail_kinds": ["assigned", "requester_replied"]}
+    bad = await client.put("/api/v1/notifications/settings", json={"mail_kinds": ["spam"]}, headers=auth(token))
+    assert bad.status_code == 422
+
+    page_agent = await web_agent(runtime, tiers=(1,))
+    token_ui = await sign_in(client, page_agent)
+    listing = await client.get("/ui/notifications")
+    assert listing.status_code == 200 and "No notifications yet" in listing.text
+    assert 'value="sla_breach" checked' in listing.text and 'value="assigned" >' in listing.text
+    saved = await client.post(
+        "/ui/notifications/settings", data={"csrf_token": token_ui, "mail": ["assigned", "sla_warning"]}
+    )
+    assert saved.status_code == 303
+    async with runtime.app.sessionmaker() as s:
+        assert page_agent.id is not None
+        assert await notifications.mail_kinds(s, page_agent.id) == ("assigned", "sla_warning")
+
+
+async def test_the_page_lists_opens_and_counts_notices(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    lead = await web_agent(runtime, role="lead", tiers=(1,), name="Lena")
+    agent = await web_agent(runtime, tiers=(1,))
+    first, second = await open_ticket(runtime, tier=1), await open_ticket(runtime, tier=1, subject="Second")
+    await _reassign(runtime, first, lead, agent)
+    await _reassign(runtime, second, lead, agent)
+    token = await sign_in(client, agent)
+    home = (await client.get("/ui/")).text
+    assert "data-unread-count>2<" in home
+    listing = (await client.get("/ui/notifications")).text
+    assert listing.count('class="notification unread"') == 2 and "was assigned to you by Lena" in listing
+    [notice, _] = [n for n in await _notices(runtime) if n.ticket_id == first] + [None]
+    assert notice is not None
+    opened = await client.post(f"/ui/notifications/{notice.id}/open", data={"csrf_token": token})
+    assert opened.status_code == 303 and opened.headers["location"] == f"/ui/tickets/{first}"
+    assert "data-unread-count>1<" in (await client.get("/ui/notifications")).text
+    done = await client.post("/ui/notifications/read-all", data={"csrf_token": token}, follow_redirects=True)
+    assert "1 notification marked read." in done.text and "data-unread-count>0<" in done.text
+    other = await web_agent(runtime, tiers=(1,))
+    other_token = await sign_in(client, other)
+    stolen = await client.post(f"/ui/notifications/{notice.id}/open", data={"csrf_token": other_token})
+    assert stolen.status_code == 404
