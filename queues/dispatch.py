@@ -9,10 +9,12 @@ from typing import Any
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 
+from queues.credentials import move_credentials_epoch
 from queues.names import SLA_TIMERS, arq_queue_for, live_channel, tier_age_key, tier_queue_key
 from router.effects import (
     MAIL,
     CancelTimer,
+    CredentialsChanged,
     Effect,
     EnqueueJob,
     PlaceInQueue,
@@ -63,6 +65,9 @@ class RedisEffectSink:
             raise
 
     async def _apply(self, effects: Sequence[Effect]) -> None:
+        if any(isinstance(e, CredentialsChanged) for e in effects):
+            # First: the rest may fail, and a change of access must reach every process's token cache.
+            await move_credentials_epoch(self.pool)
         moves = [e for e in effects if isinstance(e, PlaceInQueue | RemoveFromQueue | ScheduleTimer | CancelTimer)]
         if moves:
             async with self.pool.pipeline(transaction=True) as pipe:

@@ -14,6 +14,13 @@ SLA_QUEUE = f"{PREFIX}:arq:sla"
 ARQ_QUEUES = {ROUTING: ROUTING_QUEUE, MAIL: MAIL_QUEUE, SLA: SLA_QUEUE, WEBHOOKS: WEBHOOKS_QUEUE}
 #: Sorted set of SLA timers: member ``ticket:kind:generation``, score = when it fires (epoch ms).
 SLA_TIMERS = f"{PREFIX}:sla:timers"
+#: Written when the tier queues are rebuilt from the database; its absence means Redis lost its data
+#: (FLUSHDB, a restart without persistence) and the queues must be rebuilt (``queues.reconcile``).
+GENERATION = f"{PREFIX}:generation"
+#: Held by the process rebuilding the tier queues (a short lease: ``queues.lease``).
+RECONCILE_LOCK = f"{PREFIX}:reconcile:lock"
+#: The credentials epoch every API process checks its token cache against (``queues.credentials``).
+CREDENTIALS_EPOCH = f"{PREFIX}:credentials:epoch"
 
 
 def tier_arq_queue(tier: int) -> str:

@@ -1,6 +1,7 @@
 """Rebuild every Redis structure from the database: tier queues, routing and tier automation jobs, SLA timers.
 
-Run by ``tierroute reconcile`` and by every worker process at start; the periodic ``sweep`` does the
+Run by ``tierroute reconcile`` and by every worker process at start, and again by a worker as soon as the
+generation key is gone (Redis wiped: ``queues.worker.keep_redis_in_step``); the periodic ``sweep`` does the
 cheap part (jobs for tickets that waited too long) every minute.
 """
 
@@ -11,9 +12,11 @@ from datetime import datetime, timedelta
 
 import structlog
 from arq.connections import ArqRedis
+from redis.asyncio import Redis
 
 from queues.dispatch import enqueue
-from queues.names import tier_queue_key
+from queues.lease import leased
+from queues.names import GENERATION, RECONCILE_LOCK, tier_queue_key
 from queues.sla_timers import schedule
 from queues.tier_queue import RedisTierQueue
 from router.context import AppContext
@@ -39,13 +42,38 @@ class ReconcileReport:
     sla_timers: int = 0
 
 
-RECONCILE_LOCK = "tierroute:reconcile:lock"
+#: How long ``tierroute reconcile`` waits for another live process's rebuild (a dead one's lease lapses
+#: within ``queues.lease.LEASE_SECONDS``).
+LOCK_WAIT_SECONDS = 120.0
 
 
-async def rebuild_tier_queues(app: AppContext, queue: RedisTierQueue) -> dict[int, int]:
-    """Swap in each tier's exact contents; one process at a time (a Redis lock across processes)."""
-    async with queue.redis.lock(RECONCILE_LOCK, timeout=300, blocking_timeout=120):
-        return await _rebuild(app, queue)
+async def wiped(redis: Redis) -> bool:
+    """True when Redis no longer holds the generation key written by the last rebuild: its data is gone
+    (or was never built). One ``EXISTS``, cheap enough to ask every second."""
+    return not await redis.exists(GENERATION)
+
+
+async def rebuild_tier_queues(
+    app: AppContext, queue: RedisTierQueue, *, lock_wait: float | None = LOCK_WAIT_SECONDS
+) -> dict[int, int]:
+    """Swap in each tier's exact contents; one process at a time (a leased Redis lock across processes).
+
+    The generation key is written first, so a wipe during the rebuild removes it again and is noticed;
+    a rebuild that fails takes it away, so the next check tries again."""
+    async with leased(queue.redis, RECONCILE_LOCK, wait=lock_wait):
+        await queue.redis.set(GENERATION, utcnow().isoformat())
+        try:
+            return await _rebuild(app, queue)
+        except BaseException:
+            await _forget_generation(queue.redis)
+            raise
+
+
+async def _forget_generation(redis: Redis) -> None:
+    try:
+        await redis.delete(GENERATION)
+    except Exception as exc:  # Redis itself is down: it has nothing to forget then, or loses it on restart
+        log.warning("generation_not_cleared", error=repr(exc))
 
 
 async def repair_tier_queues(app: AppContext, queue: RedisTierQueue) -> tuple[int, int]:
@@ -180,9 +208,11 @@ async def catch_up(app: AppContext, pool: ArqRedis) -> None:
     )
 
 
-async def reconcile(app: AppContext, pool: ArqRedis) -> ReconcileReport:
+async def reconcile(app: AppContext, pool: ArqRedis, *, lock_wait: float | None = LOCK_WAIT_SECONDS) -> ReconcileReport:
+    """Tier queues first (agents claim from them), then the jobs and SLA timers. ``LeaseBusy`` when another
+    process keeps rebuilding for longer than ``lock_wait`` seconds."""
     report = ReconcileReport()
-    report.queued = await rebuild_tier_queues(app, RedisTierQueue(pool))
+    report.queued = await rebuild_tier_queues(app, RedisTierQueue(pool), lock_wait=lock_wait)
     report.routing_enqueued, report.automation_enqueued = await enqueue_missing_jobs(app, pool)
     report.sla_timers = await rebuild_sla_timers(app, pool)
     log.info(

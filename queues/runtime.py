@@ -14,11 +14,13 @@ from redis.exceptions import RedisError
 
 from queues.connection import reconnect, redis_settings
 from queues.counters import RedisCounters
+from queues.credentials import RedisCredentialsEpoch
 from queues.dispatch import RedisEffectSink
 from queues.live_bus import RedisLiveBus
 from queues.names import ROUTING_QUEUE
 from queues.serialization import deserialize, serialize
 from queues.tier_queue import RedisTierQueue
+from router.agents.tokens import TokenLookup
 from router.context import AppContext
 from router.db import make_engine, make_sessionmaker, migrate
 from router.rendering import make_templates
@@ -73,6 +75,7 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
             webhooks=webhooks,
             counters=RedisCounters(pool),
             live=RedisLiveBus(pool),
+            tokens=TokenLookup(RedisCredentialsEpoch(pool)),
         )
         app.effects = RedisEffectSink(
             pool,

@@ -1,14 +1,15 @@
 """arq workers: the routing queue and one queue per support tier, run in one process, supervised.
 
 arq's worker can stop for good after a Redis connection drop, so each worker runs in a loop that starts
-a fresh one after a failure (with backoff) until the process is asked to stop.
+a fresh one after a failure (with backoff) until the process is asked to stop. Beside them one task keeps
+Redis in step with the database: reconcile at start, and again at once after a wipe (the generation key).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Awaitable, Iterable
+from typing import Any, TypeVar
 
 import structlog
 from arq.cron import CronJob
@@ -16,17 +17,24 @@ from arq.worker import Function, Worker
 
 from queues.connection import redis_settings
 from queues.job_table import TIERS, jobs_on
+from queues.lease import LeaseBusy
 from queues.names import ARQ_QUEUES, tier_arq_queue
-from queues.reconcile import reconcile
+from queues.reconcile import rebuild_tier_queues, reconcile, wiped
 from queues.runtime import Runtime
 from queues.serialization import deserialize, serialize
 from queues.sla_timers import run_ticker
+from queues.tier_queue import RedisTierQueue
 from router.db import is_sqlite
 from router.settings import Settings
 from rules.vocabulary import SUPPORT_TIERS
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 SQLITE_MAX_JOBS = 8
+#: How often a worker asks whether Redis was wiped (one ``EXISTS``).
+WIPE_CHECK_SECONDS = 1.0
+#: How long one attempt waits for another process's rebuild before the next check tries again.
+KEEPER_LOCK_WAIT_SECONDS = 1.0
 
 
 def job_concurrency(settings: Settings) -> int:
@@ -91,15 +99,49 @@ async def supervise(runtime: Runtime, queue_name: str) -> None:
             await _close(worker)
         await asyncio.sleep(delay)
         delay = min(delay * 2, 30.0)
-        await _reconcile_quietly(runtime)
 
 
-async def _reconcile_quietly(runtime: Runtime) -> None:
-    """After an outage Redis may have lost its data (a restart without persistence): rebuild it."""
+async def keep_redis_in_step(runtime: Runtime, *, every: float = WIPE_CHECK_SECONDS) -> None:
+    """Reconcile at start, and whenever the generation key is gone (FLUSHDB, a Redis restart without
+    persistence) rebuild the tier queues at once, then reconcile the rest, until cancelled.
+
+    Tasks of their own, not arq jobs: a rebuild after a wipe must not wait behind the routing backlog, nor
+    behind a full reconcile (enqueueing thousands of jobs takes a while on a busy worker). The workers take
+    jobs meanwhile; a step that cannot run yet (another process holds the lock, Redis is down) is tried
+    again on the next tick."""
+    needed = asyncio.Event()
+    needed.set()
+    await asyncio.gather(_reconcile_when_needed(runtime, needed, every), _watch_for_wipe(runtime, needed, every))
+
+
+async def _reconcile_when_needed(runtime: Runtime, needed: asyncio.Event, retry_after: float) -> None:
+    while True:
+        await needed.wait()
+        needed.clear()
+        if not await _attempt(reconcile(runtime.app, runtime.pool, lock_wait=KEEPER_LOCK_WAIT_SECONDS)):
+            needed.set()
+            await asyncio.sleep(retry_after)
+
+
+async def _watch_for_wipe(runtime: Runtime, needed: asyncio.Event, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        if await _attempt(wiped(runtime.pool)) is True:
+            log.warning("redis_wiped_rebuilding")
+            queue = RedisTierQueue(runtime.pool)
+            await _attempt(rebuild_tier_queues(runtime.app, queue, lock_wait=KEEPER_LOCK_WAIT_SECONDS))
+            needed.set()  # the jobs and SLA timers were wiped too
+
+
+async def _attempt(step: Awaitable[T]) -> T | None:
+    """The step's result, or None when it failed (logged; the caller tries again on its next tick)."""
     try:
-        await reconcile(runtime.app, runtime.pool)
-    except Exception as exc:  # Redis still down: the next restart tries again
+        return await step
+    except LeaseBusy:
+        log.info("reconcile_deferred", reason="another process is rebuilding")
+    except Exception as exc:
         log.warning("reconcile_failed", error=repr(exc))
+    return None
 
 
 async def _close(worker: Worker) -> None:
@@ -110,13 +152,12 @@ async def _close(worker: Worker) -> None:
 
 
 async def run_workers(runtime: Runtime, tiers: Iterable[int], *, routing: bool = True) -> None:
-    """Reconcile Redis from the database, then work the chosen queues (and, with routing, the SLA ticker)
-    until cancelled."""
-    await reconcile(runtime.app, runtime.pool)
+    """Work the chosen queues (and, with routing, the SLA ticker) until cancelled, while Redis is
+    reconciled from the database beside them (``keep_redis_in_step``)."""
     names = queue_names(tiers, routing)
     log.info("workers_started", queues=names)
     ticker = [run_ticker(runtime.pool, runtime.app.settings.sla_tick_seconds)] if routing else []
-    await asyncio.gather(*(supervise(runtime, name) for name in names), *ticker)
+    await asyncio.gather(keep_redis_in_step(runtime), *(supervise(runtime, name) for name in names), *ticker)
 
 
 async def drain(runtime: Runtime, tiers: Iterable[int] = SUPPORT_TIERS, *, routing: bool = True) -> dict[str, Any]:

@@ -15,7 +15,9 @@ from router.notifications.routes import api as notifications_api
 from router.reports.routes import api as reports_api
 from router.reports.routes import pages as reports_pages
 from router.routing.routes import api as rules_api
+from router.security_headers import HtmlSecurityHeaders
 from router.settings import Settings
+from router.system import docs
 from router.system.routes import api as system_api
 from router.tickets.routes import api as tickets_api
 from router.tierqueues.routes import api as queues_api
@@ -39,6 +41,9 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
         version="0.1.0",
         summary="Support-ticket escalation router",
         lifespan=lifespan,
+        # Served by ``router.system.docs`` from local files (FastAPI's pages load from CDNs).
+        docs_url=None,
+        redoc_url=None,
     )
     problems.install(app)
     openapi.install(app)
@@ -52,6 +57,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(notifications_api)
     app.include_router(v1)
     app.include_router(system_api)
+    docs.install(app)
     install_web(app, settings)
     app.include_router(reports_pages)
     app.add_middleware(
@@ -60,4 +66,5 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
         per_path={"/api/v1/intake/email": settings.max_email_bytes},
     )
     app.add_middleware(RequestTimer)
+    app.add_middleware(HtmlSecurityHeaders)
     return app

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from jinja2 import Environment
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router.agents.tokens import TokenLookup
 from router.effects import EffectSink
 from router.intake.batcher import IntakeBatcher
 from router.routing.rulebook import RulebookProvider
@@ -60,6 +61,23 @@ class CounterPort(Protocol):
         ...
 
     async def clear(self, key: str) -> None: ...
+
+    async def take(self, limits: Sequence[tuple[str, int]], window_seconds: int) -> int:
+        """Atomically: if every ``(key, limit)`` count is below its limit, add one to each (windows start at
+        the first count) and return 0; otherwise count nothing and return the seconds until a full one ends."""
+        ...
+
+    async def give_back(self, keys: Sequence[str]) -> None:
+        """Take back one count from each key (never below zero): an attempt that turned out fine."""
+        ...
+
+
+class CredentialsEpochPort(Protocol):
+    """The credentials epoch shared by every API process (``router.agents.tokens``), in Redis."""
+
+    async def current(self) -> str | None:
+        """The epoch now, or None when it cannot be read (then nothing cached may be trusted)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -110,6 +128,9 @@ class AppContext:
     live: LiveBusPort
     #: Group commit for new tickets (``router.intake.batcher``), made on first use.
     intake: IntakeBatcher | None = None
+    #: Bearer token → agent, cached per process and checked against the credentials epoch; without an
+    #: epoch (the default) nothing is cached and every request asks the database.
+    tokens: TokenLookup = field(default_factory=lambda: TokenLookup(None))
 
     def batcher(self) -> IntakeBatcher:
         """The process's intake batcher."""

@@ -22,11 +22,13 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _prepare_sqlite(engine: Engine, *, foreign_keys: bool = True) -> None:
+def _prepare_sqlite(engine: Engine, *, foreign_keys: bool = True, read_only: bool = False) -> None:
     """WAL, a busy timeout and ``BEGIN IMMEDIATE``: several processes write one file without deadlocks.
 
     pysqlite opens transactions lazily and upgrades read locks to write locks, which fails at once
     (``database is locked``) when two writers meet; taking the write lock at BEGIN lets them queue.
+    A ``read_only`` engine begins plain (deferred) transactions: a reader in WAL mode never waits for the
+    writer, so it can read while a request of the same process holds the write lock.
     """
 
     @event.listens_for(engine, "connect")
@@ -46,9 +48,11 @@ def _prepare_sqlite(engine: Engine, *, foreign_keys: bool = True) -> None:
             dbapi_connection.create_function("floor", 1, math.floor, deterministic=True)
         cursor.close()
 
+    begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(begin)
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -57,11 +61,12 @@ def _ensure_sqlite_dir(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, *, read_only: bool = False) -> AsyncEngine:
+    """``read_only``: an engine only for reading (SQLite: see ``_prepare_sqlite``)."""
     if is_sqlite(url):
         _ensure_sqlite_dir(url)
         engine = create_async_engine(url, connect_args={"timeout": 30})
-        _prepare_sqlite(engine.sync_engine)
+        _prepare_sqlite(engine.sync_engine, read_only=read_only)
         return engine
     # No pool_pre_ping: it costs a round trip per transaction; a connection found dead raises a
     # disconnect error, SQLAlchemy drops the whole pool, and the request answers 503 (retry).

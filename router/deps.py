@@ -9,7 +9,6 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.agents import service as agents
 from router.bounds import TicketId
 from router.context import AppContext
 from router.errors import Forbidden, NotAuthenticated
@@ -44,17 +43,19 @@ bearer_scheme = HTTPBearer(auto_error=False, description="An agent's API token (
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 
 
-async def _agent(session: AsyncSession, credentials: HTTPAuthorizationCredentials | None) -> Agent:
+async def _agent(ctx: AppContext, session: AsyncSession, credentials: HTTPAuthorizationCredentials | None) -> Agent:
     if credentials is None:
         raise NotAuthenticated("send an agent token as 'Authorization: Bearer <token>'")
-    agent = await agents.agent_for_token(session, credentials.credentials)
+    agent = await ctx.tokens.agent(session, credentials.credentials)
     if agent is None:
         raise NotAuthenticated("the bearer token is unknown or revoked")
     return agent
 
 
-async def current_agent(session: SessionDep, credentials: Credentials) -> Agent:
-    return await _agent(session, credentials)
+async def current_agent(ctx: ContextDep, session: SessionDep, credentials: Credentials) -> Agent:
+    """The agent behind the bearer token; a revoked token, a deactivated agent or a changed role is seen
+    on the next request, in every process (``router.agents.tokens``)."""
+    return await _agent(ctx, session, credentials)
 
 
 CurrentAgent = Annotated[Agent, Depends(current_agent)]
@@ -80,10 +81,10 @@ async def actor_without_transaction(ctx: ContextDep, credentials: Credentials) -
     """The acting agent, for a route whose work runs in another transaction (group commit, ``router.intake.
     batcher``): the token is checked in a session of its own, ended before the route runs, because on SQLite
     an open transaction holds the one write lock the batch needs."""
-    if credentials is not None and (agent := agents.cached_agent(credentials.credentials)) is not None:
+    if credentials is not None and (agent := await ctx.tokens.cached(credentials.credentials)) is not None:
         return Actor.of(agent)
     async with transaction(ctx.sessionmaker, ctx.effects) as session:
-        return Actor.of(await _agent(session, credentials))
+        return Actor.of(await _agent(ctx, session, credentials))
 
 
 ActorWithoutTransaction = Annotated[Actor, Depends(actor_without_transaction)]

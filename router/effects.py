@@ -87,7 +87,22 @@ class PublishLive:
     message: str
 
 
-Effect = PlaceInQueue | RemoveFromQueue | EnqueueJob | PublishEvent | ScheduleTimer | CancelTimer | PublishLive
+@dataclass(frozen=True)
+class CredentialsChanged:
+    """An agent's tokens, role or standing changed: every API process's token cache starts over
+    (``router.agents.tokens``), so the change is in force on the next request."""
+
+
+Effect = (
+    PlaceInQueue
+    | RemoveFromQueue
+    | EnqueueJob
+    | PublishEvent
+    | ScheduleTimer
+    | CancelTimer
+    | PublishLive
+    | CredentialsChanged
+)
 
 
 class EffectSink(Protocol):

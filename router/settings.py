@@ -80,8 +80,11 @@ class Settings(BaseSettings):
     #: Send the session cookie only over HTTPS; set true wherever the UI is served over TLS.
     session_cookie_secure: bool = False
     session_max_age_seconds: int = 12 * 3600
-    #: Failed sign-ins allowed per email and per client address within the window; then 429.
-    login_failures_per_email: int = 5
+    #: Failed sign-ins allowed within the window, then 429 (``router/web/signin.py``): per email from one
+    #: client address (strict), per email from all addresses together (softer: a stranger's guesses from
+    #: one address never lock the agent out), and per address over all emails (password spraying).
+    login_failures_per_email_and_ip: int = 5
+    login_failures_per_email: int = 50
     login_failures_per_ip: int = 20
     login_window_seconds: int = 900
     #: How often the live-update stream looks at the tier queues (seconds).

@@ -1,5 +1,8 @@
 """No route or dependency runs in Starlette's thread pool: a plain ``def`` costs a thread hand-off on every
-request (the intake hot path paid it three times). No database: this walks the app's dependency tree."""
+request (the intake hot path paid it three times). No database: this walks the app's dependency tree.
+
+Heavy work is still taken off the loop, on purpose and only when it is heavy: ``router/offload.py`` (a big
+mail's parse in a thread, a report on a second loop), each with a time limit (``tests/test_offload.py``)."""
 
 from __future__ import annotations
 

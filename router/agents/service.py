@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from collections.abc import Iterable
 from functools import cache
 
@@ -14,7 +13,9 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.addresses import normalized_email
-from router.errors import Conflict, Invalid
+from router.agents import sessions
+from router.effects import CredentialsChanged, after_commit
+from router.errors import Conflict, Invalid, NotFound
 from router.models.agents import Agent, ApiToken, Role
 from router.models.columns import text_length
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, SUPPORT_TIERS
@@ -91,6 +92,62 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Agen
     return agent
 
 
+#: The shortest web password accepted.
+MIN_PASSWORD_LENGTH = 8
+
+
+async def by_email(session: AsyncSession, email: str) -> Agent:
+    """The agent with this email (any case); ``NotFound`` (404) when there is none."""
+    agent = (await session.exec(select(Agent).where(Agent.email == email.strip().lower()))).first()
+    if agent is None:
+        raise NotFound(f"there is no agent {email}")
+    return agent
+
+
+def _credentials_changed(session: AsyncSession) -> None:
+    """Every process's token cache forgets what it holds once this commits (``router.agents.tokens``)."""
+    after_commit(session, CredentialsChanged())
+
+
+async def deactivate(session: AsyncSession, agent: Agent) -> None:
+    """The agent can no longer sign in or call the API: web sessions end now, tokens on the next request."""
+    assert agent.id is not None
+    agent.active = False
+    await sessions.end_all(session, agent.id)
+    _credentials_changed(session)
+
+
+async def set_password(session: AsyncSession, agent: Agent, password: str) -> None:
+    """A new web password; every web session of the agent ends (a stolen cookie dies with the old password)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"a web UI password needs at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    assert agent.id is not None
+    agent.password_hash = _hasher.hash(password)
+    await sessions.end_all(session, agent.id)
+
+
+async def set_role(session: AsyncSession, agent: Agent, role: str, tiers: Iterable[int] | None = None) -> None:
+    """A new role (and tiers): in force on the agent's next request, web or API, in every process."""
+    if role not in Role.__members__:
+        raise Invalid(f"role must be one of {', '.join(Role.__members__)}, got {role!r}", field="role")
+    if tiers is not None:
+        tier_list = sorted(set(tiers))
+        if any(t not in SUPPORT_TIERS for t in tier_list):
+            raise Invalid(f"support tiers are {MIN_SUPPORT_TIER} to {MAX_SUPPORT_TIER}, got {tier_list}", field="tiers")
+        agent.tiers = tier_list
+    agent.role = role
+    _credentials_changed(session)
+
+
+async def revoke_tokens(session: AsyncSession, agent: Agent) -> int:
+    """Revoke every API token of the agent (refused from the next request on); returns how many."""
+    rows = (await session.exec(select(ApiToken).where(ApiToken.agent_id == agent.id, ApiToken.revoked == False))).all()  # noqa: E712
+    for token in rows:
+        token.revoked = True
+    _credentials_changed(session)
+    return len(rows)
+
+
 async def active_agent(session: AsyncSession, agent_id: int) -> Agent | None:
     """The agent a web session names, if it still exists and is active."""
     agent = await session.get(Agent, agent_id)
@@ -109,61 +166,3 @@ async def issue_token(session: AsyncSession, agent: Agent, label: str = "") -> s
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(agent_id=agent.id, token_hash=hash_token(token), prefix=token[:12], label=label))
     return token
-
-
-class TokenCache:
-    """Recently seen tokens → their agent, for ``ttl`` seconds: spares a query on every API call.
-
-    A revoked token or a changed agent is noticed within ``ttl`` seconds.
-    """
-
-    def __init__(self, ttl: float = 10.0, max_entries: int = 10_000) -> None:
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._entries: dict[str, tuple[float, Agent]] = {}
-
-    def get(self, token_hash: str) -> Agent | None:
-        hit = self._entries.get(token_hash)
-        if hit is None or hit[0] < time.monotonic():
-            return None
-        return hit[1]
-
-    def put(self, token_hash: str, agent: Agent) -> None:
-        if len(self._entries) >= self.max_entries:
-            self._entries.clear()
-        self._entries[token_hash] = (time.monotonic() + self.ttl, agent)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
-token_cache = TokenCache()
-
-
-def cached_agent(token: str) -> Agent | None:
-    """The agent holding ``token`` if it was seen within the cache's ttl (no database needed), else None."""
-    return token_cache.get(hash_token(token))
-
-
-async def agent_for_token(session: AsyncSession, token: str) -> Agent | None:
-    """The active agent holding ``token`` (a detached copy, cached briefly), or None."""
-    digest = hash_token(token)
-    cached = token_cache.get(digest)
-    if cached is not None:
-        return cached
-    agent = await _load_agent_for_token(session, digest)
-    if agent is not None:
-        session.expunge(agent)
-        token_cache.put(digest, agent)
-    return agent
-
-
-async def _load_agent_for_token(session: AsyncSession, digest: str) -> Agent | None:
-    row = (
-        await session.exec(
-            select(Agent)
-            .join(ApiToken, ApiToken.agent_id == Agent.id)  # type: ignore[arg-type]
-            .where(ApiToken.token_hash == digest, ApiToken.revoked == False, Agent.active == True)  # noqa: E712
-        )
-    ).first()
-    return row

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from router.cli import admin, reports, rules, webhooks
+from router.cli import accounts, admin, reports, rules, webhooks
 from router.cli.common import console, parse_tiers, run
 
 if TYPE_CHECKING:
@@ -293,13 +293,18 @@ def reconcile_cmd() -> None:
     """Rebuild tier queues, pending jobs and SLA timers in Redis from the database."""
     from rich.table import Table
 
+    from queues.lease import LeaseBusy
     from queues.reconcile import reconcile
     from queues.runtime import open_runtime
     from router.settings import get_settings
 
     async def main() -> None:
         async with open_runtime(get_settings()) as runtime:
-            report = await reconcile(runtime.app, runtime.pool)
+            try:
+                report = await reconcile(runtime.app, runtime.pool)
+            except LeaseBusy as exc:
+                typer.echo(f"error: another process is still rebuilding the queues ({exc}); try again", err=True)
+                raise typer.Exit(1) from None
         table = Table("tier", "queued")
         for tier, count in report.queued.items():
             table.add_row(str(tier), str(count))
@@ -314,6 +319,7 @@ def reconcile_cmd() -> None:
 
 app.command()(admin.demo)
 app.add_typer(admin.agents_app, name="agents")
+accounts.install(admin.agents_app)
 app.add_typer(admin.customers_app, name="customers")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(rules.app, name="rules")

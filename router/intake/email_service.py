@@ -16,17 +16,25 @@ from router.effects import EffectSink
 from router.errors import Invalid, NotFound
 from router.intake import senders
 from router.intake import service as intake
+from router.intake.limits import TooComplexEmail
 from router.intake.mime import ParsedEmail, UnreadableEmail, parse_email
 from router.intake.noise import no_ticket_reason, suppresses_auto_reply
 from router.models.columns import utcnow
 from router.models.intake import InboundMail
 from router.models.tickets import TICKET_REF_IN_SUBJECT, Message, Ticket, ticket_ref
+from router.offload import in_thread
 from router.settings import Settings
 from router.storage import BlobStore
 from router.tickets import messages as ticket_messages
 from router.tickets import service as tickets
 from router.tickets.inputs import InboundRecord, MailDetails, NewTicket, StoredAttachment, TicketContext
 from rules import Rulebook
+
+#: Mail up to this size is parsed on the event loop (a few milliseconds within the parser's limits); a
+#: bigger one in a worker thread (``router.offload``): 19 MB of text costs over a second of CPU.
+PARSE_INLINE_BYTES = 256 * 1024
+#: A parse that takes longer than this is given up (503, the sender may retry; SMTP 451).
+PARSE_SECONDS = 30.0
 
 _reply_parser = EmailReplyParser(languages=["en", "de", "fr", "es", "nl", "it", "pt", "sv", "pl", "ja"])
 
@@ -114,10 +122,20 @@ class Prepared:
     details: MailDetails
 
 
+async def prepare_off_loop(raw: bytes, *, settings: Settings, store: BlobStore) -> Prepared:
+    """``prepare``, in a worker thread when the mail is big enough to hold the event loop."""
+    if len(raw) <= PARSE_INLINE_BYTES:
+        return prepare(raw, settings=settings, store=store)
+    return await in_thread(PARSE_SECONDS, "reading the email", prepare, raw, settings=settings, store=store)
+
+
 def prepare(raw: bytes, *, settings: Settings, store: BlobStore) -> Prepared:
-    """Parse and store (outside any transaction). ``Invalid`` (422) when the mail cannot be read."""
+    """Parse and store (outside any transaction). ``Invalid`` (422) when the mail cannot be read or is
+    beyond a parsing limit (``router.intake.mime``)."""
     try:
         mail = parse_email(raw)
+    except TooComplexEmail as exc:
+        raise Invalid(f"email refused: {exc}", field="body") from None
     except UnreadableEmail as exc:
         raise Invalid(f"unreadable email: {exc}", field="body") from None
     raw_sha = store.put(raw)
@@ -175,7 +193,7 @@ async def ingest(
     rulebook: Rulebook | None = None,
 ) -> EmailOutcome:
     """Handle one raw email in the caller's transaction. ``Invalid`` (422) when it cannot be read."""
-    prepared = prepare(raw, settings=settings, store=store)
+    prepared = await prepare_off_loop(raw, settings=settings, store=store)
     return await ingest_prepared(
         session, sink, prepared, settings=settings, source=source, actor=actor, rulebook=rulebook
     )

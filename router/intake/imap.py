@@ -8,6 +8,7 @@ never makes a second ticket. imap-tools is blocking: mailbox calls run in a thre
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
@@ -19,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from router.context import AppContext
 from router.errors import DomainError
 from router.intake import email_service
+from router.offload import TooSlow
 from router.tickets.actors import Actor
 from router.unit_of_work import transaction
 
@@ -56,13 +58,23 @@ class PollReport:
     failed: int = 0
 
 
+_FETCHED_UID = re.compile(rb"UID (\d+)")
+
+
 def _unseen(mailbox: Mailbox, limit: int) -> list[tuple[str, bytes]]:
+    """Unseen mail as raw bytes, not parsed here: a message built to break the parser (1,000 nested parts
+    raise RecursionError in the stdlib's) must reach ``ingest``, which refuses it, rather than fail the
+    fetch of the whole mailbox on every pass."""
     with mailbox.open() as box:
-        return [
-            (msg.uid or "", msg.obj.as_bytes())
-            for msg in box.fetch(AND(seen=False), mark_seen=False, limit=limit, bulk=True)
-            if msg.uid
-        ]
+        uids = box.uids(AND(seen=False))[:limit]
+        if not uids:
+            return []
+        _status, data = box.client.uid("fetch", ",".join(uids), "(UID BODY.PEEK[])")
+    found = []
+    for item in data:
+        if isinstance(item, tuple) and (uid := _FETCHED_UID.search(item[0])) is not None:
+            found.append((uid.group(1).decode(), bytes(item[1])))
+    return found
 
 
 def _flag_seen(mailbox: Mailbox, uids: list[str]) -> None:
@@ -90,7 +102,11 @@ async def poll(app: AppContext, mailbox: Mailbox, *, limit: int = 200) -> PollRe
                     actor=Actor("imap"),
                     rulebook=app.rulebook.current(),
                 )
-        except DomainError as exc:  # unreadable: nothing to retry, flag it and say why
+        except TooSlow:  # the parse timed out under load: leave it unseen for the next pass
+            log.warning("imap_parse_too_slow", mailbox=mailbox.label, uid=uid)
+            report.failed += 1
+            continue
+        except DomainError as exc:  # unreadable or beyond a parsing limit: nothing to retry, flag it, say why
             log.warning("imap_refused", mailbox=mailbox.label, uid=uid, reason=exc.detail)
             report.refused += 1
             done.append(uid)

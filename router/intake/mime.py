@@ -3,7 +3,8 @@
 Real mail lies about charsets, breaks MIME and omits headers. Every step here has a fallback: the
 stdlib parser with ``policy.default``; charset-normalizer where a declared charset fails or lies;
 inscriptis for HTML-only mail (the HTML itself is kept, sanitized by nh3); attachments of every kind,
-forwarded messages and uuencoded parts included. Only a message with nothing in it is refused.
+forwarded messages and uuencoded parts included. Only a message with nothing in it is refused, and one
+built to hold the parser (``router.intake.limits``: ``TooComplexEmail``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 import charset_normalizer
 import nh3
 from inscriptis import get_text
+
+from router.intake.limits import TooComplexEmail, message_from_bytes
 
 _SINGLE_BYTE = re.compile(r"^(us-ascii|ascii|iso-8859-\d+|latin-?\d|windows-125\d|cp125\d)$", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -317,7 +320,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
     """
     try:
         return _parse(raw)
-    except UnreadableEmail:
+    except (UnreadableEmail, TooComplexEmail):
         raise
     except Exception as exc:
         raise UnreadableEmail(f"the message could not be parsed ({exc.__class__.__name__})") from exc
@@ -327,14 +330,16 @@ def _parse(raw: bytes) -> ParsedEmail:
     if not raw or not raw.strip():
         raise UnreadableEmail("the message is empty")
     try:
-        message: Any = email.message_from_bytes(raw, policy=email.policy.default)
+        message: Any = message_from_bytes(raw, email.policy.default)
+    except TooComplexEmail:
+        raise
     except Exception:  # pragma: no cover - the stdlib parser is lenient; keep a last resort anyway
-        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+        message = message_from_bytes(raw, email.policy.compat32)
     senders = _addresses(message, "from") or _addresses(message, "sender") or _addresses(message, "reply-to")
     if not senders:
         repaired = _repair_headers(raw)
         if repaired != raw:
-            message = email.message_from_bytes(repaired, policy=email.policy.default)
+            message = message_from_bytes(repaired, email.policy.default)
             senders = _addresses(message, "from") or _addresses(message, "sender")
     if not senders:
         raise UnreadableEmail("the message has no sender address (From)")

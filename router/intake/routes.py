@@ -80,7 +80,7 @@ async def ingest_email(request: Request, ctx: ContextDep, actor: ActorWithoutTra
 
     A mail that looks new goes through group commit (``router.intake.batcher``); replies, automatic mail,
     repeats and senders over their rate limit are handled one at a time, in a transaction of their own."""
-    prepared = email_service.prepare(await request.body(), settings=ctx.settings, store=ctx.blobs)
+    prepared = await email_service.prepare_off_loop(await request.body(), settings=ctx.settings, store=ctx.blobs)
     item = email_service.new_ticket(prepared, source="email:http", actor=actor.name, settings=ctx.settings)
     if item is not None:
         opened = await ctx.batcher().open(item)

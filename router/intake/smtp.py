@@ -1,8 +1,10 @@
 """The SMTP listener: mail for the support addresses becomes tickets, answered only after the commit.
 
 Runs on the application's own event loop (not aiosmtpd's threaded controller) so it shares the
-database engine and Redis pool. A message is acknowledged with 250 only once it is in the database; an
-unreadable one gets a permanent 554, a database outage a temporary 451 so the sender retries.
+database engine and Redis pool (a big message is parsed in a worker thread: ``router.offload``). A message
+is acknowledged with 250 only once it is in the database; an unreadable one, or one beyond a parsing limit
+(nesting, header lines), gets a permanent 554; a database outage or a parse over its time limit a
+temporary 451 so the sender retries.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from router.context import AppContext
 from router.errors import DomainError
 from router.intake import email_service
+from router.offload import TooSlow
 from router.tickets.actors import Actor
 from router.unit_of_work import transaction
 
@@ -52,6 +55,8 @@ class IntakeHandler:
                     actor=Actor("smtp"),
                     rulebook=self.app.rulebook.current(),
                 )
+        except TooSlow:
+            return "451 4.3.0 Busy reading the message, please try again later"
         except DomainError as exc:
             return f"554 5.6.0 {exc.detail}"
         except OperationalError as exc:

@@ -2,7 +2,7 @@
 
 from sqlmodel import SQLModel
 
-from router.models.agents import Agent, ApiToken
+from router.models.agents import Agent, ApiToken, WebSession
 from router.models.audit import AuditEvent
 from router.models.claims import ClaimKey
 from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
@@ -49,6 +49,7 @@ __all__ = [
     "ReportWeekHistogram",
     "SlaClock",
     "Ticket",
+    "WebSession",
     "WebhookDelivery",
     "WebhookSubscription",
     "metadata",

@@ -53,3 +53,16 @@ class ApiToken(SQLModel, table=True):
     label: str = Field(default="", max_length=100)
     revoked: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in web UI session. The cookie holds a random token; only its SHA-256 is stored here, and a
+    session is over when its row is gone (sign-out, deactivation, password change) or past ``expires_at``."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import partial
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -10,7 +11,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
-from router.agents import service as agents
 from router.bounds import MOMENT_RANGE, AgentIdQuery, CustomerIdQuery, Moment, days_before
 from router.deps import ContextDep, CurrentLead, SessionDep, bearer_scheme, current_agent, current_lead
 from router.models.agents import Agent
@@ -21,9 +21,13 @@ from router.reports import service as reports
 from router.reports.csv import to_csv
 from router.reports.queries import Filters
 from router.reports.schemas import SlaReport
-from router.web.session import signed_in_id
+from router.security_headers import SELF_CONTAINED_PAGE_POLICY
+from router.web.deps import signed_in_agent
 
 api = APIRouter(prefix="/reports", tags=["reports"], responses=SIGNED_IN_WITH_PARAMETERS | LEADS_ONLY)
+#: The report page is self-contained (inline styles and charts); the other security headers come from
+#: ``router.security_headers.HtmlSecurityHeaders`` like every HTML response's.
+_PAGE_HEADERS = {"Content-Security-Policy": SELF_CONTAINED_PAGE_POLICY}
 pages = APIRouter(tags=["reports"])
 
 
@@ -64,32 +68,33 @@ FiltersDep = Annotated[Filters, Depends(report_filters)]
     responses={200: {"content": {"text/csv": {}, "text/html": {}}}},
 )
 async def sla_report(
-    filters: FiltersDep, session: SessionDep, ctx: ContextDep, _lead: CurrentLead, format: Format = Format.json
+    filters: FiltersDep, ctx: ContextDep, _lead: CurrentLead, format: Format = Format.json
 ) -> SlaReport | Response:
-    """SLA compliance, breaches, time in tier, escalation paths, backlog, vendors and trends."""
-    report = await reports.sla_report(session, filters)
+    """SLA compliance, breaches, time in tier, escalation paths, backlog, vendors and trends (computed and
+    rendered off the request loop: ``router.offload``)."""
     if format is Format.csv:
         return Response(
-            to_csv(report),
+            await reports.sla_report_off_loop(ctx.engine, filters, to_csv),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="sla-report.csv"'},
         )
     if format is Format.html:
-        return HTMLResponse(render.to_html(ctx.templates, report))
-    return report
+        page = await reports.sla_report_off_loop(ctx.engine, filters, partial(render.to_html, ctx.templates))
+        return HTMLResponse(page, headers=_PAGE_HEADERS)
+    return await reports.sla_report_off_loop(ctx.engine, filters, lambda report: report)
 
 
 async def page_reader(
     request: Request,
+    ctx: ContextDep,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Agent | None:
     """A lead signed in to the web UI (session cookie) or calling with a bearer token; None: nobody yet."""
     if credentials is not None:
-        agent = await current_agent(session, credentials)
+        agent = await current_agent(ctx, session, credentials)
     else:
-        agent_id = signed_in_id(request)
-        found = await agents.active_agent(session, agent_id) if agent_id is not None else None
+        found = await signed_in_agent(request, session)
         if found is None:
             return None
         agent = found
@@ -104,7 +109,6 @@ async def page_reader(
 )
 async def reports_page(
     filters: FiltersDep,
-    session: SessionDep,
     ctx: ContextDep,
     request: Request,
     lead: Annotated[Agent | None, Depends(page_reader)],
@@ -113,4 +117,5 @@ async def reports_page(
     if lead is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/ui/login?{urlencode({'next': target})}", status_code=303)
-    return HTMLResponse(render.to_html(ctx.templates, await reports.sla_report(session, filters)))
+    page = await reports.sla_report_off_loop(ctx.engine, filters, partial(render.to_html, ctx.templates))
+    return HTMLResponse(page, headers=_PAGE_HEADERS)

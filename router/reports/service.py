@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.errors import Invalid
 from router.models.columns import utcnow
+from router.offload import SideLoop
 from router.reports import queries, rollups
 from router.reports.queries import Filters
 from router.reports.schemas import (
@@ -34,6 +35,11 @@ from rules.vocabulary import SUPPORT_TIERS
 #: The report's sections in the order they run; the CLI's progress bar advances once per section.
 SECTIONS = ("breakdowns", "time in tier", "escalations", "top escalators", "backlog", "vendors", "trends")
 Progress = Callable[[str], None]
+T = TypeVar("T")
+#: A report still running after this long is cancelled (503): over all history it took 10 s.
+REPORT_SECONDS = 60.0
+#: Reports run here, off the request loop: most of their time is Python over the aggregates' rows.
+_side_loop = SideLoop("tierroute-reports")
 _AGE_ORDER = {label: i for i, (label, _) in enumerate(queries.AGE_BUCKETS)}
 
 
@@ -221,6 +227,17 @@ async def sla_report(session: AsyncSession, f: Filters, progress: Progress | Non
         async with AsyncSession(snapshot) as reading:
             return await _report(reading, f, progress)
     return await _report(session, f, progress)
+
+
+async def sla_report_off_loop(engine: AsyncEngine, f: Filters, finish: Callable[[SlaReport], T]) -> T:
+    """``finish(report)`` (the report rendered, or as it is) computed on the reports' own event loop and
+    database connections, so the request loop keeps answering; ``TooSlow`` (503) after ``REPORT_SECONDS``."""
+
+    async def work() -> T:
+        async with AsyncSession(_side_loop.reader_like(engine), expire_on_commit=False) as session:
+            return finish(await sla_report(session, f))
+
+    return await _side_loop.run(REPORT_SECONDS, "the report", work(), hint="choose a shorter window (since, until)")
 
 
 async def _report(session: AsyncSession, f: Filters, progress: Progress | None) -> SlaReport:

@@ -35,6 +35,21 @@ class Actor:
 
 
 def require_tier(actor: Actor, tier: int | None) -> None:
-    """Agents act only on tickets of the tiers they work; leads, admins and the system anywhere."""
+    """Agents see only tickets of the tiers they work (and unrouted ones); leads, admins and the system all."""
     if actor.agent is not None and tier is not None and not actor.agent.works_tier(tier):
         raise Forbidden(f"you do not work support tier {tier}", tier=tier)
+
+
+def may_act(actor: Actor, tier: int | None) -> bool:
+    """Whether ``actor`` may change a ticket of ``tier``: its tier's agents once routed; before routing
+    (``tier`` None) only leads, admins and the system, so no ticket is answered or closed unrouted."""
+    if tier is None:
+        return actor.is_lead
+    return actor.agent is None or actor.agent.works_tier(tier)
+
+
+def require_may_act(actor: Actor, tier: int | None) -> None:
+    """The check every change of a ticket passes (403 otherwise)."""
+    if tier is None and not actor.is_lead:
+        raise Forbidden("this ticket has not been routed yet; only leads and admins act on it")
+    require_tier(actor, tier)

@@ -19,7 +19,7 @@ from router.models.sla import ClockKind
 from router.models.tickets import Attachment, Direction, MailStatus, Message, Status, Ticket
 from router.sla import service as sla
 from router.tickets import trail
-from router.tickets.actors import Actor, require_tier
+from router.tickets.actors import Actor, require_may_act
 from router.tickets.inputs import MailDetails
 
 TICKET = metadata.tables["ticket"]
@@ -85,7 +85,7 @@ async def _store_outbound(session: AsyncSession, ticket_id: int, *, author: str,
 async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, body: str, internal: bool) -> Message:
     """An agent's reply (outbound, sent by the mailer) or internal note; both are audited. A reply on a
     resolved ticket reopens it first; a closed ticket refuses replies (``reopen_for_reply``)."""
-    require_tier(actor, ticket.support_tier)
+    require_may_act(actor, ticket.support_tier)
     assert ticket.id is not None
     if not internal:
         await reopen_for_reply(session, ticket, actor)

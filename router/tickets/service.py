@@ -22,7 +22,7 @@ from router.models.sla import ClockKind
 from router.models.tickets import OPEN_STATUSES, Direction, Message, Status, Ticket, ticket_ref
 from router.sla import service as sla
 from router.tickets import messages, notices, trail
-from router.tickets.actors import Actor, require_tier
+from router.tickets.actors import Actor, require_may_act
 from router.tickets.inputs import MailDetails, TicketContext
 from router.tierqueues import placement
 from rules import Decision
@@ -191,7 +191,7 @@ async def claim(session: AsyncSession, ticket: Ticket, agent: Agent) -> bool:
     """Assign a queued ticket to ``agent``; False when someone else got it first (a stale queue entry)."""
     if ticket.status != Status.queued or ticket.assignee_id is not None:
         return False
-    require_tier(Actor.of(agent), ticket.support_tier)
+    require_may_act(Actor.of(agent), ticket.support_tier)
     ticket.status = Status.in_progress
     ticket.assignee_id = agent.id
     changes = await sla.sync_pause(session, ticket, utcnow())
@@ -211,7 +211,7 @@ async def escalate(
     cause: str = "agent",
 ) -> Ticket:
     """Move a ticket up to ``to_tier`` (default: the next tier) and back into that tier's queue."""
-    require_tier(actor, ticket.support_tier)
+    require_may_act(actor, ticket.support_tier)
     if ticket.status not in OPEN_STATUSES or ticket.support_tier is None:
         raise Conflict(f"ticket {ticket.ref} is {ticket.status}; only routed open tickets can be escalated")
     current = ticket.support_tier
@@ -286,7 +286,7 @@ async def deescalate(
 
 
 async def resolve(session: AsyncSession, ticket: Ticket, actor: Actor, *, resolution: str | None) -> Ticket:
-    require_tier(actor, ticket.support_tier)
+    require_may_act(actor, ticket.support_tier)
     if ticket.status not in OPEN_STATUSES:
         raise Conflict(f"ticket {ticket.ref} is already {ticket.status}")
     placement.remove(session, ticket)
@@ -315,7 +315,7 @@ async def resolve(session: AsyncSession, ticket: Ticket, actor: Actor, *, resolu
 
 async def reopen(session: AsyncSession, ticket: Ticket, actor: Actor, *, reason: str | None) -> Ticket:
     """Put a resolved or closed ticket back in its tier's queue."""
-    require_tier(actor, ticket.support_tier)
+    require_may_act(actor, ticket.support_tier)
     if ticket.status not in (Status.resolved, Status.closed) or ticket.support_tier is None:
         raise Conflict(f"ticket {ticket.ref} is {ticket.status}; only resolved or closed tickets reopen")
     ticket.reopen_count += 1
@@ -340,7 +340,7 @@ async def reopen(session: AsyncSession, ticket: Ticket, actor: Actor, *, reason:
 
 async def wait_on_customer(session: AsyncSession, ticket: Ticket, actor: Actor, *, reason: str | None) -> Ticket:
     """The agent needs the requester's answer: the ticket leaves the queue (SLA clocks pause) until they reply."""
-    require_tier(actor, ticket.support_tier)
+    require_may_act(actor, ticket.support_tier)
     if ticket.status not in (Status.queued, Status.in_progress) or ticket.support_tier is None:
         raise Conflict(f"ticket {ticket.ref} is {ticket.status}; only queued or in-progress tickets can wait")
     placement.remove(session, ticket)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from router.agents import service as agents
+from router.agents import sessions as agent_sessions
 from router.deps import SessionDep, SupportTierPath, TicketId
 from router.errors import DomainError
 from router.models.agents import Agent
@@ -15,7 +15,7 @@ from router.notifications import queries as notification_queries
 from router.tickets import service as tickets
 from router.tickets.actors import Actor, require_tier
 from router.web import nav
-from router.web.session import signed_in_id
+from router.web.session import session_token, sign_out
 
 
 class SignInRequired(DomainError):
@@ -25,9 +25,20 @@ class SignInRequired(DomainError):
     title = "Sign-in required"
 
 
+async def signed_in_agent(request: Request, session: SessionDep) -> Agent | None:
+    """The active agent of the live session the cookie names, or None. A cookie naming an ended session
+    (sign-out, deactivation, password change, expiry) is emptied, so the sign-in page starts clean."""
+    token = session_token(request)
+    if token is None:
+        return None
+    agent = await agent_sessions.agent_for(session, token)
+    if agent is None:
+        sign_out(request)
+    return agent
+
+
 async def web_agent(request: Request, session: SessionDep) -> Agent:
-    agent_id = signed_in_id(request)
-    agent = await agents.active_agent(session, agent_id) if agent_id is not None else None
+    agent = await signed_in_agent(request, session)
     if agent is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired("sign in to continue", next=target)

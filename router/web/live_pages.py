@@ -9,12 +9,12 @@ from fastapi.responses import Response, StreamingResponse
 
 from router.bounds import MAX_ROW_ID
 from router.deps import ContextDep, SessionDep
+from router.security_headers import SECURITY_HEADERS
 from router.tickets import service as tickets
 from router.tickets.actors import require_tier
 from router.web import csrf, streams, views
 from router.web.deps import WebActor, WebAgent, WebTicket
 from router.web.errors import PREFIX
-from router.web.render import SECURITY_HEADERS
 
 live_ui = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[Depends(csrf.protect)])
 

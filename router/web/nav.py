@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import structlog
 from fastapi import Request
 
-from router.agents import service as agents
+from router.agents import sessions as agent_sessions
 from router.models.agents import Agent
-from router.web.session import signed_in_id
+from router.web.session import session_token
 
 log = structlog.get_logger(__name__)
 STATE_KEY = "nav_agent"
@@ -40,12 +40,12 @@ async def for_error_page(request: Request, *, look_up: bool) -> NavAgent | None:
     remembered = getattr(request.state, STATE_KEY, None)
     if isinstance(remembered, NavAgent) or not look_up or "session" not in request.scope:
         return remembered if isinstance(remembered, NavAgent) else None
-    agent_id = signed_in_id(request)
-    if agent_id is None:
+    token = session_token(request)
+    if token is None:
         return None
     try:
         async with request.app.state.ctx.sessionmaker() as session:
-            agent = await agents.active_agent(session, agent_id)
+            agent = await agent_sessions.agent_for(session, token)
             return NavAgent.of(agent) if agent is not None else None
     except Exception as exc:  # the page is still shown, without the menu
         log.warning("error_page_agent_unavailable", path=request.url.path, error=repr(exc))

@@ -1,4 +1,5 @@
-"""Render a page of the web UI with what every page needs, and the security headers every page gets."""
+"""Render a page of the web UI with what every page needs (its security headers come from
+``router.security_headers``, like every HTML response's)."""
 
 from __future__ import annotations
 
@@ -11,19 +12,6 @@ from router.context import AppContext
 from router.models.agents import Agent
 from router.web.nav import NavAgent
 from router.web.session import csrf_token, take_flashes
-
-#: Pages load only this site's scripts, styles and images: an injected ``<script>`` or remote image
-#: would not run or load even if it got past escaping and sanitising.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
 
 
 def page(
@@ -46,4 +34,4 @@ def page(
         unread_notifications=getattr(request.state, "unread_notifications", None),
         **context,
     )
-    return HTMLResponse(html, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
+    return HTMLResponse(html, status_code=status, headers=headers)

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BeforeValidator, StringConstraints
 
 from router.agents import service as agents
+from router.agents import sessions as agent_sessions
 from router.bounds import MAX_ROW_ID, AttachmentId
 from router.deps import ContextDep, SessionDep
 from router.errors import NotFound
@@ -27,10 +28,10 @@ from router.tickets.schemas import _no_nul
 from router.tickets.versions import version_of
 from router.tierqueues import service as tierqueues
 from router.web import collision, csrf, signin, views
-from router.web.deps import WebActor, WebAgent, WebTicket, WebTicketForChange, WorkedTier
+from router.web.deps import WebActor, WebAgent, WebTicket, WebTicketForChange, WorkedTier, signed_in_agent
 from router.web.errors import LOGIN_PATH, PREFIX, safe_next
 from router.web.render import page
-from router.web.session import flash, sign_in, sign_out, signed_in_id
+from router.web.session import flash, session_token, sign_in, sign_out
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER
 
 ui = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[Depends(csrf.protect)])
@@ -54,8 +55,8 @@ def _ticket_url(ticket_id: int | None) -> str:
 
 # ------------------------------------------------------------------------------------------ sign-in
 @ui.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request, ctx: ContextDep, next: str = f"{PREFIX}/") -> Response:
-    if signed_in_id(request) is not None:
+async def login_form(request: Request, ctx: ContextDep, session: SessionDep, next: str = f"{PREFIX}/") -> Response:
+    if await signed_in_agent(request, session) is not None:
         return _see_other(safe_next(next))
     return page(request, ctx, "web/login.html", error=None, email="", next=safe_next(next))
 
@@ -73,13 +74,19 @@ async def login(
     agent = await signin.sign_in(
         session, ctx.counters, ctx.settings, email=email, password=password, client=client
     )  # fmt: skip
-    assert agent.id is not None
-    sign_in(request, agent.id)
+    if (previous := session_token(request)) is not None:
+        await agent_sessions.end(session, previous)  # this browser's earlier session, replaced
+    token = await agent_sessions.start(session, agent, lifetime_seconds=ctx.settings.session_max_age_seconds)
+    sign_in(request, token)
     return _see_other(safe_next(next))
 
 
 @ui.post("/logout")
-async def logout(request: Request) -> RedirectResponse:
+async def logout(request: Request, session: SessionDep) -> RedirectResponse:
+    """Ends the session on the server too: a copy of the cookie is refused from now on."""
+    token = session_token(request)
+    if token is not None:
+        await agent_sessions.end(session, token)
     sign_out(request)
     return _see_other(LOGIN_PATH)
 

@@ -1,4 +1,5 @@
-"""What the signed session cookie holds: the signed-in agent, the CSRF token and one-shot notices."""
+"""What the signed session cookie holds: the token of the server-side session (``router.agents.sessions``),
+the CSRF token and one-shot notices. The cookie names a session; the database says whether it is live."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import secrets
 
 from fastapi import Request
 
-AGENT_KEY = "agent_id"
+SESSION_KEY = "session"
 CSRF_KEY = "csrf"
 FLASH_KEY = "flash"
 
@@ -20,19 +21,21 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-def signed_in_id(request: Request) -> int | None:
-    value = request.session.get(AGENT_KEY)
-    return value if isinstance(value, int) else None
+def session_token(request: Request) -> str | None:
+    """The server-side session this cookie names (it may have ended since: ask ``router.agents.sessions``)."""
+    value = request.session.get(SESSION_KEY)
+    return value if isinstance(value, str) else None
 
 
-def sign_in(request: Request, agent_id: int) -> None:
-    """A fresh session (no fixation: nothing from before the sign-in survives) with a new CSRF token."""
+def sign_in(request: Request, token: str) -> None:
+    """A fresh cookie (no fixation: nothing from before the sign-in survives) with a new CSRF token."""
     request.session.clear()
-    request.session[AGENT_KEY] = agent_id
+    request.session[SESSION_KEY] = token
     request.session[CSRF_KEY] = secrets.token_urlsafe(32)
 
 
 def sign_out(request: Request) -> None:
+    """Empty the cookie (the caller ends the server-side session)."""
     request.session.clear()
 
 

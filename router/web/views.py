@@ -19,7 +19,7 @@ from router.models.audit import AuditEvent
 from router.models.columns import utcnow
 from router.models.tickets import OPEN_STATUSES, Attachment, Message, Status, Ticket
 from router.tickets import queries as ticket_queries
-from router.tickets.actors import Actor
+from router.tickets.actors import Actor, may_act
 from router.tierqueues import service as tierqueues
 from router.web import sla
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, SUPPORT_TIERS
@@ -109,6 +109,8 @@ class TicketPage:
 
 def _actions(ticket: Ticket, actor: Actor) -> set[str]:
     allowed: set[str] = set()
+    if not may_act(actor, ticket.support_tier):
+        return allowed
     if ticket.status in OPEN_STATUSES:
         allowed |= {"reply", "note", "resolve"}
         if ticket.support_tier is not None and ticket.support_tier < MAX_SUPPORT_TIER:

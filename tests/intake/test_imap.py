@@ -143,3 +143,18 @@ async def test_unreadable_mail_is_flagged_and_reported(runtime: Runtime, dovecot
     assert (report.taken, report.refused) == (0, 1)
     assert unseen(dovecot) == []
     assert await counts(runtime) == (0, 0)
+
+
+async def test_mail_beyond_the_parsing_limits_is_flagged_and_the_rest_taken(runtime: Runtime, dovecot: int) -> None:
+    """1,000 nested parts break the stdlib parser itself (RecursionError): the poll must not parse while it
+    fetches, and ingest refuses the message (flagged seen, reported) and takes the others."""
+    from tests.intake.test_email_limits import nested
+
+    box = Mailbox(f"imap://support:secret@127.0.0.1:{dovecot}/INBOX")
+    with MailBoxUnencrypted("127.0.0.1", dovecot).login("support", "secret") as imap:
+        imap.append(nested(1000), "INBOX")
+    deliver(dovecot, mail("Printer on fire"))
+    report = await poll(runtime.app, box)
+    assert (report.taken, report.refused, report.failed) == (1, 1, 0)
+    assert unseen(dovecot) == []
+    assert await counts(runtime) == (1, 1)

@@ -12,7 +12,7 @@ import httpx
 from sqlmodel import col, select
 
 from queues.runtime import Runtime
-from router.agents import service as agents
+from router.effects import CredentialsChanged, after_commit
 from router.models.agents import Agent
 from router.models.notifications import Notification
 from router.notifications import service as notifications
@@ -102,8 +102,8 @@ async def test_no_notice_about_a_tier_the_agent_may_not_see(runtime: Runtime, cl
         fresh = await s.get(Agent, agent.id)
         assert fresh is not None
         fresh.tiers = [2]
+        after_commit(s, CredentialsChanged())  # as a change of an agent's access does: every cache starts over
         await commit(s, runtime.app.effects)
-    agents.token_cache.clear()  # a changed agent is noticed within the cache's ttl; the test does not wait
     await _reply_by_mail(runtime, held)
     assert [n.kind for n in await _notices(runtime, agent.id)] == ["assigned"]
     assert (await client.get("/api/v1/notifications", headers=auth(token))).json() == []

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from queues.runtime import Runtime
+from router.app import create_app
 from router.settings import Settings
+from router.web.signin import client_address
 from tests.test_cli import tierroute
 from tests.web.helpers import PASSWORD, csrf_of, sign_in, web_agent
 
@@ -55,14 +59,29 @@ async def test_the_api_token_agent_without_password_cannot_sign_in(runtime: Runt
     assert (await client.get("/ui/")).status_code == 303
 
 
-async def test_sign_in_is_throttled_per_email(runtime: Runtime, client: httpx.AsyncClient) -> None:
+def client_at(runtime: Runtime, settings: Settings, address: str) -> httpx.AsyncClient:
+    """A client of its own (no shared cookies) whose requests come from ``address``."""
+    app = create_app(settings, lambda _s: None)  # type: ignore[arg-type,return-value]
+    app.state.ctx = runtime.app
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
+async def _attempt(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
+    token = csrf_of((await client.get("/ui/login")).text)
+    return await client.post("/ui/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+async def test_sign_in_is_throttled_per_email_and_address(
+    runtime: Runtime, client: httpx.AsyncClient, settings: Settings
+) -> None:
     agent = await web_agent(runtime)
-    limit = runtime.app.settings.login_failures_per_email
+    limit = runtime.app.settings.login_failures_per_email_and_ip
     token = csrf_of((await client.get("/ui/login")).text)
     for _ in range(limit):
         r = await client.post("/ui/login", data={"email": agent.email, "password": "guess", "csrf_token": token})
         assert r.status_code == 401
-    # Now even the right password is refused until the window ends.
+    # From this address even the right password is refused until the window ends.
     r = await client.post("/ui/login", data={"email": agent.email, "password": PASSWORD, "csrf_token": token})
     assert r.status_code == 429
     assert 0 < int(r.headers["retry-after"]) <= runtime.app.settings.login_window_seconds
@@ -71,6 +90,57 @@ async def test_sign_in_is_throttled_per_email(runtime: Runtime, client: httpx.As
     other = await web_agent(runtime)
     r = await client.post("/ui/login", data={"email": other.email, "password": PASSWORD, "csrf_token": token})
     assert r.status_code == 303
+    # And the victim, from their own address, still signs in: a stranger cannot lock an agent out.
+    async with client_at(runtime, settings, "198.51.100.7") as victim:
+        assert (await _attempt(victim, agent.email, PASSWORD)).status_code == 303
+        assert (await victim.get("/ui/")).status_code == 200
+
+
+async def test_parallel_wrong_passwords_are_counted_atomically(
+    runtime: Runtime, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """30 wrong passwords at once for one email: exactly the limit's worth are checked, the rest get 429."""
+    agent = await web_agent(runtime)
+    limit = runtime.app.settings.login_failures_per_email_and_ip
+    token = csrf_of((await client.get("/ui/login")).text)
+    data = {"email": agent.email, "password": "guess", "csrf_token": token}
+    answers = await asyncio.gather(*(client.post("/ui/login", data=data) for _ in range(30)))
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [401] * limit + [429] * (30 - limit), codes
+    r = await client.post("/ui/login", data={**data, "password": PASSWORD})
+    assert r.status_code == 429
+
+
+async def test_a_softer_limit_per_email_stops_guessing_from_many_addresses(
+    runtime: Runtime, settings: Settings
+) -> None:
+    runtime.app.settings.login_failures_per_email = 6
+    agent = await web_agent(runtime)
+    for i in range(3):
+        async with client_at(runtime, settings, f"203.0.113.{i + 1}") as attacker:
+            for _ in range(2):
+                assert (await _attempt(attacker, agent.email, "guess")).status_code == 401
+    async with client_at(runtime, settings, "203.0.113.99") as anyone:
+        r = await _attempt(anyone, agent.email, PASSWORD)
+        assert r.status_code == 429 and "too many failed sign-ins" in r.text
+
+
+async def test_a_successful_sign_in_does_not_use_up_attempts(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    agent = await web_agent(runtime)
+    limit = runtime.app.settings.login_failures_per_email_and_ip
+    for _ in range(limit + 3):
+        assert (await _attempt(client, agent.email, PASSWORD)).status_code == 303
+        client.cookies.clear()
+    for _ in range(limit - 1):
+        assert (await _attempt(client, agent.email, "guess")).status_code == 401
+    assert (await _attempt(client, agent.email, PASSWORD)).status_code == 303
+
+
+def test_an_ipv6_client_counts_by_its_64() -> None:
+    assert client_address("2001:db8:1:2::17") == client_address("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
+    assert client_address("2001:db8:1:3::1") != client_address("2001:db8:1:2::1")
+    assert client_address("::ffff:192.0.2.7") == client_address("192.0.2.7") == "192.0.2.7"
+    assert client_address("unknown") == "unknown"
 
 
 async def test_sign_in_is_throttled_per_address(runtime: Runtime, client: httpx.AsyncClient) -> None:

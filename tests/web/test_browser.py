@@ -232,3 +232,30 @@ async def test_error_pages_keep_the_navigation_bar(page: Page, runtime: Runtime)
         await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="My queues").click()
     await expect(page.get_by_role("heading", name="My queues")).to_be_visible()
+
+
+async def _csp_violations(page: Page) -> list[str]:
+    """The console's Content-Security-Policy complaints on this page, as they come."""
+    found: list[str] = []
+    page.on("console", lambda m: found.append(m.text) if "Content Security Policy" in m.text else None)
+    return found
+
+
+async def test_the_api_docs_run_from_local_files_under_the_csp(page: Page, server: ServerThread) -> None:
+    violations = await _csp_violations(page)
+    foreign: list[str] = []
+    page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith(server.base_url) else None)
+    await page.goto("/docs")
+    await expect(page.get_by_text("/api/v1/tickets/{ticket_id}/escalate").first).to_be_visible()
+    await page.get_by_text("/healthz").first.click()
+    await expect(page.get_by_role("button", name="Try it out")).to_be_visible()
+    assert violations == [] and foreign == []
+
+
+async def test_the_report_page_renders_under_its_csp(page: Page, runtime: Runtime) -> None:
+    violations = await _csp_violations(page)
+    lead = await web_agent(runtime, role="lead", tiers=())
+    await sign_in(page, lead.email)
+    await page.goto("/reports")
+    await expect(page.locator("svg").first).to_be_visible()
+    assert violations == []
