@@ -60,10 +60,11 @@ async def test_two_agents_on_one_ticket_see_each_other_and_a_stale_reply_asks_fi
     await second_page.get_by_label("Reply to").press_sequentially("We found the cause", delay=20)
     await expect(presence).to_have_text("Bob Typist is typing a reply")
     await page.get_by_label("Reply to").fill("Could you send the file?")
+    changed = page.locator("[data-ticket-changed]")
+    await expect(changed).to_be_hidden()  # nothing changed yet
     await second_page.get_by_role("button", name="Send reply").click()
     await expect(second_page.get_by_text("Reply queued for sending by email.")).to_be_visible()
 
-    changed = page.locator("[data-ticket-changed]")
     await expect(changed).to_be_visible()
     await expect(changed).to_contain_text("This ticket changed since you opened it (replied)")
 
