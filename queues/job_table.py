@@ -107,6 +107,8 @@ JOBS: tuple[Job, ...] = (
     _cron(job_names.RECONCILE_REPAIR, jobs.repair_queues, Schedule(second=0)),
     _cron(job_names.REFRESH_ROLLUPS, jobs.refresh_report_rollups, Schedule(second=30)),
     _cron(job_names.WEEKLY_DIGEST, jobs.weekly_digest, Schedule(weekday="mon", hour=7, minute=0, second=0)),
+    # A signed checkpoint of every chain head each hour (docs/audit.md): it reads one row per ticket.
+    _cron(job_names.AUDIT_CHECKPOINT, jobs.audit_checkpoint, Schedule(minute=5, second=0)),
 )
 
 

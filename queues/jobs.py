@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from queues.reconcile import enqueue_missing_jobs, repair_tier_queues, reschedule_overdue_timers
 from queues.tier_queue import RedisTierQueue
+from router.audit import checkpoints
 from router.automation import service as automation
 from router.context import AppContext
 from router.errors import NotFound
@@ -151,8 +152,12 @@ async def send_mail(ctx: dict[str, Any], message_id: int) -> str:
             return "nothing-to-send"
         ticket = await tickets.get(session, message.ticket_id)
         try:
-            mail = await compose(session, message, ticket, settings=settings, templates=app.templates)
-        except (ValueError, TypeError) as exc:  # cannot be sent as it stands: fail it visibly, never loop
+            mail = await compose(session, message, ticket, settings=settings, templates=app.templates, blobs=app.blobs)
+        except (
+            ValueError,
+            TypeError,
+            OSError,
+        ) as exc:  # cannot be sent as it stands (or a file is gone): fail it visibly, never loop
             await _record_send_failure(ctx, message_id, f"cannot compose: {exc}", final=True)
             return "failed"
 
@@ -185,6 +190,17 @@ async def refresh_report_rollups(ctx: dict[str, Any]) -> str:
         return await rollups.refresh(await session.connection())
 
     return f"days={await in_transaction(ctx, work)}"
+
+
+async def audit_checkpoint(ctx: dict[str, Any]) -> str:
+    """Cron, hourly: sign every ticket's audit chain head into a checkpoint file (docs/audit.md)."""
+    settings = app_of(ctx).settings
+
+    async def work(session: AsyncSession) -> str:
+        taken, path = await checkpoints.take(session, settings)
+        return f"tickets={len(taken.heads)} root={taken.root} file={path}"
+
+    return await in_transaction(ctx, work)
 
 
 async def send_digest(ctx: dict[str, Any], digest_id: int) -> str:

@@ -21,6 +21,8 @@ from queues.names import ROUTING_QUEUE
 from queues.serialization import deserialize, serialize
 from queues.tier_queue import RedisTierQueue
 from router.agents.tokens import TokenLookup
+from router.audit.keys import SESSION_KEY as AUDIT_KEYRING
+from router.audit.keys import load_keyring
 from router.context import AppContext
 from router.db import make_engine, make_sessionmaker, migrate
 from router.rendering import make_templates
@@ -55,8 +57,9 @@ async def create_arq_pool(settings: Settings) -> ArqRedis:
 async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> AsyncIterator[Runtime]:
     url = settings.effective_database_url
     facts.install()  # every session of the process keeps the report's per-ticket facts current
+    keyring = load_keyring(settings)  # the audit chain's HMAC key, from outside the database
     if run_migrations:
-        await asyncio.to_thread(migrate, url)
+        await asyncio.to_thread(migrate, url, audit_keyring=keyring)
     rulebook = RulebookProvider(settings.rulebook)
     webhooks = webhooks_config.load(settings.webhooks)  # a broken file stops the start, with its location
     sla_policies = SlaPolicyProvider(settings.sla_policies)
@@ -66,7 +69,7 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
         app = AppContext(
             settings=settings,
             engine=engine,
-            sessionmaker=make_sessionmaker(engine, info={SESSION_KEY: sla_policies}),
+            sessionmaker=make_sessionmaker(engine, info={SESSION_KEY: sla_policies, AUDIT_KEYRING: keyring}),
             effects=RedisEffectSink(pool),
             tier_queue=RedisTierQueue(pool),
             rulebook=rulebook,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from router import openapi, problems
 from router.context import AppContext
 from router.intake.routes import api as intake_api
+from router.macros.routes import api as macros_api
 from router.metrics import RequestTimer
 from router.notifications.routes import api as notifications_api
 from router.reports.routes import api as reports_api
@@ -19,11 +20,15 @@ from router.security_headers import HtmlSecurityHeaders
 from router.settings import Settings
 from router.system import docs
 from router.system.routes import api as system_api
+from router.tickets.attachment_routes import api as attachments_api
+from router.tickets.handover_routes import api as handover_api
 from router.tickets.routes import api as tickets_api
 from router.tierqueues.routes import api as queues_api
 from router.web import install as install_web
 from router.webhooks.routes import api as webhooks_api
 
+#: Replies and notes with files, and macros applied with files: multipart bodies up to the upload limit.
+UPLOAD_PATHS = r"/(api/v1|ui)/tickets/[0-9]+/(messages(/multipart)?|macros/[0-9]+/apply)"
 ContextFactory = Callable[[Settings], AbstractAsyncContextManager[AppContext]]
 
 
@@ -50,6 +55,9 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1 = APIRouter(prefix="/api/v1")
     v1.include_router(intake_api)
     v1.include_router(tickets_api)
+    v1.include_router(handover_api)
+    v1.include_router(attachments_api)
+    v1.include_router(macros_api)
     v1.include_router(queues_api)
     v1.include_router(rules_api)
     v1.include_router(webhooks_api)
@@ -64,6 +72,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
         problems.BodyLimit,
         max_bytes=settings.max_body_bytes,
         per_path={"/api/v1/intake/email": settings.max_email_bytes},
+        per_pattern={UPLOAD_PATHS: settings.max_reply_upload_bytes},
     )
     app.add_middleware(RequestTimer)
     app.add_middleware(HtmlSecurityHeaders)

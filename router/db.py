@@ -84,8 +84,9 @@ def sync_url(url: str) -> str:
     return url.replace("sqlite+aiosqlite://", "sqlite://")
 
 
-def migrate(url: str) -> None:
-    """Bring the schema to the newest revision; safe when several processes start at once."""
+def migrate(url: str, **attributes: Any) -> None:
+    """Bring the schema to the newest revision; safe when several processes start at once. ``attributes``
+    reach the migrations (``audit_keyring``: the key ``keyed_audit_chain`` seals the existing audit chains with)."""
     if is_sqlite(url):
         _ensure_sqlite_dir(url)
     engine = create_engine(sync_url(url))
@@ -97,7 +98,7 @@ def migrate(url: str) -> None:
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
-            cfg.attributes["connection"] = connection
+            cfg.attributes.update(attributes, connection=connection)
             command.upgrade(cfg, "head")
     finally:
         engine.dispose()

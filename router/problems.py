@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -135,17 +136,30 @@ class UnexpectedErrors:
 class BodyLimit:
     """Refuse request bodies over ``max_bytes`` (uvicorn and Starlette set no limit of their own)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, per_path: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        per_path: dict[str, int] | None = None,
+        per_pattern: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        #: Larger limits for the few routes that take big bodies (raw email).
+        #: Larger limits for the few routes that take big bodies (raw email; ``per_pattern``: paths with ids,
+        #: as regular expressions matched against the whole path: replies with files).
         self.per_path = per_path or {}
+        self.per_pattern = [(re.compile(p), limit) for p, limit in (per_pattern or {}).items()]
+
+    def limit_of(self, path: str) -> int:
+        if path in self.per_path:
+            return self.per_path[path]
+        return next((limit for pattern, limit in self.per_pattern if pattern.fullmatch(path)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.per_path.get(scope.get("path", ""), self.max_bytes)
+        limit = self.limit_of(scope.get("path", ""))
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:

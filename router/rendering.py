@@ -9,6 +9,8 @@ import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from rules.vocabulary import PRIORITIES
+
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 
 
@@ -48,4 +50,5 @@ def make_templates() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(sanitized=sanitized, duration=duration, timestamp=timestamp)
+    env.globals["priorities"] = PRIORITIES
     return env

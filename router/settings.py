@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rules.vocabulary import (
@@ -16,6 +16,8 @@ from rules.vocabulary import (
     MIN_CUSTOMER_TIER,
     SUPPORT_TIER_NAMES,
     SUPPORT_TIERS,
+    TAKE_POLICIES,
+    TakePolicy,
 )
 
 DEFAULT_SECRET = "change-me-in-production"
@@ -39,11 +41,25 @@ class Settings(BaseSettings):
     #: SLA policies (targets, calendars, breach actions); reloaded when the file changes and is valid.
     sla_policies: Path = SLA_POLICIES_DEFAULT
     secret_key: str = DEFAULT_SECRET
+    # Audit trail (docs/audit.md): keys that live outside the database.
+    #: HMAC key of the audit chain (32 characters or more); unset: ``<data dir>/audit-hmac.key``, made on first start.
+    audit_key: SecretStr | None = None
+    #: Keys the chain was written with before a rotation, still accepted when verifying (a JSON list).
+    audit_previous_keys: list[SecretStr] = Field(default_factory=list)
+    #: Ed25519 key that signs checkpoints (PEM); unset: ``<data dir>/audit-signing.pem``, made on first use.
+    audit_signing_key_file: Path | None = None
+    #: Where the worker writes a signed checkpoint every hour; unset: ``<data dir>/checkpoints``.
+    audit_checkpoint_dir: Path | None = None
+    #: Checkpoint files kept in that folder (the oldest are removed); 0 keeps them all.
+    audit_checkpoints_kept: int = Field(default=168, ge=0)
 
     max_body_bytes: int = 1024 * 1024
     # Email intake.
     max_email_bytes: int = 25 * 1024 * 1024
     max_attachment_bytes: int = 10 * 1024 * 1024
+    #: A reply or note with files (multipart, UI and API): the whole request at most; each file at most
+    #: ``max_attachment_bytes``.
+    max_reply_upload_bytes: int = 25 * 1024 * 1024
     #: Addresses the SMTP listener accepts mail for; empty accepts any recipient.
     support_addresses: list[str] = Field(default_factory=list)
     #: A sender may open at most this many tickets per window (mail storms, loops).
@@ -75,6 +91,9 @@ class Settings(BaseSettings):
     default_customer_tier: int = Field(default=3, ge=MIN_CUSTOMER_TIER, le=MAX_CUSTOMER_TIER)
     support_tier_names: list[str] = Field(default_factory=lambda: list(SUPPORT_TIER_NAMES))
     customer_tier_names: list[str] = Field(default_factory=lambda: list(CUSTOMER_TIER_NAMES))
+    #: Per support tier (0 to 4), who may take a particular queued ticket instead of claiming the next one:
+    #: ``agents`` (who work the tier; the default), ``leads`` (leads and admins only) or ``nobody``.
+    take_policy: list[TakePolicy] = Field(default_factory=lambda: [TAKE_POLICIES[0]] * len(SUPPORT_TIERS))
 
     # Agent web UI (router/web): session cookie and sign-in throttling.
     #: Send the session cookie only over HTTPS; set true wherever the UI is served over TLS.
@@ -121,6 +140,13 @@ class Settings(BaseSettings):
             raise ValueError("support_tier_names needs exactly five names, for tiers 0 to 4")
         return value
 
+    @field_validator("take_policy")
+    @classmethod
+    def _a_take_policy_per_tier(cls, value: list[str]) -> list[str]:
+        if len(value) != len(SUPPORT_TIERS):
+            raise ValueError("take_policy needs exactly five entries, for tiers 0 to 4")
+        return value
+
     @field_validator("customer_tier_names")
     @classmethod
     def _four_customer_tiers(cls, value: list[str]) -> list[str]:
@@ -133,6 +159,25 @@ class Settings(BaseSettings):
         if self.env == "production" and self.secret_key == DEFAULT_SECRET:
             raise ValueError("TIERROUTE_SECRET_KEY must be set in production")
         return self
+
+    @field_validator("audit_key")
+    @classmethod
+    def _long_audit_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("TIERROUTE_AUDIT_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return value
+
+    @property
+    def audit_key_file(self) -> Path:
+        return (self.data_dir / "audit-hmac.key").resolve()
+
+    @property
+    def effective_audit_signing_key_file(self) -> Path:
+        return (self.audit_signing_key_file or self.data_dir / "audit-signing.pem").resolve()
+
+    @property
+    def effective_audit_checkpoint_dir(self) -> Path:
+        return (self.audit_checkpoint_dir or self.data_dir / "checkpoints").resolve()
 
     @property
     def effective_database_url(self) -> str:

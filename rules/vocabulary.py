@@ -8,6 +8,8 @@ tables in ``router/models/``.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 #: Support tiers run from 0 (self-service) to 4 (an outside vendor); escalation goes up, de-escalation down.
 MIN_SUPPORT_TIER = 0
 MAX_SUPPORT_TIER = 4
@@ -29,3 +31,8 @@ CUSTOMER_TIER_NAMES = ("strategic partner", "core", "break-even", "money-losing"
 PRIORITIES = ("low", "normal", "high", "urgent")
 #: A tier queue's claim order: the most urgent first (rank 0 is taken first).
 PRIORITY_RANK = {priority: rank for rank, priority in enumerate(reversed(PRIORITIES))}
+
+#: Per support tier, who may take a particular queued ticket instead of claiming the head of the queue:
+#: agents who work the tier (the default), leads and admins only, or nobody.
+TakePolicy = Literal["agents", "leads", "nobody"]
+TAKE_POLICIES: tuple[TakePolicy, ...] = get_args(TakePolicy)

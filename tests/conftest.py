@@ -77,6 +77,9 @@ REDIS_LAST_DB = 15
 IDLE_CONNECTIONS = 2
 #: The server part of the PostgreSQL URL; each worker adds its schema as the search path.
 PG_SERVER_URL = os.environ.get("TIERROUTE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+#: One audit chain key for the whole run (docs/audit.md): every runtime, ``Settings`` and CLI subprocess seals
+#: and verifies with it, whatever its data dir.
+os.environ.setdefault("TIERROUTE_AUDIT_KEY", "tierroute-tests-audit-key-0123456789abcdef")
 
 
 def corpus_messages() -> list[Path]:

@@ -97,7 +97,14 @@ async def test_ticket_travels_from_intake_to_resolution(runtime: Runtime, client
     assert (escalation["from_tier"], escalation["to_tier"], escalation["reason"]) == (1, 2, "needs log analysis")
     assert all(e["prev_hash"] == p["hash"] for p, e in itertools.pairwise(trail))
     verify = (await client.get(f"/api/v1/tickets/{ticket_id}/audit/verify", headers=auth(technical))).json()
-    assert verify == {"ticket_id": ticket_id, "valid": True, "events": 8, "broken_at_seq": None, "problem": None}
+    assert verify == {
+        "ticket_id": ticket_id,
+        "valid": True,
+        "events": 8,
+        "broken_at_seq": None,
+        "problem": None,
+        "legacy_events": 0,
+    }
 
 
 async def test_tier_automation_runs_once_per_tier(runtime: Runtime, client: httpx.AsyncClient) -> None:

@@ -1,1 +1,1 @@
-"""The append-only, hash-chained audit trail of every ticket."""
+"""The append-only audit trail of every ticket: a keyed chain per ticket and signed checkpoints (docs/audit.md)."""

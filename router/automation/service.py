@@ -12,12 +12,14 @@ acknowledgement of their next ticket.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from jinja2 import Environment
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router.audit.chain import state_of
 from router.models.audit import AuditEvent
 from router.models.columns import utcnow
 from router.models.customers import Customer
@@ -160,7 +162,7 @@ async def run_batch(
     results = []
     for ticket in tickets_:
         assert ticket.id is not None
-        head = (ticket.id, ticket.audit_seq, ticket.audit_head)
+        head = (ticket.id, ticket.audit_seq, ticket.audit_head, state_of(ticket))
         if ticket.id in acknowledged:
             results.append(_batch_notice(head, ticket, tier, templates=templates, settings=settings))
             continue
@@ -186,7 +188,7 @@ async def run_batch(
 
 
 def _batch_notice(
-    head: tuple[int, int, str], ticket: Ticket, tier: int, *, templates: Environment, settings: Settings
+    head: tuple[int, int, str, dict[str, Any]], ticket: Ticket, tier: int, *, templates: Environment, settings: Settings
 ) -> AutomationResult:
     """``_notify_move`` for a ticket of a batch: the notice, its quiet reason, or nothing to record."""
     if not settings.tier_move_notice:

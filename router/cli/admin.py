@@ -1,4 +1,4 @@
-"""Administration: ``demo``, ``agents add``, ``customers import``, ``audit verify``."""
+"""Administration: ``demo``, ``agents add``, ``customers import`` (``audit`` has its own module)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
-from router.cli.common import console, err, in_database, in_session, parse_tiers, run
+from router.cli.common import console, in_database, in_session, parse_tiers, run
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 agents_app = typer.Typer(help="Manage helpdesk agents.", no_args_is_help=True)
 customers_app = typer.Typer(help="Manage customers.", no_args_is_help=True)
-audit_app = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
 T = TypeVar("T")
 
 
@@ -131,43 +130,3 @@ def customers_import(
         typer.echo(f"{len(exc.problems)} problem(s); nothing was imported", err=True)
         raise typer.Exit(2) from None
     console.print(f"imported {count} customers")
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Verify every ticket's hash chain; exits 1 and names the tickets whose chain is broken."""
-    import asyncio
-
-    from rich.progress import Progress
-
-    from router.audit import service as audit
-    from router.db import make_engine, make_sessionmaker, migrate
-    from router.settings import get_settings
-
-    settings = get_settings()
-
-    async def main() -> tuple[int, list[str]]:
-        url = settings.effective_database_url
-        await asyncio.to_thread(migrate, url)
-        engine = make_engine(url)
-        broken: list[str] = []
-        checked = 0
-        try:
-            async with make_sessionmaker(engine)() as session:
-                with Progress(console=err, transient=True) as progress:
-                    task = progress.add_task("verifying audit chains", total=None)
-                    async for report in audit.verify_all(session):
-                        checked += 1
-                        progress.advance(task)
-                        if not report.valid:
-                            broken.append(f"ticket {report.ticket_id}: event {report.broken_at_seq}: {report.problem}")
-        finally:
-            await engine.dispose()
-        return checked, broken
-
-    checked, broken = run(main())
-    for line in broken:
-        typer.echo(f"BROKEN {line}", err=True)
-    console.print(f"checked {checked} tickets: {checked - len(broken)} valid, {len(broken)} broken")
-    if broken:
-        raise typer.Exit(1)

@@ -1,6 +1,6 @@
 """``tierroute``: the typer app and the long-running processes (up, serve, worker, smtp, imap, reconcile).
 
-The command groups live beside this module, one each: ``admin`` (demo, agents, customers, audit), ``rules``,
+The command groups live beside this module, one each: ``admin`` (demo, agents, customers), ``audit``, ``rules``,
 ``reports`` and ``webhooks``.
 
 Start-up stays light: importing this module (which every command, and ``--help``, does) loads typer and rich
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from router.cli import accounts, admin, reports, rules, webhooks
+from router.cli import accounts, admin, audit, reports, rules, webhooks
 from router.cli.common import console, parse_tiers, run
 
 if TYPE_CHECKING:
@@ -321,7 +321,7 @@ app.command()(admin.demo)
 app.add_typer(admin.agents_app, name="agents")
 accounts.install(admin.agents_app)
 app.add_typer(admin.customers_app, name="customers")
-app.add_typer(admin.audit_app, name="audit")
+app.add_typer(audit.app, name="audit")
 app.add_typer(rules.app, name="rules")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(reports.app, name="report")

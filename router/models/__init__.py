@@ -8,6 +8,7 @@ from router.models.claims import ClaimKey
 from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
 from router.models.events import OutboxEvent
 from router.models.intake import Delivery, InboundMail
+from router.models.macros import Macro
 from router.models.notifications import Notification, NotificationPreference
 from router.models.reports import (
     DigestMail,
@@ -37,6 +38,7 @@ __all__ = [
     "Delivery",
     "DigestMail",
     "InboundMail",
+    "Macro",
     "Message",
     "Notification",
     "NotificationPreference",

@@ -12,7 +12,8 @@ from router.models.columns import JSONColumn, UTCDateTime, utcnow
 
 
 class AuditEvent(SQLModel, table=True):
-    """One thing that happened to a ticket; ``hash`` covers the event and the previous event's hash."""
+    """One thing that happened to a ticket; ``hash`` seals the event, the previous event's seal and the ticket's
+    state after it (HMAC-SHA256 under the key ``key_id`` names; ``router.audit.chain``)."""
 
     __tablename__ = "audit_event"
     __table_args__ = (
@@ -35,3 +36,7 @@ class AuditEvent(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONColumn, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    #: The HMAC key that sealed the event (its id, never the key); empty for legacy events (plain SHA-256).
+    key_id: str | None = Field(default=None, max_length=16)
+    #: The ticket's state after the event (``router.audit.chain.STATE_FIELDS``); empty for legacy events.
+    state: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONColumn, nullable=True))

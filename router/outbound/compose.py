@@ -12,8 +12,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.models.columns import utcnow
-from router.models.tickets import AUTOMATIC_KINDS, Message, Ticket, ticket_ref
+from router.models.tickets import AUTOMATIC_KINDS, Attachment, Message, Ticket, ticket_ref
 from router.settings import Settings
+from router.storage import BlobStore
 
 TEMPLATE = "messages/outbound.txt"
 
@@ -43,8 +44,15 @@ def subject_for(ticket: Ticket) -> str:
 
 
 async def compose(
-    session: AsyncSession, message: Message, ticket: Ticket, *, settings: Settings, templates: Environment
+    session: AsyncSession,
+    message: Message,
+    ticket: Ticket,
+    *,
+    settings: Settings,
+    templates: Environment,
+    blobs: BlobStore | None = None,
 ) -> EmailMessage:
+    """The mail of ``message``; with ``blobs``, the files an agent attached go with it."""
     assert message.id is not None and ticket.id is not None
     thread = (
         await session.exec(
@@ -80,4 +88,13 @@ async def compose(
         mail["X-Auto-Response-Suppress"] = "All"
     mail["X-Tierroute-Ticket"] = ref_of(ticket)
     mail.set_content(templates.get_template(TEMPLATE).render(ticket=ticket, ref=ref_of(ticket), body=message.body_text))
+    if blobs is not None:
+        files = await session.exec(
+            select(Attachment).where(Attachment.message_id == message.id).order_by(col(Attachment.id))
+        )
+        for a in files.all():
+            maintype, _, subtype = a.content_type.partition("/")
+            if not maintype or not subtype or maintype == "multipart":
+                maintype, subtype = "application", "octet-stream"
+            mail.add_attachment(blobs.get(a.sha256), maintype=maintype, subtype=subtype, filename=a.filename)
     return mail

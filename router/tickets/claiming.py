@@ -17,7 +17,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.audit.service import Entry, chain_rows
+from router.audit.chain import Entry, chain_rows, state_of
+from router.audit.keys import keyring_of
 from router.models import metadata
 from router.models.agents import Agent
 from router.models.columns import utcnow
@@ -51,14 +52,18 @@ async def claim_queued(session: AsyncSession, ticket_id: int, tier: int, agent: 
                 TICKET.c.support_tier == tier,
             )
             .values(status=Status.in_progress.value, assignee_id=agent.id, updated_at=now)
-            .returning(TICKET.c.audit_seq, TICKET.c.audit_head)
+            .returning(TICKET.c.audit_seq, TICKET.c.audit_head, TICKET.c.priority, TICKET.c.customer_tier)
         )
     ).first()
     if taken is None:
         return False
-    [event] = chain_rows(
-        ticket_id, [Entry(actor.name, "claimed", {}, to_tier=tier)], now, after_seq=taken[0], after_hash=taken[1]
-    )
+    state = state_of(
+        {"status": Status.in_progress, "support_tier": tier, "priority": taken.priority, "assignee_id": agent.id,
+         "customer_tier": taken.customer_tier}
+    )  # fmt: skip
+    entry = Entry(actor.name, "claimed", {}, state, to_tier=tier)
+    key = keyring_of(session).current
+    [event] = chain_rows(key, ticket_id, [entry], now, after_seq=taken.audit_seq, after_hash=taken.audit_head)
     head = update(TICKET).where(TICKET.c.id == ticket_id).values(audit_seq=event["seq"], audit_head=event["hash"])
     if conn.dialect.name == "postgresql":  # one round trip: the event and the new head together
         await conn.execute(head.add_cte(AUDIT.insert().values(event).cte("appended")))

@@ -14,7 +14,8 @@ from typing import Any
 import structlog
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.audit.service import Entry, chain_rows
+from router.audit.chain import Entry, chain_rows, state_of
+from router.audit.keys import keyring_of
 from router.events.service import new_event_id
 from router.models.customers import Customer
 from router.models.tickets import Direction, Status, ticket_ref
@@ -114,7 +115,7 @@ def draft(
         "resolved_at": None,
     }
     origin = {"channel": item.channel, "source": item.source, "external_id": item.ticket_external_id}
-    entries = [Entry(item.actor, "created", {**origin, "customer_tier": customer_tier})]
+    entries = [Entry(item.actor, "created", {**origin, "customer_tier": customer_tier}, state_of(ticket))]
     outbox = [event_row(ticket_id, "ticket.created", origin, now)]
     clocks: list[dict[str, Any]] = []
     timers: list[Any] = []
@@ -125,7 +126,7 @@ def draft(
         decision = None
     if decision is not None:
         clocks, timers = _route(session, ticket, decision, entries, outbox, now)
-    audit = chain_rows(ticket_id, entries, now)
+    audit = chain_rows(keyring_of(session).current, ticket_id, entries, now)
     ticket["audit_seq"], ticket["audit_head"] = audit[-1]["seq"], audit[-1]["hash"]
     message = {
         "ticket_id": ticket_id,
@@ -184,7 +185,7 @@ def _route(
     if changes:
         data["sla"] = changes
     actor = f"rule:{rule_ids[0]}"[:100] if rule_ids else "rule:defaults"
-    entries.append(Entry(actor, "routed", data, to_tier=tier))
+    entries.append(Entry(actor, "routed", data, state_of(ticket), to_tier=tier))
     outbox.append(event_row(ticket["id"], "ticket.routed", {"support_tier": tier, "rules": rule_ids}, now))
     return clocks, timers
 

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import bindparam, insert, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.audit.service import Entry, chain_rows
+from router.audit.chain import Entry, chain_rows
+from router.audit.keys import keyring_of
 from router.effects import after_commit, mail_job
 from router.errors import Conflict
 from router.models import metadata
@@ -20,7 +21,7 @@ from router.models.tickets import Attachment, Direction, MailStatus, Message, St
 from router.sla import service as sla
 from router.tickets import trail
 from router.tickets.actors import Actor, require_may_act
-from router.tickets.inputs import MailDetails
+from router.tickets.inputs import MailDetails, StoredAttachment
 
 TICKET = metadata.tables["ticket"]
 MESSAGE = metadata.tables["message"]
@@ -50,10 +51,16 @@ async def store(
     session.add(message)
     await session.flush()
     assert message.id is not None
-    for a in mail.attachments:
+    attach(session, message.id, mail.attachments)
+    return message
+
+
+def attach(session: AsyncSession, message_id: int, attachments: Sequence[StoredAttachment]) -> None:
+    """The attachment rows of a stored message (the files are on disk already)."""
+    for a in attachments:
         session.add(
             Attachment(
-                message_id=message.id,
+                message_id=message_id,
                 filename=a.filename[:255],
                 content_type=a.content_type[:255],
                 size=a.size,
@@ -62,7 +69,6 @@ async def store(
                 content_id=a.content_id[:255] if a.content_id else None,
             )
         )
-    return message
 
 
 async def _store_outbound(session: AsyncSession, ticket_id: int, *, author: str, body: str, kind: str) -> Message:
@@ -82,9 +88,18 @@ async def _store_outbound(session: AsyncSession, ticket_id: int, *, author: str,
     return message
 
 
-async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, body: str, internal: bool) -> Message:
-    """An agent's reply (outbound, sent by the mailer) or internal note; both are audited. A reply on a
-    resolved ticket reopens it first; a closed ticket refuses replies (``reopen_for_reply``)."""
+async def add_message(
+    session: AsyncSession,
+    ticket: Ticket,
+    actor: Actor,
+    *,
+    body: str,
+    internal: bool,
+    attachments: Sequence[StoredAttachment] = (),
+) -> Message:
+    """An agent's reply (outbound, sent by the mailer) or internal note, with any files (stored already);
+    both are audited. A reply on a resolved ticket reopens it first; a closed ticket refuses replies
+    (``reopen_for_reply``)."""
     require_may_act(actor, ticket.support_tier)
     assert ticket.id is not None
     if not internal:
@@ -92,8 +107,11 @@ async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, bo
     if internal:
         message = Message(ticket_id=ticket.id, direction=Direction.note, author=actor.name, body_text=body)
         session.add(message)
+        await session.flush()
     else:
         message = await _store_outbound(session, ticket.id, author=actor.name, body=body, kind="message")
+    assert message.id is not None
+    attach(session, message.id, attachments)
     # A public reply answers the first (or next) response the ticket owes.
     changes = [] if internal else await sla.stop(session, ticket, sla.RESPONSE_KINDS, utcnow(), action="replied")
     trail.record(
@@ -102,7 +120,7 @@ async def add_message(session: AsyncSession, ticket: Ticket, actor: Actor, *, bo
         actor=actor.name,
         action="note_added" if internal else "replied",
         to_tier=ticket.support_tier,
-        data={"chars": len(body)},
+        data={"chars": len(body), **({"attachments": len(attachments)} if attachments else {})},
         sla_changes=changes,
         event=None if internal else "ticket.commented",
         event_data={"author": actor.name, "direction": "outbound"},
@@ -186,6 +204,8 @@ class AutomationResult:
     ticket_id: int
     audit_seq: int
     audit_head: str
+    #: The ticket's state (``audit.chain.state_of``): automation leaves it as it is, its events record it.
+    state: dict[str, Any]
     kind: str
     action: str | None
     body: str | None = None
@@ -211,14 +231,15 @@ async def record_automation_batch(session: AsyncSession, *, tier: int, results: 
             after_commit(session, mail_job(message_id))
     events: list[dict[str, Any]] = []
     heads: list[dict[str, Any]] = []
+    key = keyring_of(session).current
     for r in results:
         if r.action is None:
             continue
         if r.body is not None:
-            entry = Entry("system", r.action, {"kind": r.kind}, to_tier=tier)
+            entry = Entry("system", r.action, {"kind": r.kind}, r.state, to_tier=tier)
         else:
-            entry = Entry("system", r.action, {}, to_tier=tier, reason=r.quiet_reason)
-        [row] = chain_rows(r.ticket_id, [entry], now, after_seq=r.audit_seq, after_hash=r.audit_head)
+            entry = Entry("system", r.action, {}, r.state, to_tier=tier, reason=r.quiet_reason)
+        [row] = chain_rows(key, r.ticket_id, [entry], now, after_seq=r.audit_seq, after_hash=r.audit_head)
         events.append(row)
         heads.append({"tid": r.ticket_id, "seq": row["seq"], "head": row["hash"], "at": now})
     if events:

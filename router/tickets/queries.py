@@ -7,10 +7,11 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router.errors import NotFound
 from router.models.columns import utcnow
-from router.models.tickets import Direction, MailStatus, Message, Status, Ticket
+from router.models.tickets import Attachment, Direction, MailStatus, Message, Status, Ticket
 from router.sla.queries import sla_of
-from router.tickets.schemas import TicketOut
+from router.tickets.schemas import AttachmentOut, MessageOut, TicketOut
 
 
 async def ticket_views(session: AsyncSession, tickets: list[Ticket]) -> list[TicketOut]:
@@ -69,3 +70,33 @@ async def pending_outbound(session: AsyncSession, *, created_before: datetime | 
     if created_before is not None:
         query = query.where(col(Message.created_at) < created_before)
     return [int(i) for i in (await session.exec(query)).all() if i is not None]
+
+
+async def message_views(session: AsyncSession, found: list[Message]) -> list[MessageOut]:
+    """Message JSON with each message's attachments (loaded in one query)."""
+    ids = [m.id for m in found if m.id is not None]
+    files: dict[int, list[AttachmentOut]] = {}
+    if ids:
+        rows = await session.exec(
+            select(Attachment).where(col(Attachment.message_id).in_(ids)).order_by(col(Attachment.id))
+        )
+        for a in rows.all():
+            files.setdefault(a.message_id, []).append(AttachmentOut.model_validate(a, from_attributes=True))
+    return [
+        MessageOut.model_validate(m, from_attributes=True).model_copy(update={"attachments": files.get(m.id or 0, [])})
+        for m in found
+    ]
+
+
+async def attachment_of(session: AsyncSession, ticket: Ticket, attachment_id: int) -> Attachment:
+    """An attachment of one of this ticket's messages (404 for any other, so ids reveal nothing)."""
+    row = (
+        await session.exec(
+            select(Attachment)
+            .join(Message, col(Message.id) == col(Attachment.message_id))
+            .where(Attachment.id == attachment_id, Message.ticket_id == ticket.id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"ticket {ticket.ref} has no attachment {attachment_id}")
+    return row

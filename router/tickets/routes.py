@@ -114,20 +114,21 @@ async def get_ticket(ticket: TicketFromPath, session: SessionDep, response: Resp
     ``If-Match`` with a change."""
     assert ticket.id is not None
     response.headers["ETag"] = versions.etag_of(ticket)
-    msgs = [MessageOut.model_validate(m, from_attributes=True) for m in await queries.messages(session, ticket.id)]
+    msgs = await queries.message_views(session, await queries.messages(session, ticket.id))
     return TicketDetail(**(await _out(session, ticket)).model_dump(), messages=msgs)
 
 
 @api.get("/{ticket_id}/audit", response_model=list[AuditEventOut], responses=ONE_TICKET)
 async def get_audit(ticket: TicketFromPath, session: SessionDep) -> list[AuditEventOut]:
-    """The ticket's audit trail, oldest first."""
+    """The ticket's audit trail, oldest first: each event with its seal, key id and the ticket's state after it."""
     assert ticket.id is not None
     return [AuditEventOut.model_validate(e, from_attributes=True) for e in await audit.events(session, ticket.id)]
 
 
 @api.get("/{ticket_id}/audit/verify", response_model=AuditVerifyOut, responses=ONE_TICKET)
 async def verify_audit(ticket: TicketFromPath, session: SessionDep) -> AuditVerifyOut:
-    """Recompute the hash chain; ``valid`` is false, with the first broken event, if anything was altered."""
+    """Check the ticket's keyed audit chain (every seal and link, the head, the row against the head's state);
+    ``valid`` is false, with the first broken event and the problem, if anything was altered (docs/audit.md)."""
     return AuditVerifyOut(**(await audit.verify_ticket(session, ticket)).as_dict())
 
 

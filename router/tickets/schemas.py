@@ -61,6 +61,14 @@ class TicketOut(BaseModel):
     sla: SlaOut | None = None
 
 
+class AttachmentOut(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
 class MessageOut(BaseModel):
     id: int
     direction: str
@@ -70,6 +78,8 @@ class MessageOut(BaseModel):
     delivery_status: str | None
     delivery_error: str | None
     created_at: datetime
+    #: Files on the message (``GET /tickets/{id}/attachments/{attachment_id}`` downloads one).
+    attachments: list[AttachmentOut] = []
 
 
 class TicketDetail(TicketOut):
@@ -129,12 +139,21 @@ class AuditEventOut(BaseModel):
     reason: str | None
     data: dict[str, Any]
     prev_hash: str
+    #: The event's seal: HMAC-SHA256 (under the key ``key_id`` names) of the event, ``prev_hash`` and ``state``.
     hash: str
+    #: Which HMAC key sealed it; null for a legacy event (plain SHA-256, written before the chain was keyed).
+    key_id: str | None = None
+    #: The ticket's status, tier, priority, assignee and customer tier after the event; null for legacy events.
+    state: dict[str, Any] | None = None
 
 
 class AuditVerifyOut(BaseModel):
+    """The chain checked with the installation's key (docs/audit.md lists what each ``problem`` means)."""
+
     ticket_id: int
     valid: bool
     events: int
     broken_at_seq: int | None
     problem: str | None
+    #: Events from before the chain was keyed (plain SHA-256) at the start of the chain.
+    legacy_events: int = 0

@@ -15,7 +15,9 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from router.settings import Settings
 from router.web import errors
+from router.web.handover import ui as handover_ui
 from router.web.live_pages import live_ui
+from router.web.macros import ui as macros_ui
 from router.web.notification_pages import notifications_ui
 from router.web.routes import PREFIX, ui
 
@@ -25,6 +27,8 @@ SESSION_COOKIE = "tierroute_session"
 
 def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(ui)
+    app.include_router(handover_ui)
+    app.include_router(macros_ui)
     app.include_router(live_ui)
     app.include_router(notifications_ui)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="ui-static")

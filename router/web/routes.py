@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BeforeValidator, StringConstraints
 
@@ -22,7 +22,7 @@ from router.models.tickets import Status
 from router.notifications import queries as notification_queries
 from router.notifications import service as notifications
 from router.notifications.schemas import NotificationId
-from router.tickets import messages
+from router.tickets import attachments, messages
 from router.tickets import service as tickets
 from router.tickets.schemas import _no_nul
 from router.tickets.versions import version_of
@@ -145,7 +145,7 @@ async def ticket_page(
     request: Request, ctx: ContextDep, session: SessionDep, agent: WebAgent, actor: WebActor, ticket: WebTicket
 ) -> HTMLResponse:
     """Conversation, customer card, routing explanation, SLA clocks, verified audit timeline, actions."""
-    view = await views.ticket_page(session, ticket, actor)
+    view = await views.ticket_page(session, ticket, actor, ctx.settings.take_policy)
     return page(request, ctx, "web/ticket.html", agent=agent, view=view, version=version_of(ticket))
 
 
@@ -185,16 +185,19 @@ async def add_message(
     kind: Annotated[Literal["reply", "note"], Form()] = "reply",
     version: Annotated[str, Form(max_length=24)] = "",
     confirmed: Annotated[bool, Form()] = False,
+    files: Annotated[list[UploadFile], File()] = [],  # noqa: B006 (FastAPI copies defaults per request)
 ) -> Response:
-    """A reply (emailed to the requester; on a resolved ticket it reopens it) or an internal note. Sent from
-    a page older than the ticket's last change, it is held (409) until the agent confirms it."""
+    """A reply (emailed to the requester; on a resolved ticket it reopens it) or an internal note, with files.
+    Sent from a page older than the ticket's last change, it is held (409) until the agent confirms it."""
     if not confirmed and (conflict := await collision.reply_conflict(session, ticket, version)) is not None:
         return page(
-            request, ctx, "web/reply_conflict.html", agent=agent, status=409,
-            ticket=ticket, body=body, kind=kind, conflict=conflict,
+            request, ctx, "web/reply_conflict.html", agent=agent, status=409, ticket=ticket, body=body, kind=kind,
+            conflict=conflict, dropped_files=[f.filename for f in files if f.filename],
         )  # fmt: skip
     was_resolved = ticket.status == Status.resolved
-    await messages.add_message(session, ticket, actor, body=body, internal=kind == "note")
+    uploads = await attachments.read_uploads(files, max_bytes=ctx.settings.max_attachment_bytes)
+    stored = attachments.store(ctx.blobs, uploads)
+    await messages.add_message(session, ticket, actor, body=body, internal=kind == "note", attachments=stored)
     flash(request, "Internal note added." if kind == "note" else "Reply queued for sending by email.")
     if kind == "reply" and was_resolved:
         flash(request, f"{ticket.ref} is open again and assigned to you.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from router.models.agents import Agent
 from router.models.audit import AuditEvent
 from router.models.columns import utcnow
 from router.models.tickets import OPEN_STATUSES, Attachment, Message, Status, Ticket
+from router.tickets import handover
 from router.tickets import queries as ticket_queries
 from router.tickets.actors import Actor, may_act
 from router.tierqueues import service as tierqueues
@@ -128,19 +130,21 @@ def _actions(ticket: Ticket, actor: Actor) -> set[str]:
     return allowed
 
 
-async def ticket_page(session: AsyncSession, ticket: Ticket, actor: Actor) -> TicketPage:
+async def ticket_page(
+    session: AsyncSession, ticket: Ticket, actor: Actor, take_policies: Sequence[str] = ()
+) -> TicketPage:
     assert ticket.id is not None
     messages = await ticket_queries.messages(session, ticket.id)
     attachments = await _attachments(session, [m.id for m in messages if m.id is not None])
     events = await audit.events(session, ticket.id)
-    actions = _actions(ticket, actor)
+    actions = _actions(ticket, actor) | (handover.available(ticket, actor, take_policies) if take_policies else set())
     tier = ticket.support_tier
     return TicketPage(
         ticket=ticket,
         messages=[MessageView(m, attachments.get(m.id or 0, [])) for m in messages],
         customer=await customers.card(session, ticket.customer_id),
         events=events,
-        chain=audit.check_chain(ticket, events),
+        chain=audit.check_chain(ticket, events, audit.keyring_of(session)),
         assignee=await session.get(Agent, ticket.assignee_id) if ticket.assignee_id is not None else None,
         agent_names=await _agent_names(session, [m.author for m in messages] + [e.actor for e in events]),
         sla=(await sla.ticket_slas(session, [ticket])).get(ticket.id),
