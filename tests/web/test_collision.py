@@ -189,3 +189,18 @@ async def test_live_messages_reach_streams_of_another_process(runtime: Runtime, 
     finally:
         await other.aclose()
     assert message == {"event": "changed", "version": "1", "support_tier": 1, "topic": "ticket:7"}
+
+
+async def test_a_held_reply_asks_for_its_files_again(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    ticket_id = await open_ticket(runtime, tier=1)
+    agent = await web_agent(runtime, tiers=(1,))
+    await sign_in(client, agent)
+    html = (await client.get(f"/ui/tickets/{ticket_id}")).text
+    form = {"csrf_token": csrf_of(html), "body": "Log attached.", "kind": "reply", "version": _VERSION.search(html)[1]}  # type: ignore[index]
+    await _customer_writes(runtime, ticket_id)
+    held = await client.post(
+        f"/ui/tickets/{ticket_id}/messages", data=form, files=[("files", ("debug.log", b"trace", "text/plain"))]
+    )
+    assert held.status_code == 409
+    assert "Attach your files again" in held.text and "debug.log" in held.text
+    assert 'enctype="multipart/form-data"' in held.text and "Log attached." not in await _messages(runtime, ticket_id)
