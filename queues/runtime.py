@@ -20,6 +20,7 @@ from queues.live_bus import RedisLiveBus
 from queues.names import ROUTING_QUEUE
 from queues.serialization import deserialize, serialize
 from queues.tier_queue import RedisTierQueue
+from router import logs
 from router.agents.tokens import TokenLookup
 from router.audit.keys import SESSION_KEY as AUDIT_KEYRING
 from router.audit.keys import load_keyring
@@ -56,6 +57,7 @@ async def create_arq_pool(settings: Settings) -> ArqRedis:
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> AsyncIterator[Runtime]:
     url = settings.effective_database_url
+    logs.configure()
     facts.install()  # every session of the process keeps the report's per-ticket facts current
     keyring = load_keyring(settings)  # the audit chain's HMAC key, from outside the database
     if run_migrations:

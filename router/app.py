@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from router import openapi, problems
+from router import logs, openapi, problems
 from router.context import AppContext
 from router.intake.routes import api as intake_api
 from router.macros.routes import api as macros_api
@@ -26,6 +26,7 @@ from router.tickets.routes import api as tickets_api
 from router.tierqueues.routes import api as queues_api
 from router.web import install as install_web
 from router.webhooks.routes import api as webhooks_api
+from router.workspace.routes import api as workspace_api
 
 #: Replies and notes with files, and macros applied with files: multipart bodies up to the upload limit.
 UPLOAD_PATHS = r"/(api/v1|ui)/tickets/[0-9]+/(messages(/multipart)?|macros/[0-9]+/apply)"
@@ -34,6 +35,7 @@ ContextFactory = Callable[[Settings], AbstractAsyncContextManager[AppContext]]
 
 def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     """Build the app; ``open_context`` supplies database, Redis and rulebook for the app's lifetime."""
+    logs.configure()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,6 +65,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(webhooks_api)
     v1.include_router(reports_api)
     v1.include_router(notifications_api)
+    v1.include_router(workspace_api)
     app.include_router(v1)
     app.include_router(system_api)
     docs.install(app)

@@ -13,6 +13,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router.models.workspace import SEARCH_TABLE_PREFIX
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Any constant works; it only has to be the same in every process that migrates.
 _MIGRATION_LOCK_KEY = 7_311_946_288
@@ -82,6 +84,12 @@ def make_sessionmaker(engine: AsyncEngine, info: dict[str, Any] | None = None) -
 def sync_url(url: str) -> str:
     """The same database for a blocking driver (Alembic runs synchronously)."""
     return url.replace("sqlite+aiosqlite://", "sqlite://")
+
+
+def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
+    """Alembic compares only what models declare: the full-text index (``ticket_search*``: FTS5 and its
+    shadow tables, or the tsvector table) is the database's own, built by migration 0018."""
+    return not (type_ == "table" and name is not None and name.startswith(SEARCH_TABLE_PREFIX))
 
 
 def migrate(url: str, **attributes: Any) -> None:

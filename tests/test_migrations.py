@@ -55,13 +55,14 @@ def test_the_migrations_build_what_the_models_declare(tmp_path: Path) -> None:
     from alembic.migration import MigrationContext
     from sqlalchemy import create_engine
 
-    from router.db import migrate
+    from router.db import include_name, migrate
     from router.models import metadata
 
     migrate(f"sqlite+aiosqlite:///{tmp_path / 'head.db'}")
     engine = create_engine(f"sqlite:///{tmp_path / 'head.db'}")
     try:
         with engine.connect() as connection:
-            assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+            context = MigrationContext.configure(connection, opts={"include_name": include_name})
+            assert compare_metadata(context, metadata) == []
     finally:
         engine.dispose()

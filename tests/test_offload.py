@@ -18,6 +18,12 @@ from tests.conftest import auth, make_agent, one_backend
 RESPONSIVE_SECONDS = 0.5
 
 
+def stall_limit(took: float) -> float:
+    """The longest /healthz may wait: half a second, or a quarter of the heavy work on a machine so busy
+    (the parallel suite) that the work itself took long. Work on the loop stalls it for all of ``took``."""
+    return max(RESPONSIVE_SECONDS, took / 4)
+
+
 async def healthz_while(
     client: httpx.AsyncClient, heavy: Awaitable[httpx.Response]
 ) -> tuple[httpx.Response, float, float]:
@@ -46,7 +52,7 @@ async def test_healthz_answers_while_a_big_mail_is_parsed(runtime: Runtime, clie
     response, took, slowest = await healthz_while(client, heavy)
     assert response.status_code == 202, response.text
     assert took > 2 * RESPONSIVE_SECONDS, "the parse must be heavy enough to show a stall"
-    assert slowest < RESPONSIVE_SECONDS, f"/healthz waited {slowest:.2f} s while a {took:.2f} s parse ran"
+    assert slowest < stall_limit(took), f"/healthz waited {slowest:.2f} s while a {took:.2f} s parse ran"
 
 
 @one_backend
@@ -58,7 +64,7 @@ async def test_healthz_answers_while_a_report_over_all_history_runs(
     response, took, slowest = await healthz_while(client, heavy)
     assert response.status_code == 200, response.text
     assert took > 2 * RESPONSIVE_SECONDS, "the report must be heavy enough to show a stall"
-    assert slowest < RESPONSIVE_SECONDS, f"/healthz waited {slowest:.2f} s while a {took:.2f} s report ran"
+    assert slowest < stall_limit(took), f"/healthz waited {slowest:.2f} s while a {took:.2f} s report ran"
 
 
 async def test_work_over_its_time_limit_is_a_503_and_side_loop_work_is_cancelled() -> None:

@@ -32,12 +32,12 @@ STREAMS = {"/ui/events"}
 
 def _get_paths(app: FastAPI, ticket_id: int) -> list[tuple[str, str]]:
     """(route path, URL) for every GET route, path parameters filled in."""
-    values = {"ticket_id": str(ticket_id), "tier": "1", "attachment_id": "1", "source": "demo"}
+    values = {"ticket_id": str(ticket_id), "tier": "1", "source": "demo"}  # any other id: 1
     out = []
     for context in iter_route_contexts(app.routes):
         if "GET" not in (context.methods or set()) or context.path in STREAMS:
             continue
-        url = re.sub(r"\{(\w+)(:\w+)?\}", lambda m: values[m.group(1)], context.path)
+        url = re.sub(r"\{(\w+)(:\w+)?\}", lambda m: values.get(m.group(1), "1"), context.path)
         out.append((context.path, f"{url}?format=html"))
     return out
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, SUPPORT_TIERS
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from queues.runtime import Runtime
@@ -98,6 +99,30 @@ class _RuntimeOnDemand:
 
         async with open_runtime(self.settings, run_migrations=False) as runtime:
             await runtime.app.effects.apply(effects)
+
+
+def settings_problems(exc: ValidationError) -> list[str]:
+    """One line per wrong ``TIERROUTE_*`` value, named as the operator set it."""
+    lines = []
+    for error in exc.errors():
+        name = "TIERROUTE_" + "_".join(str(part) for part in error["loc"]).upper()
+        lines.append(f"error: setting {name}: {error['msg']}")
+    return lines
+
+
+def settings_or_exit() -> Settings:
+    """The settings, or exit 2 with one line per wrong value: checked before a server starts, where the
+    error would otherwise surface as a traceback from inside uvicorn's app factory."""
+    from pydantic import ValidationError
+
+    from router.settings import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for line in settings_problems(exc):
+            typer.echo(line, err=True)
+        raise typer.Exit(2) from None
 
 
 def writable_or_exit(path: Path) -> None:

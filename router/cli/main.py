@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from router.cli import accounts, admin, audit, reports, rules, webhooks
-from router.cli.common import console, parse_tiers, run
+from router.cli import accounts, admin, audit, common, reports, rules, webhooks
+from router.cli.common import console, parse_tiers, run, settings_or_exit
 
 if TYPE_CHECKING:
     import socket
@@ -55,11 +55,10 @@ def up(
     from queues.runtime import open_runtime
     from queues.worker import run_workers
     from router.app import create_app
-    from router.settings import get_settings
 
     tier_list = parse_tiers(tiers)
     listening = bind_or_exit(host, port)  # before the database, Redis or the worker process start
-    settings = get_settings()
+    settings = settings_or_exit()
 
     async def main() -> None:
         async with open_runtime(settings) as runtime:
@@ -169,6 +168,7 @@ def serve(
     """Run the API only (workers run separately with `tierroute worker`)."""
     import uvicorn
 
+    settings_or_exit()  # a wrong setting is one line here, not a traceback from the app factory
     bind_or_exit(host, port).close()  # a taken port is one line, before the app opens its database and Redis
 
     uvicorn.run(
@@ -194,9 +194,8 @@ def worker(
 
     from queues.runtime import open_runtime
     from queues.worker import drain, run_workers
-    from router.settings import get_settings
 
-    settings = get_settings()
+    settings = settings_or_exit()
     tier_list = parse_tiers(tiers)
 
     async def main() -> None:
@@ -232,9 +231,8 @@ def smtp(
 
     from queues.runtime import keep_effects_applied, open_runtime
     from router.intake.smtp import serve_smtp
-    from router.settings import get_settings
 
-    settings = get_settings()
+    settings = settings_or_exit()
 
     async def main() -> None:
         async with open_runtime(settings) as runtime:
@@ -261,9 +259,8 @@ def imap(once: Annotated[bool, typer.Option(help="Poll each mailbox once and exi
 
     from queues.runtime import keep_effects_applied, open_runtime
     from router.intake.imap import Mailbox, poll
-    from router.settings import get_settings
 
-    settings = get_settings()
+    settings = settings_or_exit()
     if not settings.imap_urls:
         typer.echo("error: no mailboxes: set TIERROUTE_IMAP_URLS (a JSON list of imap:// URLs)", err=True)
         raise typer.Exit(2)
@@ -296,10 +293,9 @@ def reconcile_cmd() -> None:
     from queues.lease import LeaseBusy
     from queues.reconcile import reconcile
     from queues.runtime import open_runtime
-    from router.settings import get_settings
 
     async def main() -> None:
-        async with open_runtime(get_settings()) as runtime:
+        async with open_runtime(settings_or_exit()) as runtime:
             try:
                 report = await reconcile(runtime.app, runtime.pool)
             except LeaseBusy as exc:
@@ -327,8 +323,19 @@ app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(reports.app, name="report")
 
 
-def main() -> None:  # pragma: no cover
-    app()
+def main() -> None:
+    """The ``tierroute`` command: a wrong ``TIERROUTE_*`` setting, found by whichever command reads the
+    settings first, is one line per value and exit 2, never a traceback."""
+    try:
+        app()
+    except Exception as exc:
+        from pydantic import ValidationError  # only now: `--help` must not pay for importing pydantic
+
+        if not (isinstance(exc, ValidationError) and exc.title == "Settings"):
+            raise
+        for line in common.settings_problems(exc):
+            typer.echo(line, err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,6 +5,7 @@ from typing import Any, Literal
 from alembic import context
 from sqlmodel.sql.sqltypes import AutoString
 
+from router.db import include_name
 from router.models import metadata
 
 connection = context.config.attributes.get("connection")
@@ -19,6 +20,12 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fal
     return False
 
 
-context.configure(connection=connection, target_metadata=metadata, render_as_batch=True, render_item=render_item)
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    render_as_batch=True,
+    render_item=render_item,
+    include_name=include_name,
+)
 with context.begin_transaction():
     context.run_migrations()

@@ -22,6 +22,7 @@ from router.models.reports import (
 from router.models.sla import SlaClock
 from router.models.tickets import Attachment, Message, Ticket
 from router.models.webhooks import WebhookDelivery, WebhookSubscription
+from router.models.workspace import RecentTicket, SavedView
 
 metadata = SQLModel.metadata
 
@@ -43,12 +44,14 @@ __all__ = [
     "Notification",
     "NotificationPreference",
     "OutboxEvent",
+    "RecentTicket",
     "ReportDay",
     "ReportDayPath",
     "ReportDayRule",
     "ReportDirtyDay",
     "ReportTicket",
     "ReportWeekHistogram",
+    "SavedView",
     "SlaClock",
     "Ticket",
     "WebSession",

@@ -1,56 +1,122 @@
-"""The ticket list (``GET /api/v1/tickets``): filters, who sees what, and keyset pagination.
+"""The ticket list (``GET /api/v1/tickets``, the web UI's lists, saved views): filters, who sees what, order
+and keyset pages.
 
-A filter is a field of ``TicketFilters`` and one clause in ``TicketFilters.clauses``; a new filter adds
-those two and its query parameter in ``router/tickets/routes.py``, nothing else. Pages run newest first by
-id. The cursor names the last id of a page, so the next page is one range of the primary key, costs the
-same however deep it is, and neither skips nor repeats a ticket while new ones arrive (an offset does
-both); ``offset`` stays for the clients that use it.
+A filter is a field of ``TicketQuery`` (``router/tickets/filters.py``) and one clause in
+``TicketFilters.clauses``; an order is one entry in ``router/tickets/sorting.py``. The cursor names the
+last row's sort key and id, so the next page is one range of an index, costs the same however deep it
+is, and neither skips nor repeats a ticket while new ones arrive (an offset does both); ``offset`` stays
+for the clients that use it. Full text (``q``) joins the search index (``router/tickets/search.py``).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, and_, exists, false, func, literal, not_, null, or_, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.bounds import MAX_ROW_ID
 from router.errors import Forbidden, Invalid
+from router.models.columns import utcnow
+from router.models.sla import ClockState, SlaClock
 from router.models.tickets import Ticket
+from router.tickets import search, sorting
 from router.tickets.actors import Actor
+from router.tickets.filters import ME, NOBODY, SlaFilter, Sort, TicketQuery
 
-_CURSOR = re.compile(r"before:([1-9][0-9]{0,9})")
-#: ``assignee=me``, or an agent's id.
-ME = "me"
+#: ``assignee`` given as ``none``: tickets nobody holds.
+UNASSIGNED = 0
 
 
 @dataclass(frozen=True)
 class TicketFilters:
-    status: str | None = None
+    """A ``TicketQuery`` resolved for one agent (``assignee=me`` is their id; 0 is nobody)."""
+
+    status: tuple[str, ...] = ()
     support_tier: int | None = None
     assignee_id: int | None = None
+    customer_id: int | None = None
+    requester: str | None = None
+    priority: tuple[str, ...] = ()
+    tag: str | None = None
+    customer_tier: int | None = None
+    sla: SlaFilter | None = None
+    min_age_hours: int | None = None
+    max_age_hours: int | None = None
+    q: str | None = None
+    sort: Sort = Sort.newest
 
-    def clauses(self) -> list[ColumnElement[bool]]:
+    def clauses(self, dialect: str, now: datetime) -> list[ColumnElement[bool]]:
         found: list[ColumnElement[bool]] = []
-        if self.status is not None:
-            found.append(col(Ticket.status) == self.status)
+        if self.status:
+            found.append(col(Ticket.status).in_(self.status))
         if self.support_tier is not None:
             found.append(col(Ticket.support_tier) == self.support_tier)
-        if self.assignee_id is not None:
+        if self.assignee_id == UNASSIGNED:
+            found.append(col(Ticket.assignee_id).is_(None))
+        elif self.assignee_id is not None:
             found.append(col(Ticket.assignee_id) == self.assignee_id)
+        if self.customer_id is not None:
+            found.append(col(Ticket.customer_id) == self.customer_id)
+        if self.requester is not None:
+            found.append(col(Ticket.requester_email) == self.requester)
+        if self.priority:
+            found.append(col(Ticket.priority).in_(self.priority))
+        if self.tag is not None:
+            found.append(_has_tag(dialect, self.tag))
+        if self.customer_tier is not None:
+            found.append(col(Ticket.customer_tier) == self.customer_tier)
+        if self.sla is not None:
+            found.append(_sla_state(self.sla))
+        if self.min_age_hours is not None:
+            found.append(col(Ticket.created_at) <= now - timedelta(hours=self.min_age_hours))
+        if self.max_age_hours is not None:
+            found.append(col(Ticket.created_at) >= now - timedelta(hours=self.max_age_hours))
         return found
+
+
+def _has_tag(dialect: str, tag: str) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        return type_coerce(col(Ticket.tags), JSONB).contains([tag])  # @>; no index: tags narrow other filters
+    each = func.json_each(col(Ticket.tags)).table_valued("value")
+    return exists(select(each.c.value).where(each.c.value == tag))
+
+
+def _clock(*where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The ticket has a counting (not stopped) clock where ``where`` holds."""
+    return exists(
+        select(col(SlaClock.id)).where(
+            col(SlaClock.ticket_id) == col(Ticket.id), col(SlaClock.stopped_at).is_(None), *where
+        )
+    )
+
+
+def _sla_state(state: SlaFilter) -> ColumnElement[bool]:
+    """The state the API's ``sla.state`` shows: the worst of the running clocks (breached, warning, ...)."""
+    breached = _clock(col(SlaClock.state) == ClockState.breached)
+    warned = _clock(col(SlaClock.state) == ClockState.warning)
+    if state == SlaFilter.breached:
+        return breached
+    if state == SlaFilter.warning:
+        return and_(warned, not_(breached))
+    if state == SlaFilter.paused:
+        return and_(_clock(col(SlaClock.paused_at).is_not(None)), not_(breached), not_(warned))
+    if state == SlaFilter.ok:
+        return and_(_clock(), not_(_clock(col(SlaClock.state).in_([ClockState.breached, ClockState.warning]))),
+                    not_(_clock(col(SlaClock.paused_at).is_not(None))))  # fmt: skip
+    return not_(_clock())
 
 
 @dataclass(frozen=True)
 class PageRequest:
     limit: int
     offset: int = 0
-    #: Only tickets with a smaller id (from the previous page's ``next_cursor``).
-    before_id: int | None = None
+    #: The previous page's ``next_cursor``, as given (decoded against the list's order).
+    cursor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,12 +125,19 @@ class TicketPage:
     total: int
     #: Where the next page starts; None on the last page.
     next_cursor: str | None
+    #: Each ticket's relevance for a full-text list (higher is better).
+    scores: dict[int, float] = field(default_factory=dict)
+    #: A text search stopped counting at ``search.MAX_COUNTED``: ``total`` is a lower bound.
+    total_capped: bool = False
 
 
 def assignee_id_for(actor: Actor, assignee: str | None) -> int | None:
-    """``me`` is the acting agent; another agent's id is for leads (an agent may name their own)."""
+    """``me`` is the acting agent, ``none`` nobody; another agent's id is for leads (an agent may name
+    their own)."""
     if assignee is None:
         return None
+    if assignee == NOBODY:
+        return UNASSIGNED
     own = actor.agent.id if actor.agent is not None else None
     if assignee == ME:
         if own is None:
@@ -72,46 +145,90 @@ def assignee_id_for(actor: Actor, assignee: str | None) -> int | None:
         return own
     agent_id = int(assignee)
     if not 1 <= agent_id <= MAX_ROW_ID:
-        raise Invalid(f"assignee is 'me' or an agent id from 1 to {MAX_ROW_ID}", field="assignee")
+        raise Invalid(f"assignee is 'me', 'none' or an agent id from 1 to {MAX_ROW_ID}", field="assignee")
     if agent_id != own and not actor.is_lead:
         raise Forbidden("only leads and admins may list another agent's tickets")
     return agent_id
 
 
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"before:{last_id}".encode()).decode().rstrip("=")
+def filters_for(actor: Actor, query: TicketQuery) -> TicketFilters:
+    return TicketFilters(
+        status=tuple(query.status),
+        support_tier=query.support_tier,
+        assignee_id=assignee_id_for(actor, query.assignee),
+        customer_id=query.customer,
+        requester=query.requester,
+        priority=tuple(query.priority),
+        tag=query.tag,
+        customer_tier=query.customer_tier,
+        sla=query.sla,
+        min_age_hours=query.min_age_hours,
+        max_age_hours=query.max_age_hours,
+        q=query.q,
+        sort=query.order,
+    )
 
 
-def decode_cursor(cursor: str) -> int:
-    """The id a cursor from ``encode_cursor`` names; anything else is a 422, never a database error."""
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    found = _CURSOR.fullmatch(text)
-    if found is None or int(found.group(1)) > MAX_ROW_ID:
-        raise Invalid("cursor is not one this API gave out (take next_cursor from the previous page)", field="cursor")
-    return int(found.group(1))
-
-
-def _visible(actor: Actor) -> list[ColumnElement[bool]]:
+def visible(actor: Actor) -> list[ColumnElement[bool]]:
     """Agents see the tiers they work (and unrouted tickets), leads everything."""
     if actor.agent is None or actor.is_lead:
         return []
     tier = col(Ticket.support_tier)
-    return [tier.in_(actor.agent.tiers) | tier.is_(None)]
+    return [or_(tier.in_(actor.agent.tiers), tier.is_(None))]
 
 
 async def list_page(session: AsyncSession, actor: Actor, filters: TicketFilters, page: PageRequest) -> TicketPage:
-    where = [*filters.clauses(), *_visible(actor)]
-    total = (await session.exec(select(func.count()).select_from(Ticket).where(*where))).one()
-    query = select(Ticket).where(*where)
-    if page.before_id is not None:
-        query = query.where(col(Ticket.id) < page.before_id)
-    rows = list(
-        (await session.exec(query.order_by(col(Ticket.id).desc()).offset(page.offset).limit(page.limit + 1))).all()
-    )
+    dialect = session.get_bind().dialect.name
+    where = [*filters.clauses(dialect, utcnow()), *visible(actor)]
+    match = search.text_match(dialect, filters.q) if filters.q is not None else None
+    relevance: ColumnElement[float] | None = match.score if match is not None else None
+    if filters.q is not None and match is None:  # nothing in it to look for: nothing matches
+        where.append(false())
+        relevance = literal(0.0)
+    order = sorting.order_of(filters.sort, relevance)
+    key = order.key if order.key is not None else col(Ticket.id)
+    query: Any = select(Ticket, key, match.score if match is not None else null())
+    capped = False
+    if match is None:
+        total = (await session.exec(select(func.count()).select_from(Ticket).where(*where))).one()
+    elif filters.sort == Sort.relevance:  # one pass over the index: the candidates are also the count
+        newest = list((await session.exec(_newest_matches(match, where, search.MAX_RANKED + 1))).all())
+        total, capped = min(len(newest), search.MAX_RANKED), len(newest) > search.MAX_RANKED
+        where.append(col(Ticket.id).in_(newest[: search.MAX_RANKED]))
+        query = query.join(match.index, match.on)
+    else:
+        total, capped = await _count_matches(session, match, where)
+        query = query.join(match.index, match.on).where(match.where)
+    if page.cursor is not None:
+        where.append(sorting.after(order, sorting.decode(page.cursor, order)))
+    query = query.where(*where).order_by(*sorting.order_by(order)).offset(page.offset).limit(page.limit + 1)
+    rows = list((await session.exec(query)).all())
     more = len(rows) > page.limit
     rows = rows[: page.limit]
-    last = rows[-1].id if rows else None
-    return TicketPage(rows, int(total), encode_cursor(last) if more and last is not None else None)
+    next_cursor = None
+    if more and rows:
+        last, key, _ = rows[-1]
+        assert last.id is not None
+        next_cursor = sorting.encode(order, last.id, key)
+    scores = {t.id: float(score) for t, _, score in rows if t.id is not None and score is not None}
+    return TicketPage([t for t, _, _ in rows], int(total), next_cursor, scores, capped)
+
+
+def _newest_matches(match: search.TextMatch, where: list[ColumnElement[bool]], limit: int) -> Any:
+    """The ids of the newest ``limit`` tickets that match (and pass ``where``): what relevance ranks."""
+    return (
+        select(col(Ticket.id))
+        .join(match.index, match.on)  # type: ignore[arg-type]
+        .where(match.where, *where)
+        .order_by(col(Ticket.id).desc())
+        .limit(limit)
+    )
+
+
+async def _count_matches(
+    session: AsyncSession, match: search.TextMatch, where: list[ColumnElement[bool]]
+) -> tuple[int, bool]:
+    """How many tickets match, counted up to ``MAX_COUNTED`` (and whether there are more)."""
+    found = _newest_matches(match, where, search.MAX_COUNTED + 1).subquery()
+    counted = int((await session.exec(select(func.count()).select_from(found))).one())
+    return min(counted, search.MAX_COUNTED), counted > search.MAX_COUNTED

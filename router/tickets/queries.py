@@ -11,7 +11,8 @@ from router.errors import NotFound
 from router.models.columns import utcnow
 from router.models.tickets import Attachment, Direction, MailStatus, Message, Status, Ticket
 from router.sla.queries import sla_of
-from router.tickets.schemas import AttachmentOut, MessageOut, TicketOut
+from router.tickets.listing import PageRequest, TicketPage
+from router.tickets.schemas import AttachmentOut, MessageOut, TicketList, TicketOut
 
 
 async def ticket_views(session: AsyncSession, tickets: list[Ticket]) -> list[TicketOut]:
@@ -100,3 +101,15 @@ async def attachment_of(session: AsyncSession, ticket: Ticket, attachment_id: in
     if row is None:
         raise NotFound(f"ticket {ticket.ref} has no attachment {attachment_id}")
     return row
+
+
+async def ticket_list(session: AsyncSession, found: TicketPage, page: PageRequest) -> TicketList:
+    """A page of the ticket list as the API answers it."""
+    return TicketList(
+        items=await ticket_views(session, found.tickets),
+        total=found.total,
+        total_capped=found.total_capped,
+        offset=page.offset,
+        limit=page.limit,
+        next_cursor=found.next_cursor,
+    )

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.audit import service as audit
-from router.bounds import Offset
 from router.deps import CurrentActor, SessionDep, TicketForChange, TicketFromPath
-from router.errors import Invalid, PreconditionFailed
-from router.models.tickets import Status, Ticket
+from router.errors import PreconditionFailed
+from router.models.tickets import Ticket
 from router.openapi import JSON_BODY, ONE_TICKET, SIGNED_IN_WITH_PARAMETERS, problems
 from router.problems import require_json
 from router.tickets import listing, messages, queries, versions
 from router.tickets import service as tickets
+from router.tickets.params import PageDep, TicketFiltersDep
 from router.tickets.schemas import (
     AuditEventOut,
     AuditVerifyOut,
@@ -30,7 +30,6 @@ from router.tickets.schemas import (
     TicketOut,
     WaitIn,
 )
-from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER
 
 api = APIRouter(prefix="/tickets", tags=["tickets"], responses=SIGNED_IN_WITH_PARAMETERS)
 #: What a change to one ticket can answer besides its result.
@@ -58,54 +57,18 @@ async def _out(session: AsyncSession, ticket: Ticket) -> TicketOut:
     return await queries.ticket_view(session, ticket)
 
 
-async def ticket_filters(
-    actor: CurrentActor,
-    status: Status | None = None,
-    support_tier: Annotated[int | None, Query(ge=MIN_SUPPORT_TIER, le=MAX_SUPPORT_TIER)] = None,
-    assignee: Annotated[
-        str | None,
-        Query(
-            pattern=r"^(me|[1-9][0-9]{0,9})$",
-            description="`me` (your claimed tickets) or an agent's id (leads; an agent may give their own)",
-        ),
-    ] = None,
-) -> listing.TicketFilters:
-    return listing.TicketFilters(
-        status=status, support_tier=support_tier, assignee_id=listing.assignee_id_for(actor, assignee)
-    )
-
-
-async def page_request(
-    offset: Offset = 0,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[
-        str | None, Query(min_length=1, max_length=64, description="the previous page's `next_cursor`")
-    ] = None,
-) -> listing.PageRequest:
-    if cursor is not None and offset:
-        raise Invalid("give cursor or offset, not both", field="cursor")
-    before = listing.decode_cursor(cursor) if cursor is not None else None
-    return listing.PageRequest(limit=limit, offset=offset, before_id=before)
-
-
 @api.get("", response_model=TicketList, responses=problems(403))
 async def list_tickets(
     session: SessionDep,
     actor: CurrentActor,
-    filters: Annotated[listing.TicketFilters, Depends(ticket_filters)],
-    page: Annotated[listing.PageRequest, Depends(page_request)],
+    filters: TicketFiltersDep,
+    page: PageDep,
 ) -> TicketList:
-    """Tickets newest first, filtered by status, tier and assignee (``assignee=me``: what you claimed).
+    """Tickets you may see, filtered (every filter given must hold) and sorted: newest first, or best match
+    first with ``q`` (full text over subject, messages, requester and customer).
 
     Page with ``cursor`` (each page's ``next_cursor``, None on the last page) or ``offset``."""
-    found = await listing.list_page(session, actor, filters, page)
-    return TicketList(
-        items=await queries.ticket_views(session, found.tickets),
-        total=found.total,
-        offset=page.offset,
-        limit=page.limit,
-        next_cursor=found.next_cursor,
-    )
+    return await queries.ticket_list(session, await listing.list_page(session, actor, filters, page), page)
 
 
 @api.get("/{ticket_id}", response_model=TicketDetail, responses=ONE_TICKET)

@@ -89,6 +89,9 @@ class TicketDetail(TicketOut):
 class TicketList(BaseModel):
     items: list[TicketOut]
     total: int
+    #: A text search (``q``) counts up to 1,000 matches best match first (10,000 in another order): true
+    #: when there are more than ``total``.
+    total_capped: bool = False
     offset: int
     limit: int
     #: Give it as ``cursor`` for the next page; None on the last page.

@@ -20,6 +20,7 @@ from router.web.live_pages import live_ui
 from router.web.macros import ui as macros_ui
 from router.web.notification_pages import notifications_ui
 from router.web.routes import PREFIX, ui
+from router.web.workspace import pages as workspace_pages
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_COOKIE = "tierroute_session"
@@ -31,6 +32,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(macros_ui)
     app.include_router(live_ui)
     app.include_router(notifications_ui)
+    app.include_router(workspace_pages)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
 
     @app.get("/", include_in_schema=False)

@@ -32,6 +32,7 @@ from router.web.deps import WebActor, WebAgent, WebTicket, WebTicketForChange, W
 from router.web.errors import LOGIN_PATH, PREFIX, safe_next
 from router.web.render import page
 from router.web.session import flash, session_token, sign_in, sign_out
+from router.workspace import recent
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER
 
 ui = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[Depends(csrf.protect)])
@@ -146,6 +147,7 @@ async def ticket_page(
 ) -> HTMLResponse:
     """Conversation, customer card, routing explanation, SLA clocks, verified audit timeline, actions."""
     view = await views.ticket_page(session, ticket, actor, ctx.settings.take_policy)
+    await recent.remember(session, agent.id or 0, ticket.id or 0)  # "Recently viewed" on My tickets
     return page(request, ctx, "web/ticket.html", agent=agent, view=view, version=version_of(ticket))
 
 

@@ -23,7 +23,7 @@ from router.tickets import handover
 from router.tickets import queries as ticket_queries
 from router.tickets.actors import Actor, may_act
 from router.tierqueues import service as tierqueues
-from router.web import sla
+from router.web import sla, ticket_rows
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, SUPPORT_TIERS
 
 PAGE_SIZE = 50
@@ -70,6 +70,8 @@ class QueuePage:
     total: int
     page: int
     pages: int
+    #: Requester's customer, assignee, SLA per ticket id (``router/web/ticket_rows.py``).
+    details: dict[int, ticket_rows.RowDetails] = field(default_factory=dict)
 
 
 async def queue_page(session: AsyncSession, queue: TierQueuePort, names: list[str], tier: int, page: int) -> QueuePage:
@@ -82,7 +84,8 @@ async def queue_page(session: AsyncSession, queue: TierQueuePort, names: list[st
         QueueRow(offset + i + 1, t, (now - t.created_at).total_seconds(), slas.get(t.id or 0))
         for i, t in enumerate(tickets)
     ]
-    return QueuePage(tier, names[tier], rows, total, page, max(1, math.ceil(total / PAGE_SIZE)))
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    return QueuePage(tier, names[tier], rows, total, page, pages, await ticket_rows.details(session, tickets))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,74 @@
+"""Full-text search over tickets, in the database: a match condition and a relevance score per backend.
+
+The index, ``ticket_search``, is the database's own (migration 0018): on PostgreSQL a ``tsvector`` per
+ticket (subject weighted A, requester and customer B, messages C) under a GIN index, queried with
+``websearch_to_tsquery`` and ranked with ``ts_rank``; on SQLite an FTS5 table ranked with ``bm25``. A
+person's words never reach either query language as syntax: PostgreSQL's web-search parser accepts
+anything, and for FTS5 each word is quoted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Double, cast, column, func, literal_column, table
+from sqlmodel import col
+
+from router.models.tickets import Ticket
+
+#: Words beyond this many add nothing a person meant to ask.
+MAX_WORDS = 16
+#: Best match first ranks the newest this many matches: ranking every ticket that holds a common word
+#: ("error") would read a million documents; the newest matches are the ones an agent is after.
+MAX_RANKED = 1_000
+#: A text search in another order counts matches up to this many (best match first counts up to
+#: ``MAX_RANKED``); ``total_capped`` says when there are more.
+MAX_COUNTED = 10_000
+#: FTS5's bm25 weights per column (subject, body, requester, customer), as PostgreSQL's A, C, B, B.
+_BM25_WEIGHTS = (4.0, 1.0, 2.0, 2.0)
+_WORD = re.compile(r"\w+")
+
+_PG_INDEX = table("ticket_search", column("ticket_id"), column("document"))
+_FTS5_INDEX = table("ticket_search", column("rowid"))
+
+
+@dataclass(frozen=True)
+class TextMatch:
+    """Join ``index`` on ``on``, keep rows where ``where`` holds; ``score`` is higher for better matches."""
+
+    index: object
+    on: ColumnElement[bool]
+    where: ColumnElement[bool]
+    score: ColumnElement[float]
+
+
+def fts5_query(text: str) -> str | None:
+    """Every word, quoted (so ``AND``, ``*``, ``:`` or quotes stay words); None when there is no word."""
+    words = _WORD.findall(text)[:MAX_WORDS]
+    return " ".join(f'"{w}"' for w in words) if words else None
+
+
+def text_match(dialect: str, text: str) -> TextMatch | None:
+    """The match for ``text`` on this backend; None when it holds no word to look for."""
+    if dialect == "postgresql":
+        query = func.websearch_to_tsquery(literal_column("'english'::regconfig"), text)
+        document = _PG_INDEX.c.document
+        return TextMatch(
+            _PG_INDEX,
+            _PG_INDEX.c.ticket_id == col(Ticket.id),
+            document.op("@@")(query),
+            # float8, so the score read back into a cursor is the very number the next page compares with
+            cast(func.ts_rank(document, query), Double),
+        )
+    words = fts5_query(text)
+    if words is None:
+        return None
+    fts: ColumnElement[Any] = literal_column("ticket_search")
+    return TextMatch(
+        _FTS5_INDEX,
+        _FTS5_INDEX.c.rowid == col(Ticket.id),
+        fts.op("MATCH")(words),
+        -func.bm25(fts, *_BM25_WEIGHTS),
+    )

@@ -1,0 +1,1 @@
+"""An agent's workspace: saved views of the ticket list, recently viewed tickets, what is on their plate."""
