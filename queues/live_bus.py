@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
 
 from queues.names import live_channel, presence_key
-from router.context import Presence
+from router.context import LiveBusUnavailable, Presence
 from router.effects import live, ticket_topic
 
 _CHANNEL_PREFIX = live_channel("")
@@ -54,12 +55,16 @@ class RedisLiveBus:
 
     @asynccontextmanager
     async def listen(self, topics: Sequence[str]) -> AsyncIterator[RedisLiveListener]:
+        """Subscribed for the block; a lost connection inside it (or at the start) is ``LiveBusUnavailable``."""
         pubsub = self.redis.pubsub()
         try:
             await pubsub.subscribe(*(live_channel(t) for t in topics))
             yield RedisLiveListener(pubsub)
+        except (RedisError, OSError) as exc:
+            raise LiveBusUnavailable(repr(exc)) from exc
         finally:
-            await pubsub.aclose()
+            with suppress(RedisError, OSError):
+                await pubsub.aclose()
 
     async def publish(self, topic: str, message: str) -> None:
         await self.redis.publish(live_channel(topic), message)
@@ -82,8 +87,11 @@ class RedisLiveBus:
         return changed
 
     async def leave(self, ticket_id: int, agent_id: int) -> None:
-        if await cast("Awaitable[int]", self.redis.hdel(presence_key(ticket_id), str(agent_id))):
-            await self._announce(ticket_id)
+        try:
+            if await cast("Awaitable[int]", self.redis.hdel(presence_key(ticket_id), str(agent_id))):
+                await self._announce(ticket_id)
+        except (RedisError, OSError) as exc:
+            raise LiveBusUnavailable(repr(exc)) from exc
 
     async def who(self, ticket_id: int) -> list[Presence]:
         now, found = time.time(), []

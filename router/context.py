@@ -89,6 +89,10 @@ class Presence:
     typing: bool
 
 
+class LiveBusUnavailable(Exception):
+    """Redis cannot be reached for live messages or presence: a stream ends quietly (the browser reconnects)."""
+
+
 class LiveListener(Protocol):
     async def next(self, wait_seconds: float) -> dict[str, Any] | None:
         """The next message on the subscribed topics (decoded JSON, ``topic`` added), None after ``wait_seconds``."""

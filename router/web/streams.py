@@ -15,16 +15,19 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import structlog
 
-from router.context import LiveBusPort, LiveListener, Presence, TierQueuePort
+from router.context import LiveBusPort, LiveBusUnavailable, LiveListener, Presence, TierQueuePort
 from router.effects import agent_topic, ticket_topic
 from router.models.agents import Agent
 from router.web.live import HEARTBEAT_SECONDS, MAX_STREAM_SECONDS, TierWatch
 
+log = structlog.get_logger(__name__)
 #: A viewer's presence lapses this long after the stream's last beat (a crashed process, a lost network).
 PRESENCE_TTL = 20.0
 BEAT_SECONDS = 5.0
@@ -103,9 +106,12 @@ async def page_events(
                 if time.monotonic() - last_sent >= HEARTBEAT_SECONDS:
                     yield ": keep-alive\n\n"
                     last_sent = time.monotonic()
+    except LiveBusUnavailable as exc:  # Redis is away: end the stream; the browser retries in 3 s
+        log.warning("live_stream_ended", agent_id=viewer.agent_id, error=str(exc))
     finally:
         if ticket is not None:
-            with anyio.CancelScope(shield=True):  # the page is gone: so is the agent's presence
+            # The page is gone: so is the agent's presence (with Redis away, its lifetime runs out on its own).
+            with anyio.CancelScope(shield=True), suppress(LiveBusUnavailable):
                 await live.leave(ticket.ticket_id, viewer.agent_id)
 
 

@@ -204,3 +204,23 @@ async def test_a_held_reply_asks_for_its_files_again(runtime: Runtime, client: h
     assert held.status_code == 409
     assert "Attach your files again" in held.text and "debug.log" in held.text
     assert 'enctype="multipart/form-data"' in held.text and "Log attached." not in await _messages(runtime, ticket_id)
+
+
+@one_backend
+async def test_a_stream_ends_quietly_when_redis_is_away(runtime: Runtime) -> None:
+    """No traceback and no hang: the stream ends and the browser reconnects (``retry: 3000``)."""
+    ticket_id = await open_ticket(runtime, tier=1)
+    ada = await web_agent(runtime, tiers=(1,))
+    away = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    try:
+        stream = streams.page_events(
+            RedisLiveBus(away), runtime.app.tier_queue, streams.Viewer.of(ada), tiers=[], ticket_id=ticket_id,
+            poll_seconds=0.05,
+        )  # fmt: skip
+        assert await asyncio.wait_for(_all(stream), timeout=5) == ["retry: 3000\n\n"]
+    finally:
+        await away.aclose()
+
+
+async def _all(stream: AsyncIterator[str]) -> list[str]:
+    return [chunk async for chunk in stream]
