@@ -8,7 +8,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from router import logs, openapi, problems
+from router.agents.routes import api as agents_api
 from router.context import AppContext
+from router.customers.routes import api as customers_api
 from router.intake.routes import api as intake_api
 from router.macros.routes import api as macros_api
 from router.metrics import RequestTimer
@@ -24,6 +26,7 @@ from router.tickets.attachment_routes import api as attachments_api
 from router.tickets.handover_routes import api as handover_api
 from router.tickets.routes import api as tickets_api
 from router.tierqueues.routes import api as queues_api
+from router.web import favicon
 from router.web import install as install_web
 from router.webhooks.routes import api as webhooks_api
 from router.workspace.routes import api as workspace_api
@@ -66,10 +69,13 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(reports_api)
     v1.include_router(notifications_api)
     v1.include_router(workspace_api)
+    v1.include_router(agents_api)
+    v1.include_router(customers_api)
     app.include_router(v1)
     app.include_router(system_api)
     docs.install(app)
     install_web(app, settings)
+    favicon.install(app)
     app.include_router(reports_pages)
     app.add_middleware(
         problems.BodyLimit,

@@ -112,6 +112,18 @@ def migrate(url: str, **attributes: Any) -> None:
         engine.dispose()
 
 
+async def flush_unique(session: AsyncSession, conflict: Exception) -> None:
+    """Flush, and raise ``conflict`` (a domain error saying what is taken) when a unique key refuses the rows:
+    another transaction took the email, reference or domain between our check and our insert. The
+    transaction is spoiled then; the edge rolls it back."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise conflict from None
+
+
 async def insert_ignoring(session: AsyncSession, table: Any, rows: list[dict[str, Any]]) -> None:
     """Many rows in one ``INSERT ... ON CONFLICT DO NOTHING`` (rows already there are left as they are).
     Give the rows in key order: two transactions inserting overlapping keys then lock them in one order."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import nh3
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from rules.vocabulary import PRIORITIES
@@ -37,8 +40,36 @@ def duration(seconds: float | None) -> str:
     return f"{s // 86400} d {s % 86400 // 3600} h"
 
 
+def zone_of(agent: Any) -> tzinfo:
+    """The agent's time zone (their profile setting; ``router.agents.service.checked_time_zone``), else UTC."""
+    name = getattr(agent, "time_zone", None)
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # a zone removed from the tz database since it was saved
+        return UTC
+
+
+def local_time(value: datetime | None, zone: tzinfo) -> str:
+    """``2026-11-30 10:15 CET``: the moment in ``zone``, named by its abbreviation (or offset)."""
+    if value is None:
+        return "\u2013"
+    local = value.astimezone(zone)
+    name = local.tzname() or local.strftime("%z")
+    return local.strftime("%Y-%m-%d %H:%M ") + (name if name.isalpha() else f"UTC{local.strftime('%z')}")
+
+
 def timestamp(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "\u2013"
+    """A moment in UTC (mail, macros: words a customer reads)."""
+    return local_time(value, UTC)
+
+
+@pass_context
+def agent_timestamp(context: Context, value: datetime | None) -> str:
+    """The ``timestamp`` filter: a moment in the signed-in agent's time zone (the page's ``agent``), UTC on
+    pages and mail without one."""
+    return local_time(value, zone_of(context.get("agent")))
 
 
 def make_templates() -> Environment:
@@ -49,6 +80,6 @@ def make_templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(sanitized=sanitized, duration=duration, timestamp=timestamp)
+    env.filters.update(sanitized=sanitized, duration=duration, timestamp=agent_timestamp)
     env.globals["priorities"] = PRIORITIES
     return env

@@ -24,6 +24,10 @@ KNOWN_HTML = {
     "/ui/login",
     "/ui/queues/{tier}",
     "/ui/tickets/{ticket_id}",
+    "/ui/admin/agents",
+    "/ui/admin/agents/{agent_id}",
+    "/ui/admin/customers",
+    "/ui/profile",
 }
 
 #: Endless event streams (not HTML; ``httpx.ASGITransport`` would wait for their end).

@@ -1,4 +1,4 @@
-"""Agents and their bearer tokens."""
+"""Agents and their bearer tokens; administration by leads and admins (every change in the admin log)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,20 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.addresses import normalized_email
 from router.agents import sessions
+from router.audit import admin_log
+from router.db import flush_unique
 from router.effects import CredentialsChanged, after_commit
-from router.errors import Conflict, Invalid, NotFound
+from router.errors import Conflict, Forbidden, Invalid, NotFound
 from router.models.agents import Agent, ApiToken, Role
 from router.models.columns import text_length
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, SUPPORT_TIERS
@@ -47,16 +51,18 @@ async def add_agent(
     role: str,
     tiers: Iterable[int],
     password: str | None = None,
+    by: Agent | None = None,
 ) -> Agent:
-    """A new agent (``checked_identity`` says what name and email are accepted); the email is unique."""
+    """A new agent (``checked_identity`` says what name and email are accepted); the email is unique.
+
+    ``by`` is the lead or admin adding them (None: the command line); a lead may not add an admin.
+    """
     name, email = checked_identity(name, email)
-    if role not in Role.__members__:
-        raise Invalid(f"role must be one of {', '.join(Role.__members__)}, got {role!r}", field="role")
-    tier_list = sorted(set(tiers))
-    if any(t not in SUPPORT_TIERS for t in tier_list):
-        raise Invalid(f"support tiers are {MIN_SUPPORT_TIER} to {MAX_SUPPORT_TIER}, got {tier_list}", field="tiers")
+    checked_role(role)
+    may_manage(by, role)
+    tier_list = checked_tiers(tiers)
     if (await session.exec(select(Agent).where(Agent.email == email))).first() is not None:
-        raise Conflict(f"an agent with email {email} exists")
+        raise Conflict(f"an agent with email {email} exists", field="email")
     agent = Agent(
         name=name,
         email=email,
@@ -65,8 +71,64 @@ async def add_agent(
         password_hash=_hasher.hash(password) if password else None,
     )
     session.add(agent)
-    await session.flush()
+    await flush_unique(session, Conflict(f"an agent with email {email} exists", field="email"))
+    admin_log.record(
+        session, by, "agent.added", subject(agent), email=email, role=role, tiers=tier_list, password=bool(password)
+    )
     return agent
+
+
+def subject(agent: Agent) -> str:
+    return f"agent:{agent.id}"
+
+
+def checked_role(role: str) -> str:
+    if role not in Role.__members__:
+        raise Invalid(f"role must be one of {', '.join(Role.__members__)}, got {role!r}", field="role")
+    return role
+
+
+def checked_tiers(tiers: Iterable[int]) -> list[int]:
+    tier_list = sorted(set(tiers))
+    if any(t not in SUPPORT_TIERS for t in tier_list):
+        raise Invalid(f"support tiers are {MIN_SUPPORT_TIER} to {MAX_SUPPORT_TIER}, got {tier_list}", field="tiers")
+    return tier_list
+
+
+def checked_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"a web UI password needs at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    return password
+
+
+def checked_time_zone(text: str | None) -> str | None:
+    """An IANA time zone name (``Europe/Berlin``), checked with zoneinfo; empty means UTC (None)."""
+    name = (text or "").strip()
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(
+            f"{name!r} is not a time zone name such as Europe/Berlin or America/New_York", field="time_zone"
+        ) from None
+    return name
+
+
+@cache
+def time_zone_names() -> list[str]:
+    """Every name ``checked_time_zone`` accepts, sorted (for the profile form's suggestions)."""
+    return sorted(available_timezones())
+
+
+def may_manage(by: Agent | None, role: str) -> None:
+    """Leads and admins manage agents; only admins manage admins (and give the role). None: the command line."""
+    if by is None:
+        return
+    if not by.is_lead:
+        raise Forbidden("only leads and admins manage agents")
+    if role == Role.admin and by.role != Role.admin:
+        raise Forbidden("only admins add, change or give the admin role")
 
 
 @cache
@@ -109,41 +171,54 @@ def _credentials_changed(session: AsyncSession) -> None:
     after_commit(session, CredentialsChanged())
 
 
-async def deactivate(session: AsyncSession, agent: Agent) -> None:
-    """The agent can no longer sign in or call the API: web sessions end now, tokens on the next request."""
+async def deactivate(session: AsyncSession, agent: Agent, by: Agent | None = None) -> None:
+    """The agent can no longer sign in or call the API: web sessions end now, tokens on the next request.
+
+    ``by`` is the lead or admin doing it (None: the command line); nobody deactivates themselves."""
     assert agent.id is not None
+    may_manage(by, agent.role)
+    if by is not None and by.id == agent.id:
+        raise Forbidden("you cannot deactivate yourself")
+    if agent.active:
+        admin_log.record(session, by, "agent.deactivated", subject(agent))
     agent.active = False
     await sessions.end_all(session, agent.id)
     _credentials_changed(session)
 
 
-async def set_password(session: AsyncSession, agent: Agent, password: str) -> None:
-    """A new web password; every web session of the agent ends (a stolen cookie dies with the old password)."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"a web UI password needs at least {MIN_PASSWORD_LENGTH} characters", field="password")
+async def reactivate(session: AsyncSession, agent: Agent, by: Agent | None = None) -> None:
+    may_manage(by, agent.role)
+    if not agent.active:
+        agent.active = True
+        admin_log.record(session, by, "agent.activated", subject(agent))
+        _credentials_changed(session)
+
+
+async def set_password(session: AsyncSession, agent: Agent, password: str, by: Agent | None = None) -> None:
+    """A new web password; every web session of the agent ends (a stolen cookie dies with the old password).
+    The admin log records that it changed, never the password."""
+    may_manage(by, agent.role)
+    agent.password_hash = _hasher.hash(checked_password(password))
     assert agent.id is not None
-    agent.password_hash = _hasher.hash(password)
     await sessions.end_all(session, agent.id)
+    admin_log.record(session, by, "agent.password_reset", subject(agent))
 
 
-async def set_role(session: AsyncSession, agent: Agent, role: str, tiers: Iterable[int] | None = None) -> None:
+async def set_role(
+    session: AsyncSession, agent: Agent, role: str, tiers: Iterable[int] | None = None, by: Agent | None = None
+) -> None:
     """A new role (and tiers): in force on the agent's next request, web or API, in every process."""
-    if role not in Role.__members__:
-        raise Invalid(f"role must be one of {', '.join(Role.__members__)}, got {role!r}", field="role")
-    if tiers is not None:
-        tier_list = sorted(set(tiers))
-        if any(t not in SUPPORT_TIERS for t in tier_list):
-            raise Invalid(f"support tiers are {MIN_SUPPORT_TIER} to {MAX_SUPPORT_TIER}, got {tier_list}", field="tiers")
-        agent.tiers = tier_list
-    agent.role = role
-    _credentials_changed(session)
+    await change_agent(session, by, agent, role=role, tiers=tiers)
 
 
-async def revoke_tokens(session: AsyncSession, agent: Agent) -> int:
+async def revoke_tokens(session: AsyncSession, agent: Agent, by: Agent | None = None) -> int:
     """Revoke every API token of the agent (refused from the next request on); returns how many."""
+    may_manage(by, agent.role)
     rows = (await session.exec(select(ApiToken).where(ApiToken.agent_id == agent.id, ApiToken.revoked == False))).all()  # noqa: E712
     for token in rows:
         token.revoked = True
+    if rows:
+        admin_log.record(session, by, "agent.tokens_revoked", subject(agent), tokens=[t.id for t in rows])
     _credentials_changed(session)
     return len(rows)
 
@@ -166,3 +241,116 @@ async def issue_token(session: AsyncSession, agent: Agent, label: str = "") -> s
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(agent_id=agent.id, token_hash=hash_token(token), prefix=token[:12], label=label))
     return token
+
+
+# ------------------------------------------------------------------------------------ administration
+async def list_agents(session: AsyncSession) -> list[Agent]:
+    """Every agent, active first, then by name."""
+    rows = await session.exec(select(Agent).order_by(col(Agent.active).desc(), col(Agent.name), col(Agent.id)))
+    return list(rows.all())
+
+
+async def get_agent(session: AsyncSession, agent_id: int) -> Agent:
+    agent = await session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound(f"there is no agent {agent_id}")
+    return agent
+
+
+async def find_agent(session: AsyncSession, who: str) -> Agent:
+    """By id (``7``) or email, for the command line."""
+    if who.strip().isdigit():
+        return await get_agent(session, int(who))
+    return await by_email(session, who)
+
+
+async def change_agent(
+    session: AsyncSession,
+    by: Agent | None,
+    agent: Agent,
+    *,
+    name: str | None = None,
+    role: str | None = None,
+    tiers: Iterable[int] | None = None,
+    time_zone: str | None = None,
+) -> Agent:
+    """Change what is given (None: keep). A lead changes agents and leads; nobody changes their own role."""
+    may_manage(by, agent.role)
+    before = _fields(agent)
+    if name is not None:
+        agent.name, _ = checked_identity(name, agent.email)
+    if role is not None and role != agent.role:
+        may_manage(by, checked_role(role))
+        if by is not None and by.id == agent.id:
+            raise Forbidden("you cannot change your own role (ask another lead or admin)")
+        agent.role = role
+    if tiers is not None:
+        agent.tiers = checked_tiers(tiers)
+    if time_zone is not None:
+        agent.time_zone = checked_time_zone(time_zone)
+    changed = admin_log.changes(before, _fields(agent))
+    if changed:
+        admin_log.record(session, by, "agent.changed", subject(agent), **changed)
+    if "role" in changed or "tiers" in changed:
+        _credentials_changed(session)  # in force on their next request, web or API, in every process
+    return agent
+
+
+def _fields(agent: Agent) -> dict[str, Any]:
+    return {"name": agent.name, "role": agent.role, "tiers": list(agent.tiers), "time_zone": agent.time_zone}
+
+
+async def set_time_zone(session: AsyncSession, agent: Agent, time_zone: str) -> Agent:
+    """The agent's own profile setting (no lead needed): the time zone their pages show times in."""
+    before = agent.time_zone
+    agent.time_zone = checked_time_zone(time_zone)
+    if agent.time_zone != before:
+        admin_log.record(session, agent, "agent.changed", subject(agent), time_zone=[before, agent.time_zone])
+    return agent
+
+
+async def set_active(session: AsyncSession, by: Agent | None, agent: Agent, active: bool) -> Agent:
+    """Deactivate (no sign-in, no API token works; history keeps their name) or reactivate an agent."""
+    await (reactivate(session, agent, by) if active else deactivate(session, agent, by))
+    return agent
+
+
+async def reset_password(session: AsyncSession, by: Agent | None, agent: Agent, password: str) -> Agent:
+    await set_password(session, agent, password, by)
+    return agent
+
+
+async def tokens_of(session: AsyncSession, agent: Agent) -> list[ApiToken]:
+    """The agent's tokens (prefix, label, revoked), newest first; the tokens themselves are not stored."""
+    rows = await session.exec(select(ApiToken).where(ApiToken.agent_id == agent.id).order_by(col(ApiToken.id).desc()))
+    return list(rows.all())
+
+
+async def issue_token_for(
+    session: AsyncSession, by: Agent | None, agent: Agent, label: str = ""
+) -> tuple[ApiToken, str]:
+    """A new token for ``agent`` issued by a lead or admin: the row and the token, shown once."""
+    may_manage(by, agent.role)
+    if not agent.active:
+        raise Conflict(f"agent {agent.email} is deactivated: reactivate them first")
+    label = label.strip()
+    if len(label) > (limit := text_length(ApiToken, "label")):
+        raise Invalid(f"a label has at most {limit} characters, got {len(label)}", field="label")
+    token = await issue_token(session, agent, label)
+    await session.flush()
+    row = (await session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))).one()
+    admin_log.record(session, by, "agent.token_issued", subject(agent), token_id=row.id, prefix=row.prefix, label=label)
+    return row, token
+
+
+async def revoke_token(session: AsyncSession, by: Agent | None, agent: Agent, token_id: int) -> ApiToken:
+    """Revoke one of the agent's tokens: refused from the next request on, in every process."""
+    may_manage(by, agent.role)
+    row = await session.get(ApiToken, token_id)
+    if row is None or row.agent_id != agent.id:
+        raise NotFound(f"agent {agent.id} has no token {token_id}")
+    if not row.revoked:
+        row.revoked = True
+        admin_log.record(session, by, "agent.token_revoked", subject(agent), token_id=row.id, prefix=row.prefix)
+        _credentials_changed(session)
+    return row

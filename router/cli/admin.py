@@ -94,7 +94,8 @@ def agents_add(
             tiers=tier_list,
             password=password,
         )
-        return await agents.issue_token(session, agent, label="cli")
+        _row, token = await agents.issue_token_for(session, None, agent, label="cli")
+        return token
 
     token = _commit_or_exit(work)
     console.print(f"agent {email} added ({role}, tiers {','.join(map(str, tier_list))})")

@@ -1,4 +1,5 @@
-"""Customers: find the one behind a requester, create and re-tier customers with history."""
+"""Customers: find the one behind a requester, create, edit and re-tier customers with history, their domains
+and contacts; every administrative change in the admin log (``router.audit.admin_log``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.db import insert_ignoring
-from router.errors import Conflict, Invalid
-from router.models.columns import utcnow
+from router.addresses import normalized_domain, normalized_email
+from router.audit import admin_log
+from router.db import flush_unique, insert_ignoring
+from router.errors import Conflict, Invalid, NotFound
+from router.models.agents import Agent
+from router.models.columns import text_length, utcnow
 from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
 from rules.vocabulary import CUSTOMER_TIERS, MAX_CUSTOMER_TIER, MIN_CUSTOMER_TIER
 
@@ -94,11 +98,13 @@ async def create_customer(
     domains: Iterable[str] = (),
     contacts: Iterable[str] = (),
     attributes: dict[str, Any] | None = None,
+    by: Agent | None = None,
 ) -> Customer:
+    """A new customer; ``by`` is the lead or admin adding it (None: the command line or an import)."""
     if tier not in CUSTOMER_TIERS:
         raise Invalid(f"customer tier must be {MIN_CUSTOMER_TIER} to {MAX_CUSTOMER_TIER}, got {tier}", field="tier")
     if await find_by_ref(session, external_ref) is not None:
-        raise Conflict(f"a customer with reference {external_ref!r} exists")
+        raise Conflict(f"a customer with reference {external_ref!r} exists", field="external_ref")
     customer = Customer(
         external_ref=external_ref,
         name=name,
@@ -108,7 +114,7 @@ async def create_customer(
         attributes=attributes or {},
     )
     session.add(customer)
-    await session.flush()
+    await flush_unique(session, Conflict(f"a customer with reference {external_ref!r} exists", field="external_ref"))
     assert customer.id is not None
     session.add(CustomerTierChange(customer_id=customer.id, from_tier=None, to_tier=tier, reason="onboarding"))
     for domain in sorted({d.lower() for d in domains}):
@@ -117,7 +123,12 @@ async def create_customer(
         session.add(CustomerDomain(domain=domain, customer_id=customer.id))
     for email in sorted({e.lower() for e in contacts}):
         await _claim_contact(session, email, customer.id)
+    admin_log.record(session, by, "customer.added", subject(customer), external_ref=external_ref, tier=tier)
     return customer
+
+
+def subject(customer: Customer) -> str:
+    return f"customer:{customer.id}"
 
 
 async def _claim_contact(session: AsyncSession, email: str, customer_id: int) -> None:
@@ -128,15 +139,135 @@ async def _claim_contact(session: AsyncSession, email: str, customer_id: int) ->
     elif contact.customer_id is None:
         contact.customer_id = customer_id
     elif contact.customer_id != customer_id:
-        raise Conflict(f"contact {email} belongs to another customer", field="contacts")
+        owner = await session.get(Customer, contact.customer_id)
+        held_by = f"{owner.name} ({owner.external_ref})" if owner is not None else f"customer {contact.customer_id}"
+        raise Conflict(f"contact {email} belongs to another customer: {held_by}", field="contacts")
 
 
-async def change_tier(session: AsyncSession, customer: Customer, tier: int, reason: str) -> Customer:
+async def change_tier(
+    session: AsyncSession, customer: Customer, tier: int, reason: str, by: Agent | None = None
+) -> Customer:
     """Move a customer to another value tier; history keeps every step and the best tier reached."""
     if tier not in CUSTOMER_TIERS:
         raise Invalid(f"customer tier must be {MIN_CUSTOMER_TIER} to {MAX_CUSTOMER_TIER}, got {tier}", field="tier")
     assert customer.id is not None
     session.add(CustomerTierChange(customer_id=customer.id, from_tier=customer.value_tier, to_tier=tier, reason=reason))
+    admin_log.record(
+        session, by, "customer.retiered", subject(customer), tier=[customer.value_tier, tier], reason=reason
+    )
     customer.value_tier = tier
     customer.highest_tier = min(customer.highest_tier, tier)
     return customer
+
+
+# ------------------------------------------------------------------------------------ administration
+async def get_customer(session: AsyncSession, customer_id: int) -> Customer:
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"there is no customer {customer_id}")
+    return customer
+
+
+def _checked_text(value: str, field: str, what: str) -> str:
+    value = value.strip()
+    if not value:
+        raise Invalid(f"a customer needs {what}", field=field)
+    if len(value) > (limit := text_length(Customer, field)):
+        raise Invalid(f"{what} has at most {limit} characters, got {len(value)}", field=field)
+    return value
+
+
+async def edit_customer(
+    session: AsyncSession,
+    by: Agent | None,
+    customer: Customer,
+    *,
+    name: str | None = None,
+    external_ref: str | None = None,
+    tier: int | None = None,
+    reason: str = "",
+) -> Customer:
+    """Rename, give another reference (unique) or move to another value tier (kept in its tier history)."""
+    before = {"name": customer.name, "external_ref": customer.external_ref}
+    if name is not None:
+        customer.name = _checked_text(name, "name", "a name")
+    if external_ref is not None:
+        ref = _checked_text(external_ref, "external_ref", "a reference")
+        if ref != customer.external_ref and await find_by_ref(session, ref) is not None:
+            raise Conflict(f"another customer has the reference {ref!r}", field="external_ref")
+        customer.external_ref = ref
+        await flush_unique(session, Conflict(f"another customer has the reference {ref!r}", field="external_ref"))
+    changed = admin_log.changes(before, {"name": customer.name, "external_ref": customer.external_ref})
+    if changed:
+        admin_log.record(session, by, "customer.changed", subject(customer), **changed)
+    if tier is not None and tier != customer.value_tier:
+        await change_tier(session, customer, tier, reason.strip() or "changed by hand", by=by)
+    return customer
+
+
+async def add_domain(session: AsyncSession, by: Agent | None, customer: Customer, domain: str) -> str:
+    """Senders from ``domain`` belong to the customer from now on; a domain has one customer."""
+    assert customer.id is not None
+    domain = normalized_domain(domain)
+    held = await session.get(CustomerDomain, domain)
+    if held is not None:
+        if held.customer_id == customer.id:
+            return domain
+        owner = await session.get(Customer, held.customer_id)
+        held_by = f"{owner.name} ({owner.external_ref})" if owner is not None else f"customer {held.customer_id}"
+        raise Conflict(f"domain {domain} belongs to another customer: {held_by}", field="domain")
+    session.add(CustomerDomain(domain=domain, customer_id=customer.id))
+    await flush_unique(session, Conflict(f"domain {domain} was just given to another customer", field="domain"))
+    admin_log.record(session, by, "customer.domain_added", subject(customer), domain=domain)
+    return domain
+
+
+async def remove_domain(session: AsyncSession, by: Agent | None, customer: Customer, domain: str) -> None:
+    held = await session.get(CustomerDomain, domain.strip().lower())
+    if held is None or held.customer_id != customer.id:
+        raise NotFound(f"customer {customer.external_ref} has no domain {domain!r}")
+    await session.delete(held)
+    admin_log.record(session, by, "customer.domain_removed", subject(customer), domain=held.domain)
+
+
+async def add_contact(session: AsyncSession, by: Agent | None, customer: Customer, email: str) -> str:
+    """A person of the customer (one seen in mail that no customer holds is taken over)."""
+    assert customer.id is not None
+    email = normalized_email(email)
+    held = await session.get(CustomerContact, email)
+    if held is not None and held.customer_id == customer.id:
+        return email
+    await _claim_contact(session, email, customer.id)
+    admin_log.record(session, by, "customer.contact_added", subject(customer), email=email)
+    return email
+
+
+async def remove_contact(session: AsyncSession, by: Agent | None, customer: Customer, email: str) -> None:
+    """The person is no longer the customer's (they stay known, held by no customer, like a new sender)."""
+    held = await session.get(CustomerContact, email.strip().lower())
+    if held is None or held.customer_id != customer.id:
+        raise NotFound(f"customer {customer.external_ref} has no contact {email!r}")
+    held.customer_id = None
+    admin_log.record(session, by, "customer.contact_removed", subject(customer), email=held.email)
+
+
+async def add_customer(
+    session: AsyncSession,
+    by: Agent | None,
+    *,
+    external_ref: str,
+    name: str,
+    tier: int,
+    domains: Iterable[str] = (),
+    contacts: Iterable[str] = (),
+) -> Customer:
+    """A new customer from a person's input: text checked, domains and addresses checked and normalized."""
+    return await create_customer(
+        session,
+        external_ref=_checked_text(external_ref, "external_ref", "a reference"),
+        name=_checked_text(name, "name", "a name"),
+        tier=tier,
+        domains=[normalized_domain(d, field="domains") for d in domains if d.strip()],
+        contacts=[normalized_email(e, field="contacts") for e in contacts if e.strip()],
+        by=by,
+    )

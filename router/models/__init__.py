@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from router.models.admin import AdminEvent
 from router.models.agents import Agent, ApiToken, WebSession
 from router.models.audit import AuditEvent
 from router.models.claims import ClaimKey
@@ -27,6 +28,7 @@ from router.models.workspace import RecentTicket, SavedView
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AdminEvent",
     "Agent",
     "ApiToken",
     "Attachment",

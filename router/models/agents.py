@@ -30,6 +30,8 @@ class Agent(SQLModel, table=True):
     #: argon2 hash for the web UI sign-in; empty for API-only agents.
     password_hash: str | None = None
     active: bool = True
+    #: IANA time zone the web UI shows times in (a profile setting); empty: UTC.
+    time_zone: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     @property

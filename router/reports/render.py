@@ -7,6 +7,7 @@ declaration, so the page works offline, under a strict Content-Security-Policy, 
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import pygal
@@ -14,6 +15,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 from pygal.style import Style
 
+from router.rendering import local_time
 from router.reports.queries import AGE_BUCKETS
 from router.reports.schemas import Breakdown, SlaReport
 
@@ -125,6 +127,37 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %"
 
 
+def first_day(moment: datetime, zone: tzinfo = UTC) -> date:
+    """The day the window starts on, in ``zone``."""
+    return moment.astimezone(zone).date()
+
+
+def last_day(until: datetime, zone: tzinfo = UTC) -> date:
+    """The last day inside a window that ends (exclusively) at ``until``: a window to midnight ends the day
+    before; a window to now ends today."""
+    return (until.astimezone(zone) - timedelta(microseconds=1)).date()
+
+
+def context(report: SlaReport, zone: tzinfo = UTC) -> dict[str, Any]:
+    """What ``reports/_body.html`` needs: the report, its charts and how to write figures, days and moments."""
+    return {
+        "report": report,
+        "charts": charts(report),
+        "duration": duration,
+        "percent": percent,
+        "first_day": lambda moment: first_day(moment, zone).isoformat(),
+        "last_day": lambda moment: last_day(moment, zone).isoformat(),
+        "moment": lambda moment: local_time(moment, zone),
+        "zone_name": str(zone),
+    }
+
+
+def to_page(templates: Environment, zone: tzinfo, shell: dict[str, Any], report: SlaReport) -> str:
+    """The report inside the web UI (``web/reports.html``: navigation bar, date-range picker); ``shell`` is
+    what every UI page gets (``router.web.render.page_context``)."""
+    return templates.get_template("web/reports.html").render(**shell, **context(report, zone))
+
+
 def to_html(templates: Environment, report: SlaReport) -> str:
-    template = templates.get_template("reports/sla.html")
-    return template.render(report=report, charts=charts(report), duration=duration, percent=percent)
+    """The report as a file of its own (styles inline, no scripts): ``format=html`` and the CLI."""
+    return templates.get_template("reports/sla.html").render(**context(report))

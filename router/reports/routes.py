@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from functools import partial
 from typing import Annotated
@@ -16,13 +17,15 @@ from router.deps import ContextDep, CurrentLead, SessionDep, bearer_scheme, curr
 from router.models.agents import Agent
 from router.models.columns import utcnow
 from router.openapi import LEADS_ONLY, SIGNED_IN_WITH_PARAMETERS, answer, problems
-from router.reports import render
+from router.rendering import zone_of
+from router.reports import page_range, render
 from router.reports import service as reports
 from router.reports.csv import to_csv
 from router.reports.queries import Filters
 from router.reports.schemas import SlaReport
 from router.security_headers import SELF_CONTAINED_PAGE_POLICY
 from router.web.deps import signed_in_agent
+from router.web.render import page_context
 
 api = APIRouter(prefix="/reports", tags=["reports"], responses=SIGNED_IN_WITH_PARAMETERS | LEADS_ONLY)
 #: The report page is self-contained (inline styles and charts); the other security headers come from
@@ -112,10 +115,19 @@ async def reports_page(
     ctx: ContextDep,
     request: Request,
     lead: Annotated[Agent | None, Depends(page_reader)],
+    from_day: Annotated[
+        date | None, Query(alias="from", description="first day, in the agent's time zone (the date picker)")
+    ] = None,
+    to_day: Annotated[date | None, Query(alias="to", description="last day, included (the date picker)")] = None,
 ) -> Response:
-    """The report as a page with inline SVG charts; a browser without a session is sent to sign in."""
+    """The report as a page with the navigation bar, a date-range picker and inline SVG charts; a browser
+    without a session is sent to sign in. ``from``/``to`` are days in the agent's time zone."""
     if lead is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/ui/login?{urlencode({'next': target})}", status_code=303)
-    page = await reports.sla_report_off_loop(ctx.engine, filters, partial(render.to_html, ctx.templates))
-    return HTMLResponse(page, headers=_PAGE_HEADERS)
+    zone = zone_of(lead)
+    filters = page_range.with_days(filters, from_day, to_day, zone)
+    # What the page needs from the request (CSRF token, notices) is read here; the rest renders off the loop.
+    shell = {**page_context(request, ctx, agent=lead), "picked": page_range.picked(filters, zone)}
+    html = await reports.sla_report_off_loop(ctx.engine, filters, partial(render.to_page, ctx.templates, zone, shell))
+    return HTMLResponse(html, headers={"Content-Security-Policy": page_range.CSP})

@@ -24,14 +24,19 @@ def page(
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    html = ctx.templates.get_template(template).render(
-        agent=agent,
-        csrf=csrf_token(request),
-        flashes=take_flashes(request),
-        path=request.url.path,
-        tier_names=ctx.settings.support_tier_names,
-        customer_tier_names=ctx.settings.customer_tier_names,
-        unread_notifications=getattr(request.state, "unread_notifications", None),
-        **context,
-    )
+    html = ctx.templates.get_template(template).render(**page_context(request, ctx, agent=agent), **context)
     return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def page_context(request: Request, ctx: AppContext, *, agent: Agent | NavAgent | None) -> dict[str, Any]:
+    """What every page's template gets (``web/base.html``): read from the request, so a page rendered
+    elsewhere (the report, off the event loop) takes it along."""
+    return {
+        "agent": agent,
+        "csrf": csrf_token(request),
+        "flashes": take_flashes(request),
+        "path": request.url.path,
+        "tier_names": ctx.settings.support_tier_names,
+        "customer_tier_names": ctx.settings.customer_tier_names,
+        "unread_notifications": getattr(request.state, "unread_notifications", None),
+    }

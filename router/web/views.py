@@ -20,6 +20,7 @@ from router.models.audit import AuditEvent
 from router.models.columns import utcnow
 from router.models.tickets import OPEN_STATUSES, Attachment, Message, Status, Ticket
 from router.tickets import handover
+from router.tickets import history as ticket_history
 from router.tickets import queries as ticket_queries
 from router.tickets.actors import Actor, may_act
 from router.tierqueues import service as tierqueues
@@ -110,6 +111,8 @@ class TicketPage:
     escalate_to: list[int] = field(default_factory=list)
     deescalate_to: list[int] = field(default_factory=list)
     assignable: list[Agent] = field(default_factory=list)
+    #: The requester's and the customer's other tickets that this agent may see (``router.tickets.history``).
+    history: ticket_history.TicketHistory | None = None
 
 
 def _actions(ticket: Ticket, actor: Actor) -> set[str]:
@@ -155,6 +158,7 @@ async def ticket_page(
         escalate_to=list(range(tier + 1, MAX_SUPPORT_TIER + 1)) if tier is not None else [],
         deescalate_to=list(range(MIN_SUPPORT_TIER, tier)) if tier is not None else [],
         assignable=await agents.agents_for_tier(session, tier) if "reassign" in actions and tier is not None else [],
+        history=await ticket_history.for_ticket(session, ticket, actor),
     )
 
 

@@ -1,7 +1,7 @@
 """notification_preference: the notification kinds each agent also wants by mail
 
 Revision ID: 0204
-Revises: 0018
+Revises: 0019
 Create Date: 2026-11-30 09:30:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0204"
-down_revision: str | None = "0018"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,95 @@
+"""Customer shapes of the JSON API (administration by leads and admins)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from router.bounds import MAX_ROW_ID
+from router.customers.queries import CustomerDetail
+from router.tickets.schemas import CleanText
+from rules.vocabulary import MAX_CUSTOMER_TIER, MIN_CUSTOMER_TIER
+
+CustomerId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="the customer's id")]
+CustomerTier = Annotated[int, Field(ge=MIN_CUSTOMER_TIER, le=MAX_CUSTOMER_TIER)]
+
+
+class CustomerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    external_ref: str
+    name: str
+    value_tier: int
+    onboarding_tier: int
+    highest_tier: int
+    attributes: dict[str, Any]
+    created_at: datetime
+
+
+class TierStep(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    from_tier: int | None
+    to_tier: int
+    reason: str
+    at: datetime
+
+
+class CustomerDetailOut(CustomerOut):
+    domains: list[str]
+    contacts: list[str]
+    tier_history: list[TierStep]
+
+    @classmethod
+    def of(cls, found: CustomerDetail) -> CustomerDetailOut:
+        c = found.card.customer
+        return cls.model_validate(
+            {
+                **CustomerOut.model_validate(c).model_dump(),
+                "domains": found.domains,
+                "contacts": found.contacts,
+                "tier_history": [TierStep.model_validate(h) for h in found.card.history],
+            }
+        )
+
+
+class CustomerList(BaseModel):
+    items: list[CustomerOut]
+    total: int
+
+
+class CustomerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    external_ref: CleanText = Field(min_length=1, max_length=120)
+    name: CleanText = Field(min_length=1, max_length=200)
+    tier: CustomerTier
+    domains: list[CleanText] = Field(default_factory=list, max_length=100)
+    contacts: list[CleanText] = Field(default_factory=list, max_length=1000)
+
+
+class CustomerPatch(BaseModel):
+    """What to change; a field left out is kept. A new ``value_tier`` is kept in the tier history with ``reason``."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: CleanText | None = Field(default=None, min_length=1, max_length=200)
+    external_ref: CleanText | None = Field(default=None, min_length=1, max_length=120)
+    value_tier: CustomerTier | None = None
+    reason: CleanText = Field(default="", max_length=500)
+
+
+class DomainIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    domain: CleanText = Field(min_length=1, max_length=253)
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: CleanText = Field(min_length=3, max_length=320)
