@@ -10,7 +10,7 @@ from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 
 from queues.credentials import move_credentials_epoch
-from queues.names import SLA_TIMERS, arq_queue_for, tier_age_key, tier_queue_key
+from queues.names import SLA_TIMERS, arq_queue_for, live_channel, tier_age_key, tier_queue_key
 from router.effects import (
     MAIL,
     CancelTimer,
@@ -19,6 +19,7 @@ from router.effects import (
     EnqueueJob,
     PlaceInQueue,
     PublishEvent,
+    PublishLive,
     RemoveFromQueue,
     ScheduleTimer,
     publish_job,
@@ -87,6 +88,12 @@ class RedisEffectSink:
                 await enqueue(self.pool, effect)
             elif isinstance(effect, PublishEvent) and self.event_wanted(effect.event_type):
                 await enqueue(self.pool, publish_job(effect.event_id))
+        live = [e for e in effects if isinstance(e, PublishLive)]
+        if live:  # last: the pages that refresh on these must find the jobs and queue moves in place
+            async with self.pool.pipeline(transaction=False) as pipe:
+                for message in live:
+                    pipe.publish(live_channel(message.topic), message.message)
+                await pipe.execute()
 
 
 def _timer(pipe: Any, effect: ScheduleTimer | CancelTimer) -> None:

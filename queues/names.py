@@ -46,3 +46,13 @@ def tier_age_key(tier: int) -> str:
 def counter_key(name: str) -> str:
     """An expiring counter (login throttling); ``name`` says what is counted, e.g. ``login:email:...``."""
     return f"{PREFIX}:counter:{name}"
+
+
+def live_channel(topic: str) -> str:
+    """Pub/sub channel of a live topic (``agent:7``, ``ticket:42``): every API process's open streams hear it."""
+    return f"{PREFIX}:live:{topic}"
+
+
+def presence_key(ticket_id: int) -> str:
+    """Hash of who has a ticket open: field agent id, value JSON ``{name, seen_until, typing_until}``."""
+    return f"{PREFIX}:presence:{ticket_id}"

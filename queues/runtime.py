@@ -16,6 +16,7 @@ from queues.connection import reconnect, redis_settings
 from queues.counters import RedisCounters
 from queues.credentials import RedisCredentialsEpoch
 from queues.dispatch import RedisEffectSink
+from queues.live_bus import RedisLiveBus
 from queues.names import ROUTING_QUEUE
 from queues.serialization import deserialize, serialize
 from queues.tier_queue import RedisTierQueue
@@ -78,6 +79,7 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
             blobs=BlobStore(settings.blob_dir),
             webhooks=webhooks,
             counters=RedisCounters(pool),
+            live=RedisLiveBus(pool),
             tokens=TokenLookup(RedisCredentialsEpoch(pool)),
         )
         app.effects = RedisEffectSink(

@@ -7,8 +7,9 @@ and effect sink arrive here as implementations of the small protocols below.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from jinja2 import Environment
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -79,6 +80,43 @@ class CredentialsEpochPort(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Presence:
+    """Someone with a ticket's page open; ``typing`` while they write a reply or note."""
+
+    agent_id: int
+    name: str
+    typing: bool
+
+
+class LiveBusUnavailable(Exception):
+    """Redis cannot be reached for live messages or presence: a stream ends quietly (the browser reconnects)."""
+
+
+class LiveListener(Protocol):
+    async def next(self, wait_seconds: float) -> dict[str, Any] | None:
+        """The next message on the subscribed topics (decoded JSON, ``topic`` added), None after ``wait_seconds``."""
+        ...
+
+
+class LiveBusPort(Protocol):
+    """Live messages for open pages across every API process (Redis pub/sub), and who has a ticket open
+    (Redis, short TTLs: presence is ephemeral and never in the database)."""
+
+    def listen(self, topics: Sequence[str]) -> AbstractAsyncContextManager[LiveListener]: ...
+
+    async def publish(self, topic: str, message: str) -> None: ...
+
+    async def present(self, ticket_id: int, agent_id: int, name: str, *, typing: bool, ttl: float) -> bool:
+        """Mark the agent on the ticket's page (typing or not) for ``ttl`` seconds; True when that changed
+        what others see (a new viewer, typing started or stopped)."""
+        ...
+
+    async def leave(self, ticket_id: int, agent_id: int) -> None: ...
+
+    async def who(self, ticket_id: int) -> list[Presence]: ...
+
+
 @dataclass
 class AppContext:
     settings: Settings
@@ -91,6 +129,7 @@ class AppContext:
     blobs: BlobStore
     webhooks: WebhooksConfig
     counters: CounterPort
+    live: LiveBusPort
     #: Group commit for new tickets (``router.intake.batcher``), made on first use.
     intake: IntakeBatcher | None = None
     #: Bearer token → agent, cached per process and checked against the credentials epoch; without an

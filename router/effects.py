@@ -8,9 +8,10 @@ A crash between commit and apply loses nothing: ``tierroute reconcile`` rebuilds
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -77,12 +78,31 @@ class CancelTimer:
 
 
 @dataclass(frozen=True)
+class PublishLive:
+    """A message for the agents' open pages (server-sent events), published on a Redis channel after the
+    commit: ``topic`` is ``agent:<id>`` (notifications) or ``ticket:<id>`` (changes, presence); ``message``
+    is JSON text. Live messages are hints to refresh: one lost to an outage costs a stale page, no data."""
+
+    topic: str
+    message: str
+
+
+@dataclass(frozen=True)
 class CredentialsChanged:
     """An agent's tokens, role or standing changed: every API process's token cache starts over
     (``router.agents.tokens``), so the change is in force on the next request."""
 
 
-Effect = PlaceInQueue | RemoveFromQueue | EnqueueJob | PublishEvent | ScheduleTimer | CancelTimer | CredentialsChanged
+Effect = (
+    PlaceInQueue
+    | RemoveFromQueue
+    | EnqueueJob
+    | PublishEvent
+    | ScheduleTimer
+    | CancelTimer
+    | PublishLive
+    | CredentialsChanged
+)
 
 
 class EffectSink(Protocol):
@@ -115,6 +135,21 @@ def take_undo(session: AsyncSession) -> list[Effect]:
     session.info.pop(_KEY, None)
     undo: list[Effect] = session.info.pop(_UNDO_KEY, [])
     return undo
+
+
+def agent_topic(agent_id: int) -> str:
+    """The live topic of one agent: their notifications."""
+    return f"agent:{agent_id}"
+
+
+def ticket_topic(ticket_id: int) -> str:
+    """The live topic of one ticket: its changes and who has it open."""
+    return f"ticket:{ticket_id}"
+
+
+def live(topic: str, event: str, data: dict[str, Any]) -> PublishLive:
+    """``event`` (the SSE event name) with its ``data``, for the pages listening on ``topic``."""
+    return PublishLive(topic, json.dumps({"event": event, **data}, default=str, separators=(",", ":")))
 
 
 def route_job(ticket_id: int) -> EnqueueJob:

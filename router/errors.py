@@ -39,6 +39,13 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class PreconditionFailed(DomainError):
+    """The client's ``If-Match`` names a version of the ticket that is no longer current."""
+
+    status = 412
+    title = "Precondition failed"
+
+
 class Invalid(DomainError):
     """A value is well typed but not acceptable; ``field`` names it."""
 

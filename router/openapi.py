@@ -39,6 +39,7 @@ _WHY = {
     403: "the agent may not do this: a tier they do not work, or leads and admins only",
     404: "no such ticket, tier or source",
     409: "the ticket's state does not allow this change",
+    412: "If-Match names a version of the ticket that is no longer current (it changed: read it again)",
     413: "the request body is over the size limit",
     415: "the body is not in the media type this operation takes",
     422: "a parameter or the body is invalid; the problem names the field",

@@ -10,7 +10,7 @@ from router.models.customers import Customer, CustomerContact, CustomerDomain, C
 from router.models.events import OutboxEvent
 from router.models.intake import Delivery, InboundMail
 from router.models.macros import Macro
-from router.models.notifications import Notification
+from router.models.notifications import Notification, NotificationPreference
 from router.models.reports import (
     DigestMail,
     ReportDay,
@@ -44,6 +44,7 @@ __all__ = [
     "Macro",
     "Message",
     "Notification",
+    "NotificationPreference",
     "OutboxEvent",
     "RecentTicket",
     "ReportDay",

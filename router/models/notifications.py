@@ -15,6 +15,19 @@ from router.models.columns import JSONColumn, UTCDateTime, utcnow
 class NotificationKind(StrEnum):
     #: An SLA clock breached and its policy says ``notify_lead``: one per lead of the ticket's tier.
     sla_breach = "sla_breach"
+    #: Someone else (a lead) gave the agent a ticket.
+    assigned = "assigned"
+    #: The requester wrote into a ticket the agent holds.
+    requester_replied = "requester_replied"
+    #: An SLA clock of a ticket the agent holds reached its warning point.
+    sla_warning = "sla_warning"
+    #: An SLA clock of a ticket the agent holds breached.
+    my_sla_breach = "my_sla_breach"
+
+
+#: Kinds mailed to an agent who has never set a preference: the lead's breach notice (as before
+#: preferences existed); the rest stay in the app until the agent asks for mail.
+DEFAULT_MAIL_KINDS: tuple[str, ...] = (NotificationKind.sla_breach,)
 
 
 class Notification(SQLModel, table=True):
@@ -34,3 +47,13 @@ class Notification(SQLModel, table=True):
     #: The notice by mail too: a ``MailStatus`` (``pending`` until the mailer sends it), or NULL when no mail
     #: goes out (outbound mail is not configured).
     mail_status: str | None = Field(default=None, max_length=16)
+
+
+class NotificationPreference(SQLModel, table=True):
+    """Which notification kinds an agent also wants by mail (in-app notices always arrive); no row: the
+    defaults, ``DEFAULT_MAIL_KINDS``."""
+
+    __tablename__ = "notification_preference"
+
+    agent_id: int = Field(foreign_key="agent.id", primary_key=True)
+    mail_kinds: list[str] = Field(default_factory=list, sa_column=Column(JSONColumn, nullable=False))

@@ -16,7 +16,15 @@ from router.settings import Settings
 
 #: The template and subject of each notification kind.
 TEMPLATES = {"sla_breach": "messages/lead_sla_breach.txt"}
-SUBJECTS = {"sla_breach": "SLA breached: {ref} ({clock}, tier {support_tier})"}
+#: Every other kind: its ``payload["text"]`` in a short mail.
+GENERAL_TEMPLATE = "messages/notification.txt"
+SUBJECTS = {
+    "sla_breach": "SLA breached: {ref} ({clock}, tier {support_tier})",
+    "assigned": "Assigned to you: {ref}",
+    "requester_replied": "Requester replied: {ref}",
+    "sla_warning": "SLA warning: {ref} ({clock})",
+    "my_sla_breach": "SLA breached on your ticket: {ref} ({clock})",
+}
 
 
 def compose(notification: Notification, agent: Agent, *, settings: Settings, templates: Environment) -> EmailMessage:
@@ -34,6 +42,6 @@ def compose(notification: Notification, agent: Agent, *, settings: Settings, tem
     mail["Auto-Submitted"] = "auto-generated"
     if "ref" in payload:
         mail["X-Tierroute-Ticket"] = str(payload["ref"])
-    template = templates.get_template(TEMPLATES.get(notification.kind, "messages/lead_sla_breach.txt"))
+    template = templates.get_template(TEMPLATES.get(notification.kind, GENERAL_TEMPLATE))
     mail.set_content(template.render(agent=agent, notification=notification, payload=payload, clock=clock))
     return mail

@@ -3,22 +3,44 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TypeVar
 
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from router.models.agents import Agent
 from router.models.columns import utcnow
 from router.models.notifications import Notification
-from router.models.tickets import MailStatus
+from router.models.tickets import MailStatus, Ticket
+
+T = TypeVar("T")
 
 
-async def for_agent(session: AsyncSession, agent_id: int, *, unread_only: bool, limit: int) -> list[Notification]:
+def _visible(agent: Agent, query: SelectOfScalar[T]) -> SelectOfScalar[T]:
+    """The agent's notifications about tickets of tiers they may see now (a ticket escalated out of their
+    tiers takes its notices with it; so does a tier taken from the agent)."""
+    query = query.outerjoin(Ticket, col(Ticket.id) == col(Notification.ticket_id))
+    query = query.where(Notification.agent_id == agent.id)
+    if not agent.is_lead:
+        seen = or_(col(Ticket.support_tier).is_(None), col(Ticket.support_tier).in_(list(agent.tiers)))
+        query = query.where(or_(col(Notification.ticket_id).is_(None), seen))
+    return query
+
+
+async def for_agent(session: AsyncSession, agent: Agent, *, unread_only: bool, limit: int) -> list[Notification]:
     """An agent's notifications, newest first."""
-    query = select(Notification).where(Notification.agent_id == agent_id)
+    query = _visible(agent, select(Notification))
     if unread_only:
         query = query.where(col(Notification.read_at).is_(None))
     return list((await session.exec(query.order_by(col(Notification.id).desc()).limit(limit))).all())
+
+
+async def unread_count(session: AsyncSession, agent: Agent) -> int:
+    """The number on the navigation bar."""
+    query = _visible(agent, select(func.count(col(Notification.id)))).where(col(Notification.read_at).is_(None))
+    return int((await session.exec(query)).one())
 
 
 #: Unread notices shown as banners on My queues (the API lists them all).
@@ -27,8 +49,7 @@ NOTICES_ON_PAGE = 5
 
 async def unread_notices(session: AsyncSession, agent: Agent) -> list[Notification]:
     """The banners of My queues: the agent's newest unread notifications."""
-    assert agent.id is not None
-    return await for_agent(session, agent.id, unread_only=True, limit=NOTICES_ON_PAGE)
+    return await for_agent(session, agent, unread_only=True, limit=NOTICES_ON_PAGE)
 
 
 async def mail_of(session: AsyncSession, notification_id: int) -> tuple[Notification, Agent] | None:

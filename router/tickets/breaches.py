@@ -13,8 +13,8 @@ from router.models.notifications import NotificationKind
 from router.models.tickets import OPEN_STATUSES, Ticket
 from router.notifications import service as notifications
 from router.sla import service as sla
+from router.tickets import notices, trail
 from router.tickets import service as tickets
-from router.tickets import trail
 from router.tickets.actors import Actor
 from router.tierqueues import placement
 from rules.vocabulary import MAX_SUPPORT_TIER, PRIORITIES, VENDOR_TIER
@@ -34,8 +34,10 @@ async def sla_check(session: AsyncSession, ticket_id: int, kind: str, generation
     if clock.state == "ok":
         sla.warn(session, ticket, clock, now)
         if clock.due_at is None or clock.due_at > now:
+            await notices.sla_reached(session, ticket, kind, breached=False)
             return "warned"
     actions = sla.breach(session, ticket, clock, now)
+    await notices.sla_reached(session, ticket, kind, breached=True)
     for action in actions:
         await _breach_action(session, ticket, action, kind, actions)
     return "breached"

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.audit import service as audit
 from router.deps import CurrentActor, SessionDep, TicketForChange, TicketFromPath
+from router.errors import PreconditionFailed
 from router.models.tickets import Ticket
 from router.openapi import JSON_BODY, ONE_TICKET, SIGNED_IN_WITH_PARAMETERS, problems
 from router.problems import require_json
-from router.tickets import listing, messages, queries
+from router.tickets import listing, messages, queries, versions
 from router.tickets import service as tickets
 from router.tickets.params import PageDep, TicketFiltersDep
 from router.tickets.schemas import (
@@ -30,8 +33,24 @@ from router.tickets.schemas import (
 
 api = APIRouter(prefix="/tickets", tags=["tickets"], responses=SIGNED_IN_WITH_PARAMETERS)
 #: What a change to one ticket can answer besides its result.
-CHANGE = ONE_TICKET | JSON_BODY | problems(409)
-JsonBody = [Depends(require_json)]
+CHANGE = ONE_TICKET | JSON_BODY | problems(409, 412)
+
+
+async def if_match(
+    ticket: TicketForChange,
+    if_match: Annotated[
+        str | None,
+        Header(max_length=1000, description="the ticket's `ETag` as you read it: refused (412) if it changed since"),
+    ] = None,
+) -> None:
+    """The optional precondition of every change: a change made on a stale read is refused, not applied."""
+    if if_match is not None and not versions.matches(ticket, if_match):
+        raise PreconditionFailed(
+            f"ticket {ticket.ref} changed since the version you read; read it again", etag=versions.etag_of(ticket)
+        )
+
+
+JsonBody = [Depends(require_json), Depends(if_match)]
 
 
 async def _out(session: AsyncSession, ticket: Ticket) -> TicketOut:
@@ -53,9 +72,11 @@ async def list_tickets(
 
 
 @api.get("/{ticket_id}", response_model=TicketDetail, responses=ONE_TICKET)
-async def get_ticket(ticket: TicketFromPath, session: SessionDep) -> TicketDetail:
-    """A ticket with its conversation and routing decision."""
+async def get_ticket(ticket: TicketFromPath, session: SessionDep, response: Response) -> TicketDetail:
+    """A ticket with its conversation and routing decision; its ``ETag`` is the version to send back as
+    ``If-Match`` with a change."""
     assert ticket.id is not None
+    response.headers["ETag"] = versions.etag_of(ticket)
     msgs = await queries.message_views(session, await queries.messages(session, ticket.id))
     return TicketDetail(**(await _out(session, ticket)).model_dump(), messages=msgs)
 

@@ -21,7 +21,7 @@ from router.models.columns import utcnow
 from router.models.sla import ClockKind
 from router.models.tickets import OPEN_STATUSES, Direction, Message, Status, Ticket, ticket_ref
 from router.sla import service as sla
-from router.tickets import messages, trail
+from router.tickets import messages, notices, trail
 from router.tickets.actors import Actor, require_may_act
 from router.tickets.inputs import MailDetails, TicketContext
 from router.tierqueues import placement
@@ -150,6 +150,8 @@ async def add_inbound(
         event="ticket.commented" if kind == "message" else None,
         event_data={"author": author, "direction": "inbound"},
     )
+    if kind == "message":
+        await notices.requester_replied(session, ticket, author)
     return message
 
 
@@ -403,4 +405,5 @@ async def reassign(session: AsyncSession, ticket: Ticket, actor: Actor, agent: A
         reason=reason,
         data={"from_agent": previous, "to_agent": agent.id},
     )
+    await notices.assigned(session, ticket, agent, actor)
     return ticket

@@ -11,11 +11,13 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.audit import service as audit
+from router.effects import after_commit, live, ticket_topic
 from router.events import service as events
 from router.models.audit import AuditEvent
 from router.models.columns import utcnow
 from router.models.tickets import Ticket
 from router.sla import service as sla
+from router.tickets.versions import version_of
 
 
 def record(
@@ -55,4 +57,8 @@ def record(
         events.emit(session, ticket, event, event_data)
     if touch:
         ticket.updated_at = utcnow()
+        if ticket.id is not None:  # open pages of the ticket hear of it once this commits
+            change: dict[str, Any] = {"version": version_of(ticket), "action": action, "actor": actor}
+            change["support_tier"] = ticket.support_tier
+            after_commit(session, live(ticket_topic(ticket.id), "changed", change))
     return appended

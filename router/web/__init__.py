@@ -18,7 +18,9 @@ from router.web import errors
 from router.web.admin_agents import admin_agents
 from router.web.admin_customers import admin_customers
 from router.web.handover import ui as handover_ui
+from router.web.live_pages import live_ui
 from router.web.macros import ui as macros_ui
+from router.web.notification_pages import notifications_ui
 from router.web.profile import profile
 from router.web.routes import PREFIX, ui
 from router.web.workspace import pages as workspace_pages
@@ -31,6 +33,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(ui)
     app.include_router(handover_ui)
     app.include_router(macros_ui)
+    app.include_router(live_ui)
+    app.include_router(notifications_ui)
     app.include_router(workspace_pages)
     for pages in (admin_agents, admin_customers, profile):
         app.include_router(pages)

@@ -11,6 +11,7 @@ from router.deps import SessionDep, SupportTierPath, TicketId
 from router.errors import DomainError
 from router.models.agents import Agent
 from router.models.tickets import Ticket
+from router.notifications import queries as notification_queries
 from router.tickets import service as tickets
 from router.tickets.actors import Actor, require_tier
 from router.web import nav
@@ -42,6 +43,7 @@ async def web_agent(request: Request, session: SessionDep) -> Agent:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired("sign in to continue", next=target)
     nav.remember(request, agent)
+    request.state.unread_notifications = await notification_queries.unread_count(session, agent)
     return agent
 
 

@@ -22,24 +22,39 @@ HEARTBEAT_SECONDS = 15.0
 MAX_STREAM_SECONDS = 600.0
 
 
+class TierWatch:
+    """The tiers' depth and head as last sent; ``changes`` gives an event for each tier that moved since."""
+
+    def __init__(self, queue: TierQueuePort, tiers: list[int]) -> None:
+        self.queue, self.tiers = queue, tiers
+        self.seen: dict[int, tuple[int, list[int]]] = {}
+
+    async def changes(self) -> list[str]:
+        """``event: tier`` with ``{tier, depth, oldest_age_seconds}`` for each tier whose queue changed."""
+        found = []
+        for tier in self.tiers:
+            depth = await self.queue.depth(tier)
+            head = await self.queue.page(tier, 0, HEAD)
+            if self.seen.get(tier) == (depth, head):
+                continue
+            self.seen[tier] = (depth, head)
+            oldest = await self.queue.oldest_created_ms(tier)
+            age = round(utcnow().timestamp() - oldest / 1000) if oldest is not None else None
+            data = json.dumps({"tier": tier, "depth": depth, "oldest_age_seconds": age})
+            found.append(f"event: tier\ndata: {data}\n\n")
+        return found
+
+
 async def tier_events(
     queue: TierQueuePort, tiers: list[int], *, poll_seconds: float, max_seconds: float = MAX_STREAM_SECONDS
 ) -> AsyncIterator[str]:
-    """``event: tier`` with ``{tier, depth, oldest_age_seconds}`` whenever a tier's queue changed."""
+    """``event: tier`` whenever a tier's queue changed (``TierWatch``), with keep-alives between."""
     yield "retry: 3000\n\n"
-    seen: dict[int, tuple[int, list[int]]] = {}
+    watch = TierWatch(queue, tiers)
     started = last_sent = time.monotonic()
     while time.monotonic() - started < max_seconds:
-        for tier in tiers:
-            depth = await queue.depth(tier)
-            head = await queue.page(tier, 0, HEAD)
-            if seen.get(tier) == (depth, head):
-                continue
-            seen[tier] = (depth, head)
-            oldest = await queue.oldest_created_ms(tier)
-            age = round(utcnow().timestamp() - oldest / 1000) if oldest is not None else None
-            data = json.dumps({"tier": tier, "depth": depth, "oldest_age_seconds": age})
-            yield f"event: tier\ndata: {data}\n\n"
+        for event in await watch.changes():
+            yield event
             last_sent = time.monotonic()
         if time.monotonic() - last_sent >= HEARTBEAT_SECONDS:
             yield ": keep-alive\n\n"

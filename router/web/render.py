@@ -38,4 +38,5 @@ def page_context(request: Request, ctx: AppContext, *, agent: Agent | NavAgent |
         "path": request.url.path,
         "tier_names": ctx.settings.support_tier_names,
         "customer_tier_names": ctx.settings.customer_tier_names,
+        "unread_notifications": getattr(request.state, "unread_notifications", None),
     }

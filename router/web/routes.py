@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BeforeValidator, StringConstraints
 
 from router.agents import service as agents
@@ -22,12 +22,12 @@ from router.models.tickets import Status
 from router.notifications import queries as notification_queries
 from router.notifications import service as notifications
 from router.notifications.schemas import NotificationId
-from router.security_headers import SECURITY_HEADERS
 from router.tickets import attachments, messages
 from router.tickets import service as tickets
 from router.tickets.schemas import _no_nul
+from router.tickets.versions import version_of
 from router.tierqueues import service as tierqueues
-from router.web import csrf, live, signin, views
+from router.web import collision, csrf, signin, views
 from router.web.deps import WebActor, WebAgent, WebTicket, WebTicketForChange, WorkedTier, signed_in_agent
 from router.web.errors import LOGIN_PATH, PREFIX, safe_next
 from router.web.render import page
@@ -140,14 +140,6 @@ async def claim_next(
     return _see_other(_ticket_url(ticket.id))
 
 
-@ui.get("/events")
-async def events(ctx: ContextDep, agent: WebAgent) -> StreamingResponse:
-    """Server-sent events: a tier's depth and head whenever they change."""
-    stream = live.tier_events(ctx.tier_queue, views.visible_tiers(agent), poll_seconds=ctx.settings.live_poll_seconds)
-    headers = {**SECURITY_HEADERS, "X-Accel-Buffering": "no"}
-    return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
-
-
 # ------------------------------------------------------------------------------------------ tickets
 @ui.get("/tickets/{ticket_id}", response_class=HTMLResponse)
 async def ticket_page(
@@ -156,7 +148,7 @@ async def ticket_page(
     """Conversation, customer card, routing explanation, SLA clocks, verified audit timeline, actions."""
     view = await views.ticket_page(session, ticket, actor, ctx.settings.take_policy)
     await recent.remember(session, agent.id or 0, ticket.id or 0)  # "Recently viewed" on My tickets
-    return page(request, ctx, "web/ticket.html", agent=agent, view=view)
+    return page(request, ctx, "web/ticket.html", agent=agent, view=view, version=version_of(ticket))
 
 
 @ui.get("/tickets/{ticket_id}/attachments/{attachment_id}")
@@ -183,18 +175,27 @@ def _quote_filename(name: str) -> str:
     return quote(name.replace("/", "_").replace("\\", "_") or "attachment", safe="")
 
 
-@ui.post("/tickets/{ticket_id}/messages")
+@ui.post("/tickets/{ticket_id}/messages", response_model=None)
 async def add_message(
     request: Request,
     ctx: ContextDep,
     session: SessionDep,
+    agent: WebAgent,
     actor: WebActor,
     ticket: WebTicketForChange,
     body: Body,
     kind: Annotated[Literal["reply", "note"], Form()] = "reply",
+    version: Annotated[str, Form(max_length=24)] = "",
+    confirmed: Annotated[bool, Form()] = False,
     files: Annotated[list[UploadFile], File()] = [],  # noqa: B006 (FastAPI copies defaults per request)
-) -> RedirectResponse:
-    """A reply (emailed to the requester; on a resolved ticket it reopens it) or an internal note, with files."""
+) -> Response:
+    """A reply (emailed to the requester; on a resolved ticket it reopens it) or an internal note, with files.
+    Sent from a page older than the ticket's last change, it is held (409) until the agent confirms it."""
+    if not confirmed and (conflict := await collision.reply_conflict(session, ticket, version)) is not None:
+        return page(
+            request, ctx, "web/reply_conflict.html", agent=agent, status=409, ticket=ticket, body=body, kind=kind,
+            conflict=conflict, dropped_files=[f.filename for f in files if f.filename],
+        )  # fmt: skip
     was_resolved = ticket.status == Status.resolved
     uploads = await attachments.read_uploads(files, max_bytes=ctx.settings.max_attachment_bytes)
     stored = attachments.store(ctx.blobs, uploads)

@@ -1,8 +1,12 @@
-// tierroute agent UI: live queue updates over server-sent events. No inline scripts anywhere (the
-// Content-Security-Policy forbids them); this file and htmx are the only scripts the pages load.
+// tierroute agent UI: live updates over server-sent events (one stream per page: tier queues,
+// notifications, and on a ticket page its changes and who else has it open). No inline scripts anywhere
+// (the Content-Security-Policy forbids them); this file and htmx are the only scripts the pages load.
 (function () {
   "use strict";
   var source = null;
+  var sourceUrl = null;
+  var TYPING_REPORT_MS = 2000;
+  var lastTypingReport = 0;
 
   function renderedDepth(tier) {
     var el = document.querySelector('[data-depth-tier="' + tier + '"]');
@@ -21,18 +25,122 @@
     window.htmx.trigger(document.body, "tierchange-" + data.tier, data);
   }
 
+  function onNotification(event) {
+    var data = JSON.parse(event.data);
+    var count = document.querySelector("[data-unread-count]");
+    if (count) {
+      count.textContent = String((parseInt(count.textContent, 10) || 0) + 1);
+    }
+    var region = document.querySelector("[data-live-notices]");
+    if (region) {
+      var note = document.createElement("p");
+      note.className = "flash live-notice";
+      var link = document.createElement("a");
+      link.href = "/ui/notifications";
+      link.textContent = data.text || data.kind.replace(/_/g, " ") + (data.ref ? " on " + data.ref : "");
+      note.appendChild(document.createTextNode("New notification: "));
+      note.appendChild(link);
+      region.appendChild(note);
+    }
+  }
+
+  function pageVersion() {
+    var el = document.querySelector("[data-ticket-version]");
+    return el ? Number(el.getAttribute("data-ticket-version")) : null;
+  }
+
+  function onChanged(event) {
+    var data = JSON.parse(event.data);
+    var banner = document.querySelector("[data-ticket-changed]");
+    var loaded = pageVersion();
+    if (!banner || loaded === null || !(Number(data.version) > loaded)) {
+      return;
+    }
+    var text = banner.querySelector("[data-ticket-changed-text]");
+    if (text) {
+      text.textContent = "This ticket changed since you opened it (" + String(data.action).replace(/_/g, " ") + ").";
+    }
+    banner.hidden = false;
+  }
+
+  function onGone() {
+    var banner = document.querySelector("[data-ticket-changed]");
+    var text = banner && banner.querySelector("[data-ticket-changed-text]");
+    if (text) {
+      text.textContent = "This ticket moved to a tier you do not work.";
+      banner.hidden = false;
+    }
+    var presence = document.querySelector("[data-presence]");
+    if (presence) {
+      presence.textContent = "";
+    }
+    close();
+  }
+
+  function onPresence(event) {
+    var el = document.querySelector("[data-presence]");
+    if (!el) {
+      return;
+    }
+    var others = JSON.parse(event.data).others || [];
+    var typing = others.filter(function (p) { return p.typing; }).map(function (p) { return p.name; });
+    var viewing = others.filter(function (p) { return !p.typing; }).map(function (p) { return p.name; });
+    var parts = [];
+    if (typing.length) {
+      parts.push(typing.join(", ") + (typing.length === 1 ? " is" : " are") + " typing a reply");
+    }
+    if (viewing.length) {
+      parts.push(viewing.join(", ") + (viewing.length === 1 ? " is" : " are") + " also viewing this ticket");
+    }
+    el.textContent = parts.join("; ");
+    el.classList.toggle("collision", others.length > 0);
+  }
+
+  function onTyping(event) {
+    var box = event.target;
+    var url = box && box.getAttribute && box.getAttribute("data-typing-url");
+    var now = Date.now();
+    if (!url || now - lastTypingReport < TYPING_REPORT_MS) {
+      return;
+    }
+    lastTypingReport = now;
+    var token = document.querySelector('input[name="csrf_token"]');
+    fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": token ? token.value : "" },
+    }).catch(function () { /* presence is best effort */ });
+  }
+
+  function close() {
+    if (source) {
+      source.close();
+    }
+    source = null;
+    sourceUrl = null;
+  }
+
   function sync() {
     var marker = document.querySelector("[data-live-url]");
-    if (marker && !source) {
-      source = new EventSource(marker.getAttribute("data-live-url"));
-      source.seen = {};
-      source.addEventListener("tier", onTier);
-    } else if (!marker && source) {
-      source.close();
-      source = null;
+    var url = marker ? marker.getAttribute("data-live-url") : null;
+    if (url === sourceUrl) {
+      return;
     }
+    close();
+    if (!url) {
+      return;
+    }
+    source = new EventSource(url);
+    sourceUrl = url;
+    source.seen = {};
+    source.addEventListener("tier", onTier);
+    source.addEventListener("notification", onNotification);
+    source.addEventListener("changed", onChanged);
+    source.addEventListener("presence", onPresence);
+    source.addEventListener("gone", onGone);
   }
 
   document.addEventListener("DOMContentLoaded", sync);
   document.addEventListener("htmx:afterSettle", sync);
+  document.addEventListener("input", onTyping);
 })();

@@ -1,0 +1,53 @@
+"""The UI's live stream (server-sent events) and the ticket page's typing beat (collision detection)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response, StreamingResponse
+
+from router.bounds import MAX_ROW_ID
+from router.deps import ContextDep, SessionDep
+from router.security_headers import SECURITY_HEADERS
+from router.tickets import service as tickets
+from router.tickets.actors import require_tier
+from router.web import csrf, streams, views
+from router.web.deps import WebActor, WebAgent, WebTicket
+from router.web.errors import PREFIX
+
+live_ui = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[Depends(csrf.protect)])
+
+
+@live_ui.get("/events")
+async def events(
+    ctx: ContextDep,
+    session: SessionDep,
+    agent: WebAgent,
+    actor: WebActor,
+    tiers: Annotated[bool, Query(description="the page shows the tier queues live")] = True,
+    ticket: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="the ticket whose page this is")] = None,
+) -> StreamingResponse:
+    """Server-sent events for one open page: notifications; tier depths (``tiers``); a ticket's changes and
+    who else is on it (``ticket``, which the agent must be allowed to see: 403/404 before streaming)."""
+    if ticket is not None:
+        require_tier(actor, (await tickets.get(session, ticket)).support_tier)
+    stream = streams.page_events(
+        ctx.live,
+        ctx.tier_queue,
+        streams.Viewer.of(agent),
+        tiers=views.visible_tiers(agent) if tiers else [],
+        ticket_id=ticket,
+        poll_seconds=ctx.settings.live_poll_seconds,
+    )
+    headers = {**SECURITY_HEADERS, "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+
+
+@live_ui.post("/tickets/{ticket_id}/typing", status_code=204)
+async def typing(ctx: ContextDep, agent: WebAgent, ticket: WebTicket) -> Response:
+    """The page reports a keystroke in the reply box (at most every ~2 s): others see "typing" for a few
+    seconds (``streams.TYPING_TTL``)."""
+    assert agent.id is not None and ticket.id is not None
+    await ctx.live.present(ticket.id, agent.id, agent.name, typing=True, ttl=streams.TYPING_TTL)
+    return Response(status_code=204, headers=SECURITY_HEADERS)
