@@ -1,6 +1,6 @@
 """notification_preference: the notification kinds each agent also wants by mail
 
-Revision ID: 0204
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-11-30 09:30:00
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0204"
+revision: str = "0020"
 down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
