@@ -10,7 +10,7 @@ from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 
 from queues.credentials import move_credentials_epoch
-from queues.names import SLA_TIMERS, arq_queue_for, live_channel, tier_age_key, tier_queue_key
+from queues.names import SLA_TIMERS, arq_queue_for, live_channel, redis_db, tier_age_key, tier_queue_key
 from router.effects import (
     MAIL,
     CancelTimer,
@@ -92,7 +92,7 @@ class RedisEffectSink:
         if live:  # last: the pages that refresh on these must find the jobs and queue moves in place
             async with self.pool.pipeline(transaction=False) as pipe:
                 for message in live:
-                    pipe.publish(live_channel(message.topic), message.message)
+                    pipe.publish(live_channel(redis_db(self.pool), message.topic), message.message)
                 await pipe.execute()
 
 

@@ -18,18 +18,17 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from queues.names import live_channel, presence_key
+from queues.names import live_channel, presence_key, redis_db
 from router.context import LiveBusUnavailable, Presence
 from router.effects import live, ticket_topic
-
-_CHANNEL_PREFIX = live_channel("")
 
 
 class RedisLiveListener:
     """Implements ``router.context.LiveListener`` over one pub/sub connection."""
 
-    def __init__(self, pubsub: PubSub) -> None:
+    def __init__(self, pubsub: PubSub, channel_prefix: str) -> None:
         self.pubsub = pubsub
+        self.channel_prefix = channel_prefix
 
     async def next(self, wait_seconds: float) -> dict[str, Any] | None:
         deadline = time.monotonic() + wait_seconds
@@ -43,7 +42,7 @@ class RedisLiveListener:
             except (TypeError, ValueError):
                 continue
             if isinstance(data, dict):
-                return {**data, "topic": channel.removeprefix(_CHANNEL_PREFIX)}
+                return {**data, "topic": channel.removeprefix(self.channel_prefix)}
         return None
 
 
@@ -52,14 +51,15 @@ class RedisLiveBus:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self.db = redis_db(redis)
 
     @asynccontextmanager
     async def listen(self, topics: Sequence[str]) -> AsyncIterator[RedisLiveListener]:
         """Subscribed for the block; a lost connection inside it (or at the start) is ``LiveBusUnavailable``."""
         pubsub = self.redis.pubsub()
         try:
-            await pubsub.subscribe(*(live_channel(t) for t in topics))
-            yield RedisLiveListener(pubsub)
+            await pubsub.subscribe(*(live_channel(self.db, t) for t in topics))
+            yield RedisLiveListener(pubsub, live_channel(self.db, ""))
         except (RedisError, OSError) as exc:
             raise LiveBusUnavailable(repr(exc)) from exc
         finally:
@@ -67,7 +67,7 @@ class RedisLiveBus:
                 await pubsub.aclose()
 
     async def publish(self, topic: str, message: str) -> None:
-        await self.redis.publish(live_channel(topic), message)
+        await self.redis.publish(live_channel(self.db, topic), message)
 
     async def present(self, ticket_id: int, agent_id: int, name: str, *, typing: bool, ttl: float) -> bool:
         """Viewing (``typing`` False) or typing beat: that state lasts ``ttl`` seconds, the other is kept."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from router.effects import MAIL, ROUTING, SLA, WEBHOOKS
 
 PREFIX = "tierroute"
@@ -48,9 +50,17 @@ def counter_key(name: str) -> str:
     return f"{PREFIX}:counter:{name}"
 
 
-def live_channel(topic: str) -> str:
-    """Pub/sub channel of a live topic (``agent:7``, ``ticket:42``): every API process's open streams hear it."""
-    return f"{PREFIX}:live:{topic}"
+def live_channel(db: int, topic: str) -> str:
+    """Pub/sub channel of a live topic (``agent:7``, ``ticket:42``): every API process's open streams hear it.
+    Pub/sub ignores the database number, so it is part of the name: installations sharing a Redis server
+    on different databases must never hear each other's tickets and agents (``redis_db``)."""
+    return f"{PREFIX}:live:{db}:{topic}"
+
+
+def redis_db(redis: Any) -> int:
+    """The database number a client (or pool) of ``redis.asyncio`` talks to."""
+    pool = getattr(redis, "connection_pool", redis)
+    return int(pool.connection_kwargs.get("db") or 0)
 
 
 def presence_key(ticket_id: int) -> str:

@@ -14,6 +14,7 @@ import httpx
 from redis.asyncio import Redis
 
 from queues.live_bus import RedisLiveBus
+from queues.names import redis_db
 from queues.runtime import Runtime
 from router.effects import live
 from router.models.agents import Agent
@@ -189,6 +190,22 @@ async def test_live_messages_reach_streams_of_another_process(runtime: Runtime, 
     finally:
         await other.aclose()
     assert message == {"event": "changed", "version": "1", "support_tier": 1, "topic": "ticket:7"}
+
+
+@one_backend
+async def test_an_installation_on_another_redis_database_hears_nothing(runtime: Runtime, redis_url: str) -> None:
+    """Pub/sub ignores Redis database numbers: two installations sharing a Redis server on databases of
+    their own must not hear each other's tickets or agents (ticket 7 exists in both)."""
+    db = redis_db(runtime.pool)
+    neighbour = Redis.from_url(redis_url)  # the URL names this installation's database: point it elsewhere
+    neighbour.connection_pool.connection_kwargs["db"] = (db + 1) % 16
+    try:
+        async with RedisLiveBus(neighbour).listen(["ticket:7", "agent:1"]) as listener:
+            await runtime.app.effects.apply([live("ticket:7", "changed", {"version": "1", "support_tier": 1})])
+            await runtime.app.live.publish("agent:1", '{"event": "notification"}')
+            assert await listener.next(1) is None
+    finally:
+        await neighbour.aclose()
 
 
 async def test_a_held_reply_asks_for_its_files_again(runtime: Runtime, client: httpx.AsyncClient) -> None:
