@@ -31,14 +31,15 @@ TIMEOUT_SECONDS = 120
 
 
 def run_cli(
-    *args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    *args: str, env: Mapping[str, str | None] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``tierroute *args`` with ``env`` added to the environment, as ``subprocess.run(capture_output=True)``."""
+    """``tierroute *args`` with ``env`` added to the environment (``None``: the variable unset), as
+    ``subprocess.run(capture_output=True)`` would give it."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tierroute-cli") as pool:
         return pool.submit(_invoke, list(args), dict(env or {}), cwd).result(timeout=TIMEOUT_SECONDS)
 
 
-def _invoke(args: list[str], env: dict[str, str], cwd: Path | None) -> subprocess.CompletedProcess[str]:
+def _invoke(args: list[str], env: dict[str, str | None], cwd: Path | None) -> subprocess.CompletedProcess[str]:
     argv = ["tierroute", *args]
     saved_argv = sys.argv
     with CliRunner().isolation(env=env) as (stdout, stderr, _), contextlib.chdir(cwd or Path.cwd()):
