@@ -401,9 +401,10 @@ _durations: dict[str, float] = {}
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On an xdist worker (``make test``: ``--dist worksteal``), the slow tests lead each worker's first slice."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))  # set in the workers only
-    if workers < 2 or config.cache is None:
+    if workers < 2:
         return
-    recorded = slow_first.seed_durations() | config.cache.get(slow_first.CACHE_KEY, {})
+    cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
+    recorded = slow_first.seed_durations() | (cache.get(slow_first.CACHE_KEY, {}) if cache else {})
     seconds = {}
     for index, item in enumerate(items):
         if item.nodeid in recorded:
@@ -420,8 +421,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
-    if hasattr(config, "workerinput") or config.cache is None or not _durations:
+    cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
+    if hasattr(config, "workerinput") or cache is None or not _durations:
         return  # a worker: the controller records what its workers ran
-    recorded: dict[str, float] = config.cache.get(slow_first.CACHE_KEY, {})
+    recorded: dict[str, float] = cache.get(slow_first.CACHE_KEY, {})
     recorded.update(_durations)
-    config.cache.set(slow_first.CACHE_KEY, {k: v for k, v in sorted(recorded.items()) if v >= 0.5})
+    cache.set(slow_first.CACHE_KEY, {k: v for k, v in sorted(recorded.items()) if v >= 0.5})
