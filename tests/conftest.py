@@ -61,6 +61,7 @@ from router.models.customers import Customer
 from router.settings import Settings
 from router.storage import BlobStore
 from router.unit_of_work import commit
+from tests import slow_first
 
 PG_DSN = os.environ.get("TIERROUTE_TEST_PG", "host=127.0.0.1 port=5432 dbname=test user=postgres")
 #: Parallel checkouts (git worktrees) set their own schema and Redis DB so their suites do not collide;
@@ -388,3 +389,41 @@ def private_redis(tmp_path: Path) -> Iterator[str]:
 async def redis_snapshot(redis: Redis, pattern: str = "tierroute:queue:*") -> dict[str, list[tuple[bytes, float]]]:
     keys = sorted([k async for k in redis.scan_iter(match=pattern)])
     return {k.decode(): await redis.zrange(k, 0, -1, withscores=True) for k in keys}
+
+
+# --- Order: the slowest tests first on every xdist worker (tests/slow_first.py) ---------------------------
+
+#: Call durations of this run, by test id (recorded by the controller, or by the process itself under -n 0).
+_durations: dict[str, float] = {}
+
+
+@pytest.hookimpl(trylast=True)  # after pytest groups the tests by backend
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker (``make test``: ``--dist worksteal``), the slow tests lead each worker's first slice."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))  # set in the workers only
+    if workers < 2:
+        return
+    cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
+    recorded = slow_first.seed_durations() | (cache.get(slow_first.CACHE_KEY, {}) if cache else {})
+    seconds = {}
+    for index, item in enumerate(items):
+        if item.nodeid in recorded:
+            seconds[index] = recorded[item.nodeid]
+        elif item.get_closest_marker("slow") is not None:
+            seconds[index] = slow_first.SLOW_MARKER_SECONDS
+    items[:] = slow_first.slow_first(items, seconds, workers)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        _durations[report.nodeid] = round(report.duration, 2)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
+    if hasattr(config, "workerinput") or cache is None or not _durations:
+        return  # a worker: the controller records what its workers ran
+    recorded: dict[str, float] = cache.get(slow_first.CACHE_KEY, {})
+    recorded.update(_durations)
+    cache.set(slow_first.CACHE_KEY, {k: v for k, v in sorted(recorded.items()) if v >= 0.5})

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -13,20 +11,19 @@ from sqlmodel import func, select
 from queues.runtime import Runtime
 from router.models.customers import Customer, CustomerTierChange
 from router.settings import Settings
+from tests.cli_in_process import run_cli
 from tests.conftest import auth
 
 
 def tierroute(settings: Settings, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``tierroute *args`` on ``settings``' database, Redis and data dir, in this process (tests/cli_in_process.py)."""
     env = {
-        **os.environ,
         **(env or {}),
         "TIERROUTE_DATABASE_URL": settings.effective_database_url,
         "TIERROUTE_REDIS_URL": settings.redis_url or "",
         "TIERROUTE_DATA_DIR": str(settings.data_dir),
     }
-    return subprocess.run(
-        [sys.executable, "-m", "router.cli", *args], env=env, capture_output=True, text=True, timeout=120
-    )
+    return run_cli(*args, env=env)
 
 
 async def test_agents_add_prints_a_working_token_once(
@@ -82,14 +79,10 @@ def test_customers_import_refuses_a_file_that_is_not_utf8_with_its_location(tmp_
 def test_rules_check_lists_every_problem(tmp_path: Path) -> None:
     book = tmp_path / "book.yaml"
     book.write_text("rules:\n  - id: a\n    when: {field: nope, in: [1]}\n    then: {support_tier: 9}\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "router.cli", "rules", "check", str(book)], capture_output=True, text=True, timeout=60
-    )
+    result = run_cli("rules", "check", str(book))
     assert result.returncode == 1
     assert f"{book}:3:12: unknown field 'nope'" in result.stderr
     assert f"{book}:4:12: support tier must be" in result.stderr
     default = Path(__file__).resolve().parents[1] / "rules" / "default.yaml"
-    ok = subprocess.run(
-        [sys.executable, "-m", "router.cli", "rules", "check", str(default)], capture_output=True, text=True, timeout=60
-    )
+    ok = run_cli("rules", "check", str(default))
     assert ok.returncode == 0 and "ok" in ok.stdout

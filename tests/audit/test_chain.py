@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import httpx
 import pytest
 from sqlalchemy import text
@@ -13,6 +9,7 @@ from sqlalchemy import text
 from queues.runtime import Runtime
 from queues.worker import drain
 from router.settings import Settings
+from tests.cli_in_process import run_cli
 from tests.conftest import auth, make_agent, ticket_json
 
 TAMPERING = {
@@ -53,22 +50,17 @@ async def test_cli_audit_verify_names_the_broken_ticket(
     good = await ticket_with_history(runtime, client, lead)
     bad = await ticket_with_history(runtime, client, lead)
     env = {
-        **os.environ,
         "TIERROUTE_DATABASE_URL": settings.effective_database_url,
         "TIERROUTE_REDIS_URL": settings.redis_url or "",
     }
-    ok = subprocess.run(
-        [sys.executable, "-m", "router.cli", "audit", "verify"], env=env, capture_output=True, text=True, timeout=60
-    )
+    ok = run_cli("audit", "verify", env=env)
     assert ok.returncode == 0, ok.stderr
     assert "checked 2 tickets: 2 valid, 0 broken" in ok.stdout
     async with runtime.app.engine.begin() as conn:
         await conn.execute(
             text("UPDATE audit_event SET actor = 'agent:0' WHERE ticket_id = :t AND seq = 1"), {"t": bad}
         )
-    broken = subprocess.run(
-        [sys.executable, "-m", "router.cli", "audit", "verify"], env=env, capture_output=True, text=True, timeout=60
-    )
+    broken = run_cli("audit", "verify", env=env)
     assert broken.returncode == 1
     assert f"BROKEN ticket {bad}: event 1" in broken.stderr
     assert f"ticket {good}:" not in broken.stderr

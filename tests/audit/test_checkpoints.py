@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -20,6 +18,7 @@ from router.effects import ROUTING
 from router.models.columns import utcnow
 from router.settings import Settings
 from tests.audit.test_chain import ticket_with_history
+from tests.cli_in_process import run_cli
 from tests.conftest import make_agent, one_backend
 
 
@@ -63,14 +62,12 @@ def test_a_checkpoint_by_another_key_is_refused(tmp_path: Path) -> None:
 
 def test_cli_refuses_what_it_cannot_use_in_one_line(tmp_path: Path, settings: Settings) -> None:
     env = {
-        **os.environ,
         "TIERROUTE_DATABASE_URL": settings.effective_database_url,
         "TIERROUTE_DATA_DIR": str(tmp_path),
     }
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "router.cli", "audit", *args]
-        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        return run_cli("audit", *args, env=env)
 
     missing = cli("verify", "--against", str(tmp_path / "nope.json"))
     assert (missing.returncode, missing.stderr.strip()) == (
@@ -88,10 +85,12 @@ def test_cli_refuses_what_it_cannot_use_in_one_line(tmp_path: Path, settings: Se
 
 def test_cli_verify_does_not_invent_a_key(tmp_path: Path, settings: Settings) -> None:
     """Pointed at the wrong data dir, a verifier would find every chain sealed by a foreign key: it says so."""
-    env = {k: v for k, v in os.environ.items() if k != "TIERROUTE_AUDIT_KEY"}
-    env |= {"TIERROUTE_DATABASE_URL": settings.effective_database_url, "TIERROUTE_DATA_DIR": str(tmp_path)}
-    command = [sys.executable, "-m", "router.cli", "audit", "verify"]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        "TIERROUTE_AUDIT_KEY": None,
+        "TIERROUTE_DATABASE_URL": settings.effective_database_url,
+        "TIERROUTE_DATA_DIR": str(tmp_path),
+    }
+    done = run_cli("audit", "verify", env=env)
     assert done.returncode == 2
     assert done.stderr.strip() == (
         f"error: {tmp_path / 'audit-hmac.key'}: no audit chain key here; set TIERROUTE_AUDIT_KEY, or TIERROUTE_DATA_DIR"

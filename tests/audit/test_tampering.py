@@ -6,9 +6,7 @@ checkpoint signing key live outside it. The ticket: created, routed, acknowledge
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from router.models.audit import AuditEvent
 from router.models.tickets import Ticket
 from router.settings import Settings
 from tests.audit.test_chain import ticket_with_history
+from tests.cli_in_process import run_cli
 from tests.conftest import auth, make_agent
 
 GUESSED_KEY = ChainKey.of(b"the attacker does not have the real key, so guesses")
@@ -191,15 +190,13 @@ async def test_a_full_recomputation_with_the_stolen_key_is_caught_by_a_checkpoin
     tid = await ticket_with_history(runtime, client, lead)  # events 1-4 (the other's acknowledgement ran: 5)
     path = tmp_path / "checkpoint.json"
     env = {
-        **os.environ,
         "TIERROUTE_DATABASE_URL": settings.effective_database_url,
         "TIERROUTE_REDIS_URL": settings.redis_url or "",
         "TIERROUTE_DATA_DIR": str(tmp_path / "data"),  # the signing key is made there on first use
     }
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "router.cli", "audit", *args]
-        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        return run_cli("audit", *args, env=env)
 
     taken = cli("checkpoint", "--out", str(path))
     assert taken.returncode == 0, taken.stderr

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -14,6 +12,7 @@ import httpx
 from queues.runtime import Runtime
 from queues.worker import drain
 from router.settings import Settings
+from tests.cli_in_process import run_cli
 from tests.conftest import MAIL_CORPUS, auth, make_agent, ticket_json
 from tests.routing.test_rules_api import CANDIDATE
 
@@ -23,18 +22,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def tierroute(
     *args: str, settings: Settings | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
+    """``tierroute rules *args`` in this process (tests/cli_in_process.py), on ``settings``' database and Redis."""
+    env = {}
     if settings is not None:
         env["TIERROUTE_DATABASE_URL"] = settings.effective_database_url
         env["TIERROUTE_REDIS_URL"] = settings.redis_url or ""
-    return subprocess.run(
-        [sys.executable, "-m", "router.cli", "rules", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-    )
+    return run_cli("rules", *args, env=env, cwd=cwd)
 
 
 def test_rules_test_passes_the_shipped_cases_and_diffs_failures(tmp_path: Path) -> None:
