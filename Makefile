@@ -23,7 +23,7 @@ run: install
 
 ## The whole suite: SQLite and PostgreSQL, real Redis; on TEST_WORKERS xdist workers (0: in this process),
 ## then the 15 slowest tests. Each worker has its own schema and Redis DB (tests/conftest.py).
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 test: install
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal --durations=15
 

@@ -195,14 +195,15 @@ async def test_live_messages_reach_streams_of_another_process(runtime: Runtime, 
 @one_backend
 async def test_an_installation_on_another_redis_database_hears_nothing(runtime: Runtime, redis_url: str) -> None:
     """Pub/sub ignores Redis database numbers: two installations sharing a Redis server on databases of
-    their own must not hear each other's tickets or agents (ticket 7 exists in both)."""
+    their own must not hear each other's tickets or agents (ids no other test uses: the neighbour's
+    database may be another test worker's)."""
     db = redis_db(runtime.pool)
     neighbour = Redis.from_url(redis_url)  # the URL names this installation's database: point it elsewhere
     neighbour.connection_pool.connection_kwargs["db"] = (db + 1) % 16
     try:
-        async with RedisLiveBus(neighbour).listen(["ticket:7", "agent:1"]) as listener:
-            await runtime.app.effects.apply([live("ticket:7", "changed", {"version": "1", "support_tier": 1})])
-            await runtime.app.live.publish("agent:1", '{"event": "notification"}')
+        async with RedisLiveBus(neighbour).listen(["ticket:987654", "agent:987654"]) as listener:
+            await runtime.app.effects.apply([live("ticket:987654", "changed", {"version": "1", "support_tier": 1})])
+            await runtime.app.live.publish("agent:987654", '{"event": "notification"}')
             assert await listener.next(1) is None
     finally:
         await neighbour.aclose()
