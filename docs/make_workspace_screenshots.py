@@ -1,8 +1,9 @@
-"""Take the README's screenshots of the administration pages, the ticket history, the keyboard help and the
-offline API documentation (issue 17): the same demo server as ``make_screenshots.py``, in a data dir of its
-own (``/tmp/tierroute-screenshots-workspace``).
+"""Take the README's screenshots of the administration pages, the ticket history, the keyboard help, the
+offline API documentation, My tickets and search results (issue 17): the same demo server as
+``make_screenshots.py``, in a data dir of its own (``/tmp/tierroute-screenshots-workspace``).
 
-Saves ``docs/screenshots/{agents,agent,customers,customer,ticket-history,keyboard-help,api-docs}.png``.
+Saves ``docs/screenshots/{agents,agent,customers,customer,ticket-history,keyboard-help,api-docs}.png``
+and ``docs/screenshots/{search,my-tickets}.png``.
 
 Usage: python docs/make_workspace_screenshots.py [--port 8797]
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import shutil
 import signal
 import subprocess
@@ -21,7 +23,17 @@ import make_screenshots as base_shots
 from playwright.async_api import Page, async_playwright
 
 OUT = base_shots.OUT
-NAMES = ("agents", "agent", "customers", "customer", "ticket-history", "keyboard-help", "api-docs")
+NAMES = (
+    "agents",
+    "agent",
+    "customers",
+    "customer",
+    "ticket-history",
+    "keyboard-help",
+    "api-docs",
+    "search",
+    "my-tickets",
+)
 
 
 async def pages(page: Page) -> None:
@@ -52,6 +64,16 @@ async def pages(page: Page) -> None:
     history = page.locator(".ticket-history")
     await history.wait_for()
     await history.screenshot(path=OUT / "ticket-history.png")
+
+    await page.goto("/ui/")
+    await page.get_by_role("button", name="Claim next").first.click()  # something of Lena's own
+    await page.goto("/ui/my")
+    await page.screenshot(path=OUT / "my-tickets.png", full_page=True)
+    await page.get_by_role("searchbox").first.fill("payment")
+    await page.get_by_role("searchbox").first.press("Enter")
+    await page.wait_for_url(re.compile(r"/ui/tickets\?"))  # /ui/search hands text to the tickets list
+    await page.locator("main table tbody tr").first.wait_for()
+    await page.screenshot(path=OUT / "search.png", full_page=True)
 
     await page.goto("/docs")
     await page.locator(".swagger-ui .info .title").wait_for()
