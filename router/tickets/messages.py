@@ -142,14 +142,21 @@ async def reopen_for_reply(session: AsyncSession, ticket: Ticket, actor: Actor) 
         return False
     if ticket.support_tier is None:
         raise Conflict(f"ticket {ticket.ref} was never routed; only routed tickets reopen")
-    ticket.reopen_count += 1
-    ticket.resolved_at = None
     ticket.status = Status.in_progress
     if actor.agent is not None:
         ticket.assignee_id = actor.agent.id
+    await record_reopen(session, ticket, actor, reason="public reply on a resolved ticket")
+    return True
+
+
+async def record_reopen(session: AsyncSession, ticket: Ticket, actor: Actor, *, reason: str | None) -> None:
+    """What every reopen does once the ticket's new status and holder are set (a reopen into the queue,
+    ``service.reopen``, or into the replying agent's hands): count it, restart the resolution clock and
+    re-sync the pauses with the new status, and audit it."""
+    ticket.reopen_count += 1
+    ticket.resolved_at = None
     now = utcnow()
     changes = await sla.start(session, ticket, [ClockKind.resolution], now) + await sla.sync_pause(session, ticket, now)
-    reason = "public reply on a resolved ticket"
     trail.record(
         session,
         ticket,
@@ -161,7 +168,6 @@ async def reopen_for_reply(session: AsyncSession, ticket: Ticket, actor: Actor) 
         event="ticket.reopened",
         event_data={"reason": reason, "by": actor.name},
     )
-    return True
 
 
 async def record_automation(

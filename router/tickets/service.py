@@ -318,23 +318,9 @@ async def reopen(session: AsyncSession, ticket: Ticket, actor: Actor, *, reason:
     require_may_act(actor, ticket.support_tier)
     if ticket.status not in (Status.resolved, Status.closed) or ticket.support_tier is None:
         raise Conflict(f"ticket {ticket.ref} is {ticket.status}; only resolved or closed tickets reopen")
-    ticket.reopen_count += 1
-    ticket.resolved_at = None
     # A reopened ticket is not acknowledged again by automation.
     _enqueue(session, ticket, ticket.support_tier, automate=False)
-    now = utcnow()
-    changes = await sla.start(session, ticket, [ClockKind.resolution], now) + await sla.sync_pause(session, ticket, now)
-    trail.record(
-        session,
-        ticket,
-        actor=actor.name,
-        action="reopened",
-        to_tier=ticket.support_tier,
-        reason=reason,
-        sla_changes=changes,
-        event="ticket.reopened",
-        event_data={"reason": reason, "by": actor.name},
-    )
+    await messages.record_reopen(session, ticket, actor, reason=reason)
     return ticket
 
 
