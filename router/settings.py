@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
     default_customer_tier: int = Field(default=3, ge=MIN_CUSTOMER_TIER, le=MAX_CUSTOMER_TIER)
     support_tier_names: list[str] = Field(default_factory=lambda: list(SUPPORT_TIER_NAMES))
+    #: The customer tiers' names, the best tier first (tier 1, or tier 4 when the tier policy says ``best: 4``).
     customer_tier_names: list[str] = Field(default_factory=lambda: list(CUSTOMER_TIER_NAMES))
     #: Per support tier (0 to 4), who may take a particular queued ticket instead of claiming the next one:
     #: ``agents`` (who work the tier; the default), ``leads`` (leads and admins only) or ``nobody``.
@@ -151,7 +152,7 @@ class Settings(BaseSettings):
     @classmethod
     def _four_customer_tiers(cls, value: list[str]) -> list[str]:
         if len(value) != len(CUSTOMER_TIERS):
-            raise ValueError("customer_tier_names needs exactly four names, for tiers 1 to 4")
+            raise ValueError("customer_tier_names needs exactly four names, the best tier first")
         return value
 
     @model_validator(mode="after")

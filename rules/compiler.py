@@ -29,7 +29,14 @@ from rules.fields import FieldSpec, field_spec, known_field_names
 from rules.located import Problem, position
 from rules.matchers import check_regex, normalise_words
 from rules.model import SEVERITIES
-from rules.vocabulary import CUSTOMER_TIER_NAMES, MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, PRIORITIES
+from rules.vocabulary import (
+    CUSTOMER_TIER_NAMES,
+    MAX_SUPPORT_TIER,
+    MIN_SUPPORT_TIER,
+    PRIORITIES,
+    TierScale,
+    customer_scale,
+)
 
 TOP_KEYS = {
     "version",
@@ -62,9 +69,12 @@ NUMERIC_OPS = ("gte", "lte", "gt", "lt")
 class Compiler:
     """Checks one rulebook document and gathers what the shared matchers need."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, scale: TierScale | None = None) -> None:
         self.source = source
         self.problems: list[Problem] = []
+        #: Which end of the customer tiers is the best: a tier's name (best first) stands for its place on it.
+        self.scale = scale or customer_scale()
+        #: The customer tiers' names, the best first.
         self.customer_tiers: tuple[str, ...] = CUSTOMER_TIER_NAMES
         self.severities: tuple[str, ...] = SEVERITIES
         self.phrases: dict[str, set[str]] = defaultdict(set)
@@ -102,11 +112,12 @@ class Compiler:
         return str(value)
 
     def customer_tier(self, node: Any, key: Any, value: Any) -> int | None:
-        """A customer tier by number (1-4) or by its configured name."""
+        """A customer tier by number (1-4) or by its configured name (names are best first: on a scale whose best
+        tier is 4, the first name is tier 4)."""
         if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= len(self.customer_tiers):
             return value
         if isinstance(value, str) and value.casefold() in [n.casefold() for n in self.customer_tiers]:
-            return [n.casefold() for n in self.customer_tiers].index(value.casefold()) + 1
+            return self.scale.at_rank([n.casefold() for n in self.customer_tiers].index(value.casefold()) + 1)
         names = ", ".join(self.customer_tiers)
         self.fail(node, key, f"customer tier must be 1 to {len(self.customer_tiers)} or one of: {names}; got {value!r}")
         return None

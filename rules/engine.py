@@ -10,7 +10,7 @@ from rules.conditions import Condition, EvalContext, TriggerKey, comparable
 from rules.fields import Env, FieldSpec
 from rules.matchers import KeywordIndex, RegexIndex
 from rules.model import Decision, RuleMatch, Snapshot
-from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, PRIORITIES
+from rules.vocabulary import DEFAULT_SCALE, MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, PRIORITIES, TierScale
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ class Rulebook:
     default_priority: str
     default_severity: str
     severities: tuple[str, ...]
+    #: The customer tiers' names by number (index ``tier - 1``), whichever end of the scale is the best.
     customer_tiers: tuple[str, ...]
     rules: tuple[Rule, ...]
     env: Env
@@ -84,6 +85,8 @@ class Rulebook:
     index_fields: dict[str, FieldSpec] = field(default_factory=dict)
     rules_by_trigger: dict[TriggerKey, list[int]] = field(default_factory=dict)
     always_check: tuple[int, ...] = ()
+    #: The scale the rulebook's tier names were read against.
+    scale: TierScale = DEFAULT_SCALE
 
     def _candidates(self, ctx: EvalContext) -> list[int]:
         """Rules whose trigger keys fired, plus those without triggers, in rulebook order."""

@@ -50,7 +50,12 @@ _FIELDS = [
     FieldSpec("recipient", "text", lambda s, e: _lower(s.recipient), "the support mailbox written to"),
     FieldSpec("channel", "scalar", lambda s, e: s.channel, "email, web, api, chat, webhook, ..."),
     FieldSpec("source", "scalar", lambda s, e: s.source, "the intake source (webhook source name, mailbox)"),
-    FieldSpec("customer_tier", "number", lambda s, e: s.customer_tier, "customer value tier, 1 (best) to 4"),
+    FieldSpec(
+        "customer_tier",
+        "number",
+        lambda s, e: s.customer_tier,
+        "customer value tier, 1 to 4 (which end is the best: tier policy)",
+    ),
     FieldSpec("customer_ref", "scalar", lambda s, e: s.customer_ref, "the customer's external reference"),
     FieldSpec("product", "scalar", lambda s, e: s.product, "product named by the ticket"),
     FieldSpec("component", "scalar", lambda s, e: s.component, "component named by the ticket"),

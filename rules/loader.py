@@ -18,27 +18,30 @@ from rules.fields import Env
 from rules.located import Problem, RulebookError, UnreadableSource, load_yaml_mapping, read_source
 from rules.matchers import KeywordIndex, RegexIndex
 from rules.model import SEVERITIES
-from rules.vocabulary import CUSTOMER_TIER_NAMES, CUSTOMER_TIERS
+from rules.vocabulary import CUSTOMER_TIER_NAMES, CUSTOMER_TIERS, TierScale, customer_scale
 
 __all__ = ["Problem", "RulebookError", "load_rulebook", "parse_rulebook"]
 
 
-def parse_rulebook(text: str, source: str = "<rulebook>") -> Rulebook:
+def parse_rulebook(text: str, source: str = "<rulebook>", scale: TierScale | None = None) -> Rulebook:
     """Check and compile rulebook text; raises ``RulebookError`` listing every problem.
 
     A rulebook is read first with the fast (libyaml-based) loader. When that finds problems the text is
     read again with the round-trip loader, which is the reference: its line and column numbers locate
     each problem, and where libyaml's scanner reads a corner of YAML 1.2 differently (``[a:b]`` in a
     flow sequence) and the reference finds nothing wrong, the reference's rulebook is the one returned.
+
+    Customer tiers named in the rulebook stand for their place on ``scale`` (default: the process's scale).
     """
+    scale = scale or customer_scale()
     try:
-        return _compile(load_yaml_mapping(text, source, located=False), text, source)
+        return _compile(load_yaml_mapping(text, source, located=False), text, source, scale)
     except RulebookError:
-        return _compile(load_yaml_mapping(text, source, located=True), text, source)
+        return _compile(load_yaml_mapping(text, source, located=True), text, source, scale)
 
 
-def _compile(doc: Any, text: str, source: str) -> Rulebook:
-    c = Compiler(source)
+def _compile(doc: Any, text: str, source: str, scale: TierScale) -> Rulebook:
+    c = Compiler(source, scale)
     for k in doc:
         if k not in TOP_KEYS:
             c.fail(doc, k, f"unknown top-level field {k!r}; known: {', '.join(sorted(TOP_KEYS))}")
@@ -77,7 +80,8 @@ def _compile(doc: Any, text: str, source: str) -> Rulebook:
         default_priority=default_priority,
         default_severity=default_severity,
         severities=c.severities,
-        customer_tiers=c.customer_tiers,
+        customer_tiers=scale.numbered(c.customer_tiers),
+        scale=scale,
         rules=tuple(rules),
         env=env,
         matrix=matrix,
@@ -90,9 +94,9 @@ def _compile(doc: Any, text: str, source: str) -> Rulebook:
     )
 
 
-def load_rulebook(path: Path) -> Rulebook:
+def load_rulebook(path: Path, scale: TierScale | None = None) -> Rulebook:
     try:
         text = read_source(path, "rulebook")
     except UnreadableSource as exc:
         raise RulebookError([exc.problem]) from exc
-    return parse_rulebook(text, str(path))
+    return parse_rulebook(text, str(path), scale)

@@ -21,6 +21,7 @@ from router.settings import Settings
 from router.tickets import macro_actions
 from router.tickets.actors import Actor, require_may_act, require_tier
 from router.tickets.inputs import StoredAttachment
+from rules.vocabulary import customer_scale
 
 
 def _name(names: Sequence[str], index: int | None) -> str | None:
@@ -30,7 +31,7 @@ def _name(names: Sequence[str], index: int | None) -> str | None:
 async def fields(session: AsyncSession, ticket: Ticket, actor: Actor, settings: Settings) -> dict[str, Any]:
     """Plain values only (``templating.FIELDS``): the template never holds a row, a session or a method."""
     customer = await session.get(Customer, ticket.customer_id) if ticket.customer_id is not None else None
-    customer_names = settings.customer_tier_names
+    customer_names = customer_scale().numbered(settings.customer_tier_names)  # best first -> by number
     return {
         "ticket": {
             "ref": ticket.ref,

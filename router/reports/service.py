@@ -30,7 +30,7 @@ from router.reports.schemas import (
     TrendPoint,
     VendorTurnaround,
 )
-from rules.vocabulary import SUPPORT_TIERS
+from rules.vocabulary import SUPPORT_TIERS, customer_scale
 
 #: The report's sections in the order they run; the CLI's progress bar advances once per section.
 SECTIONS = ("breakdowns", "time in tier", "escalations", "top escalators", "backlog", "vendors", "trends")
@@ -187,6 +187,8 @@ def _empty(dim: str, key: str, tickets_out: int) -> Breakdown:
 
 
 def _customer_tiers(customers: list[dict[str, Any]], by_tier: list[Breakdown]) -> CustomerTierView:
+    """Customers and tickets per value tier, the best tier first on the installation's scale."""
+    scale = customer_scale()
     counts = {int(r["value_tier"]): int(r["customers"]) for r in customers}
     tickets = {int(b.key): b for b in by_tier if b.key.isdigit()}
     all_customers = sum(counts.values())
@@ -201,9 +203,9 @@ def _customer_tiers(customers: list[dict[str, Any]], by_tier: list[Breakdown]) -
             first_response_compliance=tickets[tier].first_response_compliance if tier in tickets else None,
             resolution_compliance=tickets[tier].resolution_compliance if tier in tickets else None,
         )
-        for tier in range(1, 5)
+        for tier in scale.best_first()
     ]
-    low = counts.get(3, 0) + counts.get(4, 0)
+    low = sum(counts.get(tier, 0) for tier in scale.bottom(2))  # the two worst tiers, whichever end they are
     return CustomerTierView(rows=rows, bottom_heavy=all_customers > 0 and low * 2 > all_customers)
 
 

@@ -12,6 +12,7 @@ from router.context import AppContext
 from router.models.agents import Agent
 from router.web.nav import NavAgent
 from router.web.session import csrf_token, take_flashes
+from rules.vocabulary import customer_scale
 
 
 def page(
@@ -37,6 +38,6 @@ def page_context(request: Request, ctx: AppContext, *, agent: Agent | NavAgent |
         "flashes": take_flashes(request),
         "path": request.url.path,
         "tier_names": ctx.settings.support_tier_names,
-        "customer_tier_names": ctx.settings.customer_tier_names,
+        "customer_tier_names": customer_scale().numbered(ctx.settings.customer_tier_names),  # by number
         "unread_notifications": getattr(request.state, "unread_notifications", None),
     }
