@@ -11,11 +11,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.addresses import normalized_domain, normalized_email
 from router.audit import admin_log
+from router.customers import tiering
 from router.db import flush_unique, insert_ignoring
 from router.errors import Conflict, Invalid, NotFound
 from router.models.agents import Agent
 from router.models.columns import text_length, utcnow
-from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
+from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange, TierSource
 from rules.vocabulary import CUSTOMER_TIERS, MAX_CUSTOMER_TIER, MIN_CUSTOMER_TIER
 
 
@@ -99,8 +100,10 @@ async def create_customer(
     contacts: Iterable[str] = (),
     attributes: dict[str, Any] | None = None,
     by: Agent | None = None,
+    source: str | None = None,
 ) -> Customer:
-    """A new customer; ``by`` is the lead or admin adding it (None: the command line or an import)."""
+    """A new customer; ``by`` is the lead or admin adding it (None: the command line or an import). Its tier
+    history starts with the onboarding step, from ``source`` (default: ``manual`` for a person, else ``import``)."""
     if tier not in CUSTOMER_TIERS:
         raise Invalid(f"customer tier must be {MIN_CUSTOMER_TIER} to {MAX_CUSTOMER_TIER}, got {tier}", field="tier")
     if await find_by_ref(session, external_ref) is not None:
@@ -116,7 +119,16 @@ async def create_customer(
     session.add(customer)
     await flush_unique(session, Conflict(f"a customer with reference {external_ref!r} exists", field="external_ref"))
     assert customer.id is not None
-    session.add(CustomerTierChange(customer_id=customer.id, from_tier=None, to_tier=tier, reason="onboarding"))
+    session.add(
+        CustomerTierChange(
+            customer_id=customer.id,
+            from_tier=None,
+            to_tier=tier,
+            reason="onboarding",
+            source=source or (TierSource.manual if by is not None else TierSource.imported),
+            actor=admin_log.actor_name(by),
+        )
+    )
     for domain in sorted({d.lower() for d in domains}):
         if await session.get(CustomerDomain, domain) is not None:
             raise Conflict(f"domain {domain} belongs to another customer", field="domains")
@@ -128,7 +140,8 @@ async def create_customer(
 
 
 def subject(customer: Customer) -> str:
-    return f"customer:{customer.id}"
+    assert customer.id is not None
+    return admin_log.customer_subject(customer.id)
 
 
 async def _claim_contact(session: AsyncSession, email: str, customer_id: int) -> None:
@@ -142,22 +155,6 @@ async def _claim_contact(session: AsyncSession, email: str, customer_id: int) ->
         owner = await session.get(Customer, contact.customer_id)
         held_by = f"{owner.name} ({owner.external_ref})" if owner is not None else f"customer {contact.customer_id}"
         raise Conflict(f"contact {email} belongs to another customer: {held_by}", field="contacts")
-
-
-async def change_tier(
-    session: AsyncSession, customer: Customer, tier: int, reason: str, by: Agent | None = None
-) -> Customer:
-    """Move a customer to another value tier; history keeps every step and the best tier reached."""
-    if tier not in CUSTOMER_TIERS:
-        raise Invalid(f"customer tier must be {MIN_CUSTOMER_TIER} to {MAX_CUSTOMER_TIER}, got {tier}", field="tier")
-    assert customer.id is not None
-    session.add(CustomerTierChange(customer_id=customer.id, from_tier=customer.value_tier, to_tier=tier, reason=reason))
-    admin_log.record(
-        session, by, "customer.retiered", subject(customer), tier=[customer.value_tier, tier], reason=reason
-    )
-    customer.value_tier = tier
-    customer.highest_tier = min(customer.highest_tier, tier)
-    return customer
 
 
 # ------------------------------------------------------------------------------------ administration
@@ -201,7 +198,8 @@ async def edit_customer(
     if changed:
         admin_log.record(session, by, "customer.changed", subject(customer), **changed)
     if tier is not None and tier != customer.value_tier:
-        await change_tier(session, customer, tier, reason.strip() or "changed by hand", by=by)
+        reason = reason.strip() or "changed by hand"
+        await tiering.retier(session, customer, tier, reason=reason, by=by, source=TierSource.manual)
     return customer
 
 

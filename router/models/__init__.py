@@ -6,7 +6,15 @@ from router.models.admin import AdminEvent
 from router.models.agents import Agent, ApiToken, WebSession
 from router.models.audit import AuditEvent
 from router.models.claims import ClaimKey
-from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
+from router.models.customers import (
+    Customer,
+    CustomerContact,
+    CustomerDomain,
+    CustomerMetric,
+    CustomerTierChange,
+    CustomerTierProposal,
+    TierReviewRun,
+)
 from router.models.events import OutboxEvent
 from router.models.intake import Delivery, InboundMail
 from router.models.macros import Macro
@@ -37,7 +45,9 @@ __all__ = [
     "Customer",
     "CustomerContact",
     "CustomerDomain",
+    "CustomerMetric",
     "CustomerTierChange",
+    "CustomerTierProposal",
     "Delivery",
     "DigestMail",
     "InboundMail",
@@ -56,6 +66,7 @@ __all__ = [
     "SavedView",
     "SlaClock",
     "Ticket",
+    "TierReviewRun",
     "WebSession",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -1,11 +1,12 @@
-"""Customer tables: the customer, its domains and contacts (for sender lookup), its tier history."""
+"""Customer tables: the customer, its domains and contacts (for sender lookup), its tier history, its monthly
+metrics, and the tier reviews (a move proposed but held back, one run per review period)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column
+from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from router.models.columns import JSONColumn, UTCDateTime, utcnow
@@ -13,14 +14,15 @@ from rules.vocabulary import MAX_CUSTOMER_TIER, MIN_CUSTOMER_TIER
 
 
 class Customer(SQLModel, table=True):
-    """A paying (or not) customer; ``value_tier`` 1 is the most valuable."""
+    """A paying (or not) customer; which end of ``value_tier`` 1-4 is the most valuable is the tier policy's
+    ``best`` (``rules.vocabulary.TierScale``)."""
 
     id: int | None = Field(default=None, primary_key=True)
     external_ref: str = Field(max_length=120, unique=True, index=True)
     name: str = Field(max_length=200)
     value_tier: int = Field(ge=MIN_CUSTOMER_TIER, le=MAX_CUSTOMER_TIER)
     onboarding_tier: int = Field(ge=MIN_CUSTOMER_TIER, le=MAX_CUSTOMER_TIER)
-    #: Best tier ever held (lowest number).
+    #: Best tier ever held, on the installation's scale.
     highest_tier: int = Field(ge=MIN_CUSTOMER_TIER, le=MAX_CUSTOMER_TIER)
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONColumn, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -45,6 +47,15 @@ class CustomerContact(SQLModel, table=True):
     first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class TierSource:
+    """Who decided a tier change: the tier policy (a review), a person (CLI, API, UI), or an import."""
+
+    policy = "policy"
+    manual = "manual"
+    imported = "import"
+    ALL = (policy, manual, imported)
+
+
 class CustomerTierChange(SQLModel, table=True):
     """One step of a customer's tier history (onboarding is the first step, ``from_tier`` empty)."""
 
@@ -56,3 +67,59 @@ class CustomerTierChange(SQLModel, table=True):
     to_tier: int
     reason: str = Field(default="", max_length=500)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: ``TierSource``: ``policy``, ``manual`` or ``import``.
+    source: str = Field(default=TierSource.manual, max_length=16)
+    #: The score that proposed a policy change, with its components (``rules.scoring.Score.as_dict``).
+    score: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONColumn, nullable=True))
+    #: The tier policy's version (hash of its file) for a policy change.
+    policy_version: str | None = Field(default=None, max_length=16)
+    #: ``agent:<id>``, ``cli`` or ``system:<job>``, as in the administration log; empty for steps from before.
+    actor: str | None = Field(default=None, max_length=100)
+
+
+class CustomerMetric(SQLModel, table=True):
+    """A customer's figure for one month (``period`` ``YYYY-MM``) as a CRM, billing or tierroute reported it."""
+
+    __tablename__ = "customer_metric"
+    __table_args__ = (UniqueConstraint("customer_id", "period", "metric", "source"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    period: str = Field(max_length=7)
+    metric: str = Field(max_length=64)
+    value: float
+    source: str = Field(max_length=64)
+
+
+class CustomerTierProposal(SQLModel, table=True):
+    """A move the tier policy proposed and held back (hysteresis): to ``tier``, proposed in ``streak`` review
+    periods in a row, the last one ``period``. No row: nothing pending."""
+
+    __tablename__ = "customer_tier_proposal"
+
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True)
+    tier: int
+    streak: int
+    period: str = Field(max_length=10)
+    policy_version: str = Field(max_length=16)
+    score: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONColumn, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TierReviewRun(SQLModel, table=True):
+    """The tier review of one period, applied: the scheduled job runs a period once (its row is the ledger)."""
+
+    __tablename__ = "tier_review_run"
+
+    period: str = Field(primary_key=True, max_length=10)
+    cadence: str = Field(max_length=16)
+    policy_version: str = Field(max_length=16)
+    #: Who ran it last: ``system:tier-review`` (the schedule), ``cli`` or ``agent:<id>``.
+    actor: str = Field(max_length=100)
+    runs: int = 1
+    customers: int = 0
+    scored: int = 0
+    held: int = 0
+    moved: int = 0
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

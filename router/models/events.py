@@ -1,4 +1,4 @@
-"""The event outbox: what happened to a ticket, for other tools to follow (outbound webhooks)."""
+"""The event outbox: what happened to a ticket or a customer, for other tools to follow (outbound webhooks)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ class OutboxEvent(SQLModel, table=True):
     #: ``evt_`` + 26 random characters: also the payload's id, stable across redeliveries.
     id: str = Field(primary_key=True, max_length=40)
     type: str = Field(max_length=64)
-    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    #: The ticket of a ``ticket.*`` or ``sla.*`` event; empty for a customer's event.
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    #: The customer of a ``customer.*`` event.
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONColumn, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

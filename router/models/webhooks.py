@@ -31,7 +31,9 @@ class WebhookDelivery(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     event_id: str = Field(foreign_key="outbox_event.id", max_length=40)
     event_type: str = Field(max_length=64)
-    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    #: The event's ticket, or its customer (``customer.*`` events).
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
     #: ``vendor`` (a tier-4 handoff) or ``subscription``.
     endpoint_kind: str = Field(max_length=16)
     endpoint: str = Field(max_length=64)

@@ -106,10 +106,21 @@ class SubscriptionIn(_Signed):
     @field_validator("events")
     @classmethod
     def _known_events(cls, value: list[str]) -> list[str]:
-        unknown = [e for e in value if e not in EVENT_TYPES]
+        """Event types by name, or a family by its prefix (``customer.*``: every customer event)."""
+        unknown = [e for e in value if not _event_types(e)]
         if unknown:
-            raise ValueError(f"unknown event type(s) {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}")
-        return value
+            families = sorted({t.split(".")[0] + ".*" for t in EVENT_TYPES})
+            raise ValueError(
+                f"unknown event type(s) {', '.join(unknown)}; known: {', '.join([*EVENT_TYPES, *families])}"
+            )
+        return list(dict.fromkeys(t for e in value for t in _event_types(e)))
+
+
+def _event_types(name: str) -> list[str]:
+    """The event types a subscription's entry names: itself, or every type of a ``family.*``."""
+    if name.endswith(".*"):
+        return [t for t in EVENT_TYPES if t.startswith(name[:-1])]
+    return [name] if name in EVENT_TYPES else []
 
 
 Name = Annotated[str, Field(pattern=NAME)]

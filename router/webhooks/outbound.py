@@ -5,6 +5,7 @@ the transaction that marks the event published; delivery jobs (``router.effects.
 exponential backoff. A tier-4 handoff's attempts are also on the ticket's audit trail.
 
 A subscription gets only the events created since it was first seen (``router.webhooks.subscriptions``).
+A customer's event (``customer.*``) goes to subscriptions only, with the customer in place of a ticket.
 A vendor handoff goes out only while the ticket is still at tier 4, open, with that vendor, and not handed
 off again since: checked at fan-out and again before every attempt; otherwise the delivery is recorded as
 ``skipped`` with the reason, on the ticket's trail too.
@@ -21,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.effects import after_commit, deliver_job
 from router.models.columns import utcnow
+from router.models.customers import Customer
 from router.models.events import OutboxEvent
 from router.models.tickets import OPEN_STATUSES, Direction, Message, Ticket
 from router.models.webhooks import DeliveryStatus, WebhookDelivery
@@ -59,6 +61,17 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "external_id": ticket.external_id,
         "tags": list(ticket.tags),
         "created_at": ticket.created_at.isoformat(),
+    }
+
+
+def customer_summary(customer: Customer) -> dict[str, Any]:
+    return {
+        "id": customer.id,
+        "external_ref": customer.external_ref,
+        "name": customer.name,
+        "value_tier": customer.value_tier,
+        "onboarding_tier": customer.onboarding_tier,
+        "highest_tier": customer.highest_tier,
     }
 
 
@@ -143,6 +156,8 @@ async def fan_out(session: AsyncSession, event_id: str, config: WebhooksConfig) 
     event = (await session.exec(select(OutboxEvent).where(OutboxEvent.id == event_id).with_for_update())).first()
     if event is None or event.published_at is not None:
         return 0
+    if event.ticket_id is None:
+        return await _fan_out_customer_event(session, event, config)
     ticket = await tickets.get(session, event.ticket_id, lock=True)
     targets, vendor_name = await _targets(config, session, event)
     stale = await stale_handoff(session, ticket, event, vendor_name, config) if vendor_name else None
@@ -180,6 +195,36 @@ async def fan_out(session: AsyncSession, event_id: str, config: WebhooksConfig) 
     return len(created)
 
 
+async def _fan_out_customer_event(session: AsyncSession, event: OutboxEvent, config: WebhooksConfig) -> int:
+    """A customer's event to the subscriptions that want it: the payload carries the customer as it is now."""
+    customer = await session.get(Customer, event.customer_id) if event.customer_id is not None else None
+    targets = await _subscribed(config, session, event) if customer is not None else []
+    created: list[WebhookDelivery] = []
+    for endpoint in targets:
+        assert customer is not None
+        data = {"event_id": event.id, "customer": customer_summary(customer), **event.data}
+        body = {"type": event.type, "timestamp": event.created_at.isoformat(), "data": data}
+        delivery = WebhookDelivery(
+            event_id=event.id,
+            event_type=event.type,
+            ticket_id=None,
+            customer_id=event.customer_id,
+            endpoint_kind=endpoint.kind,
+            endpoint=endpoint.name,
+            url=endpoint.url,
+            msg_id=f"msg_{event.id.removeprefix('evt_')}_{len(created)}",
+            body=orjson.dumps(body).decode(),
+        )
+        session.add(delivery)
+        created.append(delivery)
+    event.published_at = utcnow()
+    await session.flush()
+    for delivery in created:
+        assert delivery.id is not None
+        after_commit(session, deliver_job(delivery.id))
+    return len(created)
+
+
 async def due_delivery(session: AsyncSession, delivery_id: int, config: WebhooksConfig) -> WebhookDelivery | None:
     """The delivery to attempt now, locked; None when it is gone or done, or when it is a vendor handoff
     gone stale (``stale_handoff``), which is then recorded as skipped, with the reason, on the ticket too."""
@@ -187,7 +232,7 @@ async def due_delivery(session: AsyncSession, delivery_id: int, config: Webhooks
     if delivery is None or delivery.status != DeliveryStatus.pending:
         return None
     event = await session.get(OutboxEvent, delivery.event_id)
-    if delivery.endpoint_kind != "vendor" or event is None:
+    if delivery.endpoint_kind != "vendor" or event is None or delivery.ticket_id is None:
         return delivery
     ticket = await tickets.get(session, delivery.ticket_id, lock=True)
     reason = await stale_handoff(session, ticket, event, delivery.endpoint, config)
@@ -223,7 +268,7 @@ async def record_attempt(
     else:
         delay = backoff_seconds(delivery.attempts, retry_base_seconds)
         delivery.next_attempt_at = utcnow() + timedelta(seconds=delay)
-    if delivery.endpoint_kind == "vendor":
+    if delivery.endpoint_kind == "vendor" and delivery.ticket_id is not None:
         ticket = await tickets.get(session, delivery.ticket_id, lock=True)
         assert delivery.id is not None
         deliveries.record_handoff_attempt(

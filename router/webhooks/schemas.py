@@ -21,7 +21,9 @@ class DeliveryOut(BaseModel):
     id: int
     event_id: str
     event_type: str
-    ticket_id: int
+    #: The event's ticket, or its customer for ``customer.*`` events.
+    ticket_id: int | None
+    customer_id: int | None = None
     endpoint_kind: str
     endpoint: str
     url: str
