@@ -162,7 +162,9 @@ async def retier_many(session: AsyncSession, moves: Sequence[TierMove], *, by: a
 
 
 async def _record(session: AsyncSession, moves: Sequence[TierMove], by: admin_log.By) -> None:
-    """The history rows, the log entries and the events of ``moves`` (the customer rows are the caller's)."""
+    """The history rows, the log entries and the events of ``moves`` (the customer rows are the caller's).
+    The session's pending changes go first, so the log keeps the order things were done in."""
+    await session.flush()
     actor, now = admin_log.actor_name(by), utcnow()
     await (await session.connection()).execute(
         insert(HISTORY),
