@@ -83,9 +83,9 @@ def _amount(amount: Amount, settings: Settings) -> int:
     return amount if isinstance(amount, int) else amount(settings)
 
 
-def _cron(name: str, function: WorkerCoroutine, schedule: Schedule) -> Job:
+def _cron(name: str, function: WorkerCoroutine, schedule: Schedule, timeout: Amount = route_job_timeout) -> Job:
     """A cron job: on the routing worker, once per schedule (arq ``unique``), never retried."""
-    return Job(name, function, ROUTING, timeout=route_job_timeout, tries=1, schedule=schedule)
+    return Job(name, function, ROUTING, timeout=timeout, tries=1, schedule=schedule)
 
 
 #: The sweep re-enqueues jobs lost to a crash or a timeout (arq does not retry timed-out jobs).
@@ -109,6 +109,8 @@ JOBS: tuple[Job, ...] = (
     _cron(job_names.WEEKLY_DIGEST, jobs.weekly_digest, Schedule(weekday="mon", hour=7, minute=0, second=0)),
     # A signed checkpoint of every chain head each hour (docs/audit.md): it reads one row per ticket.
     _cron(job_names.AUDIT_CHECKPOINT, jobs.audit_checkpoint, Schedule(minute=5, second=0)),
+    # Daily: the first run of a review period applies the tier policy, later runs find it done.
+    _cron(job_names.TIER_REVIEW, jobs.tier_review, Schedule(hour=2, minute=30, second=0), timeout=600),
 )
 
 

@@ -21,11 +21,14 @@ from arq import Retry
 from sqlalchemy.exc import OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from queues.lease import LeaseBusy, leased
+from queues.names import TIER_REVIEW_LOCK
 from queues.reconcile import enqueue_missing_jobs, repair_tier_queues, reschedule_overdue_timers
 from queues.tier_queue import RedisTierQueue
 from router.audit import checkpoints
 from router.automation import service as automation
 from router.context import AppContext
+from router.customers import review as customer_reviews
 from router.errors import NotFound
 from router.models.columns import utcnow
 from router.models.reports import DigestMail
@@ -173,6 +176,22 @@ async def send_mail(ctx: dict[str, Any], message_id: int) -> str:
 
     await in_transaction(ctx, done)
     return "sent"
+
+
+async def tier_review(ctx: dict[str, Any]) -> str:
+    """Cron, daily at 02:30 UTC: apply the tier policy once per review period of the configured cadence (the
+    first run of a period does it; the others find its ledger row). One worker at a time, under a lease."""
+    app = app_of(ctx)
+    cadence = app.settings.tier_review_cadence
+    if cadence == "off":
+        return "off"
+    policy = app.tier_policy.current()
+    today = utcnow().date()
+    try:
+        async with leased(ctx["redis"], TIER_REVIEW_LOCK, wait=0):
+            return await in_transaction(ctx, lambda s: customer_reviews.scheduled_review(s, policy, cadence, today))
+    except LeaseBusy:
+        return "busy: another worker is reviewing"
 
 
 async def weekly_digest(ctx: dict[str, Any]) -> str:

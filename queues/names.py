@@ -21,6 +21,8 @@ SLA_TIMERS = f"{PREFIX}:sla:timers"
 GENERATION = f"{PREFIX}:generation"
 #: Held by the process rebuilding the tier queues (a short lease: ``queues.lease``).
 RECONCILE_LOCK = f"{PREFIX}:reconcile:lock"
+#: Held while a worker applies the tier policy (one review at a time, whatever the number of workers).
+TIER_REVIEW_LOCK = f"{PREFIX}:tier-review:lock"
 #: The credentials epoch every API process checks its token cache against (``queues.credentials``).
 CREDENTIALS_EPOCH = f"{PREFIX}:credentials:epoch"
 

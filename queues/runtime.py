@@ -25,6 +25,7 @@ from router.agents.tokens import TokenLookup
 from router.audit.keys import SESSION_KEY as AUDIT_KEYRING
 from router.audit.keys import load_keyring
 from router.context import AppContext
+from router.customers.policy import TierPolicyProvider
 from router.db import make_engine, make_sessionmaker, migrate
 from router.rendering import make_templates
 from router.reports import facts
@@ -62,6 +63,7 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
     keyring = load_keyring(settings)  # the audit chain's HMAC key, from outside the database
     if run_migrations:
         await asyncio.to_thread(migrate, url, audit_keyring=keyring)
+    tier_policy = TierPolicyProvider(settings.tier_policy)  # first: the rulebook reads tier names on its scale
     rulebook = RulebookProvider(settings.rulebook)
     webhooks = webhooks_config.load(settings.webhooks)  # a broken file stops the start, with its location
     sla_policies = SlaPolicyProvider(settings.sla_policies)
@@ -75,6 +77,7 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
             effects=RedisEffectSink(pool),
             tier_queue=RedisTierQueue(pool),
             rulebook=rulebook,
+            tier_policy=tier_policy,
             templates=make_templates(),
             blobs=BlobStore(settings.blob_dir),
             webhooks=webhooks,

@@ -11,6 +11,7 @@ from router import logs, openapi, problems
 from router.agents.routes import api as agents_api
 from router.context import AppContext
 from router.customers.routes import api as customers_api
+from router.customers.tier_routes import api as customer_tier_api
 from router.intake.routes import api as intake_api
 from router.macros.routes import api as macros_api
 from router.metrics import RequestTimer
@@ -71,6 +72,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(workspace_api)
     v1.include_router(agents_api)
     v1.include_router(customers_api)
+    v1.include_router(customer_tier_api)
     app.include_router(v1)
     app.include_router(system_api)
     docs.install(app)

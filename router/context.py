@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.agents.tokens import TokenLookup
+from router.customers.policy import TierPolicyProvider
 from router.effects import EffectSink
 from router.intake.batcher import IntakeBatcher
 from router.routing.rulebook import RulebookProvider
@@ -125,6 +126,8 @@ class AppContext:
     effects: EffectSink
     tier_queue: TierQueuePort
     rulebook: RulebookProvider
+    #: The customer tier policy (its scale is installed for the process when it is first read).
+    tier_policy: TierPolicyProvider
     templates: Environment
     blobs: BlobStore
     webhooks: WebhooksConfig

@@ -25,3 +25,5 @@ RECONCILE_REPAIR: Final = "reconcile.repair"
 REFRESH_ROLLUPS: Final = "reports.refresh_rollups"
 WEEKLY_DIGEST: Final = "reports.weekly_digest"
 AUDIT_CHECKPOINT: Final = "audit.checkpoint"
+#: Applies the tier policy once per review period (``TIERROUTE_TIER_REVIEW_CADENCE``).
+TIER_REVIEW: Final = "customers.tier_review"

@@ -24,6 +24,9 @@ DEFAULT_SECRET = "change-me-in-production"
 
 RULEBOOK_DEFAULT = Path(__file__).resolve().parents[1] / "rules" / "default.yaml"
 SLA_POLICIES_DEFAULT = RULEBOOK_DEFAULT.with_name("sla.yaml")
+TIER_POLICY_DEFAULT = RULEBOOK_DEFAULT.with_name("tiers.yaml")
+#: How often the worker applies the tier policy (``off``: only ``tierroute tiers score --apply`` does).
+TierReviewCadence = Literal["monthly", "quarterly", "half-yearly", "yearly", "off"]
 
 
 class Settings(BaseSettings):
@@ -40,6 +43,11 @@ class Settings(BaseSettings):
     rulebook: Path = RULEBOOK_DEFAULT
     #: SLA policies (targets, calendars, breach actions); reloaded when the file changes and is valid.
     sla_policies: Path = SLA_POLICIES_DEFAULT
+    #: The customer tier policy (docs/customer-tiers.md): scoring, thresholds, the order of the scale, costs;
+    #: reloaded when the file changes and is valid.
+    tier_policy: Path = TIER_POLICY_DEFAULT
+    #: How often the worker re-tiers customers by the policy, once per period (``off``: never by itself).
+    tier_review_cadence: TierReviewCadence = "quarterly"
     secret_key: str = DEFAULT_SECRET
     # Audit trail (docs/audit.md): keys that live outside the database.
     #: HMAC key of the audit chain (32 characters or more); unset: ``<data dir>/audit-hmac.key``, made on first start.

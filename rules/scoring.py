@@ -22,6 +22,9 @@ from rules.tiers import Aggregate, Criterion, MetricKey, TierPolicy
 Figures = Mapping[MetricKey, float]
 #: Scores and contributions are kept to this many decimals, so a score reads the same wherever it is shown.
 DECIMALS = 2
+#: Figures are kept to this many decimals: summing a year of months in another order (the database's) never
+#: changes them, and so never a score.
+PRECISION = 6
 
 
 def aggregate(kind: Aggregate, values: Sequence[float]) -> float | None:
@@ -56,7 +59,7 @@ def figures_from_rows(
                 months[period] += value
         figure = aggregate(key.aggregate, [months[p] for p in sorted(months)])
         if figure is not None:
-            out[key] = figure
+            out[key] = round(figure, PRECISION)
     return out
 
 

@@ -79,6 +79,7 @@ async def in_database(settings: Settings, work: Callable[[AsyncSession], Awaitab
 
     url = settings.effective_database_url
     facts.install()  # as ``open_runtime`` does: a ticket touched here keeps its report facts current
+    install_tier_scale(settings)  # as ``open_runtime`` does: customer tiers compare on the installation's scale
     await asyncio.to_thread(migrate, url)
     engine = make_engine(url)
     try:
@@ -86,6 +87,20 @@ async def in_database(settings: Settings, work: Callable[[AsyncSession], Awaitab
             return await work(session)
     finally:
         await engine.dispose()
+
+
+def install_tier_scale(settings: Settings) -> None:
+    """Read the tier policy for the order of its scale (``best:``), which this process then compares customer
+    tiers on; a policy with mistakes is one line per problem and exit 2."""
+    from router.customers.policy import TierPolicyProvider
+    from rules.tier_loader import TierPolicyError
+
+    try:
+        TierPolicyProvider(settings.tier_policy)
+    except TierPolicyError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(2) from None
 
 
 class _RuntimeOnDemand:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from router.cli import accounts, admin, agents, audit, common, reports, rules, webhooks  # noqa: F401 (agents: registers its commands)
+from router.cli import accounts, admin, agents, audit, common, reports, rules, tiers, webhooks  # noqa: F401 (agents: registers its commands)
 from router.cli.common import console, parse_tiers, run, settings_or_exit
 
 if TYPE_CHECKING:
@@ -317,6 +317,8 @@ app.command()(admin.demo)
 app.add_typer(admin.agents_app, name="agents")
 accounts.install(admin.agents_app)
 app.add_typer(admin.customers_app, name="customers")
+tiers.install(admin.customers_app)
+app.add_typer(tiers.app, name="tiers")
 app.add_typer(audit.app, name="audit")
 app.add_typer(rules.app, name="rules")
 app.add_typer(webhooks.app, name="webhooks")

@@ -41,8 +41,11 @@ def rules_check(file: Annotated[Path, typer.Argument(help="Rulebook YAML file.")
 
 
 def _load_rulebook_or_exit(path: Path) -> Rulebook:
+    from router.cli.common import install_tier_scale
+    from router.settings import get_settings
     from rules import RulebookError, load_rulebook
 
+    install_tier_scale(get_settings())  # customer tiers named in the rulebook stand for places on the scale
     try:
         return load_rulebook(path)
     except RulebookError as exc:

@@ -37,6 +37,13 @@ class TierStep(BaseModel):
     to_tier: int
     reason: str
     at: datetime
+    #: ``policy`` (a tier review), ``manual`` or ``import``.
+    source: str
+    #: ``agent:<id>``, ``cli`` or ``system:tier-review``; empty for steps from before it was kept.
+    actor: str | None = None
+    #: For a policy change: the policy's version and the score with its components.
+    policy_version: str | None = None
+    score: dict[str, Any] | None = None
 
 
 class CustomerDetailOut(CustomerOut):
@@ -93,3 +100,12 @@ class ContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     email: CleanText = Field(min_length=3, max_length=320)
+
+
+class TierChangeIn(BaseModel):
+    """A lead's change of a customer's value tier; the reason is kept in the tier history and the audit record."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    tier: CustomerTier
+    reason: CleanText = Field(min_length=1, max_length=500)
