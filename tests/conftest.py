@@ -261,6 +261,17 @@ async def runtime(shared_runtime: Runtime, settings: Settings) -> AsyncIterator[
             await rt.app.engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def default_tier_scale() -> Iterator[None]:
+    """Every test starts and ends on tier 1 as the best: a test (or an in-process command) that reads a policy
+    with ``best: 4`` installs that scale for the process (``rules.vocabulary.use_customer_scale``)."""
+    from rules.vocabulary import DEFAULT_SCALE, use_customer_scale
+
+    use_customer_scale(DEFAULT_SCALE)
+    yield
+    use_customer_scale(DEFAULT_SCALE)
+
+
 @pytest.fixture
 async def session(runtime: Runtime) -> AsyncIterator[AsyncSession]:
     async with runtime.app.sessionmaker() as s:
