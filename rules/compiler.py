@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
+from rules import vocabulary
 from rules.calendar import DAYS, BusinessCalendar, parse_interval
 from rules.conditions import (
     COMPARE_OPERATORS,
@@ -29,14 +30,7 @@ from rules.fields import FieldSpec, field_spec, known_field_names
 from rules.located import Problem, position
 from rules.matchers import check_regex, normalise_words
 from rules.model import SEVERITIES
-from rules.vocabulary import (
-    CUSTOMER_TIER_NAMES,
-    MAX_SUPPORT_TIER,
-    MIN_SUPPORT_TIER,
-    PRIORITIES,
-    TierScale,
-    customer_scale,
-)
+from rules.vocabulary import CUSTOMER_TIER_NAMES, MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, PRIORITIES
 
 TOP_KEYS = {
     "version",
@@ -69,12 +63,11 @@ NUMERIC_OPS = ("gte", "lte", "gt", "lt")
 class Compiler:
     """Checks one rulebook document and gathers what the shared matchers need."""
 
-    def __init__(self, source: str, scale: TierScale | None = None) -> None:
+    def __init__(self, source: str, scale: vocabulary.TierScale | None = None) -> None:
         self.source = source
         self.problems: list[Problem] = []
-        #: Which end of the customer tiers is the best: a tier's name (best first) stands for its place on it.
-        self.scale = scale or customer_scale()
-        #: The customer tiers' names, the best first.
+        #: Which end of the customer tiers is the best: a tier's name (names are best first) stands for a place on it.
+        self.scale = scale or vocabulary.customer_scale()
         self.customer_tiers: tuple[str, ...] = CUSTOMER_TIER_NAMES
         self.severities: tuple[str, ...] = SEVERITIES
         self.phrases: dict[str, set[str]] = defaultdict(set)

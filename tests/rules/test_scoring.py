@@ -160,9 +160,8 @@ def test_figures_from_rows_fold_the_window_and_sum_sources() -> None:
     ],
 )
 def test_hysteresis(current: int, proposed: int, pending: Pending | None, expected: Decision) -> None:
-    assert decide(policy(), current=current, proposed=proposed, pending=pending, period="2026Q4", previous="2026Q3") == (
-        expected
-    )
+    decision = decide(policy(), current=current, proposed=proposed, pending=pending, period="2026Q4", previous="2026Q3")
+    assert decision == expected
 
 
 def test_hysteresis_follows_the_scale() -> None:
