@@ -174,10 +174,11 @@ def _component(criterion: Criterion, figures: Figures, attributes: Mapping[str, 
     else:
         assert criterion.metric is not None
         value = figures.get(criterion.metric)
-        parts[criterion.metric.describe()] = value
+        metric_label, minus_label = criterion.labels
+        parts[metric_label] = value
         if criterion.minus is not None:
             less = figures.get(criterion.minus)
-            parts[criterion.minus.describe()] = less
+            parts[minus_label] = less
             if value is not None:
                 value -= less or 0.0
                 note = "" if less is not None else f"no {criterion.minus.metric}: 0"
@@ -188,7 +189,7 @@ def _component(criterion: Criterion, figures: Figures, attributes: Mapping[str, 
     contribution = round(points * criterion.weight / total, DECIMALS + 2)
     return Component(
         criterion=criterion.id,
-        what=criterion.describe(),
+        what=criterion.what,
         value=value,
         points=points,
         weight=criterion.weight,

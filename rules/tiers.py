@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from functools import cached_property
+from typing import Any, Literal, NamedTuple
 
 from rules.vocabulary import CUSTOMER_TIERS, SUPPORT_TIERS, TierScale
 
@@ -64,10 +65,10 @@ class Linear:
 Normalisation = Bands | Linear
 
 
-@dataclass(frozen=True)
-class MetricKey:
+class MetricKey(NamedTuple):
     """One figure the database computes per customer: ``aggregate`` of ``metric`` over ``window`` monthly
-    periods (a period's value is the sum over its sources, or the one ``source`` only)."""
+    periods (a period's value is the sum over its sources, or the one ``source`` only). A tuple: it keys
+    every customer's figures, and a tuple hashes fast."""
 
     metric: str
     aggregate: Aggregate
@@ -99,6 +100,16 @@ class Criterion:
 
     def metric_keys(self) -> tuple[MetricKey, ...]:
         return tuple(k for k in (self.metric, self.minus) if k is not None)
+
+    @cached_property
+    def what(self) -> str:
+        """``describe()``, made once (a review explains every customer's score with it)."""
+        return self.describe()
+
+    @cached_property
+    def labels(self) -> tuple[str, str]:
+        """What the metric and the one subtracted are, in words."""
+        return (self.metric.describe() if self.metric else "", self.minus.describe() if self.minus else "")
 
     def describe(self) -> str:
         if self.attribute is not None:
@@ -175,10 +186,14 @@ class TierPolicy:
 
     def tier_for(self, score: float) -> int:
         """The best tier whose threshold the score reaches."""
-        for tier in self.scale.best_first():
-            if tier in self.thresholds and score >= self.thresholds[tier]:
+        for tier, least in self._ladder:
+            if score >= least:
                 return tier
         return self.scale.worst
+
+    @cached_property
+    def _ladder(self) -> tuple[tuple[int, float], ...]:
+        return tuple((t, self.thresholds[t]) for t in self.scale.best_first() if t in self.thresholds)
 
     def metric_keys(self) -> tuple[MetricKey, ...]:
         """Every figure the criteria need, once each, in policy order."""

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, distinct, func, select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.models.customers import CustomerMetric
@@ -24,6 +24,8 @@ from rules.tiers import MetricKey, TierPolicy
 METRIC = CustomerMetric.__table__  # type: ignore[attr-defined]
 #: Customers per ``IN (...)`` when figures are asked for some customers only.
 _CHUNK = 1000
+#: PostgreSQL's memory for one review's groupings (a customer and metric each), instead of spilling to disk.
+WORK_MEM = "128MB"
 #: ``{customer_id: {key: figure}}``; a customer or key without data in the window is absent.
 FiguresByCustomer = dict[int, dict[MetricKey, float]]
 
@@ -62,38 +64,58 @@ async def _group(
     source: str | None,
     ids: Sequence[int] | None,
 ) -> None:
-    """The keys sharing one window and source: one pass for sum, mean, min and max, one more for ``last``."""
+    """The keys sharing one window and source. Sums and means fold the rows as they are (a month's sources
+    add up either way; a mean divides by the months, not the rows); min, max and the latest month need the
+    months' sums first, asked of the metrics that need them only (a year of rows is millions)."""
     conn = await session.connection()
-    metrics = sorted({k.metric for k in keys})
-    where = [METRIC.c.metric.in_(metrics), METRIC.c.period.between(*span)]
-    if source is not None:
-        where.append(METRIC.c.source == source)
-    if ids is not None:
-        where.append(METRIC.c.customer_id.in_(list(ids)))
+    if ids is None and conn.dialect.name == "postgresql":
+        await conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))  # the groups fit in memory, not on disk
+
+    def rows_of(metrics: list[str]) -> list[Any]:
+        where = [METRIC.c.metric.in_(metrics), METRIC.c.period.between(*span)]
+        if source is not None:
+            where.append(METRIC.c.source == source)
+        if ids is not None:
+            where.append(METRIC.c.customer_id.in_(list(ids)))
+        return where
+
+    plain = [k for k in keys if k.aggregate in ("sum", "mean")]
+    if plain:
+        metrics = sorted({k.metric for k in plain})
+        folds: list[Any] = [func.sum(METRIC.c.value)]
+        if any(k.aggregate == "mean" for k in plain):
+            folds.append(func.count(distinct(METRIC.c.period)))
+        query = (
+            select(METRIC.c.customer_id, METRIC.c.metric, *folds)
+            .where(*rows_of(metrics))
+            .group_by(METRIC.c.customer_id, METRIC.c.metric)
+        )
+        by_metric = _by_metric(plain)
+        for row in (await conn.execute(query)).all():
+            for key in by_metric[row[1]]:
+                out[row[0]][key] = _rounded(row[2] if key.aggregate == "sum" else row[2] / row[3])
+    monthly = [k for k in keys if k.aggregate not in ("sum", "mean")]
+    if monthly:
+        await _monthly(conn, out, monthly, rows_of(sorted({k.metric for k in monthly})))
+
+
+async def _monthly(conn: Any, out: FiguresByCustomer, keys: list[MetricKey], where: list[Any]) -> None:
+    """Min, max and the latest month, over the months' sums."""
     months = (
         select(METRIC.c.customer_id, METRIC.c.metric, METRIC.c.period, func.sum(METRIC.c.value).label("v"))
         .where(*where)
         .group_by(METRIC.c.customer_id, METRIC.c.metric, METRIC.c.period)
         .cte("months")
     )
-    wanted: dict[str, list[MetricKey]] = defaultdict(list)
-    for key in keys:
-        wanted[key.metric].append(key)
-    folds = [k for k in keys if k.aggregate != "last"]
-    if folds:
-        query = select(
-            months.c.customer_id,
-            months.c.metric,
-            func.sum(months.c.v),
-            func.avg(months.c.v),
-            func.min(months.c.v),
-            func.max(months.c.v),
-        ).group_by(months.c.customer_id, months.c.metric)
-        column = {"sum": 2, "mean": 3, "min": 4, "max": 5}
-        for row in await conn.execute(query):
-            for key in wanted[row[1]]:
-                if key.aggregate != "last" and row[column[key.aggregate]] is not None:
-                    out[row[0]][key] = _rounded(row[column[key.aggregate]])
+    by_metric = _by_metric(keys)
+    if any(k.aggregate != "last" for k in keys):
+        query = select(months.c.customer_id, months.c.metric, func.min(months.c.v), func.max(months.c.v)).group_by(
+            months.c.customer_id, months.c.metric
+        )
+        for row in (await conn.execute(query)).all():
+            for key in by_metric[row[1]]:
+                if key.aggregate in ("min", "max"):
+                    out[row[0]][key] = _rounded(row[2] if key.aggregate == "min" else row[3])
     if any(k.aggregate == "last" for k in keys):
         newest = (
             select(months.c.customer_id, months.c.metric, func.max(months.c.period).label("p"))
@@ -108,11 +130,17 @@ async def _group(
                 months.c.period == newest.c.p,
             ),
         )
-        latest: Any = await conn.execute(query)
-        for customer_id, metric, value in latest:
-            for key in wanted[metric]:
+        for row in (await conn.execute(query)).all():
+            for key in by_metric[row[1]]:
                 if key.aggregate == "last":
-                    out[customer_id][key] = _rounded(value)
+                    out[row[0]][key] = _rounded(row[2])
+
+
+def _by_metric(keys: list[MetricKey]) -> dict[str, list[MetricKey]]:
+    found: dict[str, list[MetricKey]] = defaultdict(list)
+    for key in keys:
+        found[key.metric].append(key)
+    return found
 
 
 def _rounded(value: Any) -> float:

@@ -179,7 +179,8 @@ async def _record(session: AsyncSession, moves: Sequence[TierMove], by: admin_lo
     )
     emitted: list[tuple[int, str, dict[str, Any]]] = []
     for m in moves:
-        data = m.details(actor)
+        # Subscribers get the score itself; its components are in the history and the audit record.
+        data = m.details(actor) | {"score": m.score.get("score") if m.score else None}
         emitted.append((m.customer_id, TIER_CHANGED, data))
         emitted.append((m.customer_id, TIER_SLIPPED if m.slipped else TIER_ROSE, data))
     await events.emit_for_customers(session, emitted)

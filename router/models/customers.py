@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, UniqueConstraint
+from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from router.models.columns import JSONColumn, UTCDateTime, utcnow
@@ -81,7 +81,11 @@ class CustomerMetric(SQLModel, table=True):
     """A customer's figure for one month (``period`` ``YYYY-MM``) as a CRM, billing or tierroute reported it."""
 
     __tablename__ = "customer_metric"
-    __table_args__ = (UniqueConstraint("customer_id", "period", "metric", "source"),)
+    __table_args__ = (
+        UniqueConstraint("customer_id", "period", "metric", "source"),
+        #: A tier review reads one metric's months for every customer (``router.customers.figures``).
+        Index("ix_customer_metric_metric_period", "metric", "period"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)

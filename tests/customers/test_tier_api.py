@@ -109,5 +109,5 @@ async def test_a_slip_is_delivered_signed_once_per_change(
     assert (slipped["from_tier"], slipped["to_tier"], slipped["source"], slipped["actor"]) == (
         1, 4, "policy", "system:tier-review",
     )  # fmt: skip
-    assert slipped["policy_version"] == policy.version and slipped["score"]["score"] == 0
+    assert slipped["policy_version"] == policy.version and slipped["score"] == 0
     assert slipped["customer"]["value_tier"] == 4 and slipped["customer"]["highest_tier"] == 1

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("customer_id", "period", "metric", "source"),
     )
     op.create_index("ix_customer_metric_customer_id", "customer_metric", ["customer_id"])
+    op.create_index("ix_customer_metric_metric_period", "customer_metric", ["metric", "period"])
     op.create_table(
         "customer_tier_proposal",
         sa.Column("customer_id", sa.Integer(), nullable=False),
@@ -92,6 +93,7 @@ def downgrade() -> None:
         batch.drop_column("score")
         batch.drop_column("source")
     op.drop_table("customer_tier_proposal")
+    op.drop_index("ix_customer_metric_metric_period", table_name="customer_metric")
     op.drop_index("ix_customer_metric_customer_id", table_name="customer_metric")
     op.drop_table("customer_metric")
     op.drop_table("tier_review_run")
