@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import random
 import sys
@@ -209,6 +210,30 @@ async def seed(url: str, n: int, n_open: int, agent_id: int) -> float:
     return time.perf_counter() - t0
 
 
+class GcPauses:
+    """Python's garbage collections while the requests ran, by generation: a full collection of a large heap
+    stops the process for tens of milliseconds, which a latency percentile counts as the query's."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.by_generation: dict[int, list[float]] = {0: [], 1: [], 2: []}
+
+    def callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        else:
+            self.by_generation[info["generation"]].append(time.perf_counter() - self.started)
+
+    def report(self) -> str:
+        parts = []
+        for generation, pauses in self.by_generation.items():
+            worst = max(pauses, default=0.0) * 1000
+            parts.append(
+                f"gen {generation}: {len(pauses)} collections, {sum(pauses) * 1000:.0f} ms, worst {worst:.1f} ms"
+            )
+        return "garbage collection during the requests: " + "; ".join(parts)
+
+
 def _customer_of(i: int) -> int:
     """Ticket ``i``'s customer (a fixed spread, so the search queries can name existing pairs)."""
     return (i * 7919) % N_CUSTOMERS
@@ -253,6 +278,7 @@ async def timed(
 
 async def measure(args: argparse.Namespace, url: str, data_dir: Path) -> tuple[list[list[object]], list[list[object]]]:
     from queues.runtime import open_runtime
+    from router import heap
     from router.agents import service as agents
     from router.app import create_app
     from router.settings import Settings
@@ -286,6 +312,10 @@ async def measure(args: argparse.Namespace, url: str, data_dir: Path) -> tuple[l
 
         app = create_app(settings, lambda _s: None)  # type: ignore[arg-type,return-value]
         app.state.ctx = runtime.app
+        if not args.no_freeze:  # as the app's lifespan does in a server (ASGITransport runs no lifespan)
+            heap.freeze_startup_heap()
+        pauses = GcPauses()
+        gc.callbacks.append(pauses.callback)
         rng = random.Random(5)
         search_rows: list[list[object]] = []
         view_rows: list[list[object]] = []
@@ -328,6 +358,8 @@ async def measure(args: argparse.Namespace, url: str, data_dir: Path) -> tuple[l
                             total = body["total"]
                     s = c.summary_ms(samples)
                     view_rows.append([label, depth, s["n"], total, s["p50"], s["p90"], s["p99"], s["max"]])
+        gc.callbacks.remove(pauses.callback)
+        print(pauses.report(), flush=True)
     return search_rows, view_rows
 
 
@@ -343,6 +375,9 @@ def main() -> None:
     )
     parser.add_argument("--wait-quiet", type=float, default=60, help="wait up to this long for an idle machine")
     parser.add_argument("--db", default=PG_DB, help="the PostgreSQL database (dropped and made anew unless --reuse)")
+    parser.add_argument(
+        "--no-freeze", action="store_true", help="leave the start-up heap in full garbage collections (router/heap.py)"
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--seed-only", action="store_true", help="build the database, measure nothing")
     mode.add_argument("--reuse", action="store_true", help="measure the database a --seed-only run left")
