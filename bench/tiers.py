@@ -1,14 +1,14 @@
 """Time a tier review of 100,000 customers with a year of monthly metrics on PostgreSQL (issue 18: ≤ 10 s).
 
-The customers and their metrics (revenue and gross margin every month, cost to serve for a third of them,
-a growth rating each quarter: ~3.2 million rows at full size) are generated inside PostgreSQL with
-``INSERT ... SELECT generate_series`` into a database of their own, ``tierroute_bench_tiers``, migrated to
-head, then ANALYZEd. The review is the one ``tierroute tiers score`` runs (``router.customers.review``) with
-the shipped policy (``rules/tiers.yaml``): a dry run (scoring only, ``--runs`` times), then ``--apply``
-(the moves through ``tiering.retier_many``: history, audit, two events each; the slips held back by the
-hysteresis remembered), then ``--apply`` again in the same period (nothing more to do). The command line
-itself is timed once each way too (process start, imports and the progress bar included). The database is
-dropped at the end unless ``--keep``.
+The customers and their metrics (twelve months' revenue and the gross margin every month, the support
+cost tierroute measured for a third of them, a growth rating each quarter: ~3.2 million rows at full size)
+are generated inside PostgreSQL with ``INSERT ... SELECT generate_series`` into a database of their own,
+``tierroute_bench_tiers``, migrated to head, then ANALYZEd. The review is the one ``tierroute tiers score``
+runs (``router.customers.review``) with the shipped policy (``rules/tiers.yaml``): a dry run (scoring only,
+``--runs`` times), then ``--apply`` (the moves through ``tiering.retier_many``: history, audit, two events
+each; the slips held back by the hysteresis remembered), then ``--apply`` again in the same period
+(nothing more to do). The command line itself is timed once each way too (process start, imports and the
+progress bar included). The database is dropped at the end unless ``--keep``.
 
     python bench/tiers.py [--customers 100000] [--runs 3] [--keep]
     python bench/tiers.py --small      # 2,000 customers: checks the script runs
@@ -43,33 +43,38 @@ REDIS_URL = "redis://127.0.0.1:6379/14"
 DATA_DIR = Path("/tmp/tierroute-bench/tiers")
 PERIOD = "2026Q4"  # reads the twelve months 2025-10 .. 2026-09
 
-# A size per customer decides its revenue (most customers are small: a bottom-heavy base); its tier is the
-# one its size earns, except for one in ten whose tier is off (the review moves those: rises at once, slips
-# held back by the hysteresis); one in fifty is strategic (a bump).
+# A size per customer decides its revenue (most customers are small: a bottom-heavy base); one in fifty is
+# strategic (a bump). Every customer starts at tier 3; ``settle`` then gives each the tier the policy
+# proposes for it, as a previous review would have, and moves one in ten to another tier (the review moves
+# those back: rises at once, slips held back by the hysteresis).
 CUSTOMERS = """
 CREATE UNLOGGED TABLE size AS
-SELECT i AS id, (random() * random() * 30000)::float8 AS monthly, random() AS off
-FROM generate_series(1, {customers}) i;
+SELECT i AS id, (random() * random() * 30000)::float8 AS monthly FROM generate_series(1, {customers}) i;
 INSERT INTO customer (id, external_ref, name, value_tier, onboarding_tier, highest_tier, attributes, created_at)
-SELECT id, 'c' || id, 'Customer ' || id, t, t, t,
+SELECT id, 'c' || id, 'Customer ' || id, 3, 3, 3,
        CASE WHEN id % 50 = 0 THEN '{{"strategic": true}}'::jsonb ELSE '{{}}'::jsonb END, now()
-FROM (SELECT id, CASE WHEN off < 0.1 THEN 1 + floor(off * 40)::int
-                      WHEN monthly >= 21000 THEN 1 WHEN monthly >= 6000 THEN 2 WHEN monthly >= 1200 THEN 3 ELSE 4
-                 END AS t
-      FROM size) s;
+FROM size;
+"""
+SETTLED = """
+CREATE TEMPORARY TABLE settled (id int PRIMARY KEY, tier int);
+COPY settled (id, tier) FROM STDIN;
+UPDATE customer c SET value_tier = CASE WHEN random() < 0.1 THEN 1 + floor(random() * 4)::int ELSE s.tier END
+FROM settled s WHERE s.id = c.id;
+UPDATE customer SET onboarding_tier = value_tier, highest_tier = value_tier;
 INSERT INTO customer_tier_change (customer_id, from_tier, to_tier, reason, at, source, actor)
 SELECT id, NULL, value_tier, 'onboarding', now(), 'import', 'cli' FROM customer;
+ANALYZE;
 """
 MONTHS = "SELECT to_char(DATE '2025-10-01' + m * interval '1 month', 'YYYY-MM') AS period FROM generate_series(0, 11) m"
 METRICS = f"""
 INSERT INTO customer_metric (customer_id, period, metric, value, source)
-SELECT s.id, m.period, 'revenue', round((s.monthly * (0.8 + random() * 0.4))::numeric, 2), 'billing'
+SELECT s.id, m.period, 'revenue_12m', round((12 * s.monthly * (0.9 + random() * 0.2))::numeric, 2), 'billing'
 FROM size s, ({MONTHS}) m;
 INSERT INTO customer_metric (customer_id, period, metric, value, source)
-SELECT s.id, m.period, 'gross_margin', round((s.monthly * (0.2 + random() * 0.3))::numeric, 2), 'billing'
+SELECT s.id, m.period, 'gross_margin', round((0.1 + random() * 0.5)::numeric, 3), 'finance'
 FROM size s, ({MONTHS}) m;
 INSERT INTO customer_metric (customer_id, period, metric, value, source)
-SELECT s.id, m.period, 'cost_to_serve', round((random() * 900)::numeric, 2), 'tierroute'
+SELECT s.id, m.period, 'support_cost', round((random() * 900)::numeric, 2), 'tierroute'
 FROM size s, ({MONTHS}) m WHERE s.id % 3 = 0;
 INSERT INTO customer_metric (customer_id, period, metric, value, source)
 SELECT s.id, m.period, 'growth_potential', 1 + floor(random() * 5), 'crm'
@@ -91,6 +96,29 @@ def create_database(customers: int) -> float:
         conn.execute("SELECT setval('customer_id_seq', (SELECT max(id) FROM customer))")
         conn.execute("ANALYZE")
     return time.perf_counter() - started
+
+
+async def settle() -> None:
+    """Every customer at the tier the policy proposes for it (a dry run), then one in ten moved away."""
+    proposed: list[tuple[int, int]] = []
+    policy = load_tier_policy(REPO / "rules" / "tiers.yaml")
+    engine = make_engine(URL)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            period = parse_period(PERIOD, "quarterly")
+            await review.review(
+                session, policy, period, apply=False, each=lambda o: proposed.append((o.customer_id, o.proposed))
+            )
+    finally:
+        await engine.dispose()
+    create, copy, *rest = [part for part in SETTLED.split(";\n") if part.strip()]
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(create.encode())
+        with conn.cursor().copy(copy.encode()) as pipe:
+            for row in proposed:
+                pipe.write_row(row)
+        for statement in rest:
+            conn.execute(statement.encode())
 
 
 def count(sql: str) -> int:
@@ -142,6 +170,9 @@ def main() -> None:
     customers, runs = (2_000, 1) if args.small else (args.customers, args.runs)
 
     seeding = create_database(customers)
+    started = time.perf_counter()
+    asyncio.run(settle())
+    seeding += time.perf_counter() - started
     rows = count("SELECT count(*) FROM customer_metric")
     print(f"seeded {customers:,} customers and {rows:,} metric rows in {seeding:.1f} s")
     try:

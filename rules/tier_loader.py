@@ -47,8 +47,10 @@ CRITERION_KEYS = (
     "weight",
     "window",
 )
-#: Metric and attribute names as the customer_metric table and the import columns hold them.
-NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+#: Metric, attribute and source names as imports and the metrics API accept them (docs/customer-data.md).
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+#: Sources name systems: ``billing``, ``crm.hubspot``.
+SOURCE = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 #: The longest window a criterion may look back over (ten years of months).
 MAX_WINDOW = 120
@@ -90,7 +92,18 @@ class _Checker:
     def name(self, node: Any, key: Any, what: str) -> str | None:
         value = node[key]
         if not isinstance(value, str) or not NAME.match(value):
-            self.fail(node, key, f"{what} is a name of letters, digits, '_', '.' or '-' (at most 64), got {value!r}")
+            self.fail(node, key, f"{what} is a letter, then up to 39 lower-case letters, digits or '_'; got {value!r}")
+            return None
+        return value
+
+    def source_name(self, node: Any, key: Any) -> str | None:
+        value = node[key]
+        if not isinstance(value, str) or not SOURCE.match(value):
+            self.fail(
+                node,
+                key,
+                f"a source is lower-case letters, digits, '_', '.' or '-' (billing, crm.hubspot); got {value!r}",
+            )
             return None
         return value
 
@@ -220,17 +233,33 @@ def _criterion(c: _Checker, items: Any, index: int, node: Any) -> Criterion | No
 
 
 def _metric_keys(c: _Checker, node: Any) -> tuple[MetricKey | None, MetricKey | None]:
-    metric = c.name(node, "metric", "a metric")
-    aggregate = node.get("aggregate", "sum")
+    key = _metric_key(c, node, "metric", None)
+    minus: MetricKey | None = None
+    if "minus" in node:
+        spec = node["minus"]
+        if isinstance(spec, dict):  # another metric folded its own way: {metric, aggregate?, window?, source?}
+            c.unknown(spec, ("aggregate", "metric", "source", "window"), "minus")
+            if "metric" not in spec:
+                c.fail(node, "minus", "minus names a metric: minus: NAME or minus: {metric: NAME, aggregate: ...}")
+            else:
+                minus = _metric_key(c, spec, "metric", key)
+        elif key is not None and (name := c.name(node, "minus", "a metric")) is not None:
+            minus = key._replace(metric=name)  # folded as the criterion's metric is
+    return key, minus
+
+
+def _metric_key(c: _Checker, node: Any, field: str, like: MetricKey | None) -> MetricKey | None:
+    """The metric ``node[field]`` with the aggregate, window and source ``node`` gives (else ``like``'s)."""
+    metric = c.name(node, field, "a metric")
+    aggregate = node.get("aggregate", like.aggregate if like else "sum")
     if aggregate not in AGGREGATES:
         c.fail(node, "aggregate", f"aggregate is one of {', '.join(AGGREGATES)}, got {aggregate!r}")
-    window = c.integer(node, "window", 1, MAX_WINDOW) if "window" in node else DEFAULT_WINDOW
-    source = c.name(node, "source", "a source") if "source" in node else None
-    minus = c.name(node, "minus", "a metric") if "minus" in node else None
+    default_window = like.window if like else DEFAULT_WINDOW
+    window = c.integer(node, "window", 1, MAX_WINDOW) if "window" in node else default_window
+    source = c.source_name(node, "source") if "source" in node else (like.source if like else None)
     if metric is None or aggregate not in AGGREGATES or window is None:
-        return None, None
-    key = MetricKey(metric, aggregate, window, source)
-    return key, (MetricKey(minus, aggregate, window, source) if minus else None)
+        return None
+    return MetricKey(metric, aggregate, window, source)
 
 
 def _normalisation(c: _Checker, node: Any) -> Normalisation | None:

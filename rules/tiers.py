@@ -18,8 +18,10 @@ from rules.vocabulary import CUSTOMER_TIERS, SUPPORT_TIERS, TierScale
 #: How a criterion folds a metric's monthly values over its window.
 Aggregate = Literal["sum", "mean", "min", "max", "last"]
 AGGREGATES: tuple[Aggregate, ...] = ("sum", "mean", "min", "max", "last")
-#: The metric tierroute measures itself: handling time and vendor handoffs priced by ``CostRates``.
-COST_METRIC = "cost_to_serve"
+#: The metric tierroute measures itself, per customer and month (``tierroute customers cost --record``):
+#: handling time and vendor handoffs priced by ``CostRates``, from the source ``tierroute``.
+COST_METRIC = "support_cost"
+COST_SOURCE = "tierroute"
 #: A criterion's window when the policy names none: a year of monthly periods.
 DEFAULT_WINDOW = 12
 #: Scores and points run from 0 to this.

@@ -28,6 +28,12 @@ criteria:
     window: 6
     normalise: {linear: {min: 0, max: 2000}}
     weight: 1
+  - id: left
+    metric: revenue_12m
+    aggregate: last
+    minus: {metric: support_cost, aggregate: sum, source: tierroute}
+    normalise: {linear: {min: 0, max: 2000}}
+    weight: 1
   - id: logo
     attribute: logo_strength
     normalise: {linear: {min: 0, max: 10}}
@@ -49,7 +55,8 @@ costs:
 def test_the_shipped_policy_loads() -> None:
     policy = load_tier_policy(ROOT / "rules" / "tiers.yaml")
     assert policy.scale == TierScale(best=1)
-    assert [c.id for c in policy.criteria] == ["revenue", "profit", "growth"]
+    assert [c.id for c in policy.criteria] == ["revenue", "after_support", "margin", "growth"]
+    assert policy.criteria[1].minus == MetricKey("support_cost", "sum", 12, "tierroute")
     assert policy.thresholds == {1: 70, 2: 45, 3: 20}
     assert policy.costs == CostRates(per_hour=(0, 30, 45, 75, 0), vendor_handoff=120, currency="EUR")
     assert len(policy.version) == 16
@@ -58,10 +65,13 @@ def test_the_shipped_policy_loads() -> None:
 def test_a_policy_compiles_to_what_it_says() -> None:
     policy = parse_tier_policy(GOOD, "good.yaml")
     assert policy.scale.best == 4 and policy.thresholds == {4: 80, 3: 50, 2: 20}
-    revenue, margin, logo = policy.criteria
+    revenue, margin, left, logo = policy.criteria
     assert revenue.normalise == Bands(((0, 0), (1000, 50), (5000, 100))) and revenue.weight == 3
     assert margin.metric == MetricKey("margin", "sum", 6, "billing")
     assert margin.minus == MetricKey("cost_to_serve", "sum", 6, "billing")
+    assert left.metric == MetricKey("revenue_12m", "last", 12) and left.minus == MetricKey(
+        "support_cost", "sum", 12, "tierroute"
+    )
     assert logo.attribute == "logo_strength" and logo.missing == 20 and logo.normalise == Linear(0, 10)
     assert [(b.attribute, b.steps, b.equals) for b in policy.bumps] == [("strategic", 1, None), ("segment", -1, "smb")]
     assert policy.bump_limit == 2
@@ -71,6 +81,8 @@ def test_a_policy_compiles_to_what_it_says() -> None:
         MetricKey("revenue", "sum", 12),
         MetricKey("margin", "sum", 6, "billing"),
         MetricKey("cost_to_serve", "sum", 6, "billing"),
+        MetricKey("revenue_12m", "last", 12),
+        MetricKey("support_cost", "sum", 12, "tierroute"),
     )
     # The version is the text's: the same text, the same version; any edit, another.
     assert parse_tier_policy(GOOD).version == policy.version != parse_tier_policy(GOOD + "\n# edited\n").version
@@ -95,6 +107,8 @@ criteria:
     normalise: {linear: {min: 1, max: 1}}
     weight: 1
   - metric: x
+  - {id: y, metric: Revenue-12m, minus: {aggregate: sum}, source: "crm hub", weight: 1,
+     normalise: {linear: {min: 0, max: 1}}}
 thresholds: {1: 40, 2: 50, 4: 10, 7: 3}
 bumps: [{attribute: strategic, steps: 0}]
 hysteresis: {periods: 0}
@@ -115,15 +129,18 @@ def test_every_mistake_is_located_and_all_are_listed_at_once() -> None:
         "bad.yaml:10:5: window applies to a metric, not to an attribute",
         "bad.yaml:11:34: max must differ from min (min earns 0 points, max earns 100)",
         "bad.yaml:13:5: criterion is missing id, normalise, weight",
-        "bad.yaml:14:1: thresholds lack tier 3 (every tier but the worst)",
-        "bad.yaml:14:14: tier 1 is better than tier 2: its threshold must be higher",
-        "bad.yaml:14:28: tier 4 is the worst: it takes every score below the others (0)",
-        "bad.yaml:14:35: thresholds are keyed by customer tier 1 to 4",
-        "bad.yaml:15:32: steps is how many tiers up (or down, negative): not 0",
-        "bad.yaml:16:14: periods must be a whole number from 1 to 12, got 0",
-        "bad.yaml:17:20: per_hour is keyed by support tier 0 to 4",
-        "bad.yaml:17:27: currency is a three-letter code such as EUR or USD, got 'euro'",
-        "bad.yaml:18:1: unknown field 'colour' in the tier policy; known: best, bump_limit, bumps, costs, criteria, "
+        "bad.yaml:14:13: a metric is a letter, then up to 39 lower-case letters, digits or '_'; got 'Revenue-12m'",
+        "bad.yaml:14:34: minus names a metric: minus: NAME or minus: {metric: NAME, aggregate: ...}",
+        "bad.yaml:14:59: a source is lower-case letters, digits, '_', '.' or '-' (billing, crm.hubspot); got 'crm hub'",
+        "bad.yaml:16:1: thresholds lack tier 3 (every tier but the worst)",
+        "bad.yaml:16:14: tier 1 is better than tier 2: its threshold must be higher",
+        "bad.yaml:16:28: tier 4 is the worst: it takes every score below the others (0)",
+        "bad.yaml:16:35: thresholds are keyed by customer tier 1 to 4",
+        "bad.yaml:17:32: steps is how many tiers up (or down, negative): not 0",
+        "bad.yaml:18:14: periods must be a whole number from 1 to 12, got 0",
+        "bad.yaml:19:20: per_hour is keyed by support tier 0 to 4",
+        "bad.yaml:19:27: currency is a three-letter code such as EUR or USD, got 'euro'",
+        "bad.yaml:20:1: unknown field 'colour' in the tier policy; known: best, bump_limit, bumps, costs, criteria, "
         "description, hysteresis, thresholds, version",
     ]
 
