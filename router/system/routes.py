@@ -1,4 +1,4 @@
-"""Liveness, readiness (database, Redis, rulebook) and Prometheus metrics."""
+"""Liveness, readiness (database, Redis, rulebook, tier policy) and Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ async def healthz() -> dict[str, str]:
 
 @api.get("/readyz", responses=answer(503, "the database or Redis does not answer", "application/json"))
 async def readyz(ctx: ContextDep) -> JSONResponse:
-    """Ready when the database and Redis answer; a refused rulebook change is reported, not fatal."""
+    """Ready when the database and Redis answer; a refused rulebook or tier policy change is reported, not fatal."""
     checks: dict[str, Any] = {}
     try:
         async with ctx.engine.connect() as conn:
@@ -38,6 +38,12 @@ async def readyz(ctx: ContextDep) -> JSONResponse:
     except Exception as exc:
         checks["redis"] = f"error: {exc.__class__.__name__}"
     checks["rulebook"] = {"version": ctx.rulebook.current().version, "refused_change": ctx.rulebook.error}
+    policy = ctx.tier_policy.current()
+    checks["tier_policy"] = {
+        "version": policy.version,
+        "best": policy.scale.best,
+        "refused_change": ctx.tier_policy.error,
+    }
     ready = checks["database"] == "ok" and checks["redis"] == "ok"
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 

@@ -110,10 +110,12 @@ async def test_highest_tier_review_and_report_follow_the_scale(best_four: Runtim
     assert tiers == [("climber", 4), ("small0", 1), ("small1", 1), ("small2", 2)]
 
 
-async def test_a_running_process_refuses_a_turned_scale(runtime: Runtime, tmp_path: Path) -> None:
+async def test_a_running_process_refuses_a_turned_scale(
+    runtime: Runtime, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
     path = tmp_path / "tiers.yaml"
     path.write_text(POLICY.format(best=1, thresholds="{1: 70, 2: 45, 3: 20}"), encoding="utf-8")
-    provider = TierPolicyProvider(path, check_every=0)
+    provider = runtime.app.tier_policy = TierPolicyProvider(path, check_every=0)
     first = provider.current()
     path.write_text(POLICY.format(best=1, thresholds="{1: 75, 2: 45, 3: 20}"), encoding="utf-8")
     edited = provider.current()
@@ -123,3 +125,7 @@ async def test_a_running_process_refuses_a_turned_scale(runtime: Runtime, tmp_pa
     path.write_text(BEST_FOUR, encoding="utf-8")
     assert provider.current() is edited and "turns the scale round" in (provider.error or "")
     assert customer_scale() == TierScale(best=1)
+    ready = (await client.get("/readyz")).json()["checks"]["tier_policy"]
+    assert (ready["version"], ready["best"]) == (edited.version, 1) and "turns the scale round" in ready[
+        "refused_change"
+    ]
