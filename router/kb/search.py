@@ -68,6 +68,8 @@ class ArticleHit:
     #: Plain text around the matched words (no markup: escape it like any text).
     snippet: str
     rank: float
+    #: Anyone may read it on ``/help/<slug>`` (published, for every customer tier and product).
+    public: bool = False
 
 
 def query_words(question: str) -> list[str]:
@@ -127,7 +129,8 @@ def _postgresql(filters: str, *, by_locale: bool) -> str:
     )
     return f"""
         SELECT m.article_id, a.slug, a.title, m.score,
-               ts_headline(m.config::regconfig, a.plain_text, m.query, '{_HEADLINE}') AS snippet
+               ts_headline(m.config::regconfig, a.plain_text, m.query, '{_HEADLINE}') AS snippet,
+               (a.status = :public_status AND a.tiers = '[]'::jsonb AND a.products = '[]'::jsonb) AS public
         FROM (
             SELECT s.article_id, s.config, q.query, ts_rank({_PG_WEIGHTS}, s.document, q.query, 1)::float8 AS score
             FROM {configs} AS c
@@ -147,9 +150,11 @@ def _sqlite(filters: str) -> str:
     # Ranked first, then the snippets of the few rows kept (``snippet()`` needs the MATCH of its own row).
     return f"""
         SELECT r.id, r.slug, r.title, r.score,
-               snippet(kb_article_search, 2, '', '', '…', {SNIPPET_WORDS}) AS snippet
+               snippet(kb_article_search, 2, '', '', '…', {SNIPPET_WORDS}) AS snippet, r.public
         FROM (
-            SELECT a.id, a.slug, a.title, -bm25(kb_article_search, {_BM25_WEIGHTS}) AS score
+            SELECT a.id, a.slug, a.title, -bm25(kb_article_search, {_BM25_WEIGHTS}) AS score,
+                   (a.status = :public_status AND json_array_length(a.tiers) = 0
+                    AND json_array_length(a.products) = 0) AS public
             FROM kb_article_search JOIN kb_article a ON a.id = kb_article_search.rowid
             WHERE kb_article_search MATCH :question AND {filters}
             ORDER BY score DESC, a.id
@@ -190,7 +195,7 @@ async def search_articles(
     if locale is not None:
         locale = locales.normalized(locale)
     dialect = session.get_bind().dialect.name
-    params: dict[str, Any] = {"limit": limit}
+    params: dict[str, Any] = {"limit": limit, "public_status": ArticleStatus.published.value}
     filters = _filters(
         dialect, params, customer_tier=customer_tier, product=product, locale=locale,
         published_only=published_only, public_only=public_only,
@@ -205,4 +210,4 @@ async def search_articles(
         statement = _sqlite(filters)
     connection = await session.connection()
     rows = (await connection.execute(text(statement), params)).all()
-    return [ArticleHit(int(r[0]), r[1], r[2], " ".join(str(r[4] or "").split()), float(r[3])) for r in rows]
+    return [ArticleHit(int(r[0]), r[1], r[2], " ".join(str(r[4] or "").split()), float(r[3]), bool(r[5])) for r in rows]
