@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from router.kb import locales
 from router.models.kb import ArticleStatus
-from router.tickets.schemas import CleanText, Text
 from rules.vocabulary import MAX_CUSTOMER_TIER, MIN_CUSTOMER_TIER
 
 #: Lowercase letters, digits and single hyphens: safe in a URL and as a file name.
@@ -17,6 +16,21 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 MAX_BODY_CHARS = 100_000
 MAX_KEYWORDS = 30
 MAX_PRODUCTS = 30
+
+
+def _clean(value: object) -> object:
+    """NUL characters dropped (PostgreSQL cannot store them); lone surrogates are not text at all. Before the
+    type's own checks, so that a length problem reads "String should have at least 1 character"."""
+    if not isinstance(value, str):
+        return value
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValueError("contains invalid characters (lone UTF-16 surrogates)")
+    return value.replace("\x00", "")
+
+
+def _number_as_word(value: object) -> object:
+    """``keywords: [api, 500]`` as a person writes it in YAML: the number is the word ``500``."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
 def _lower(value: str) -> str:
@@ -32,11 +46,11 @@ def optional_locale(value: str | None) -> str | None:
 
 
 Slug = Annotated[str, Field(min_length=1, max_length=100, pattern=SLUG_PATTERN)]
-Title = Annotated[CleanText, Field(min_length=1, max_length=200)]
-Body = Annotated[Text, Field(min_length=1, max_length=MAX_BODY_CHARS)]
-Keyword = Annotated[CleanText, Field(min_length=1, max_length=60)]
+Title = Annotated[str, Field(min_length=1, max_length=200), BeforeValidator(_clean)]
+Body = Annotated[str, Field(min_length=1, max_length=MAX_BODY_CHARS), BeforeValidator(_clean)]
+Keyword = Annotated[str, Field(min_length=1, max_length=60), BeforeValidator(_clean), BeforeValidator(_number_as_word)]
 #: As tickets name it (``ticket.product``), compared without case.
-Product = Annotated[CleanText, Field(min_length=1, max_length=100), AfterValidator(_lower)]
+Product = Annotated[str, Field(min_length=1, max_length=100), BeforeValidator(_clean), AfterValidator(_lower)]
 Locale = Annotated[str, Field(min_length=2, max_length=locales.MAX_LOCALE_LENGTH), AfterValidator(_locale)]
 CustomerTier = Annotated[int, Field(ge=MIN_CUSTOMER_TIER, le=MAX_CUSTOMER_TIER)]
 Status = Literal[ArticleStatus.draft, ArticleStatus.published, ArticleStatus.archived]
