@@ -1,4 +1,4 @@
-"""``tierroute kb``: the knowledge base as a folder of Markdown files with front matter (docs/self-service.md)."""
+"""``tierroute kb``: the knowledge base as a folder of Markdown files with front matter (docs/knowledge-base.md)."""
 
 from __future__ import annotations
 
