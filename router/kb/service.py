@@ -183,3 +183,12 @@ async def versions(session: AsyncSession, article_id: int) -> Sequence[ArticleVe
     """An article's versions, newest first."""
     query = select(ArticleVersion).where(ArticleVersion.article_id == article_id)
     return (await session.exec(query.order_by(col(ArticleVersion.version).desc()))).all()
+
+
+async def public_articles(session: AsyncSession, *, limit: int = MAX_PAGE) -> Sequence[Article]:
+    """What ``/help`` lists: published articles for every customer tier and product, by title."""
+    length = func.jsonb_array_length if session.get_bind().dialect.name == "postgresql" else func.json_array_length
+    query = select(Article).where(
+        Article.status == ArticleStatus.published, length(Article.tiers) == 0, length(Article.products) == 0
+    )
+    return (await session.exec(query.order_by(col(Article.title), col(Article.id)).limit(limit))).all()
