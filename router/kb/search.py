@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.kb import locales
+from router.kb import locales, terms
 from router.models.kb import ArticleStatus
 
 #: A ticket's first this many distinct words (function words dropped) make the query: enough for its
@@ -119,23 +119,27 @@ def _filters(
     return " AND ".join(conditions)
 
 
-def _postgresql(filters: str, *, by_locale: bool) -> str:
-    # The configurations to parse the question with: the one of the asked language, else each one the
-    # articles use (a handful of rows read from the config index). Each lateral match is a GIN lookup.
-    configs = (
-        "(SELECT kb_search_config(:locale)::text AS config)"
-        if by_locale
-        else "(SELECT DISTINCT config FROM kb_article_search)"
-    )
+#: The configurations to parse the question with: the one of the asked language, else each one the articles
+#: use (a handful of rows read from the config index).
+_PG_ONE_CONFIG = "(SELECT kb_search_config(:locale)::text AS config)"
+_PG_EVERY_CONFIG = "(SELECT DISTINCT config FROM kb_article_search)"
+
+
+def _postgresql(filters: str) -> str:
+    # Per configuration, the candidates' query goes through the GIN index and the ranking's scores them.
     return f"""
         SELECT m.article_id, a.slug, a.title, m.score,
-               ts_headline(m.config::regconfig, a.plain_text, m.query, '{_HEADLINE}') AS snippet,
+               ts_headline(m.config::regconfig, a.plain_text, m.rank_query, '{_HEADLINE}') AS snippet,
                (a.status = :public_status AND a.tiers = '[]'::jsonb AND a.products = '[]'::jsonb) AS public
         FROM (
-            SELECT s.article_id, s.config, q.query, ts_rank({_PG_WEIGHTS}, s.document, q.query, 1)::float8 AS score
-            FROM {configs} AS c
-            CROSS JOIN LATERAL (SELECT to_tsquery(c.config::regconfig, :question) AS query) AS q
-            JOIN kb_article_search s ON s.config = c.config AND s.document @@ q.query
+            SELECT s.article_id, s.config, c.rank_query,
+                   ts_rank({_PG_WEIGHTS}, s.document, c.rank_query, 1)::float8 AS score
+            FROM (
+                SELECT unnest(CAST(:configs AS text[])) AS config,
+                       unnest(CAST(:matches AS text[]))::tsquery AS match_query,
+                       unnest(CAST(:ranks AS text[]))::tsquery AS rank_query
+            ) AS c
+            JOIN kb_article_search s ON s.config = c.config AND s.document @@ c.match_query
             JOIN kb_article a ON a.id = s.article_id
             WHERE {filters}
             ORDER BY score DESC, s.article_id
@@ -200,14 +204,17 @@ async def search_articles(
         dialect, params, customer_tier=customer_tier, product=product, locale=locale,
         published_only=published_only, public_only=public_only,
     )  # fmt: skip
-    if dialect == "postgresql":
-        params["question"] = " | ".join(f"'{w}'" for w in words)
-        if locale is not None:
-            params["locale"] = locale
-        statement = _postgresql(filters, by_locale=locale is not None)
-    else:
-        params["question"] = " OR ".join(f'"{w}"' for w in words)
-        statement = _sqlite(filters)
     connection = await session.connection()
+    if dialect == "postgresql":
+        by_locale = {"locale": locale} if locale is not None else {}
+        configs = _PG_ONE_CONFIG if locale is not None else _PG_EVERY_CONFIG
+        queries = await terms.pg_queries(connection, words, configs, by_locale)
+        if not queries.configs:
+            return []
+        params.update(configs=queries.configs, matches=queries.matches, ranks=queries.ranks)
+        statement = _postgresql(filters)
+    else:
+        params["question"] = await terms.fts5_query(connection, words)
+        statement = _sqlite(filters)
     rows = (await connection.execute(text(statement), params)).all()
     return [ArticleHit(int(r[0]), r[1], r[2], " ".join(str(r[4] or "").split()), float(r[3]), bool(r[5])) for r in rows]

@@ -14,7 +14,8 @@ so every write path updates it in the same statement and transaction:
   stemmed in its own language and a query is parsed with the configuration of the documents it is matched
   against (``router/kb/search.py``).
 - SQLite: an FTS5 table (``porter unicode61`` tokenizer: English stemming, accents folded) whose rowid is
-  the article's id. It keeps its own copy of the text, which ``snippet()`` quotes.
+  the article's id. It keeps its own copy of the text, which ``snippet()`` quotes. Its vocabulary table
+  (``kb_article_search_vocab``) counts the articles holding each term (``router/kb/terms.py``).
 
 A later migration that rebuilds ``kb_article`` in SQLite's batch mode drops its triggers with the table: it
 must create them again (``SQLITE_TRIGGERS`` below).
@@ -119,12 +120,15 @@ SQLITE_TRIGGERS = [
 SQLITE_SETUP = [
     """CREATE VIRTUAL TABLE kb_article_search USING fts5(title, keywords, body,
         tokenize='porter unicode61 remove_diacritics 2')""",
+    # How many articles hold each term: the search leaves its commonest words out of the candidates' query.
+    "CREATE VIRTUAL TABLE kb_article_search_vocab USING fts5vocab(kb_article_search, 'row')",
     *SQLITE_TRIGGERS,
 ]
 SQLITE_TEARDOWN = [
     "DROP TRIGGER IF EXISTS kb_article_search_delete",
     "DROP TRIGGER IF EXISTS kb_article_search_update",
     "DROP TRIGGER IF EXISTS kb_article_search_insert",
+    "DROP TABLE IF EXISTS kb_article_search_vocab",
     "DROP TABLE IF EXISTS kb_article_search",
 ]
 
