@@ -77,7 +77,7 @@ async def record_metrics(
             what = f"{figure.metric} for {figure.period} from {figure.source}"
             raise Invalid(f"metrics.{i}: {what} is also metrics.{first[figure.key]}", field=f"metrics.{i}")
         first[figure.key] = i
-    recorded = await upsert(session, [(customer.id, f) for f in checked])
+    recorded = (await upsert(session, [(customer.id, f) for f in checked])).get(customer.id, Recorded())
     if recorded.created or recorded.updated:
         audit(session, by, customer, checked, recorded)
     return recorded
@@ -100,19 +100,23 @@ def audit(
     )
 
 
-async def upsert(session: AsyncSession, figures: Sequence[tuple[int, Figure]]) -> Recorded:
+async def upsert(session: AsyncSession, figures: Sequence[tuple[int, Figure]]) -> dict[int, Recorded]:
     """Write checked figures of any number of customers (each key once): new ones inserted, changed values
-    replaced, the rest left alone. One look-up per ``_CHUNK`` customers and one batched statement."""
+    replaced, the rest left alone; what became of each customer's. One look-up per ``_CHUNK`` customers and
+    one batched statement."""
     now = utcnow()
     known = await _values(session, figures)
     rows = []
-    recorded = Recorded()
+    recorded: dict[int, Recorded] = {}
     for customer_id, figure in sorted(figures, key=lambda cf: (cf[0], cf[1].key)):  # one lock order for all
         before = known.get((customer_id, *figure.key))
         if before == figure.value:
-            recorded += Recorded(unchanged=1)
+            outcome = Recorded(unchanged=1)
+        else:
+            outcome = Recorded(created=1) if before is None else Recorded(updated=1)
+        recorded[customer_id] = recorded.get(customer_id, Recorded()) + outcome
+        if before == figure.value:
             continue
-        recorded += Recorded(created=1) if before is None else Recorded(updated=1)
         rows.append(
             {
                 "customer_id": customer_id,

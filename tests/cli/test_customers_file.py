@@ -20,11 +20,12 @@ def test_lines_are_where_rows_start_across_blank_lines_and_quoted_line_breaks() 
     )
     checked = check_rows("f.csv", text)
     assert [str(p) for p in checked.problems] == [
-        "f.csv:5: tier must be 1 to 4 (got 'x')",
-        "f.csv:6: 5 fields where the header names 4 columns",
+        "f.csv:5:8: tier must be 1 to 4 (got 'x')",
+        "f.csv:6:12: 5 fields where the header names 4 columns",
     ]
     assert [(r.line, r.name, r.contacts) for r in checked.rows] == [(3, "Acme\nLabs", ("ann@acme.example",))]
-    assert Claim(5, "reference", "b") in checked.claims  # a bad row's claims are still checked against the database
+    # A bad row's claims are still checked against the database.
+    assert Claim(5, "reference", "b", column=1, ref="b", complete=False) in checked.claims
 
 
 @pytest.mark.parametrize(
@@ -33,11 +34,12 @@ def test_lines_are_where_rows_start_across_blank_lines_and_quoted_line_breaks() 
         (
             "ref,name",
             [
-                "f.csv:1: unknown column 'ref' (the columns are external_ref, name, tier, domains, contacts)",
+                "f.csv:1:1: unknown column 'ref' (the columns are external_ref, name, tier, domains, contacts, "
+                "attr:NAME, metric:NAME@YYYY-MM)",
                 "f.csv:1: missing columns: external_ref, tier",
             ],
         ),
-        ("external_ref,name,tier,tier", ["f.csv:1: column 'tier' appears more than once"]),
+        ("external_ref,name,tier,tier", ["f.csv:1:24: column 'tier' appears more than once"]),
     ],
 )
 def test_a_bad_header_is_reported_and_no_row_is_read(header: str, problems: list[str]) -> None:
@@ -49,7 +51,8 @@ def test_a_bad_header_is_reported_and_no_row_is_read(header: str, problems: list
 def test_an_empty_file_has_no_header() -> None:
     checked = check_rows("f.csv", "\n\n")
     assert [str(p) for p in checked.problems] == [
-        "f.csv:1: no header: the first line names the columns (external_ref, name, tier, domains, contacts)"
+        "f.csv:1: no header: the first line names the columns (external_ref, name, tier, domains, contacts, "
+        "attr:NAME, metric:NAME@YYYY-MM)"
     ]
 
 
