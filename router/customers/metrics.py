@@ -150,7 +150,7 @@ async def _values(
     for start in range(0, len(customer_ids), _CHUNK):
         chunk = customer_ids[start : start + _CHUNK]
         m = METRIC.c
-        rows = await session.execute(
+        rows = await (await session.connection()).execute(
             core_select(m.customer_id, m.period, m.metric, m.source, m.value).where(
                 m.customer_id.in_(chunk), m.metric.in_(metrics), m.period.in_(periods)
             )
