@@ -1,7 +1,8 @@
 """What an hour of support and a vendor handoff cost: the rates cost to serve is priced with.
 
-Pure (the tier policy's ``costs:`` section is read into this; ``router.customers.cost`` prices the handling
-time it measures with it). Amounts are ``Decimal`` so that a month's cost adds up to the cent.
+Pure; ``router.customers.cost`` prices the handling time it measures with it, asking only ``hourly(tier)``,
+``vendor_handoff`` and ``currency`` (what the tier policy's ``costs:`` section offers too). Amounts are
+``Decimal`` so that a month's cost adds up to the cent.
 """
 
 from __future__ import annotations
@@ -54,5 +55,6 @@ class CostRates:
         return Decimal(self.per_hour.get(tier, 0))
 
     @property
-    def handoff(self) -> Decimal:
+    def vendor_handoff(self) -> Decimal:
+        """The price of one handoff (the name the tier policy's ``costs:`` section gives it)."""
         return Decimal(self.per_vendor_handoff)

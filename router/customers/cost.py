@@ -32,6 +32,7 @@ from router.models import metadata
 from router.models.columns import UTCDateTime, utcnow
 from router.models.tickets import Status
 from rules.tier_costs import CostRates
+from rules.vocabulary import SUPPORT_TIERS
 
 AUDIT = metadata.tables["audit_event"]
 TICKET = metadata.tables["ticket"]
@@ -259,7 +260,7 @@ async def cost_to_serve(
                     handling_seconds=round(seconds),
                     handling_cost=cost.quantize(_CENT, ROUND_HALF_UP),
                     vendor_handoffs=count,
-                    handoff_cost=(rates.handoff * count).quantize(_CENT, ROUND_HALF_UP),
+                    handoff_cost=(_decimal(rates.vendor_handoff) * count).quantize(_CENT, ROUND_HALF_UP),
                     tickets_handled=handled,
                 )
             )
@@ -291,8 +292,12 @@ def _hourly(dialect: str, rates: CostRates, tier: Any) -> ColumnElement[Any]:
     def amount(value: Decimal) -> ColumnElement[Any]:
         return literal(value, Numeric(20, 6)) if dialect == "postgresql" else literal(float(value))
 
-    whens = [(tier == t, amount(Decimal(rate))) for t, rate in rates.per_hour.items()]
-    return case(*whens, else_=amount(Decimal(0))) if whens else amount(Decimal(0))
+    whens = [(tier == t, amount(_decimal(rates.hourly(t)))) for t in SUPPORT_TIERS]
+    return case(*whens, else_=amount(Decimal(0)))
+
+
+def _decimal(amount: Decimal | float) -> Decimal:
+    return amount if isinstance(amount, Decimal) else Decimal(str(amount))
 
 
 async def _handling_rows(

@@ -19,7 +19,7 @@ from router.customers import metrics
 from router.customers import service as customers
 from router.customers.import_file import CheckedFile, Claim, CustomerRow, Located, Refused
 from router.customers.metrics import Figure, Recorded
-from router.models.customers import Customer, CustomerContact, CustomerDomain
+from router.models.customers import Customer, CustomerContact, CustomerDomain, TierSource
 
 #: Values per ``IN (...)``: well under SQLite's and PostgreSQL's limits on bound parameters.
 _CHUNK = 1000
@@ -75,7 +75,7 @@ async def _update(session: AsyncSession, source: str, customer: Customer, row: C
         tier=row.tier,
         reason=f"imported from {source}:{row.line}",
         attributes=row.attributes,
-        source="import",
+        source=TierSource.imported,
     )
     for domain in row.domains:
         await customers.add_domain(session, None, customer, domain)

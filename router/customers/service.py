@@ -100,8 +100,10 @@ async def create_customer(
     contacts: Iterable[str] = (),
     attributes: dict[str, Any] | None = None,
     by: Agent | None = None,
+    source: str | None = None,
 ) -> Customer:
-    """A new customer; ``by`` is the lead or admin adding it (None: the command line or an import)."""
+    """A new customer; ``by`` is the lead or admin adding it (None: the command line or an import). Its tier
+    history starts with the onboarding step, from ``source`` (default: ``manual`` for a person, else ``import``)."""
     if tier not in CUSTOMER_TIERS:
         raise Invalid(f"customer tier must be {MIN_CUSTOMER_TIER} to {MAX_CUSTOMER_TIER}, got {tier}", field="tier")
     if await find_by_ref(session, external_ref) is not None:
@@ -121,7 +123,11 @@ async def create_customer(
     await flush_unique(session, Conflict(f"a customer with reference {external_ref!r} exists", field="external_ref"))
     assert customer.id is not None
     onboarding = CustomerTierChange(
-        customer_id=customer.id, from_tier=None, to_tier=tier, reason="onboarding", source="onboarding"
+        customer_id=customer.id,
+        from_tier=None,
+        to_tier=tier,
+        reason="onboarding",
+        source=source or (TierSource.manual if by is not None else TierSource.imported),
     )
     session.add(onboarding)
     for domain in sorted({d.lower() for d in domains}):
@@ -157,7 +163,7 @@ async def change_tier(
     tier: int,
     reason: str,
     by: Agent | None = None,
-    source: TierSource = "manual",
+    source: str = TierSource.manual,
 ) -> Customer:
     """Move a customer to another value tier; history keeps every step, where it came from (``source``) and
     the best tier reached."""
@@ -209,7 +215,7 @@ async def edit_customer(
     tier: int | None = None,
     reason: str = "",
     attributes: Mapping[str, Any] | None = None,
-    source: TierSource = "manual",
+    source: str = TierSource.manual,
 ) -> Customer:
     """Rename, give another reference (unique), change attributes (``None`` removes one) or move to another
     value tier (kept in its tier history with ``source``)."""
@@ -228,7 +234,7 @@ async def edit_customer(
     if changed:
         admin_log.record(session, by, "customer.changed", subject(customer), **changed)
     if tier is not None and tier != customer.value_tier:
-        default = "imported" if source == "import" else "changed by hand"
+        default = "imported" if source == TierSource.imported else "changed by hand"
         await change_tier(session, customer, tier, reason.strip() or default, by=by, source=source)
     return customer
 

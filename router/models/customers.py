@@ -4,18 +4,13 @@ a CRM or billing system reports for it (``customer_metric``)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Any
 
 from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from router.models.columns import JSONColumn, UTCDateTime, utcnow
 from rules.vocabulary import MAX_CUSTOMER_TIER, MIN_CUSTOMER_TIER
-
-#: Where a step of the tier history came from: the first tier, a person (API, UI, command line), a customers
-#: file, the tier policy's scoring.
-TierSource = Literal["onboarding", "manual", "import", "policy"]
-TIER_SOURCES: tuple[TierSource, ...] = get_args(TierSource)
 
 
 class Customer(SQLModel, table=True):
@@ -56,6 +51,15 @@ class CustomerContact(SQLModel, table=True):
     first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class TierSource:
+    """Who decided a tier change: the tier policy (a review), a person (CLI, API, UI), or an import."""
+
+    policy = "policy"
+    manual = "manual"
+    imported = "import"
+    ALL = (policy, manual, imported)
+
+
 class CustomerTierChange(SQLModel, table=True):
     """One step of a customer's tier history (onboarding is the first step, ``from_tier`` empty)."""
 
@@ -67,8 +71,8 @@ class CustomerTierChange(SQLModel, table=True):
     to_tier: int
     reason: str = Field(default="", max_length=500)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    #: One of ``TIER_SOURCES``.
-    source: str = Field(default="manual", max_length=20)
+    #: ``TierSource``: ``policy``, ``manual`` or ``import``.
+    source: str = Field(default=TierSource.manual, max_length=16)
 
 
 class CustomerMetric(SQLModel, table=True):
@@ -78,16 +82,16 @@ class CustomerMetric(SQLModel, table=True):
 
     __tablename__ = "customer_metric"
     __table_args__ = (
-        UniqueConstraint("customer_id", "period", "metric", "source", name="uq_customer_metric"),
-        # Scoring reads one metric of every customer over a range of periods.
+        UniqueConstraint("customer_id", "period", "metric", "source"),
+        # Scoring reads a few metrics of every customer over a range of periods.
         Index("ix_customer_metric_metric_period", "metric", "period"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    customer_id: int = Field(foreign_key="customer.id")
+    customer_id: int = Field(foreign_key="customer.id", index=True)
     period: str = Field(max_length=7)
-    metric: str = Field(max_length=40)
+    metric: str = Field(max_length=64)
     #: Always finite (checked where figures come in: the API and the customers file).
     value: float
-    source: str = Field(max_length=40)
+    source: str = Field(max_length=64)
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -87,8 +87,11 @@ async def test_upsert_updates_through_the_service_and_is_idempotent(
     assert after["domains"] == ["acme.example", "acme.io", "newco.example", "quiet.example"]
     history = after["history"]
     assert isinstance(history, list)
-    assert (acme.id, 3, 1, f"imported from {path}:2", "import") in history
-    assert [h[4] for h in history].count("import") == 1
+    assert [h for h in history if h[0] == acme.id] == [
+        (acme.id, None, 3, "onboarding", "import"),  # made by the test without an agent, as an import is
+        (acme.id, 3, 1, f"imported from {path}:2", "import"),
+    ]
+    assert len(history) == 4  # and the onboarding steps of quiet and newco
     metrics = {(m[0], m[1], m[2], m[3], m[4]) for m in after["metrics"]}  # type: ignore[attr-defined]
     assert metrics == {
         (acme.id, "2026-10", "revenue_12m", 125000.5, "crm"),

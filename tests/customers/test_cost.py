@@ -195,7 +195,7 @@ def test_months_cut_the_window() -> None:
 def test_cost_rates_refuse_what_cannot_be_a_price() -> None:
     import pytest
 
-    assert RATES.hourly(1) == Decimal(40) and RATES.hourly(0) == Decimal(0) and RATES.handoff == Decimal(150)
+    assert RATES.hourly(1) == Decimal(40) and RATES.hourly(0) == Decimal(0) and RATES.vendor_handoff == Decimal(150)
     assert CostRates(per_hour={2: 42.1}).hourly(2) == Decimal("42.1")
     for bad in [
         {"per_hour": {5: 10}},

@@ -166,7 +166,7 @@ async def test_patch_merges_attributes_and_the_history_says_where_a_tier_came_fr
     )
     assert r.json()["attributes"] == {"reference_logo": True, "seats": 40}
     assert [(h["to_tier"], h["source"], h["reason"]) for h in r.json()["tier_history"]] == [
-        (3, "onboarding", "onboarding"),
+        (3, "import", "onboarding"),  # made by the tests without an agent, as an import is
         (2, "manual", "renewal"),
     ]
     for bad in [{"Bad Name": 1}, {"x": "y" * 201}, {"x": [1]}, {"x": {"y": 1}}]:
