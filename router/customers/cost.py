@@ -7,14 +7,15 @@ support tier). A ticket is *handled* by agent A at tier T while its state is ``i
 A at tier T: from a claim (or a take, an assignment, a resumption or a reopen into an agent's hands) until
 the event that changes that — waiting on the customer, an escalation or de-escalation (by anyone), a
 resolution, a release, a reassignment. Events that change none of the three (replies, notes, mail) do not
-cut an interval. Events written before the keyed audit chain (migration 0017) carry no state and count no
+end a holding. Events written before the keyed audit chain (migration 0017) carry no state and count no
 time.
 
-**Set-based.** Each figure is one SQL statement over the trail: a window function finds where the holder
-changes (``LAG``), another where each holding ends (``LEAD``), and the intervals are cut at month
-boundaries and summed per customer and month by the database; Python only shapes the rows it returns
-(one per customer and month). Only tickets that can have held time in the window are read: those with an
-event since its start, and those in progress now (a holding that spans the whole window).
+**Set-based.** Every event starts a *segment* that lasts until the ticket's next event (one ``LEAD``
+window over the trail); the segments whose state is held are the holdings, cut where other events fall,
+which changes no sum. The database cuts them at month boundaries and sums them per customer, month and
+support tier; Python prices those sums (one row per customer, month and tier). Only tickets that can have
+held time in the window are read: those with an event since its start, and those in progress now (a
+holding that spans the whole window).
 """
 
 from __future__ import annotations
@@ -25,22 +26,24 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Float, and_, case, cast, exists, func, literal, or_, select, union_all
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.models import metadata
 from router.models.columns import UTCDateTime, utcnow
 from router.models.tickets import Status
 from rules.tier_costs import CostRates
-from rules.vocabulary import SUPPORT_TIERS
 
 AUDIT = metadata.tables["audit_event"]
 TICKET = metadata.tables["ticket"]
 #: The audit action of a ticket handed to an outside vendor (``router/tickets/deliveries.py``).
 VENDOR_HANDOFF = "vendor_handoff"
+#: A holder is ``agent id * _TIERS + support tier`` in one integer (support tiers are 0-4), 0 for none.
+_TIERS = 8
 #: Customers per statement when the caller names them (bound parameters stay well under both databases').
 _CHUNK = 1000
 _CENT = Decimal("0.01")
+_MILLISECOND = Decimal("0.001")
 
 
 @dataclass(frozen=True)
@@ -53,10 +56,6 @@ class Interval:
     support_tier: int
     start: datetime
     end: datetime
-
-    @property
-    def seconds(self) -> float:
-        return (self.end - self.start).total_seconds()
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ class MonthlyCost:
         return (Decimal(self.handling_seconds) / 3600).quantize(_CENT, ROUND_HALF_UP)
 
 
-# ------------------------------------------------------------------------------------------ the window
+# ------------------------------------------------------------------------------------------ SQL pieces
 def _moment(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
@@ -102,9 +101,9 @@ def _timestamp(moment: datetime) -> ColumnElement[Any]:
 
 
 def _seconds(dialect: str, later: Any, earlier: Any) -> ColumnElement[Any]:
-    """``later - earlier`` in seconds (to the microsecond on PostgreSQL, the millisecond on SQLite)."""
+    """``later - earlier`` in seconds, a float (to the microsecond on PostgreSQL, the millisecond on SQLite)."""
     if dialect == "postgresql":
-        return func.extract("epoch", later - earlier)
+        return cast(func.extract("epoch", later - earlier), Float)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
@@ -116,8 +115,7 @@ def _greatest(dialect: str, a: Any, b: Any) -> ColumnElement[Any]:
     return func.greatest(a, b) if dialect == "postgresql" else func.max(a, b)
 
 
-# ------------------------------------------------------------------------------------------ intervals
-def _intervals(
+def _segments(
     dialect: str,
     start: datetime,
     end: datetime,
@@ -125,64 +123,66 @@ def _intervals(
     ticket_ids: Sequence[int] | None = None,
     customer_ids: Sequence[int] | None = None,
 ) -> Any:
-    """Every holding that overlaps ``[start, end)``, cut to it, as a subquery: ``ticket_id``,
-    ``customer_id``, ``agent``, ``tier``, ``start``, ``end``."""
+    """The held segments overlapping ``[start, end)``, cut to it, as a subquery: ``ticket_id``,
+    ``customer_id``, ``agent``, ``tier``, ``start``, ``end``, and ``seq`` and ``next_seq`` (the events that
+    begin and end it; ``next_seq`` empty while it lasts)."""
     a, t = AUDIT.c, TICKET.c
-    held = and_(
-        a.state["status"].as_string() == Status.in_progress.value, a.state["assignee_id"].as_integer().is_not(None)
+    state = a.state
+    holder = case(
+        (
+            state["status"].as_string() == Status.in_progress.value,
+            state["assignee_id"].as_integer() * _TIERS + state["support_tier"].as_integer(),
+        ),
+        else_=0,
     )
-    agent = case((held, a.state["assignee_id"].as_integer()), else_=0)
-    tier = case((held, a.state["support_tier"].as_integer()), else_=-1)
-    recent = select(a.ticket_id).where(a.at >= _timestamp(start))
-    wanted = [or_(t.id.in_(recent), t.status == Status.in_progress.value), a.at < _timestamp(end)]
+    later = AUDIT.alias("later")
+    since = exists().where(later.c.ticket_id == t.id, later.c.at >= _timestamp(start))
+    wanted = [or_(since, t.status == Status.in_progress.value), a.at < _timestamp(end)]
     if ticket_ids is not None:
         wanted.append(t.id.in_(ticket_ids))
     if customer_ids is not None:
         wanted.append(t.customer_id.in_(customer_ids))
-    steps = (
+    events = (
         select(
             a.ticket_id,
             t.customer_id,
             a.seq,
             a.at,
-            agent.label("agent"),
-            tier.label("tier"),
-            func.lag(agent).over(partition_by=a.ticket_id, order_by=a.seq).label("prev_agent"),
-            func.lag(tier).over(partition_by=a.ticket_id, order_by=a.seq).label("prev_tier"),
+            func.coalesce(holder, 0).label("holder"),
+            func.lead(a.at).over(partition_by=a.ticket_id, order_by=a.seq).label("next_at"),
+            func.lead(a.seq).over(partition_by=a.ticket_id, order_by=a.seq).label("next_seq"),
         )
         .select_from(AUDIT.join(TICKET, t.id == a.ticket_id))
         .where(*wanted)
-        .subquery("steps")
+        .subquery("events")
     )
-    s = steps.c
-    changes = (
-        select(
-            s.ticket_id,
-            s.customer_id,
-            s.agent,
-            s.tier,
-            s.at.label("held_from"),
-            func.lead(s.at).over(partition_by=s.ticket_id, order_by=s.seq).label("held_until"),
-        )
-        .where(or_(s.prev_agent.is_(None), s.agent != s.prev_agent, s.tier != s.prev_tier))
-        .subquery("changes")
-    )
-    c = changes.c
-    until = func.coalesce(c.held_until, _timestamp(end))
+    e = events.c
+    until = func.coalesce(e.next_at, _timestamp(end))
     return (
         select(
-            c.ticket_id,
-            c.customer_id,
-            c.agent,
-            c.tier,
-            _greatest(dialect, c.held_from, _timestamp(start)).label("start"),
+            e.ticket_id,
+            e.customer_id,
+            (e.holder // _TIERS).label("agent"),
+            (e.holder % _TIERS).label("tier"),
+            _greatest(dialect, e.at, _timestamp(start)).label("start"),
             until.label("end"),
+            e.seq,
+            e.next_seq,
         )
-        .where(c.agent != 0, until > _timestamp(start))
+        .where(e.holder != 0, until > _timestamp(start))
         .subquery("held")
     )
 
 
+def _as_utc(value: Any) -> datetime:
+    """A moment from a computed column (SQLite may hand back the text it stores)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# ------------------------------------------------------------------------------------------ handling
 async def handling_intervals(
     session: AsyncSession,
     start: datetime,
@@ -193,20 +193,31 @@ async def handling_intervals(
     now: datetime | None = None,
 ) -> list[Interval]:
     """The holdings of ``[start, end)`` (cut to it and to ``now``, default the clock), by ticket and start:
-    one ticket's or customer's timeline; for everything at once use ``handling_time`` or ``cost_to_serve``."""
-    dialect = session.get_bind().dialect
-    end = min(end, now or utcnow())
-    held = _intervals(dialect.name, start, end, ticket_ids=ticket_ids, customer_ids=customer_ids)
-    rows = await (await session.connection()).execute(select(held).order_by(held.c.ticket_id, held.c.start))
-    return [Interval(r.ticket_id, r.customer_id, r.agent, r.tier, _as_utc(r.start), _as_utc(r.end)) for r in rows]
-
-
-def _as_utc(value: Any) -> datetime:
-    """A moment from a computed column (SQLite may hand back the text it stores)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    one ticket's or customer's timeline. Segments that follow each other (no event in between but ones that
+    change nothing) are one holding. For sums over everything use ``handling_time`` or ``cost_to_serve``."""
+    dialect = session.get_bind().dialect.name
+    held = _segments(dialect, start, min(end, now or utcnow()), ticket_ids=ticket_ids, customer_ids=customer_ids)
+    query = select(held).order_by(held.c.ticket_id, held.c.seq)
+    found: list[Interval] = []
+    ends_with: int | None = None  # the event that ended the last segment
+    for r in await (await session.connection()).execute(query):
+        piece = Interval(r.ticket_id, r.customer_id, r.agent, r.tier, _as_utc(r.start), _as_utc(r.end))
+        last = found[-1] if found else None
+        if (
+            last is not None
+            and r.seq == ends_with
+            and (last.ticket_id, last.agent_id, last.support_tier)
+            == (
+                piece.ticket_id,
+                piece.agent_id,
+                piece.support_tier,
+            )
+        ):
+            found[-1] = Interval(**{**last.__dict__, "end": piece.end})
+        else:
+            found.append(piece)
+        ends_with = r.next_seq
+    return found
 
 
 async def handling_time(
@@ -220,7 +231,7 @@ async def handling_time(
     """Seconds each agent held each ticket in ``[start, end)`` (up to ``now``, default the clock):
     ``{(ticket_id, agent_id): seconds}``, to the millisecond."""
     dialect = session.get_bind().dialect.name
-    h = _intervals(dialect, start, min(end, now or utcnow()), ticket_ids=ticket_ids).c
+    h = _segments(dialect, start, min(end, now or utcnow()), ticket_ids=ticket_ids).c
     query = select(h.ticket_id, h.agent, func.sum(_seconds(dialect, h.end, h.start))).group_by(h.ticket_id, h.agent)
     rows = await (await session.connection()).execute(query)
     return {(ticket, agent): round(float(total), 3) for ticket, agent, total in rows}
@@ -248,23 +259,31 @@ async def cost_to_serve(
     found: dict[int, list[MonthlyCost]] = {}
     if window_end <= window_start:
         return found
+    handoff = _decimal(rates.vendor_handoff)
     for chunk in _chunks(customer_ids):
-        rows = await _handling_rows(session, window_start, window_end, rates, chunk)
+        held, tickets = await _handling_rows(session, window_start, window_end, chunk)
         handoffs = await _handoff_rows(session, window_start, window_end, chunk)
-        for key in sorted(set(rows) | set(handoffs)):
-            seconds, cost, handled = rows.get(key, (0.0, Decimal(0), 0))
+        for key in sorted(set(tickets) | set(handoffs)):
+            seconds = cost = Decimal(0)
+            for tier, tier_seconds in held.get(key, {}).items():
+                seconds += tier_seconds
+                cost += tier_seconds * _decimal(rates.hourly(tier)) / 3600
             count = handoffs.get(key, 0)
             found.setdefault(key[0], []).append(
                 MonthlyCost(
                     month=key[1],
-                    handling_seconds=round(seconds),
+                    handling_seconds=int(seconds.quantize(Decimal(1), ROUND_HALF_UP)),
                     handling_cost=cost.quantize(_CENT, ROUND_HALF_UP),
                     vendor_handoffs=count,
-                    handoff_cost=(_decimal(rates.vendor_handoff) * count).quantize(_CENT, ROUND_HALF_UP),
-                    tickets_handled=handled,
+                    handoff_cost=(handoff * count).quantize(_CENT, ROUND_HALF_UP),
+                    tickets_handled=tickets.get(key, 0),
                 )
             )
     return found
+
+
+def _decimal(amount: Decimal | float) -> Decimal:
+    return amount if isinstance(amount, Decimal) else Decimal(str(amount))
 
 
 def _chunks(customer_ids: Sequence[int] | None) -> Iterator[Sequence[int] | None]:
@@ -285,48 +304,45 @@ def _month_table(window_start: datetime, window_end: datetime) -> Any:
     return union_all(*rows).subquery("months")
 
 
-def _hourly(dialect: str, rates: CostRates, tier: Any) -> ColumnElement[Any]:
-    """The hourly rate of the interval's tier: a ``numeric`` PostgreSQL multiplies exactly, a float on SQLite
-    (which has no decimal type; the sums are rounded to the cent after)."""
-
-    def amount(value: Decimal) -> ColumnElement[Any]:
-        return literal(value, Numeric(20, 6)) if dialect == "postgresql" else literal(float(value))
-
-    whens = [(tier == t, amount(_decimal(rates.hourly(t)))) for t in SUPPORT_TIERS]
-    return case(*whens, else_=amount(Decimal(0)))
-
-
-def _decimal(amount: Decimal | float) -> Decimal:
-    return amount if isinstance(amount, Decimal) else Decimal(str(amount))
-
-
 async def _handling_rows(
-    session: AsyncSession, window_start: datetime, window_end: datetime, rates: CostRates, chunk: Sequence[int] | None
-) -> dict[tuple[int, str], tuple[float, Decimal, int]]:
-    """``{(customer, month): (seconds held, their cost, tickets held)}``: holdings cut at month ends."""
+    session: AsyncSession, window_start: datetime, window_end: datetime, chunk: Sequence[int] | None
+) -> tuple[dict[tuple[int, str], dict[int, Decimal]], dict[tuple[int, str], int]]:
+    """``{(customer, month): {support tier: seconds held}}`` and ``{(customer, month): tickets held}``:
+    segments cut at month ends, summed by the database in one statement (two groupings of one CTE)."""
     dialect = session.get_bind().dialect.name
-    held = _intervals(dialect, window_start, window_end, customer_ids=chunk)
+    held = _segments(dialect, window_start, window_end, customer_ids=chunk)
     h = held.c
     table = _month_table(window_start, window_end)
     m = table.c
-    piece = _seconds(dialect, _least(dialect, h.end, m.m_end), _greatest(dialect, h.start, m.m_start))
-    query = (
+    pieces = (
         select(
             h.customer_id,
             m.month,
-            func.sum(piece),
-            func.sum(piece * _hourly(dialect, rates, h.tier) / 3600),
-            func.count(h.ticket_id.distinct()),
+            h.tier,
+            h.ticket_id,
+            _seconds(dialect, _least(dialect, h.end, m.m_end), _greatest(dialect, h.start, m.m_start)).label("secs"),
         )
         .select_from(held.join(table, and_(h.start < m.m_end, h.end > m.m_start)))
         .where(h.customer_id.is_not(None))
-        .group_by(h.customer_id, m.month)
+        .cte("pieces")
     )
-    rows = await (await session.connection()).execute(query)
-    return {
-        (customer, month): (float(seconds), Decimal(str(cost)), tickets)
-        for customer, month, seconds, cost, tickets in rows
-    }
+    p = pieces.c
+    per_tier = select(p.customer_id, p.month, p.tier, func.sum(p.secs), literal(0)).group_by(
+        p.customer_id, p.month, p.tier
+    )
+    per_month = select(p.customer_id, p.month, literal(-1), literal(0.0), func.count(p.ticket_id.distinct())).group_by(
+        p.customer_id, p.month
+    )
+    held_seconds: dict[tuple[int, str], dict[int, Decimal]] = {}
+    tickets: dict[tuple[int, str], int] = {}
+    for customer, month, tier, seconds, count in await (await session.connection()).execute(
+        union_all(per_tier, per_month)
+    ):
+        if tier < 0:
+            tickets[(customer, month)] = count
+        else:
+            held_seconds.setdefault((customer, month), {})[tier] = Decimal(repr(float(seconds))).quantize(_MILLISECOND)
+    return held_seconds, tickets
 
 
 async def _handoff_rows(
