@@ -85,13 +85,20 @@ def customers_cost(
     csv_file: Annotated[
         Path | None, typer.Option("--csv", help="Write every customer's rows to this CSV file instead.")
     ] = None,
+    record: Annotated[
+        bool,
+        typer.Option(
+            help="Also keep each month's figures as every customer's metrics (support_hours, support_cost, "
+            "vendor_handoffs from the source tierroute), for the tier score."
+        ),
+    ] = False,
 ) -> None:
     """Cost to serve per customer and month: the time agents held the customer's tickets (claim to wait,
     escalation, resolution or release, from the audit trail) at each support tier's hourly rate, plus the
     vendor handoffs. Months are calendar months in UTC; the current month counts up to now."""
     from sqlmodel import col, select
 
-    from router.customers import cost
+    from router.customers import cost, cost_record
     from router.errors import NotFound
     from router.models.columns import utcnow
     from router.models.customers import Customer
@@ -100,6 +107,8 @@ def customers_cost(
     first = _month(month, "--month") if month is not None else _after(date(today.year, today.month, 1), -1)
     end = _after(first, months)
     rates = _rates(rate or [], handoff, currency)
+    if record and customer:
+        _exit_with("error: --record keeps every customer's figures: leave --customer out")
 
     async def work(session: AsyncSession) -> tuple[dict[int, list[MonthlyCost]], dict[int, Customer]]:
         ids = None
@@ -110,6 +119,14 @@ def customers_cost(
                 raise NotFound(f"no customer has the reference {missing[0]!r}")
             ids = [c.id for c in found if c.id is not None]
         costs = await cost.cost_to_serve(session, first, end, rates, ids)
+        if record:
+            for index in range(months):
+                done = await cost_record.record_month(session, _after(first, index), rates)
+                m = done.figures
+                console.print(
+                    f"{_after(first, index):%Y-%m}: recorded for {done.customers} customers "
+                    f"({m.created} new, {m.updated} changed, {m.unchanged} unchanged figures)"
+                )
         rows = (await session.exec(select(Customer).where(col(Customer.id).in_(list(costs))))).all() if costs else []
         return costs, {c.id: c for c in rows if c.id is not None}
 

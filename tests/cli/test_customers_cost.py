@@ -31,6 +31,10 @@ async def test_october_as_csv_and_as_a_table(runtime: Runtime, settings: Setting
     table = tierroute(settings, "customers", "cost", "--month", "2026-10", *RATES, "--customer", "beta")
     assert table.returncode == 0, table.stderr
     assert "cost to serve, 2026-10 (EUR)" in table.stdout and "beta" in table.stdout and "acme" not in table.stdout
+    kept = tierroute(settings, "customers", "cost", "--month", "2026-09", "--months", "2", *RATES, "--record")
+    assert kept.returncode == 0, kept.stderr
+    assert "2026-09: recorded for 2 customers (6 new, 0 changed, 0 unchanged figures)" in kept.stdout
+    assert "2026-10: recorded for 2 customers (6 new, 0 changed, 0 unchanged figures)" in kept.stdout
 
 
 @one_backend
@@ -42,6 +46,7 @@ async def test_bad_options_are_one_line_errors(runtime: Runtime, settings: Setti
         (["--rate", "7=1"], "error: support tiers are 0 to 4, got 7"),
         (["--handoff", "-5"], "error: the vendor handoff rate must be a number from 0 to 1,000,000,000, got"),
         (["--customer", "nobody"], "error: no customer has the reference 'nobody'"),
+        (["--customer", "acme", "--record"], "error: --record keeps every customer's figures: leave --customer out"),
     ]:
         done = tierroute(settings, "customers", "cost", *args)
         assert done.returncode == 2 and "Traceback" not in done.stderr, (args, done.stderr)

@@ -207,3 +207,33 @@ def test_cost_rates_refuse_what_cannot_be_a_price() -> None:
     ]:
         with pytest.raises(ValueError):
             CostRates(**bad)  # type: ignore[arg-type]
+
+
+async def test_a_month_is_recorded_as_every_customers_metrics_idempotently(runtime: Runtime) -> None:
+    from sqlmodel import col, select
+
+    from router.customers import cost_record
+    from router.models.customers import CustomerMetric
+
+    _, _, owners = await build(runtime)
+    acme, beta = owners["acme"].id, owners["beta"].id
+    async with runtime.app.sessionmaker() as s:
+        quiet = await customers.create_customer(s, external_ref="quiet", name="Quiet", tier=4)
+        done = await cost_record.record_month(s, date(2026, 10, 1), RATES)
+        await commit(s, runtime.app.effects)
+    assert (done.customers, done.with_cost, done.figures.created) == (3, 2, 9)
+    async with runtime.app.sessionmaker() as s:
+        rows = (await s.exec(select(CustomerMetric).order_by(col(CustomerMetric.id)))).all()
+        assert {(m.customer_id, m.period, m.metric, m.value, m.source) for m in rows} == {
+            (acme, "2026-10", "support_hours", 36.75, "tierroute"),
+            (acme, "2026-10", "support_cost", 1490.0, "tierroute"),
+            (acme, "2026-10", "vendor_handoffs", 0.0, "tierroute"),
+            (beta, "2026-10", "support_hours", 1.0, "tierroute"),
+            (beta, "2026-10", "support_cost", 40.0, "tierroute"),
+            (beta, "2026-10", "vendor_handoffs", 0.0, "tierroute"),
+            (quiet.id, "2026-10", "support_hours", 0.0, "tierroute"),
+            (quiet.id, "2026-10", "support_cost", 0.0, "tierroute"),
+            (quiet.id, "2026-10", "vendor_handoffs", 0.0, "tierroute"),
+        }
+        again = await cost_record.record_month(s, date(2026, 10, 15), RATES)
+    assert (again.figures.created, again.figures.updated, again.figures.unchanged) == (0, 0, 9)
