@@ -55,8 +55,9 @@ def checked_value(value: float, field: str = "value") -> float:
     """A finite number within ``MAX_METRIC_VALUE`` either side of zero."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise Invalid(f"a metric's value is a number, got {value!r}", field=field)
-    if not math.isfinite(value) or abs(value) > MAX_METRIC_VALUE:
-        raise Invalid(f"a metric's value is a finite number within ±{MAX_METRIC_VALUE:.0e}, got {value!r}", field=field)
+    if abs(value) > MAX_METRIC_VALUE or not math.isfinite(value):  # a huge int first: isfinite would overflow
+        shown = repr(value) if len(repr(value)) <= 30 else f"{repr(value)[:12]}... ({len(repr(value))} digits)"
+        raise Invalid(f"a metric's value is a finite number within ±{MAX_METRIC_VALUE:.0e}, got {shown}", field=field)
     return float(value)
 
 
