@@ -84,18 +84,21 @@ def order_of(sort: Sort, relevance: ColumnElement[float] | None) -> Order:
     return Order(sort, relevance, True, float)
 
 
-def order_by(order: Order) -> list[ColumnElement[Any]]:
-    keys = [order.key, col(Ticket.id)] if order.key is not None else [col(Ticket.id)]
+def order_by(order: Order, ident: ColumnElement[Any] | None = None) -> list[ColumnElement[Any]]:
+    """``ident`` is the ticket id's column where the rows are not ``Ticket``'s (a subquery's)."""
+    ticket_id = col(Ticket.id) if ident is None else ident
+    keys = [order.key, ticket_id] if order.key is not None else [ticket_id]
     return [k.desc() if order.descending else k.asc() for k in keys]
 
 
-def after(order: Order, cursor: Cursor) -> ColumnElement[bool]:
-    """The rows strictly after the cursor's in this order."""
+def after(order: Order, cursor: Cursor, ident: ColumnElement[Any] | None = None) -> ColumnElement[bool]:
+    """The rows strictly after the cursor's in this order (``ident`` as in ``order_by``)."""
     if cursor.sort != order.sort:
         raise Invalid(_BAD_CURSOR, field="cursor")
+    ticket_id = col(Ticket.id) if ident is None else ident
     if order.key is None:
-        return col(Ticket.id) < cursor.last_id if order.descending else col(Ticket.id) > cursor.last_id
-    here = tuple_(order.key, col(Ticket.id))
+        return ticket_id < cursor.last_id if order.descending else ticket_id > cursor.last_id
+    here = tuple_(order.key, ticket_id)
     there = tuple_(type_coerce(cursor.key, order.key.type), cursor.last_id)
     return here < there if order.descending else here > there
 
