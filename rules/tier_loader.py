@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from rules.located import Problem, RulebookError, UnreadableSource, load_yaml_mapping, position, read_source
+from rules.tier_costs import MAX_RATE, CostRates
 from rules.tiers import (
     AGGREGATES,
     DEFAULT_WINDOW,
     FULL_MARKS,
     Bands,
     Bump,
-    CostRates,
     Criterion,
     Hysteresis,
     Linear,
@@ -379,19 +379,19 @@ def _costs(c: _Checker, doc: Any) -> CostRates:
     if node is None:
         return CostRates()
     c.unknown(node, ("currency", "per_hour", "vendor_handoff"), "costs")
-    rates = [0.0] * len(SUPPORT_TIERS)
+    rates: dict[int, float] = {}
     if "per_hour" in node and (hours := c.mapping(node, "per_hour", "support tier -> cost of an hour")) is not None:
         for key in hours:
             if isinstance(key, bool) or key not in SUPPORT_TIERS:
                 c.fail(hours, key, f"per_hour is keyed by support tier {SUPPORT_TIERS[0]} to {SUPPORT_TIERS[-1]}")
-            elif (rate := c.number(hours, key, low=0)) is not None:
+            elif (rate := c.number(hours, key, low=0, high=float(MAX_RATE))) is not None:
                 rates[int(key)] = rate
-    handoff = c.number(node, "vendor_handoff", low=0) if "vendor_handoff" in node else 0.0
+    handoff = c.number(node, "vendor_handoff", low=0, high=float(MAX_RATE)) if "vendor_handoff" in node else 0.0
     currency = node.get("currency", "EUR")
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
         c.fail(node, "currency", f"currency is a three-letter code such as EUR or USD, got {currency!r}")
         currency = "EUR"
-    return CostRates(tuple(rates), handoff or 0.0, currency)
+    return CostRates(per_hour=rates, per_vendor_handoff=handoff or 0.0, currency=currency)
 
 
 def _num(value: float | None) -> str:

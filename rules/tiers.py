@@ -2,8 +2,9 @@
 
 Pure data: which metrics count and how much (criteria, each normalised to 0-100 points and weighted), the
 least score of each tier, bumps for strategic attributes, how many reviews in a row a move needs
-(hysteresis), the order of the scale (``best: 1`` or ``best: 4``) and what support costs (``CostRates``, read
-by the cost-to-serve measurement). ``rules.tier_loader`` reads the YAML; ``rules.scoring`` applies it.
+(hysteresis), the order of the scale (``best: 1`` or ``best: 4``) and what support costs
+(``rules.tier_costs.CostRates``, read by the cost-to-serve measurement). ``rules.tier_loader`` reads the
+YAML; ``rules.scoring`` applies it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal, NamedTuple
 
-from rules.vocabulary import CUSTOMER_TIERS, SUPPORT_TIERS, TierScale
+from rules.tier_costs import CostRates
+from rules.vocabulary import CUSTOMER_TIERS, TierScale
 
 #: How a criterion folds a metric's monthly values over its window.
 Aggregate = Literal["sum", "mean", "min", "max", "last"]
@@ -151,23 +153,6 @@ class Hysteresis:
 
     def needed(self, rising: bool) -> int:
         return self.up if rising else self.down
-
-
-@dataclass(frozen=True)
-class CostRates:
-    """What support costs, for the cost-to-serve measurement (``router.customers.cost``).
-
-    ``per_hour[t]`` is the cost of an hour of handling at support tier ``t`` (0-4; tier 4's agents hand off,
-    so its hours are usually free beside the handoff's price); ``vendor_handoff`` is the price of one ticket
-    handed to an outside vendor. Amounts are in ``currency``.
-    """
-
-    per_hour: tuple[float, ...] = (0.0,) * len(SUPPORT_TIERS)
-    vendor_handoff: float = 0.0
-    currency: str = "EUR"
-
-    def hourly(self, support_tier: int) -> float:
-        return self.per_hour[support_tier]
 
 
 @dataclass(frozen=True)

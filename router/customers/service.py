@@ -3,7 +3,7 @@ and contacts; every administrative change in the admin log (``router.audit.admin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlmodel import col, select
@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from router.addresses import normalized_domain, normalized_email
 from router.audit import admin_log
 from router.customers import tiering
+from router.customers.values import MAX_ATTRIBUTES, checked_attribute
 from router.db import flush_unique, insert_ignoring
 from router.errors import Conflict, Invalid, NotFound
 from router.models.agents import Agent
@@ -108,27 +109,29 @@ async def create_customer(
         raise Invalid(f"customer tier must be {MIN_CUSTOMER_TIER} to {MAX_CUSTOMER_TIER}, got {tier}", field="tier")
     if await find_by_ref(session, external_ref) is not None:
         raise Conflict(f"a customer with reference {external_ref!r} exists", field="external_ref")
+    given = {name: checked_attribute(name, value) for name, value in (attributes or {}).items()}
+    if len(given) > MAX_ATTRIBUTES:
+        raise Invalid(f"a customer has at most {MAX_ATTRIBUTES} attributes, got {len(given)}", field="attributes")
     customer = Customer(
         external_ref=external_ref,
         name=name,
         value_tier=tier,
         onboarding_tier=tier,
         highest_tier=tier,
-        attributes=attributes or {},
+        attributes={name: value for name, value in given.items() if value is not None},
     )
     session.add(customer)
     await flush_unique(session, Conflict(f"a customer with reference {external_ref!r} exists", field="external_ref"))
     assert customer.id is not None
-    session.add(
-        CustomerTierChange(
-            customer_id=customer.id,
-            from_tier=None,
-            to_tier=tier,
-            reason="onboarding",
-            source=source or (TierSource.manual if by is not None else TierSource.imported),
-            actor=admin_log.actor_name(by),
-        )
+    onboarding = CustomerTierChange(
+        customer_id=customer.id,
+        from_tier=None,
+        to_tier=tier,
+        reason="onboarding",
+        source=source or (TierSource.manual if by is not None else TierSource.imported),
+        actor=admin_log.actor_name(by),
     )
+    session.add(onboarding)
     for domain in sorted({d.lower() for d in domains}):
         if await session.get(CustomerDomain, domain) is not None:
             raise Conflict(f"domain {domain} belongs to another customer", field="domains")
@@ -183,8 +186,11 @@ async def edit_customer(
     external_ref: str | None = None,
     tier: int | None = None,
     reason: str = "",
+    attributes: Mapping[str, Any] | None = None,
+    source: str = TierSource.manual,
 ) -> Customer:
-    """Rename, give another reference (unique) or move to another value tier (kept in its tier history)."""
+    """Rename, give another reference (unique), change attributes (``None`` removes one) or move to another
+    value tier (kept in its tier history with ``source``)."""
     before = {"name": customer.name, "external_ref": customer.external_ref}
     if name is not None:
         customer.name = _checked_text(name, "name", "a name")
@@ -195,12 +201,41 @@ async def edit_customer(
         customer.external_ref = ref
         await flush_unique(session, Conflict(f"another customer has the reference {ref!r}", field="external_ref"))
     changed = admin_log.changes(before, {"name": customer.name, "external_ref": customer.external_ref})
+    if attributes:  # logged as ``attributes.<name>: [before, after]``, like the other fields
+        changed |= {f"attributes.{name}": pair for name, pair in _changed_attributes(customer, attributes).items()}
     if changed:
         admin_log.record(session, by, "customer.changed", subject(customer), **changed)
     if tier is not None and tier != customer.value_tier:
-        reason = reason.strip() or "changed by hand"
-        await tiering.retier(session, customer, tier, reason=reason, by=by, source=TierSource.manual)
+        default = "imported" if source == TierSource.imported else "changed by hand"
+        await tiering.retier(session, customer, tier, reason=reason.strip() or default, by=by, source=source)
     return customer
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal and of one type (``True == 1`` in Python, not in a customer's attributes)."""
+    return a == b and type(a) is type(b)
+
+
+def _changed_attributes(customer: Customer, wanted: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Merge ``wanted`` into the customer's attributes (``None`` removes one); ``{name: [before, after]}`` of
+    those that changed. A new dict, so that the JSON column sees the change."""
+    merged = dict(customer.attributes)
+    for name, value in wanted.items():
+        checked = checked_attribute(name, value)
+        if checked is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = checked
+    if len(merged) > MAX_ATTRIBUTES:
+        raise Invalid(f"a customer has at most {MAX_ATTRIBUTES} attributes, this would make {len(merged)}")
+    found = {
+        name: [customer.attributes.get(name), merged.get(name)]
+        for name in sorted(set(wanted))
+        if not _same(customer.attributes.get(name), merged.get(name))
+    }
+    if found:
+        customer.attributes = merged
+    return found
 
 
 async def add_domain(session: AsyncSession, by: Agent | None, customer: Customer, domain: str) -> str:

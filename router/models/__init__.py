@@ -17,6 +17,7 @@ from router.models.customers import (
 )
 from router.models.events import OutboxEvent
 from router.models.intake import Delivery, InboundMail
+from router.models.kb import Article, ArticleVersion
 from router.models.macros import Macro
 from router.models.notifications import Notification, NotificationPreference
 from router.models.reports import (
@@ -39,6 +40,8 @@ __all__ = [
     "AdminEvent",
     "Agent",
     "ApiToken",
+    "Article",
+    "ArticleVersion",
     "Attachment",
     "AuditEvent",
     "ClaimKey",

@@ -1,5 +1,6 @@
-"""Customer tables: the customer, its domains and contacts (for sender lookup), its tier history, its monthly
-metrics, and the tier reviews (a move proposed but held back, one run per review period)."""
+"""Customer tables: the customer, its domains and contacts (for sender lookup), its tier history, the figures
+a CRM or billing system reports for it (``customer_metric``), and the tier reviews (a move proposed but held
+back, one applied review per period)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ from rules.vocabulary import MAX_CUSTOMER_TIER, MIN_CUSTOMER_TIER
 
 class Customer(SQLModel, table=True):
     """A paying (or not) customer; which end of ``value_tier`` 1-4 is the most valuable is the tier policy's
-    ``best`` (``rules.vocabulary.TierScale``)."""
+    ``best`` (``rules.vocabulary.TierScale``).
+
+    The customer list's order (name in any case, then id) is one range of the index ``ix_customer_name_lower_id``
+    on ``(lower(name), id)``, built by migration 0022 on PostgreSQL only: SQLite cannot reflect an expression
+    index, so declared here it would make Alembic's comparison with the models warn on every run.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     external_ref: str = Field(max_length=120, unique=True, index=True)
@@ -78,12 +84,14 @@ class CustomerTierChange(SQLModel, table=True):
 
 
 class CustomerMetric(SQLModel, table=True):
-    """A customer's figure for one month (``period`` ``YYYY-MM``) as a CRM, billing or tierroute reported it."""
+    """One figure of a customer for one month (``period`` ``YYYY-MM``), as one source reported it: 12-month
+    revenue from billing, gross margin from finance, growth potential from the account manager. The same
+    figure reported again replaces the value (one row per customer, period, metric and source)."""
 
     __tablename__ = "customer_metric"
     __table_args__ = (
         UniqueConstraint("customer_id", "period", "metric", "source"),
-        #: A tier review reads one metric's months for every customer (``router.customers.figures``).
+        # Scoring reads a few metrics of every customer over a range of periods.
         Index("ix_customer_metric_metric_period", "metric", "period"),
     )
 
@@ -91,8 +99,10 @@ class CustomerMetric(SQLModel, table=True):
     customer_id: int = Field(foreign_key="customer.id", index=True)
     period: str = Field(max_length=7)
     metric: str = Field(max_length=64)
+    #: Always finite (checked where figures come in: the API and the customers file).
     value: float
     source: str = Field(max_length=64)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class CustomerTierProposal(SQLModel, table=True):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, literal, not_, null, or_, type_coerce
+from sqlalchemy import ColumnElement, exists, false, func, literal, null, or_, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,7 +22,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from router.bounds import MAX_ROW_ID
 from router.errors import Forbidden, Invalid
 from router.models.columns import utcnow
-from router.models.sla import ClockState, SlaClock
 from router.models.tickets import Ticket
 from router.tickets import search, sorting
 from router.tickets.actors import Actor
@@ -86,29 +85,12 @@ def _has_tag(dialect: str, tag: str) -> ColumnElement[bool]:
     return exists(select(each.c.value).where(each.c.value == tag))
 
 
-def _clock(*where: ColumnElement[bool]) -> ColumnElement[bool]:
-    """The ticket has a counting (not stopped) clock where ``where`` holds."""
-    return exists(
-        select(col(SlaClock.id)).where(
-            col(SlaClock.ticket_id) == col(Ticket.id), col(SlaClock.stopped_at).is_(None), *where
-        )
-    )
-
-
 def _sla_state(state: SlaFilter) -> ColumnElement[bool]:
-    """The state the API's ``sla.state`` shows: the worst of the running clocks (breached, warning, ...)."""
-    breached = _clock(col(SlaClock.state) == ClockState.breached)
-    warned = _clock(col(SlaClock.state) == ClockState.warning)
-    if state == SlaFilter.breached:
-        return breached
-    if state == SlaFilter.warning:
-        return and_(warned, not_(breached))
-    if state == SlaFilter.paused:
-        return and_(_clock(col(SlaClock.paused_at).is_not(None)), not_(breached), not_(warned))
-    if state == SlaFilter.ok:
-        return and_(_clock(), not_(_clock(col(SlaClock.state).in_([ClockState.breached, ClockState.warning]))),
-                    not_(_clock(col(SlaClock.paused_at).is_not(None))))  # fmt: skip
-    return not_(_clock())
+    """The state the API's ``sla.state`` shows, the worst of the running clocks (breached, warning, paused,
+    ok), as the database keeps it on the ticket (``Ticket.sla_state``); ``none``: no running clock."""
+    if state == SlaFilter.none:
+        return col(Ticket.sla_state).is_(None)
+    return col(Ticket.sla_state) == state.value
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from rules.tier_costs import CostRates
 from rules.tier_loader import TierPolicyError, load_tier_policy, parse_tier_policy
-from rules.tiers import Bands, CostRates, Hysteresis, Linear, MetricKey
+from rules.tiers import Bands, Hysteresis, Linear, MetricKey
 from rules.vocabulary import TierScale
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +59,7 @@ def test_the_shipped_policy_loads() -> None:
     assert [c.id for c in policy.criteria] == ["revenue", "after_support", "margin", "growth"]
     assert policy.criteria[1].minus == MetricKey("support_cost", "sum", 12, "tierroute")
     assert policy.thresholds == {1: 70, 2: 45, 3: 20}
-    assert policy.costs == CostRates(per_hour=(0, 30, 45, 75, 0), vendor_handoff=120, currency="EUR")
+    assert policy.costs == CostRates(per_hour={0: 0, 1: 30, 2: 45, 3: 75, 4: 0}, per_vendor_handoff=120, currency="EUR")
     assert len(policy.version) == 16
 
 

@@ -1,10 +1,12 @@
-"""customer tiers that live: the tier history's source, score, policy version and actor; customer_metric;
-customer_tier_proposal (moves held back by hysteresis); tier_review_run (one applied review per period);
-customer events in the outbox and their webhook deliveries (ticket_id empty, customer_id set)
+"""customer tiers that live: the tier history's score, policy version and actor; customer_tier_proposal (moves
+held back by hysteresis); tier_review_run (one applied review per period); customer events in the outbox and
+their webhook deliveries (ticket_id empty, customer_id set)
 
 Revision ID: 0021
-Revises: 0020
+Revises: 0022
 Create Date: 2026-11-30 12:00:00
+
+Chained after 0022 (customer_metric and the tier history's source, from the customer-data branch).
 """
 
 from collections.abc import Sequence
@@ -16,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 import router.models.columns
 
 revision: str = "0021"
-down_revision: str | None = "0020"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -40,20 +42,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("period"),
     )
     op.create_table(
-        "customer_metric",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("customer_id", sa.Integer(), nullable=False),
-        sa.Column("period", sa.String(length=7), nullable=False),
-        sa.Column("metric", sa.String(length=64), nullable=False),
-        sa.Column("value", sa.Float(), nullable=False),
-        sa.Column("source", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(["customer_id"], ["customer.id"]),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("customer_id", "period", "metric", "source"),
-    )
-    op.create_index("ix_customer_metric_customer_id", "customer_metric", ["customer_id"])
-    op.create_index("ix_customer_metric_metric_period", "customer_metric", ["metric", "period"])
-    op.create_table(
         "customer_tier_proposal",
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("tier", sa.Integer(), nullable=False),
@@ -66,8 +54,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("customer_id"),
     )
     with op.batch_alter_table("customer_tier_change") as batch:
-        # Steps from before were typed in by people (imports and the administration).
-        batch.add_column(sa.Column("source", sa.String(length=16), nullable=False, server_default="manual"))
         batch.add_column(sa.Column("score", JSON, nullable=True))
         batch.add_column(sa.Column("policy_version", sa.String(length=16), nullable=True))
         batch.add_column(sa.Column("actor", sa.String(length=100), nullable=True))
@@ -91,9 +77,5 @@ def downgrade() -> None:
         batch.drop_column("actor")
         batch.drop_column("policy_version")
         batch.drop_column("score")
-        batch.drop_column("source")
     op.drop_table("customer_tier_proposal")
-    op.drop_index("ix_customer_metric_metric_period", table_name="customer_metric")
-    op.drop_index("ix_customer_metric_customer_id", table_name="customer_metric")
-    op.drop_table("customer_metric")
     op.drop_table("tier_review_run")
