@@ -19,6 +19,7 @@ from router.reports.routes import api as reports_api
 from router.reports.routes import pages as reports_pages
 from router.routing.routes import api as rules_api
 from router.security_headers import HtmlSecurityHeaders
+from router.self_service.routes import public as self_service_pages
 from router.settings import Settings
 from router.system import docs
 from router.system.routes import api as system_api
@@ -77,6 +78,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     install_web(app, settings)
     favicon.install(app)
     app.include_router(reports_pages)
+    app.include_router(self_service_pages)
     app.add_middleware(
         problems.BodyLimit,
         max_bytes=settings.max_body_bytes,

@@ -20,6 +20,7 @@ from router.models.reports import (
     ReportTicket,
     ReportWeekHistogram,
 )
+from router.models.self_service import KbLinkUse, KbSuggestion
 from router.models.sla import SlaClock
 from router.models.tickets import Attachment, Message, Ticket
 from router.models.webhooks import WebhookDelivery, WebhookSubscription
@@ -41,6 +42,8 @@ __all__ = [
     "Delivery",
     "DigestMail",
     "InboundMail",
+    "KbLinkUse",
+    "KbSuggestion",
     "Macro",
     "Message",
     "Notification",
