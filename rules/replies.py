@@ -58,6 +58,13 @@ SIGN_OFF_WORDS = 4
 SIGN_OFF_LINES = 3
 
 _WORD = re.compile(r"\w+")
+#: Where the new text of a reply ends, when the mail's reply stripper left the rest in: a signature separator,
+#: an "original message" marker or a forwarded header block (the languages above).
+_END_OF_NEW_TEXT = re.compile(
+    r"^\s*(--\s*$|_{5,}|-{3,}\s*(original message|ursprungliche nachricht|message d.origine|mensaje original)"
+    r"|(from|von|de|envoye|sent|gesendet|enviado)\s*:)",
+    re.IGNORECASE,
+)
 
 
 def words(text: str) -> tuple[str, ...]:
@@ -66,6 +73,28 @@ def words(text: str) -> tuple[str, ...]:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return tuple(_WORD.findall(plain))
+
+
+def _plain(line: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", line)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def new_text(reply: str) -> list[str]:
+    """The lines the requester wrote: up to a signature separator or an "original message" block, without
+    quoted lines (``>``) and the "On ... wrote:" line that introduces them."""
+    lines: list[str] = []
+    for line in reply.splitlines():
+        if _END_OF_NEW_TEXT.match(_plain(line)):
+            break
+        if line.lstrip().startswith(">"):
+            while lines and not lines[-1].strip():
+                lines.pop()
+            if lines and lines[-1].rstrip().endswith(":"):
+                lines.pop()
+            continue
+        lines.append(line)
+    return lines
 
 
 @dataclass(frozen=True)
@@ -84,8 +113,9 @@ class SolvedPhrases:
         return cls(frozenset(found))
 
     def says_solved(self, reply: str) -> bool:
-        """True when ``reply`` (quotes and signature already stripped) is a bare confirmation."""
-        lines = [line.strip() for line in reply.strip().splitlines() if words(line)]
+        """True when ``reply`` is a bare confirmation (quoted text and signature do not count)."""
+        lines = [line.strip() for line in new_text(reply) if words(line)]
+        reply = "\n".join(lines)
         if not lines or "?" in reply or "¿" in reply:
             return False
         first, rest = lines[0], lines[1:]

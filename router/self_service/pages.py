@@ -36,7 +36,8 @@ def problem_page(checked: Checked) -> Page:
     assert problem is not None
     contact = "If you still need help, reply to our last email and we will take it from there."
     if problem == Problem.forged:
-        return Page("This link does not work", ["We cannot read this link: it may have been cut or changed.", contact])
+        lines = ["We cannot read this link: it may have been cut or changed.", contact]
+        return Page("This link does not work", lines, status=STATUS[problem])
     if problem == Problem.other_ticket:
         lines = ["This link belongs to another request than the one in the address.", contact]
         return Page("This link is for another request", lines, status=STATUS[problem])

@@ -85,3 +85,17 @@ def test_configured_phrases_are_added_per_language() -> None:
 def test_words_ignore_case_accents_and_punctuation() -> None:
     assert words("Ça a MARCHÉ!") == ("ca", "a", "marche")
     assert words("c'est résolu") == ("c", "est", "resolu")
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "¡Gracias, ya funciona!\n\nEl lun, 30 nov 2026 a las 10:00, Support (<s@x.example>) escribió:\n> ¿Le ayudó?",
+        "Solved, thanks\n\n-----Original Message-----\nFrom: Support\nSent: Monday\nIs it solved? Tell us more.",
+        "Gelöst!\n\n-----Ursprüngliche Nachricht-----\nVon: Support\nHat es geholfen? Bitte antworten Sie.",
+        "Merci, ça marche\n-- \nKim Meyer\nDirectrice financière, ACME SA, 12 rue de la Paix, Paris",
+        "solved\nVon: Support <s@x.example>\nGesendet: Montag\nBetreff: Hat es geholfen?",
+    ],
+)
+def test_quoted_text_and_signatures_left_in_do_not_count(reply: str) -> None:
+    assert PHRASES.says_solved(reply)
