@@ -12,6 +12,7 @@ from queues.worker import drain
 from router.models.audit import AuditEvent
 from router.models.columns import utcnow
 from router.models.self_service import Feedback, KbLinkUse, KbSuggestion
+from router.models.tickets import Ticket
 from router.self_service.links import LinkClaim, expiry, link_key, link_path
 from router.unit_of_work import commit
 from tests.conftest import auth, ticket_json
@@ -36,6 +37,8 @@ async def tier0_ticket(
 async def suggested(runtime: Runtime, ticket_id: int, slugs: list[str], *, first_article: int = 1) -> list[int]:
     """Suggestion rows as the acknowledgement records them; their ids."""
     async with runtime.app.sessionmaker() as s:
+        ticket = await s.get(Ticket, ticket_id)
+        assert ticket is not None
         rows = [
             KbSuggestion(
                 ticket_id=ticket_id,
@@ -43,7 +46,7 @@ async def suggested(runtime: Runtime, ticket_id: int, slugs: list[str], *, first
                 slug=slug,
                 title=slug.replace("-", " ").title(),
                 position=n + 1,
-                customer_tier=3,
+                customer_tier=ticket.customer_tier,
             )
             for n, slug in enumerate(slugs)
         ]
