@@ -19,12 +19,17 @@ Targets (issue 17): search p99 <= 50 ms over 1,000,000 tickets on PostgreSQL; a 
 
 Usage: python bench/workspace.py [--tickets 1000000] [--open 100000] [--repeat 200]
                                  [--backend postgres|sqlite] [--redis-url redis://127.0.0.1:6379/15]
+                                 [--db NAME] [--seed-only | --reuse]
+
+Seeding a million tickets takes 20-30 minutes; ``--seed-only`` builds the database and stops, ``--reuse``
+measures a database a ``--seed-only`` run (with the same ``--db``, ``--tickets`` and ``--open``) left.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import random
 import sys
@@ -40,12 +45,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import _common as c
 
 PG_DB = "tierroute_bench_workspace"
-PG_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DB}"
 SEARCH_TARGET_MS = 50.0
 VIEW_TARGET_MS = 100.0
 BATCH = 10_000
 N_CUSTOMERS = 2_000
 AGENT_EMAIL = "agent@bench.test"
+LEAD_EMAIL = "lead@bench.test"
 #: Distinct words in subjects and bodies.
 VOCABULARY = 20_000
 
@@ -64,12 +69,16 @@ reconciliation chargeback dispute fraud captcha spam phishing malware quarantine
 CUSTOMER_WORDS = "Acme Globex Initech Umbrella Hooli Stark Wayne Wonka Tyrell Cyberdyne Soylent Oscorp".split()  # noqa: SIM905
 
 
-def fresh_postgres() -> None:
+def pg_url(db: str) -> str:
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
+
+
+def fresh_postgres(db: str) -> None:
     import psycopg
 
     with psycopg.connect(c.PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {PG_DB}")
+        conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {db}")
 
 
 def vocabulary() -> list[str]:
@@ -201,6 +210,30 @@ async def seed(url: str, n: int, n_open: int, agent_id: int) -> float:
     return time.perf_counter() - t0
 
 
+class GcPauses:
+    """Python's garbage collections while the requests ran, by generation: a full collection of a large heap
+    stops the process for tens of milliseconds, which a latency percentile counts as the query's."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.by_generation: dict[int, list[float]] = {0: [], 1: [], 2: []}
+
+    def callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        else:
+            self.by_generation[info["generation"]].append(time.perf_counter() - self.started)
+
+    def report(self) -> str:
+        parts = []
+        for generation, pauses in self.by_generation.items():
+            worst = max(pauses, default=0.0) * 1000
+            parts.append(
+                f"gen {generation}: {len(pauses)} collections, {sum(pauses) * 1000:.0f} ms, worst {worst:.1f} ms"
+            )
+        return "garbage collection during the requests: " + "; ".join(parts)
+
+
 def _customer_of(i: int) -> int:
     """Ticket ``i``'s customer (a fixed spread, so the search queries can name existing pairs)."""
     return (i * 7919) % N_CUSTOMERS
@@ -245,6 +278,7 @@ async def timed(
 
 async def measure(args: argparse.Namespace, url: str, data_dir: Path) -> tuple[list[list[object]], list[list[object]]]:
     from queues.runtime import open_runtime
+    from router import heap
     from router.agents import service as agents
     from router.app import create_app
     from router.settings import Settings
@@ -253,22 +287,35 @@ async def measure(args: argparse.Namespace, url: str, data_dir: Path) -> tuple[l
     settings = Settings(database_url=url, redis_url=args.redis_url, data_dir=data_dir)
     async with open_runtime(settings) as runtime:
         async with runtime.app.sessionmaker() as session:
-            agent = await agents.add_agent(session, name="Bench Agent", email=AGENT_EMAIL, role="agent", tiers=(1, 2))
-            lead = await agents.add_agent(session, name="Bench Lead", email="lead@bench.test", role="lead", tiers=())
+            if args.reuse:
+                agent = await agents.by_email(session, AGENT_EMAIL)
+                lead = await agents.by_email(session, LEAD_EMAIL)
+            else:
+                agent = await agents.add_agent(
+                    session, name="Bench Agent", email=AGENT_EMAIL, role="agent", tiers=(1, 2)
+                )
+                lead = await agents.add_agent(session, name="Bench Lead", email=LEAD_EMAIL, role="lead", tiers=())
             tokens = {
                 "agent": await agents.issue_token(session, agent),
                 "lead": await agents.issue_token(session, lead),
             }
             await commit(session, runtime.app.effects)
         assert agent.id is not None
-        seconds = await seed(url, args.tickets, args.open, agent.id)
-        print(
-            f"bulk insert of {args.tickets:,} tickets ({args.open:,} open), messages, clocks: {seconds:.1f}s",
-            flush=True,
-        )
+        if not args.reuse:
+            seconds = await seed(url, args.tickets, args.open, agent.id)
+            print(
+                f"bulk insert of {args.tickets:,} tickets ({args.open:,} open), messages, clocks: {seconds:.1f}s",
+                flush=True,
+            )
+        if args.seed_only:
+            return [], []
 
         app = create_app(settings, lambda _s: None)  # type: ignore[arg-type,return-value]
         app.state.ctx = runtime.app
+        if not args.no_freeze:  # as the app's lifespan does in a server (ASGITransport runs no lifespan)
+            heap.freeze_startup_heap()
+        pauses = GcPauses()
+        gc.callbacks.append(pauses.callback)
         rng = random.Random(5)
         search_rows: list[list[object]] = []
         view_rows: list[list[object]] = []
@@ -311,6 +358,8 @@ async def measure(args: argparse.Namespace, url: str, data_dir: Path) -> tuple[l
                             total = body["total"]
                     s = c.summary_ms(samples)
                     view_rows.append([label, depth, s["n"], total, s["p50"], s["p90"], s["p99"], s["max"]])
+        gc.callbacks.remove(pauses.callback)
+        print(pauses.report(), flush=True)
     return search_rows, view_rows
 
 
@@ -325,20 +374,34 @@ def main() -> None:
         "--redis-url", default="redis://127.0.0.1:6379/15", help="the runtime needs one; nothing is queued"
     )
     parser.add_argument("--wait-quiet", type=float, default=60, help="wait up to this long for an idle machine")
+    parser.add_argument("--db", default=PG_DB, help="the PostgreSQL database (dropped and made anew unless --reuse)")
+    parser.add_argument(
+        "--no-freeze", action="store_true", help="leave the start-up heap in full garbage collections (router/heap.py)"
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--seed-only", action="store_true", help="build the database, measure nothing")
+    mode.add_argument("--reuse", action="store_true", help="measure the database a --seed-only run left")
     args = parser.parse_args()
     if not 0 < args.open <= args.tickets:
         parser.error("--open must be between 1 and --tickets")
+    if args.backend == "sqlite" and (args.seed_only or args.reuse):
+        parser.error("--seed-only and --reuse are for PostgreSQL")
 
     print(f"=== workspace: {args.tickets:,} tickets, {args.open:,} open, {args.backend} ===", flush=True)
     print(c.code_version(), flush=True)
     data_dir = c.fresh_dir("workspace")
     if args.backend == "postgres":
-        fresh_postgres()
-        url = PG_URL
+        if not args.reuse:
+            fresh_postgres(args.db)
+        url = pg_url(args.db)
     else:
         url = f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"
-    print(c.wait_quiet(args.wait_quiet), flush=True)
+    if not args.seed_only:
+        print(c.wait_quiet(args.wait_quiet), flush=True)
     search_rows, view_rows = asyncio.run(measure(args, url, data_dir))
+    if args.seed_only:
+        print(f"seeded {args.db}; measure it with --reuse --db {args.db}", flush=True)
+        return
     c.print_table(
         f"search, GET /api/v1/tickets?q= (ms, server side over ASGI), {args.tickets:,} tickets; {args.backend}",
         ["as", "query", "n", "matches", "p50", "p90", "p99", "max"],

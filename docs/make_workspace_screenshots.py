@@ -3,7 +3,7 @@ offline API documentation, My tickets and search results (issue 17): the same de
 ``make_screenshots.py``, in a data dir of its own (``/tmp/tierroute-screenshots-workspace``).
 
 Saves ``docs/screenshots/{agents,agent,customers,customer,ticket-history,keyboard-help,api-docs}.png``
-and ``docs/screenshots/{search,my-tickets}.png``.
+and ``docs/screenshots/{search,my-tickets,macros,macro-preview}.png``.
 
 Usage: python docs/make_workspace_screenshots.py [--port 8797]
 """
@@ -33,6 +33,8 @@ NAMES = (
     "api-docs",
     "search",
     "my-tickets",
+    "macros",
+    "macro-preview",
 )
 
 
@@ -64,6 +66,14 @@ async def pages(page: Page) -> None:
     history = page.locator(".ticket-history")
     await history.wait_for()
     await history.screenshot(path=OUT / "ticket-history.png")
+    picker = page.locator("#macro-picker")
+    await picker.get_by_label("Macro").select_option(label="Ask for logs")
+    await picker.get_by_role("button", name="Preview macro").click()
+    await page.locator("#macro-message").wait_for()
+    await page.locator("#macro-picker").screenshot(path=OUT / "macro-preview.png")
+
+    await page.goto("/ui/macros")
+    await page.screenshot(path=OUT / "macros.png", full_page=True)
 
     await page.goto("/ui/")
     await page.get_by_role("button", name="Claim next").first.click()  # something of Lena's own

@@ -12,9 +12,12 @@ from router.agents import service as agents
 from router.customers import service as customers
 from router.effects import EffectSink
 from router.intake import service as intake
+from router.macros import service as macros
+from router.macros.schemas import EscalateAction, MacroActions, MacroIn
 from router.models.agents import Agent
 from router.models.customers import Customer
-from router.models.tickets import Ticket
+from router.models.macros import Macro
+from router.models.tickets import Status, Ticket
 from router.tickets import service as tickets
 
 CUSTOMERS = [
@@ -75,6 +78,43 @@ SUBJECTS = [
 PEOPLE = ["alex", "sam", "kim", "jo", "pat", "robin", "chris", "lee"]
 
 
+#: Canned replies a lead would start with: name, template, internal note or not, actions, tiers (empty: all).
+MACROS: tuple[MacroIn, ...] = (
+    MacroIn(
+        name="Password reset steps",
+        body=(
+            "Hello,\n\nthanks for writing to us about {{ ticket.subject }}. You can reset your password from the "
+            'sign-in page: choose "Forgot password" and follow the link we mail you (it is valid for an hour).'
+            "\n\nIf the mail does not arrive, reply to this message and we will reset it for you.\n\n"
+            "{{ agent.name }}\n{% if customer.known %}Support for {{ customer.name }}{% endif %}"
+        ),
+        actions=MacroActions(status=Status.waiting_on_customer, add_tags=["password"]),
+        tiers=[0, 1],
+    ),
+    MacroIn(
+        name="Ask for logs",
+        body=(
+            "Hello,\n\nto find out what happened we need the logs from around the time of the problem. Please "
+            "attach the application log and tell us the time (with its time zone) when you last saw it.\n\n"
+            "Your reference is {{ ticket.ref }}.\n\n{{ agent.name }}"
+        ),
+        actions=MacroActions(status=Status.waiting_on_customer, add_tags=["needs-logs"]),
+    ),
+    MacroIn(
+        name="Hand to engineering",
+        body=(
+            'Reproduced on {{ ticket.product or "the product" }}; handing over to engineering with the steps '
+            "above. Customer tier: {{ ticket.customer_tier_name }}."
+        ),
+        internal=True,
+        actions=MacroActions(
+            priority="high", escalate=EscalateAction(reason="Reproduced: needs engineering", to_tier=3)
+        ),
+        tiers=[2],
+    ),
+)
+
+
 @dataclass(frozen=True)
 class DemoResult:
     customers: int
@@ -99,6 +139,9 @@ async def load(session: AsyncSession, sink: EffectSink, *, tickets_wanted: int =
             new_agents += 1
     lead = (await session.exec(select(Agent).where(Agent.email == "lena@support.example"))).one()
     token = await agents.issue_token(session, lead, label="demo")
+    for macro in MACROS:
+        if (await session.exec(select(Macro.id).where(Macro.name == macro.name))).first() is None:
+            await macros.create(session, lead, macro)
     made = 0
     if (await session.exec(select(Ticket.id).limit(1))).first() is None:
         domains = [(c[3], c[2]) for c in CUSTOMERS] + [("gmail.example", 3), ("unknown.example", 3)]

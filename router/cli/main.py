@@ -194,6 +194,7 @@ def worker(
 
     from queues.runtime import open_runtime
     from queues.worker import drain, run_workers
+    from router import heap
 
     settings = settings_or_exit()
     tier_list = parse_tiers(tiers)
@@ -213,6 +214,7 @@ def worker(
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, task.cancel)
+            heap.freeze_startup_heap()  # a job should not wait 150-200 ms for a full garbage collection
             try:
                 await run_workers(runtime, tier_list, routing=routing)
             except asyncio.CancelledError:
