@@ -67,19 +67,19 @@ async def check(
     if claim.expired(now):
         return Checked(Problem.expired, claim, ticket, suggestion)
     use = (await session.exec(select(KbLinkUse).where(KbLinkUse.suggestion_id == suggestion.id))).first()
-    if use is not None:
+    if use is not None and claim.feedback is not None:
         return Checked(Problem.used, claim, ticket, suggestion, use)
-    return Checked(None, claim, ticket, suggestion)
+    return Checked(None, claim, ticket, suggestion, use)
 
 
 async def use(session: AsyncSession, key: LinkKey, ticket_id: int, token: str, now: datetime) -> Checked:
-    """Check the link under the ticket's row lock and, when it is good, act on it and record its use. A
-    concurrent use of the same suggestion fails on the unique row (``IntegrityError``): the caller shows the
+    """Check the link under the ticket's row lock and, when it is a good answer, act on it and record its use
+    (the link that shows the article changes nothing). A concurrent use of the same suggestion fails on the unique row (``IntegrityError``): the caller shows the
     page of a used link then."""
     checked = await check(session, key, ticket_id, token, now, lock=True)
-    if checked.problem is not None:
-        return checked
-    assert checked.claim is not None and checked.ticket is not None and checked.suggestion is not None
+    if checked.problem is not None or checked.claim is None or checked.claim.feedback is None:
+        return checked  # a problem, or the link that only shows the article
+    assert checked.ticket is not None and checked.suggestion is not None
     ticket, suggestion, feedback = checked.ticket, checked.suggestion, checked.claim.feedback
     assert ticket.id is not None and suggestion.id is not None
     author = ticket.requester_email

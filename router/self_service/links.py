@@ -27,7 +27,8 @@ VERSION = "v1"
 #: Tokens are ASCII and short; anything longer is not one of ours (and is not worth hashing).
 MAX_TOKEN_CHARS = 200
 PATH_PREFIX = "/self-service"
-_CODES = {Feedback.solved: "s", Feedback.not_helpful: "n"}
+#: ``None`` is the link that shows the article (with the two answers as buttons): it changes nothing.
+_CODES: dict[Feedback | None, str] = {Feedback.solved: "s", Feedback.not_helpful: "n", None: "r"}
 _ACTIONS = {code: action for action, code in _CODES.items()}
 _LABEL = b"tierroute self-service link\0"
 
@@ -38,11 +39,12 @@ class BadLink(Exception):
 
 @dataclass(frozen=True)
 class LinkClaim:
-    """What a signed link says: this suggestion of this ticket solved it (or did not), until ``expires``."""
+    """What a signed link says: this suggestion of this ticket solved it (or did not), or (``feedback`` None)
+    show it, until ``expires``."""
 
     ticket_id: int
     suggestion_id: int
-    feedback: Feedback
+    feedback: Feedback | None
     #: Seconds since the epoch.
     expires: int
 
