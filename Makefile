@@ -46,6 +46,7 @@ bench: install
 	$(BIN)/python bench/sla.py
 	$(BIN)/python bench/queue_page.py
 	$(BIN)/python bench/report.py
+	$(BIN)/python bench/kb.py
 	$(BIN)/python bench/chaos.py
 	$(BIN)/python bench/chaos.py --backend embedded --tickets 1000
 

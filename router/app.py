@@ -12,6 +12,8 @@ from router.agents.routes import api as agents_api
 from router.context import AppContext
 from router.customers.routes import api as customers_api
 from router.intake.routes import api as intake_api
+from router.kb.pages import pages as help_pages
+from router.kb.routes import api as kb_api
 from router.macros.routes import api as macros_api
 from router.metrics import RequestTimer
 from router.notifications.routes import api as notifications_api
@@ -65,6 +67,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(handover_api)
     v1.include_router(attachments_api)
     v1.include_router(macros_api)
+    v1.include_router(kb_api)
     v1.include_router(queues_api)
     v1.include_router(rules_api)
     v1.include_router(webhooks_api)
@@ -79,6 +82,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     install_web(app, settings)
     favicon.install(app)
     app.include_router(reports_pages)
+    app.include_router(help_pages)
     app.include_router(self_service_pages)
     app.add_middleware(
         problems.BodyLimit,

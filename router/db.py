@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router.models.kb import KB_SEARCH_TABLE
 from router.models.workspace import SEARCH_TABLE_PREFIX
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -87,9 +88,10 @@ def sync_url(url: str) -> str:
 
 
 def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
-    """Alembic compares only what models declare: the full-text index (``ticket_search*``: FTS5 and its
-    shadow tables, or the tsvector table) is the database's own, built by migration 0018."""
-    return not (type_ == "table" and name is not None and name.startswith(SEARCH_TABLE_PREFIX))
+    """Alembic compares only what models declare: the full-text indexes (``ticket_search*`` and
+    ``kb_article_search*``: FTS5 and its shadow tables, or the tsvector table) are the database's own, built by
+    migrations 0018 and 0024."""
+    return not (type_ == "table" and name is not None and name.startswith((SEARCH_TABLE_PREFIX, KB_SEARCH_TABLE)))
 
 
 def migrate(url: str, **attributes: Any) -> None:

@@ -1,4 +1,5 @@
-"""Demo data: customers in all four value tiers, agents for every support tier, ~200 varied tickets."""
+"""Demo data: customers in all four value tiers, agents for every support tier, the example knowledge base,
+~200 varied tickets."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from router.agents import service as agents
 from router.customers import service as customers
 from router.effects import EffectSink
 from router.intake import service as intake
+from router.kb import files as kb_files
+from router.kb import importing as kb_importing
+from router.kb import service as kb_service
 from router.macros import service as macros
 from router.macros.schemas import EscalateAction, MacroActions, MacroIn
 from router.models.agents import Agent
@@ -122,6 +126,15 @@ class DemoResult:
     tickets: int
     lead_token: str
     lead_email: str
+    articles: int = 0
+
+
+async def load_articles(session: AsyncSession) -> int:
+    """The example knowledge base (``rules/kb/``): the articles whose slugs are not taken yet (a lead's
+    edits to a demo article survive another ``tierroute demo``)."""
+    taken = {a.slug for a in await kb_service.all_articles(session)}
+    missing = [r for r in kb_files.read_folder(kb_files.EXAMPLE_FOLDER) if r.article.slug not in taken]
+    return (await kb_importing.import_articles(session, missing)).created
 
 
 async def load(session: AsyncSession, sink: EffectSink, *, tickets_wanted: int = 200, seed: int = 7) -> DemoResult:
@@ -142,6 +155,7 @@ async def load(session: AsyncSession, sink: EffectSink, *, tickets_wanted: int =
     for macro in MACROS:
         if (await session.exec(select(Macro.id).where(Macro.name == macro.name))).first() is None:
             await macros.create(session, lead, macro)
+    articles = await load_articles(session)  # before the tickets: tier 0's suggestions come from them
     made = 0
     if (await session.exec(select(Ticket.id).limit(1))).first() is None:
         domains = [(c[3], c[2]) for c in CUSTOMERS] + [("gmail.example", 3), ("unknown.example", 3)]
@@ -164,4 +178,4 @@ async def load(session: AsyncSession, sink: EffectSink, *, tickets_wanted: int =
             )
             made += 1
     total_customers = len((await session.exec(select(Customer.id))).all())
-    return DemoResult(total_customers, new_agents, made, token, lead.email)
+    return DemoResult(total_customers, new_agents, made, token, lead.email, articles)

@@ -43,7 +43,8 @@ def _exit_with(line: str) -> NoReturn:
 
 
 def demo(tickets: Annotated[int, typer.Option(help="How many demo tickets (first run only).")] = 200) -> None:
-    """Load demo customers (all four tiers), agents for every support tier and varied tickets."""
+    """Load demo customers (all four tiers), agents for every support tier, the example knowledge base and
+    varied tickets."""
     from router import demo as demo_data
     from router.settings import get_settings
 
@@ -51,7 +52,10 @@ def demo(tickets: Annotated[int, typer.Option(help="How many demo tickets (first
         return await demo_data.load(session, runtime.app.effects, tickets_wanted=tickets)
 
     result = run(in_session(get_settings(), work))
-    console.print(f"demo data: {result.customers} customers, {result.agents} new agents, {result.tickets} new tickets")
+    console.print(
+        f"demo data: {result.customers} customers, {result.agents} new agents, {result.tickets} new tickets, "
+        f"{result.articles} new knowledge-base articles"
+    )
     console.print(f"lead {result.lead_email} token: [bold]{result.lead_token}[/bold]")
     console.print("agents' web password is 'demo'")
 

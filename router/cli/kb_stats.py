@@ -67,7 +67,8 @@ def _print(figures: SelfServiceFigures, start: datetime, end: datetime) -> None:
     from rich.table import Table
 
     console.print(f"Self-service, tickets created {start.isoformat()} to {end.isoformat()}")
-    tiers = Table("customer tier", "tier-0 tickets", "suggested", "deflected", "link / reply", "rate", "escalated after")
+    columns = ("customer tier", "tier-0 tickets", "suggested", "deflected", "link / reply", "rate", "escalated after")
+    tiers = Table(*columns)
     for r in [*figures.by_customer_tier, figures.totals]:
         causes = ", ".join(f"{cause} {n}" for cause, n in r.escalations_by_cause.items())
         tiers.add_row(
@@ -85,5 +86,5 @@ def _print(figures: SelfServiceFigures, start: datetime, end: datetime) -> None:
         )  # fmt: skip
     if figures.articles:
         console.print(articles)
-    never = ", ".join(f"{a.slug} ({a.suggested}×)" for a in figures.never_help) or "none"
+    never = ", ".join(f"{a.slug} ({a.suggested} times)" for a in figures.never_help) or "none"
     console.print(f"Never help (suggested {figures.never_helps_after}+ times, never solved a ticket): {never}")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from router.cli import accounts, admin, agents, audit, common, reports, rules, webhooks  # noqa: F401 (agents: registers its commands)
+from router.cli import accounts, admin, agents, audit, common, kb, reports, rules, webhooks  # noqa: F401 (agents: registers its commands)
 from router.cli.common import console, parse_tiers, run, settings_or_exit
 
 if TYPE_CHECKING:
@@ -323,6 +323,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(rules.app, name="rules")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(reports.app, name="report")
+app.add_typer(kb.app, name="kb")
 
 
 def main() -> None:

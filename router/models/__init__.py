@@ -9,6 +9,7 @@ from router.models.claims import ClaimKey
 from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
 from router.models.events import OutboxEvent
 from router.models.intake import Delivery, InboundMail
+from router.models.kb import Article, ArticleVersion
 from router.models.macros import Macro
 from router.models.notifications import Notification, NotificationPreference
 from router.models.reports import (
@@ -32,6 +33,8 @@ __all__ = [
     "AdminEvent",
     "Agent",
     "ApiToken",
+    "Article",
+    "ArticleVersion",
     "Attachment",
     "AuditEvent",
     "ClaimKey",

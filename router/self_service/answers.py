@@ -74,8 +74,8 @@ async def check(
 
 async def use(session: AsyncSession, key: LinkKey, ticket_id: int, token: str, now: datetime) -> Checked:
     """Check the link under the ticket's row lock and, when it is a good answer, act on it and record its use
-    (the link that shows the article changes nothing). A concurrent use of the same suggestion fails on the unique row (``IntegrityError``): the caller shows the
-    page of a used link then."""
+    (the link that shows the article changes nothing). A concurrent use of the same suggestion fails on the
+    unique row (``IntegrityError``): the caller shows the page of a used link then."""
     checked = await check(session, key, ticket_id, token, now, lock=True)
     if checked.problem is not None or checked.claim is None or checked.claim.feedback is None:
         return checked  # a problem, or the link that only shows the article

@@ -18,6 +18,7 @@ from router.web import errors
 from router.web.admin_agents import admin_agents
 from router.web.admin_customers import admin_customers
 from router.web.handover import ui as handover_ui
+from router.web.kb import ui as kb_ui
 from router.web.live_pages import live_ui
 from router.web.macros import ui as macros_ui
 from router.web.notification_pages import notifications_ui
@@ -33,6 +34,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(ui)
     app.include_router(handover_ui)
     app.include_router(macros_ui)
+    app.include_router(kb_ui)
     app.include_router(live_ui)
     app.include_router(notifications_ui)
     app.include_router(workspace_pages)

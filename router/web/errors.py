@@ -25,7 +25,7 @@ from router.web.render import page
 PREFIX = "/ui"
 LOGIN_PATH = f"{PREFIX}/login"
 #: Pages served outside ``/ui``: their errors are pages for browsers, problem+json for everyone else.
-PAGE_PATHS = ("/reports",)
+PAGE_PATHS = ("/reports", "/help")
 
 Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 

@@ -23,7 +23,7 @@ async def test_the_ticket_page_shows_suggestions_and_answers(runtime: Runtime, c
     _, token = await make_agent(runtime, role="lead", tiers=())
     tid = await tier0_ticket(runtime, client, token)
     plain = await tier0_ticket(runtime, client, token, requester="sam@customer.example")
-    first, second, third = await suggested(runtime, tid, ["export-invoices", "csv-basics", "reports-101"])
+    _, second, third = await suggested(runtime, tid, ["export-invoices", "csv-basics", "reports-101"])
     assert (await client.post(link(runtime, tid, second, Feedback.not_helpful))).status_code == 200
     assert (await client.post(link(runtime, tid, third, Feedback.solved))).status_code == 200  # noted only
 

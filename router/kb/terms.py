@@ -1,0 +1,138 @@
+"""Which of a question's words narrow a knowledge-base search, and which only rank it.
+
+A ticket's words OR-ed together match nearly every article once the knowledge base is large: "account" or
+"password" are in thousands of them, and ranking thousands of articles costs tens of milliseconds. So the
+words are split by how many articles hold them, as the database already counts them:
+
+- PostgreSQL: ``ANALYZE`` keeps the most common lexemes of the index's tsvector column with the share of
+  rows holding each (``pg_stats.most_common_elems``); a lexeme not listed is rarer than every listed one.
+- SQLite: FTS5's vocabulary table (``kb_article_search_vocab``, migration 0024) counts the articles holding
+  each (porter-stemmed) term; the question's words are stemmed the same way (snowball's ``porter``).
+
+A *rare* word (in at most ``MAX_TERM_ARTICLES`` articles) finds candidates on its own; the common ones find
+candidates only together (the ``COMMON_TOGETHER`` least common of them, AND-ed). Every word still counts in
+the ranking. A small knowledge base has no common word at all, and is searched with every word OR-ed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+#: A word held by more articles than this is common: it alone would make too many candidates to rank.
+MAX_TERM_ARTICLES = 300
+#: How many of the common words, AND-ed, make candidates (the least common of them).
+COMMON_TOGETHER = 3
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A question's terms (lexemes, stems) with how many articles hold each, least common first."""
+
+    counts: tuple[tuple[str, float], ...]
+
+    @property
+    def rare(self) -> list[str]:
+        return [t for t, n in self.counts if n <= MAX_TERM_ARTICLES]
+
+    @property
+    def common(self) -> list[str]:
+        return [t for t, n in self.counts if n > MAX_TERM_ARTICLES]
+
+    def match(self, any_of: str, all_of: str, quote: Any) -> str:
+        """The candidates' query: any rare term, or the least common common terms together (one common term
+        alone only when there is no rare one)."""
+        parts = [quote(t) for t in self.rare]
+        common = self.common[:COMMON_TOGETHER]
+        if len(common) > 1 or (common and not parts):
+            together = all_of.join(quote(t) for t in common)
+            parts.append(f"({together})" if len(common) > 1 else together)
+        return any_of.join(parts)
+
+    def everything(self, any_of: str, quote: Any) -> str:
+        return any_of.join(quote(t) for t, _ in self.counts)
+
+
+def _pg_quote(term: str) -> str:
+    return "'" + term.replace("'", "''") + "'"
+
+
+def _fts5_quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+# --------------------------------------------------------------------------------------------- PostgreSQL
+_PG_COUNTS = """
+    SELECT c.config, l.lexeme, coalesce(st.freq, 0) * greatest(pc.reltuples, 0) AS articles
+    FROM {configs} AS c
+    CROSS JOIN LATERAL unnest(to_tsvector(c.config::regconfig, :words)) AS l
+    CROSS JOIN (SELECT reltuples FROM pg_class WHERE oid = 'kb_article_search'::regclass) AS pc
+    LEFT JOIN (
+        SELECT e.lexeme, e.freq
+        FROM pg_stats AS p,
+             unnest(p.most_common_elems::text::text[], p.most_common_elem_freqs) AS e(lexeme, freq)
+        WHERE p.schemaname = current_schema() AND p.tablename = 'kb_article_search' AND p.attname = 'document'
+    ) AS st ON st.lexeme = l.lexeme
+    ORDER BY c.config, articles, l.lexeme
+"""
+
+
+@dataclass(frozen=True)
+class PgQueries:
+    """Per text search configuration: the candidates' tsquery and the ranking's."""
+
+    configs: list[str]
+    matches: list[str]
+    ranks: list[str]
+
+
+async def pg_queries(conn: AsyncConnection, words: list[str], configs_sql: str, params: dict[str, Any]) -> PgQueries:
+    """The question's lexemes in each configuration the articles use, counted, as two tsqueries each."""
+    rows = (
+        await conn.execute(text(_PG_COUNTS.format(configs=configs_sql)), {**params, "words": " ".join(words)})
+    ).all()
+    by_config: dict[str, list[tuple[str, float]]] = {}
+    for config, lexeme, articles in rows:
+        by_config.setdefault(config, []).append((lexeme, float(articles)))
+    out = PgQueries([], [], [])
+    for config, counts in by_config.items():
+        terms = Terms(tuple(counts))
+        out.configs.append(config)
+        out.matches.append(terms.match(" | ", " & ", _pg_quote))
+        out.ranks.append(terms.everything(" | ", _pg_quote))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- SQLite
+@cache
+def _porter() -> Any:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("porter")
+
+
+def fts5_stem(word: str) -> str:
+    """As FTS5's ``porter unicode61 remove_diacritics 2`` tokenizer indexes ``word``."""
+    folded = "".join(ch for ch in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(ch))
+    return str(_porter().stemWord(folded)) if folded.isascii() else folded
+
+
+async def fts5_query(conn: AsyncConnection, words: list[str]) -> str:
+    """The FTS5 query for ``words``: the rare ones OR-ed, or-ed with the least common others AND-ed."""
+    word_of: dict[str, str] = {}
+    for word in words:
+        word_of.setdefault(fts5_stem(word), word)  # FTS5 stems the query's words itself: give it the words
+    stems = list(word_of)
+    marks = ", ".join(f":t{i}" for i in range(len(stems)))
+    found = await conn.execute(
+        text(f"SELECT term, doc FROM kb_article_search_vocab WHERE term IN ({marks})"),
+        {f"t{i}": stem for i, stem in enumerate(stems)},
+    )
+    articles = {term: float(doc) for term, doc in found.all()}
+    counts = sorted(((s, articles.get(s, 0.0)) for s in stems), key=lambda c: c[1])
+    return Terms(tuple(counts)).match(" OR ", " AND ", lambda stem: _fts5_quote(word_of[stem]))

@@ -1,0 +1,67 @@
+"""A large knowledge base: words held by many articles do not make every article a candidate (issue 19
+item 2, ``router/kb/terms.py``), yet still count in the ranking."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import text
+
+from queues.runtime import Runtime
+from router.kb import terms
+from router.kb.search import search_articles
+
+COMMON = terms.MAX_TERM_ARTICLES + 20
+
+
+async def fill(runtime: Runtime) -> None:
+    rows = [
+        {
+            "slug": f"filler-{i}",
+            "title": f"Account note {i}",
+            "body": "Your account settings and account history.",
+            "keywords": json.dumps(["account"]),
+        }
+        for i in range(COMMON)
+    ]
+    rows.append(
+        {
+            "slug": "reset-your-password",
+            "title": "Reset your password",
+            "body": "Forgot the password of your account? Choose Forgot password.",
+            "keywords": json.dumps(["password", "account"]),
+        }
+    )
+    async with runtime.app.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO kb_article (slug, title, body, plain_text, keywords, locale, status, tiers, products,"
+                " version, created_at, updated_at) VALUES (:slug, :title, :body, :body, :keywords, 'en',"
+                " 'published', '[]', '[]', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            rows,
+        )
+    async with runtime.app.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("ANALYZE kb_article_search"))  # the statistics the search reads
+            await conn.commit()
+
+
+async def test_a_common_word_finds_candidates_only_with_others(runtime: Runtime) -> None:
+    await fill(runtime)
+    async with runtime.app.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            configs = "(SELECT 'english'::text AS config)"
+            queries = await terms.pg_queries(conn, ["account", "password", "forgot"], configs, {})
+            assert queries.matches == ["'forgot' | 'password'"], "'account' alone would make 321 candidates"
+            assert sorted(queries.ranks[0].split(" | ")) == ["'account'", "'forgot'", "'password'"]
+            only_common = await terms.pg_queries(conn, ["account"], configs, {})
+            assert only_common.matches == ["'account'"], "with no rare word, the common one it is"
+        else:
+            assert await terms.fts5_query(conn, ["accounts", "password", "forgot"]) == '"password" OR "forgot"'
+            assert await terms.fts5_query(conn, ["accounts"]) == '"accounts"'
+            assert terms.fts5_stem("Délivrées") == "delivre"
+    async with runtime.app.sessionmaker() as s:
+        hits = await search_articles(s, "My account: I forgot the password", limit=3)
+        assert [h.slug for h in hits][:1] == ["reset-your-password"]
+        assert len(await search_articles(s, "account", limit=50)) == 50
