@@ -47,7 +47,8 @@ class KbSuggestion(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
-    article_id: int = Field(index=True)
+    #: Archiving an article keeps its row (``DELETE`` archives), so the figures keep their article.
+    article_id: int = Field(foreign_key="kb_article.id", index=True)
     slug: str = Field(max_length=200)
     title: str = Field(max_length=300)
     #: 1 for the best match.

@@ -23,6 +23,11 @@ class Page:
     status: int = 200
 
 
+def answered_line(use: KbLinkUse) -> str:
+    when = use.used_at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"You told us on {when} {_said(use)}. Thank you."
+
+
 def _said(use: KbLinkUse) -> str:
     return "that it solved your problem" if use.feedback == Feedback.solved else "that it did not help"
 

@@ -6,11 +6,15 @@ from datetime import datetime
 
 import httpx
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from queues.runtime import Runtime
 from queues.worker import drain
+from router.kb import service as kb
+from router.kb.schemas import ArticleIn
 from router.models.audit import AuditEvent
 from router.models.columns import utcnow
+from router.models.kb import Article
 from router.models.self_service import Feedback, KbLinkUse, KbSuggestion
 from router.models.tickets import Ticket
 from router.self_service.links import LinkClaim, expiry, link_key, link_path
@@ -34,15 +38,26 @@ async def tier0_ticket(
     return tid
 
 
-async def suggested(runtime: Runtime, ticket_id: int, slugs: list[str], *, first_article: int = 1) -> list[int]:
-    """Suggestion rows as the acknowledgement records them; their ids."""
+async def article(session: AsyncSession, slug: str) -> Article:
+    """The published article ``slug`` (for every customer tier), made if missing."""
+    found = await kb.by_slug(session, slug)
+    if found is not None:
+        return found
+    title = slug.replace("-", " ").title()
+    data = ArticleIn(slug=slug, title=title, body=f"# {title}\n\nHow to {title.lower()}.", status="published")
+    return await kb.create(session, data, by=None)
+
+
+async def suggested(runtime: Runtime, ticket_id: int, slugs: list[str]) -> list[int]:
+    """Suggestion rows as the acknowledgement records them (their articles made if missing); their ids."""
     async with runtime.app.sessionmaker() as s:
         ticket = await s.get(Ticket, ticket_id)
         assert ticket is not None
+        articles = [await article(s, slug) for slug in slugs]
         rows = [
             KbSuggestion(
                 ticket_id=ticket_id,
-                article_id=first_article + n,
+                article_id=articles[n].id,
                 slug=slug,
                 title=slug.replace("-", " ").title(),
                 position=n + 1,

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("customer_tier", sa.Integer(), nullable=False),
         sa.Column("suggested_at", router.models.columns.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["article_id"], ["kb_article.id"]),
         sa.ForeignKeyConstraint(["ticket_id"], ["ticket.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("ticket_id", "article_id", name="uq_kb_suggestion_ticket_article"),
