@@ -5,6 +5,7 @@ Through the JSON report, the CSV and the ``/reports`` page."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -16,9 +17,11 @@ from queues.worker import drain
 from router.models.self_service import Feedback, KbSuggestion
 from router.reports.service import make_filters
 from router.self_service.figures import self_service_figures
+from router.settings import Settings
 from tests.conftest import auth, make_agent, make_customer, ticket_json
 from tests.intake.test_email import mail, post
 from tests.self_service.conftest import article, link, suggested
+from tests.test_cli import tierroute
 from tests.web.helpers import load
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -147,3 +150,23 @@ async def test_the_figures_are_exact_against_the_fixture(runtime: Runtime, clien
     assert "self_service_articles,customer_tier all,a,helpful_ratio,0.6667" in csv_text
     page = await client.get("/reports", params={"from": "2026-11-24", "to": "2026-11-25"}, headers=auth(lead))
     assert page.status_code == 200 and "Self-service (tier 0)" in page.text and "42.9 %" in page.text
+
+
+async def test_kb_stats_prints_the_same_figures(
+    runtime: Runtime, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await _fixture(runtime, client)
+    window = ["--since", SINCE.isoformat(), "--until", UNTIL.isoformat()]
+    done = tierroute(settings, "kb", "stats", *window, "--never-helps-after", "2", "--json")
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["totals"] == EXPECTED_TOTALS and figures["by_customer_tier"] == EXPECTED_TIERS
+    assert [{k: v for k, v in a.items() if k != "article_id"} for a in figures["articles"]] == EXPECTED_ARTICLES
+    table = tierroute(settings, "kb", "stats", *window, "--never-helps-after", "2")
+    assert table.returncode == 0, table.stderr
+    assert "42.9 %" in table.stdout and "Never help (suggested 2+ times, never solved a ticket): c (2 times)" in (
+        " ".join(table.stdout.split())
+    )
+    bad = tierroute(settings, "kb", "stats", "--since", UNTIL.isoformat(), "--until", SINCE.isoformat())
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("error: the report's window is empty")
+    assert "Traceback" not in bad.stderr
