@@ -47,7 +47,7 @@ async def test_customers_import_is_all_or_nothing_with_located_errors(
     bad.write_text("external_ref,name,tier,domains\nacme,Acme,1,acme.example\nbeta,Beta,7,beta.example\n")
     result = tierroute(settings, "customers", "import", str(bad))
     assert result.returncode == 2
-    assert f"{bad}:3: tier must be 1 to 4" in result.stderr
+    assert f"{bad}:3:11: tier must be 1 to 4" in result.stderr
     good = tmp_path / "good.csv"
     good.write_text(
         "external_ref,name,tier,domains,contacts\nacme,Acme,1,acme.example;acme.example.org,boss@else.example\n"
@@ -73,7 +73,7 @@ def test_customers_import_refuses_a_file_that_is_not_utf8_with_its_location(tmp_
     digits = tmp_path / "digits.csv"
     digits.write_text("\ufeffexternal_ref,name,tier\nacme,Acme,\u00b2\n", encoding="utf-8")
     result = tierroute(settings, "customers", "import", str(digits))
-    assert result.returncode == 2 and f"{digits}:2: tier must be 1 to 4" in result.stderr
+    assert result.returncode == 2 and f"{digits}:2:11: tier must be 1 to 4" in result.stderr
 
 
 def test_rules_check_lists_every_problem(tmp_path: Path) -> None:

@@ -110,7 +110,13 @@ def agents_add(
 
 @customers_app.command("import")
 def customers_import(
-    file: Annotated[Path, typer.Argument(help="CSV: external_ref,name,tier,domains,contacts (';' separated).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV: external_ref,name,tier,domains,contacts (';' separated), and attr:NAME and "
+            "metric:NAME@YYYY-MM columns (docs/customer-data.md)."
+        ),
+    ],
     encoding: Annotated[
         str | None,
         typer.Option(
@@ -118,20 +124,45 @@ def customers_import(
             "mark) or UTF-16 with a byte-order mark, which are recognized."
         ),
     ] = None,
+    upsert: Annotated[
+        bool,
+        typer.Option(
+            help="Update the customers whose external_ref exists (name, tier, attributes; domains and contacts "
+            "added) instead of refusing them; name and tier may then be left empty."
+        ),
+    ] = False,
+    period: Annotated[
+        str | None, typer.Option(help="The month (YYYY-MM) of metric:NAME columns that name none.")
+    ] = None,
+    source: Annotated[str, typer.Option(help="Where the file's metrics come from (billing, crm, ...).")] = "import",
 ) -> None:
     """Import customers from CSV, all or nothing: every problem (a bad value, a reference, domain or contact
-    repeated in the file or held by another customer) is listed as file:line, and then nothing is imported."""
+    repeated in the file or held by another customer) is listed as file:line:column, and then nothing is
+    imported."""
     from router.customers import import_file, importing
+    from router.customers.values import PERIOD, PERIOD_RULE, SOURCE, SOURCE_RULE
 
-    async def work(session: AsyncSession) -> int:
-        return await importing.import_rows(session, str(file), checked)
+    if period is not None and not PERIOD.fullmatch(period):
+        _exit_with(f"error: --period {period!r} is not {PERIOD_RULE}")
+    if not SOURCE.fullmatch(source):
+        _exit_with(f"error: --source {source!r} is not {SOURCE_RULE}")
+    options = import_file.ImportOptions(upsert=upsert, period=period, source=source)
+
+    async def work(session: AsyncSession) -> importing.Imported:
+        return await importing.import_rows(session, str(file), checked, upsert=upsert)
 
     try:
-        checked = import_file.read_rows(file, encoding)
-        count = _commit_or_exit(work, "; nothing was imported")
+        checked = import_file.read_rows(file, encoding, options)
+        done = _commit_or_exit(work, "; nothing was imported")
     except import_file.Refused as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
         typer.echo(f"{len(exc.problems)} problem(s); nothing was imported", err=True)
         raise typer.Exit(2) from None
-    console.print(f"imported {count} customers")
+    line = f"imported {done.created} customers"
+    if upsert:
+        line += f", updated {done.updated}"
+    m = done.metrics
+    if m.created or m.updated or m.unchanged:
+        line += f"; metrics: {m.created} new, {m.updated} changed, {m.unchanged} unchanged"
+    console.print(line)

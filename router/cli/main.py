@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from router.cli import accounts, admin, agents, audit, common, kb, reports, rules, webhooks  # noqa: F401 (agents: registers its commands)
+from router.cli import accounts, admin, agents, audit, common, customer_cost, kb, reports, rules, webhooks  # noqa: F401 (agents, customer_cost: register their commands)
 from router.cli.common import console, parse_tiers, run, settings_or_exit
 
 if TYPE_CHECKING:

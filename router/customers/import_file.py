@@ -1,6 +1,7 @@
 """A customers CSV file read and checked on its own (``tierroute customers import``): its encoding, its
-columns, each row's values, and rows that collide with each other. Every problem is located
-(``file:line: message``) and all are reported at once; the database is checked after (``importing``).
+columns (``import_columns``), each row's values, and rows that collide with each other. Every problem is
+located at its cell (``file:line:column: message``) and all are reported at once; the database is checked
+after (``importing``).
 
 The file is what spreadsheets write: UTF-8 with or without a byte-order mark (Excel's "CSV UTF-8"), UTF-16
 with a byte-order mark (Excel's "Unicode text", comma separated), or any encoding named by the caller
@@ -18,14 +19,23 @@ from pathlib import Path
 from typing import Literal
 
 from router.addresses import normalized_domain, normalized_email
+from router.customers.import_columns import (
+    KNOWN,
+    REQUIRED,
+    UPSERT_OPTIONAL,
+    Column,
+    cell_places,
+    end_place,
+    read_header_cell,
+)
+from router.customers.metrics import Figure
+from router.customers.values import Scalar, checked_attribute, checked_value, parse_attribute, parse_number
 from router.errors import Invalid
 from router.models.columns import text_length
 from router.models.customers import Customer
 from rules.located import UnreadableSource, read_source
 from rules.vocabulary import CUSTOMER_TIERS, MAX_CUSTOMER_TIER, MIN_CUSTOMER_TIER
 
-REQUIRED = ("external_ref", "name", "tier")
-OPTIONAL = ("domains", "contacts")
 #: Separates the domains (and the contacts) inside their cell.
 LIST_SEPARATOR = ";"
 _UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
@@ -33,9 +43,28 @@ _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 @dataclass(frozen=True)
+class ImportOptions:
+    """How to read the file: ``upsert`` updates the customers it names that exist (``name`` and ``tier`` may
+    then be left out or empty); ``period`` is the month of metric columns that name none; ``source`` says
+    where the metrics come from."""
+
+    upsert: bool = False
+    period: str | None = None
+    source: str = "import"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a cell starts (column 0: the line as a whole)."""
+
+    line: int
+    column: int = 0
+
+
+@dataclass(frozen=True)
 class Located:
-    """A problem with its place, printed ``file:line: message`` (``file:line:column:`` for a byte that cannot
-    be decoded; line 0 is the file as a whole)."""
+    """A problem with its place, printed ``file:line:column: message`` (``file:line:`` for the line as a
+    whole; line 0 is the file as a whole)."""
 
     source: str
     line: int
@@ -51,7 +80,7 @@ class Refused(Exception):
     """The file (or, in ``importing``, the database) refuses the import; ``problems`` in line order."""
 
     def __init__(self, problems: list[Located]) -> None:
-        self.problems = sorted(problems, key=lambda p: p.line)  # stable: a line's problems keep their order
+        self.problems = sorted(problems, key=lambda p: (p.line, p.column))  # stable: a cell's keep their order
         super().__init__("\n".join(map(str, self.problems)))
 
 
@@ -63,6 +92,11 @@ class Claim:
     line: int
     kind: Literal["reference", "domain", "contact"]
     value: str
+    column: int = 0
+    #: The external reference of the row making the claim (an upsert's own domains are no conflict).
+    ref: str | None = None
+    #: For a reference: the row has a name and a tier, enough for a new customer.
+    complete: bool = True
 
 
 @dataclass
@@ -76,20 +110,23 @@ class CheckedFile:
 
 @dataclass(frozen=True)
 class CustomerRow:
-    """One checked row: domains and contacts normalized, each once."""
+    """One checked row: domains and contacts normalized, each once; ``name`` and ``tier`` empty only in an
+    upsert (an existing customer keeps its own)."""
 
     line: int
     external_ref: str
-    name: str
-    tier: int
+    name: str | None
+    tier: int | None
     domains: tuple[str, ...]
     contacts: tuple[str, ...]
+    attributes: dict[str, Scalar] = field(default_factory=dict)
+    figures: tuple[Figure, ...] = ()
 
 
-def read_rows(path: Path, encoding: str | None = None) -> CheckedFile:
+def read_rows(path: Path, encoding: str | None = None, options: ImportOptions | None = None) -> CheckedFile:
     """The file decoded and every row checked; ``Refused`` at once if it cannot be decoded or its header
     is wrong (no row can be read then)."""
-    checked = check_rows(str(path), decode(path, encoding))
+    checked = check_rows(str(path), decode(path, encoding), options)
     if checked.problems and not checked.claims:
         raise Refused(checked.problems)
     return checked
@@ -152,27 +189,29 @@ def _locate(data: bytes, offset: int) -> tuple[int, int]:
     return line, offset - (data.rfind(b"\n", 0, offset) + 1) + 1
 
 
-def check_rows(source: str, text: str) -> CheckedFile:
+def check_rows(source: str, text: str, options: ImportOptions | None = None) -> CheckedFile:
     """Parse and check every row."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    checker = _RowChecker(source)
+    options = options or ImportOptions()
+    lines = io.StringIO(text, newline="").readlines()  # split as the reader splits them
+    reader = csv.reader(lines)
+    checker = _RowChecker(source, options)
     try:
-        header = next(_numbered(reader), None)
+        header = next(_numbered(reader, lines), None)
         if header is None:
-            checker.problem(1, f"no header: the first line names the columns ({', '.join(REQUIRED + OPTIONAL)})")
+            checker.problem(Place(1), f"no header: the first line names the columns ({KNOWN})")
             return checker.checked
         columns = checker.header(*header)
         if columns is None:
             return checker.checked
-        for line, cells in _numbered(reader):
-            checker.row(line, columns, cells)
+        for line, raw, cells in _numbered(reader, lines):
+            checker.row(_Cells(line, raw, columns, cells))
     except csv.Error as exc:
-        checker.problem(reader.line_num, f"not readable as CSV: {exc}")
+        checker.problem(Place(reader.line_num), f"not readable as CSV: {exc}")
     return checker.checked
 
 
-def _numbered(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank rows with the line each starts on (a quoted cell may span lines)."""
+def _numbered(reader: Iterator[list[str]], lines: list[str]) -> Iterator[tuple[int, str, list[str]]]:
+    """Non-blank rows with the line each starts on and their text (a quoted cell may span lines)."""
     assert hasattr(reader, "line_num")
     while True:
         start = reader.line_num + 1
@@ -180,91 +219,169 @@ def _numbered(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
         if cells is None:
             return
         if any(cell.strip() for cell in cells):
-            yield start, cells
+            yield start, "".join(lines[start - 1 : reader.line_num]), cells
+
+
+class _Cells:
+    """One row's cells by column, each with the place it starts (a missing cell: where the row ends)."""
+
+    def __init__(self, line: int, raw: str, columns: list[Column], cells: list[str]) -> None:
+        self.line = line
+        self.columns = columns
+        self.cells = cells
+        self._starts = cell_places(raw)
+        self._end = end_place(raw)
+
+    def place(self, index: int) -> Place:
+        at = self._starts[index] if index < len(self._starts) else self._end
+        return Place(self.line + at[0], at[1])
+
+    def fixed(self, name: str) -> tuple[str, Place]:
+        """The fixed column's cell, trimmed (empty when the row or the header lacks it), and its place."""
+        for i, column in enumerate(self.columns):
+            if column.kind == "fixed" and column.name == name:
+                return (self.cells[i].strip() if i < len(self.cells) else ""), self.place(i)
+        return "", Place(self.line)
+
+    def of_kind(self, kind: str) -> Iterator[tuple[Column, str, Place]]:
+        """The attribute (or metric) columns' non-empty cells."""
+        for i, column in enumerate(self.columns):
+            if column.kind == kind and i < len(self.cells) and self.cells[i].strip():
+                yield column, self.cells[i].strip(), self.place(i)
 
 
 class _RowChecker:
     """Checks rows one by one and remembers what earlier rows claimed (references, domains, contacts)."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, options: ImportOptions) -> None:
         self.source = source
+        self.options = options
         self.checked = CheckedFile()
         self.problems = self.checked.problems
         self.refs: dict[str, int] = {}
         self.domains: dict[str, int] = {}
         self.contacts: dict[str, int] = {}
 
-    def problem(self, line: int, message: str) -> None:
-        self.problems.append(Located(self.source, line, message))
+    def problem(self, place: Place, message: str) -> None:
+        self.problems.append(Located(self.source, place.line, message, place.column))
 
-    def header(self, line: int, cells: list[str]) -> list[str] | None:
-        """The column names (trimmed, lower case), or None if they will not do."""
-        columns = [cell.strip().lower() for cell in cells]
-        known = REQUIRED + OPTIONAL
-        for name in sorted({c for c in columns if columns.count(c) > 1}):
-            self.problem(line, f"column {name!r} appears more than once")
-        for name in [c for c in columns if c not in known]:
-            self.problem(line, f"unknown column {name!r} (the columns are {', '.join(known)})")
-        missing = [c for c in REQUIRED if c not in columns]
+    def header(self, line: int, raw: str, cells: list[str]) -> list[Column] | None:
+        """The columns the header names, or None if they will not do."""
+        starts = cell_places(raw)
+        columns: list[Column] = []
+        seen: set[tuple[str, str, str]] = set()
+        for i, cell in enumerate(cells):
+            place = Place(line + starts[i][0], starts[i][1])
+            column = read_header_cell(cell, self.options.period)
+            if isinstance(column, str):
+                self.problem(place, column)
+                continue
+            if column.key in seen:
+                self.problem(place, f"column {cell.strip()!r} appears more than once")
+            seen.add(column.key)
+            columns.append(column)
+        optional = UPSERT_OPTIONAL if self.options.upsert else ()
+        missing = [c for c in REQUIRED if ("fixed", c, "") not in seen and c not in optional]
         if missing:
-            self.problem(line, f"missing columns: {', '.join(missing)}")
+            self.problem(Place(line), f"missing columns: {', '.join(missing)}")
         return None if self.problems else columns
 
-    def row(self, line: int, columns: list[str], cells: list[str]) -> None:
+    def row(self, row: _Cells) -> None:
         before = len(self.problems)
-        if len(cells) > len(columns):
-            self.problem(line, f"{len(cells)} fields where the header names {len(columns)} columns")
-        values = {name: cell.strip() for name, cell in zip(columns, cells, strict=False)}
-        ref = self._text(line, values, "external_ref", text_length(Customer, "external_ref"))
-        name = self._text(line, values, "name", text_length(Customer, "name"))
-        tier = self._tier(line, values.get("tier", ""))
-        domains = self._claims(line, values.get("domains", ""), "domain", normalized_domain, self.domains)
-        contacts = self._claims(line, values.get("contacts", ""), "contact", _contact, self.contacts)
+        if len(row.cells) > len(row.columns):
+            self.problem(
+                row.place(len(row.columns)),
+                f"{len(row.cells)} fields where the header names {len(row.columns)} columns",
+            )
+        ref = self._text(row, "external_ref", required=True)
+        name = self._text(row, "name", required=not self.options.upsert)
+        tier = self._tier(row)
+        domains = self._claims(row, "domains", "domain", normalized_domain, self.domains)
+        contacts = self._claims(row, "contacts", "contact", _contact, self.contacts)
+        attributes = self._attributes(row)
+        figures = self._figures(row)
         if ref is not None:
+            place = row.fixed("external_ref")[1]
             if ref in self.refs:
-                self.problem(line, f"external_ref {ref!r} is also on line {self.refs[ref]}")
-            self.refs.setdefault(ref, line)
-            self.checked.claims.append(Claim(line, "reference", ref))
-        self.checked.claims += [Claim(line, "domain", d) for d in domains]
-        self.checked.claims += [Claim(line, "contact", c) for c in contacts]
-        if len(self.problems) == before and ref is not None and name is not None and tier is not None:
-            self.checked.rows.append(CustomerRow(line, ref, name, tier, domains, contacts))
+                self.problem(place, f"external_ref {ref!r} is also on line {self.refs[ref]}")
+            self.refs.setdefault(ref, row.line)
+            complete = name is not None and tier is not None
+            self.checked.claims.append(Claim(place.line, "reference", ref, place.column, ref, complete))
+        self.checked.claims += [Claim(p.line, "domain", d, p.column, ref) for d, p in domains]
+        self.checked.claims += [Claim(p.line, "contact", c, p.column, ref) for c, p in contacts]
+        if len(self.problems) > before or ref is None:
+            return
+        domain_list = tuple(d for d, _ in domains)
+        contact_list = tuple(c for c, _ in contacts)
+        self.checked.rows.append(CustomerRow(row.line, ref, name, tier, domain_list, contact_list, attributes, figures))
 
-    def _text(self, line: int, values: dict[str, str], column: str, limit: int) -> str | None:
-        value = values.get(column, "")
+    def _text(self, row: _Cells, column: str, *, required: bool) -> str | None:
+        value, place = row.fixed(column)
         if not value:
-            self.problem(line, f"{column} is required")
+            if required:
+                self.problem(place, f"{column} is required")
             return None
-        if len(value) > limit:
-            self.problem(line, f"{column} has at most {limit} characters, got {len(value)}")
+        if len(value) > (limit := text_length(Customer, column)):
+            self.problem(place, f"{column} has at most {limit} characters, got {len(value)}")
             return None
         return value
 
-    def _tier(self, line: int, value: str) -> int | None:
+    def _tier(self, row: _Cells) -> int | None:
+        value, place = row.fixed("tier")
+        if not value and self.options.upsert:
+            return None
         if value.isascii() and value.isdigit() and int(value) in CUSTOMER_TIERS:
             return int(value)
-        self.problem(line, f"tier must be {MIN_CUSTOMER_TIER} to {MAX_CUSTOMER_TIER} (got {value!r})")
+        self.problem(place, f"tier must be {MIN_CUSTOMER_TIER} to {MAX_CUSTOMER_TIER} (got {value!r})")
         return None
 
     def _claims(
-        self, line: int, cell: str, what: str, normalize: Callable[[str], str], seen: dict[str, int]
-    ) -> tuple[str, ...]:
+        self, row: _Cells, column: str, what: str, normalize: Callable[[str], str], seen: dict[str, int]
+    ) -> list[tuple[str, Place]]:
         """The cell's domains (or contacts) normalized, each once; one problem per bad or repeated value."""
-        found: list[str] = []
+        cell, place = row.fixed(column)
+        found: dict[str, Place] = {}
         for raw in (part.strip() for part in cell.split(LIST_SEPARATOR)):
             if not raw:
                 continue
             try:
                 value = normalize(raw)
             except Invalid as exc:
-                self.problem(line, exc.detail)
+                self.problem(place, exc.detail)
                 continue
             if value in found:
                 continue
-            if seen.get(value, line) != line:
-                self.problem(line, f"{what} {value} is also on line {seen[value]}")
-            seen.setdefault(value, line)
-            found.append(value)
+            if seen.get(value, row.line) != row.line:
+                self.problem(place, f"{what} {value} is also on line {seen[value]}")
+            seen.setdefault(value, row.line)
+            found[value] = place
+        return list(found.items())
+
+    def _attributes(self, row: _Cells) -> dict[str, Scalar]:
+        found: dict[str, Scalar] = {}
+        for column, cell, place in row.of_kind("attribute"):
+            try:
+                value = checked_attribute(column.name, parse_attribute(cell))
+            except Invalid as exc:
+                self.problem(place, exc.detail)
+                continue
+            if value is not None:
+                found[column.name] = value
+        return found
+
+    def _figures(self, row: _Cells) -> tuple[Figure, ...]:
+        found: list[Figure] = []
+        for column, cell, place in row.of_kind("metric"):
+            number = parse_number(cell)
+            if number is None:
+                self.problem(place, f"metric {column.name} for {column.period}: {cell!r} is not a number like 1234.5")
+                continue
+            try:
+                value = checked_value(number)
+            except Invalid as exc:
+                self.problem(place, f"metric {column.name} for {column.period}: {exc.detail}")
+                continue
+            found.append(Figure(column.period, column.name, value, self.options.source))
         return tuple(found)
 
 

@@ -1,13 +1,26 @@
-"""Read-only customer queries: the agent UI's customer card, the administration's list and detail."""
+"""Read-only customer queries: the agent UI's customer card, the administration's list and detail.
+
+The list is ordered by name (any case) then id, and pages by a keyset cursor naming the last row's pair, as
+the ticket list does (``router/tickets/listing.py``): every page is one range of the index on
+``(lower(name), id)``, and a customer added meanwhile neither shifts nor repeats a row.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import tuple_
 from sqlmodel import col, exists, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
+from router.bounds import MAX_ROW_ID
+from router.customers import metrics
+from router.errors import Invalid
+from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerMetric, CustomerTierChange
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,35 @@ async def card(session: AsyncSession, customer_id: int | None) -> CustomerCard |
 class CustomerList:
     customers: list[Customer]
     total: int
+    #: Where the next page starts; None on the last page.
+    next_cursor: str | None = None
+
+
+_BAD_CURSOR = "cursor is not one this API gave out (take next_cursor from the previous page)"
+
+
+def encode_cursor(lowered_name: str, customer_id: int) -> str:
+    """The cursor after a row: its ``lower(name)`` as the database computed it (SQLite lowers ASCII only,
+    PostgreSQL by its locale: Python's ``str.lower`` would agree with neither) and its id."""
+    text = json.dumps([lowered_name, customer_id], ensure_ascii=True, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, int]:
+    """The ``(lower(name), id)`` a cursor from ``encode_cursor`` names; anything else is a 422."""
+    try:
+        found: Any = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii"))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        found = None
+    if not (
+        isinstance(found, list)
+        and len(found) == 2
+        and isinstance(found[0], str)
+        and type(found[1]) is int
+        and 1 <= found[1] <= MAX_ROW_ID
+    ):
+        raise Invalid(_BAD_CURSOR, field="cursor")
+    return found[0], found[1]
 
 
 def _like(text: str) -> str:
@@ -45,9 +87,16 @@ def _like(text: str) -> str:
 
 
 async def search(
-    session: AsyncSession, q: str = "", *, tier: int | None = None, offset: int = 0, limit: int = 50
+    session: AsyncSession,
+    q: str = "",
+    *,
+    tier: int | None = None,
+    offset: int = 0,
+    limit: int = 50,
+    cursor: str | None = None,
 ) -> CustomerList:
-    """Customers whose name, reference, one of their domains or contacts contains ``q`` (any case), by name."""
+    """Customers whose name, reference, one of their domains or contacts contains ``q`` (any case), by name;
+    a page of ``limit`` after ``cursor`` (a previous page's ``next_cursor``) and ``offset``."""
     where = []
     if q.strip():
         pattern = _like(q.strip())
@@ -68,14 +117,18 @@ async def search(
     if tier is not None:
         where.append(col(Customer.value_tier) == tier)
     total = (await session.exec(select(func.count()).select_from(Customer).where(*where))).one()
+    lowered = func.lower(col(Customer.name))
+    if cursor is not None:
+        where.append(tuple_(lowered, col(Customer.id)) > tuple_(*decode_cursor(cursor)))
     rows = await session.exec(
-        select(Customer)
-        .where(*where)
-        .order_by(func.lower(col(Customer.name)), col(Customer.id))
-        .offset(offset)
-        .limit(limit)
+        select(Customer, lowered).where(*where).order_by(lowered, col(Customer.id)).offset(offset).limit(limit + 1)
     )
-    return CustomerList(list(rows.all()), total)
+    found = list(rows.all())
+    more = len(found) > limit
+    found = found[:limit]
+    last = found[-1] if more and found else None
+    next_cursor = encode_cursor(last[1], last[0].id) if last is not None and last[0].id is not None else None
+    return CustomerList([c for c, _ in found], total, next_cursor)
 
 
 @dataclass(frozen=True)
@@ -83,6 +136,8 @@ class CustomerDetail:
     card: CustomerCard
     domains: list[str]
     contacts: list[str]
+    #: Each metric's newest figure from each source.
+    metrics: list[CustomerMetric]
 
 
 async def detail(session: AsyncSession, customer_id: int) -> CustomerDetail | None:
@@ -99,4 +154,5 @@ async def detail(session: AsyncSession, customer_id: int) -> CustomerDetail | No
         .where(CustomerContact.customer_id == customer_id)
         .order_by(col(CustomerContact.email))
     )
-    return CustomerDetail(found, list(domains.all()), list(contacts.all()))
+    latest = await metrics.latest(session, customer_id)
+    return CustomerDetail(found, list(domains.all()), list(contacts.all()), latest)

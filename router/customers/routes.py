@@ -1,4 +1,5 @@
-"""Customer administration for leads and admins: list and search, add, edit, domains and contacts."""
+"""Customer administration for leads and admins: list and search, add, edit, domains and contacts, and the
+figures a CRM or billing system pushes (``POST /customers/{id}/metrics``, with a lead's API token)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from router.bounds import Offset
-from router.customers import queries
+from router.customers import metrics, queries
 from router.customers import service as customers
 from router.customers.schemas import (
     ContactIn,
@@ -18,6 +19,8 @@ from router.customers.schemas import (
     CustomerOut,
     CustomerPatch,
     DomainIn,
+    MetricsIn,
+    MetricsRecordedOut,
 )
 from router.deps import CurrentLead, SessionDep
 from router.errors import NotFound
@@ -48,10 +51,14 @@ async def list_customers(
     tier: Annotated[int | None, Query(ge=MIN_CUSTOMER_TIER, le=MAX_CUSTOMER_TIER, description="value tier")] = None,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=600, description="the previous page's next_cursor")] = None,
 ) -> CustomerList:
-    """Customers by name; ``q`` searches names, references, domains and contacts (any case)."""
-    found = await queries.search(session, q.replace("\x00", ""), tier=tier, offset=offset, limit=limit)
-    return CustomerList(items=[CustomerOut.model_validate(c) for c in found.customers], total=found.total)
+    """Customers by name; ``q`` searches names, references, domains and contacts (any case); pages by
+    ``cursor`` (keyset) or ``offset``."""
+    found = await queries.search(session, q.replace("\x00", ""), tier=tier, offset=offset, limit=limit, cursor=cursor)
+    return CustomerList(
+        items=[CustomerOut.model_validate(c) for c in found.customers], total=found.total, next_cursor=found.next_cursor
+    )
 
 
 @api.post(
@@ -83,7 +90,8 @@ async def get_customer(customer_id: CustomerId, session: SessionDep, _lead: Curr
 async def change_customer(
     customer_id: CustomerId, body: CustomerPatch, session: SessionDep, lead: CurrentLead
 ) -> CustomerDetailOut:
-    """Rename, a new reference, another value tier (with a reason, kept in its history). Audited."""
+    """Rename, a new reference, attributes merged (null removes one), another value tier (with a reason, kept
+    in its history). Audited."""
     customer = await customers.get_customer(session, customer_id)
     await customers.edit_customer(
         session,
@@ -93,6 +101,7 @@ async def change_customer(
         external_ref=body.external_ref,
         tier=body.value_tier,
         reason=body.reason,
+        attributes=body.attributes,
     )
     await session.flush()
     return await _detail(session, customer_id)
@@ -132,3 +141,20 @@ async def add_contact(
 async def remove_contact(customer_id: CustomerId, email: Email, session: SessionDep, lead: CurrentLead) -> Response:
     await customers.remove_contact(session, lead, await customers.get_customer(session, customer_id), email)
     return Response(status_code=204)
+
+
+@api.post(
+    "/{customer_id}/metrics",
+    response_model=MetricsRecordedOut,
+    dependencies=JsonBody,
+    responses=ONE_CUSTOMER | JSON_BODY,
+)
+async def record_metrics(
+    customer_id: CustomerId, body: MetricsIn, session: SessionDep, lead: CurrentLead
+) -> MetricsRecordedOut:
+    """Record a batch of the customer's figures (a CRM or billing system, with a lead's API token): each
+    ``{period, metric, value, source}`` once per batch; the same figure sent again changes nothing, a new
+    value replaces the old one. Audited when anything changed."""
+    customer = await customers.get_customer(session, customer_id)
+    done = await metrics.record_metrics(session, lead, customer, [m.figure() for m in body.metrics])
+    return MetricsRecordedOut(created=done.created, updated=done.updated, unchanged=done.unchanged)

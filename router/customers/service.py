@@ -3,7 +3,7 @@ and contacts; every administrative change in the admin log (``router.audit.admin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlmodel import col, select
@@ -11,11 +11,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.addresses import normalized_domain, normalized_email
 from router.audit import admin_log
+from router.customers.values import MAX_ATTRIBUTES, checked_attribute
 from router.db import flush_unique, insert_ignoring
 from router.errors import Conflict, Invalid, NotFound
 from router.models.agents import Agent
 from router.models.columns import text_length, utcnow
-from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange
+from router.models.customers import Customer, CustomerContact, CustomerDomain, CustomerTierChange, TierSource
 from rules.vocabulary import CUSTOMER_TIERS, MAX_CUSTOMER_TIER, MIN_CUSTOMER_TIER
 
 
@@ -99,24 +100,36 @@ async def create_customer(
     contacts: Iterable[str] = (),
     attributes: dict[str, Any] | None = None,
     by: Agent | None = None,
+    source: str | None = None,
 ) -> Customer:
-    """A new customer; ``by`` is the lead or admin adding it (None: the command line or an import)."""
+    """A new customer; ``by`` is the lead or admin adding it (None: the command line or an import). Its tier
+    history starts with the onboarding step, from ``source`` (default: ``manual`` for a person, else ``import``)."""
     if tier not in CUSTOMER_TIERS:
         raise Invalid(f"customer tier must be {MIN_CUSTOMER_TIER} to {MAX_CUSTOMER_TIER}, got {tier}", field="tier")
     if await find_by_ref(session, external_ref) is not None:
         raise Conflict(f"a customer with reference {external_ref!r} exists", field="external_ref")
+    given = {name: checked_attribute(name, value) for name, value in (attributes or {}).items()}
+    if len(given) > MAX_ATTRIBUTES:
+        raise Invalid(f"a customer has at most {MAX_ATTRIBUTES} attributes, got {len(given)}", field="attributes")
     customer = Customer(
         external_ref=external_ref,
         name=name,
         value_tier=tier,
         onboarding_tier=tier,
         highest_tier=tier,
-        attributes=attributes or {},
+        attributes={name: value for name, value in given.items() if value is not None},
     )
     session.add(customer)
     await flush_unique(session, Conflict(f"a customer with reference {external_ref!r} exists", field="external_ref"))
     assert customer.id is not None
-    session.add(CustomerTierChange(customer_id=customer.id, from_tier=None, to_tier=tier, reason="onboarding"))
+    onboarding = CustomerTierChange(
+        customer_id=customer.id,
+        from_tier=None,
+        to_tier=tier,
+        reason="onboarding",
+        source=source or (TierSource.manual if by is not None else TierSource.imported),
+    )
+    session.add(onboarding)
     for domain in sorted({d.lower() for d in domains}):
         if await session.get(CustomerDomain, domain) is not None:
             raise Conflict(f"domain {domain} belongs to another customer", field="domains")
@@ -145,15 +158,30 @@ async def _claim_contact(session: AsyncSession, email: str, customer_id: int) ->
 
 
 async def change_tier(
-    session: AsyncSession, customer: Customer, tier: int, reason: str, by: Agent | None = None
+    session: AsyncSession,
+    customer: Customer,
+    tier: int,
+    reason: str,
+    by: Agent | None = None,
+    source: str = TierSource.manual,
 ) -> Customer:
-    """Move a customer to another value tier; history keeps every step and the best tier reached."""
+    """Move a customer to another value tier; history keeps every step, where it came from (``source``) and
+    the best tier reached."""
     if tier not in CUSTOMER_TIERS:
         raise Invalid(f"customer tier must be {MIN_CUSTOMER_TIER} to {MAX_CUSTOMER_TIER}, got {tier}", field="tier")
     assert customer.id is not None
-    session.add(CustomerTierChange(customer_id=customer.id, from_tier=customer.value_tier, to_tier=tier, reason=reason))
+    step = CustomerTierChange(
+        customer_id=customer.id, from_tier=customer.value_tier, to_tier=tier, reason=reason, source=source
+    )
+    session.add(step)
     admin_log.record(
-        session, by, "customer.retiered", subject(customer), tier=[customer.value_tier, tier], reason=reason
+        session,
+        by,
+        "customer.retiered",
+        subject(customer),
+        tier=[customer.value_tier, tier],
+        reason=reason,
+        source=source,
     )
     customer.value_tier = tier
     customer.highest_tier = min(customer.highest_tier, tier)
@@ -186,8 +214,11 @@ async def edit_customer(
     external_ref: str | None = None,
     tier: int | None = None,
     reason: str = "",
+    attributes: Mapping[str, Any] | None = None,
+    source: str = TierSource.manual,
 ) -> Customer:
-    """Rename, give another reference (unique) or move to another value tier (kept in its tier history)."""
+    """Rename, give another reference (unique), change attributes (``None`` removes one) or move to another
+    value tier (kept in its tier history with ``source``)."""
     before = {"name": customer.name, "external_ref": customer.external_ref}
     if name is not None:
         customer.name = _checked_text(name, "name", "a name")
@@ -198,11 +229,41 @@ async def edit_customer(
         customer.external_ref = ref
         await flush_unique(session, Conflict(f"another customer has the reference {ref!r}", field="external_ref"))
     changed = admin_log.changes(before, {"name": customer.name, "external_ref": customer.external_ref})
+    if attributes:  # logged as ``attributes.<name>: [before, after]``, like the other fields
+        changed |= {f"attributes.{name}": pair for name, pair in _changed_attributes(customer, attributes).items()}
     if changed:
         admin_log.record(session, by, "customer.changed", subject(customer), **changed)
     if tier is not None and tier != customer.value_tier:
-        await change_tier(session, customer, tier, reason.strip() or "changed by hand", by=by)
+        default = "imported" if source == TierSource.imported else "changed by hand"
+        await change_tier(session, customer, tier, reason.strip() or default, by=by, source=source)
     return customer
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal and of one type (``True == 1`` in Python, not in a customer's attributes)."""
+    return a == b and type(a) is type(b)
+
+
+def _changed_attributes(customer: Customer, wanted: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Merge ``wanted`` into the customer's attributes (``None`` removes one); ``{name: [before, after]}`` of
+    those that changed. A new dict, so that the JSON column sees the change."""
+    merged = dict(customer.attributes)
+    for name, value in wanted.items():
+        checked = checked_attribute(name, value)
+        if checked is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = checked
+    if len(merged) > MAX_ATTRIBUTES:
+        raise Invalid(f"a customer has at most {MAX_ATTRIBUTES} attributes, this would make {len(merged)}")
+    found = {
+        name: [customer.attributes.get(name), merged.get(name)]
+        for name in sorted(set(wanted))
+        if not _same(customer.attributes.get(name), merged.get(name))
+    }
+    if found:
+        customer.attributes = merged
+    return found
 
 
 async def add_domain(session: AsyncSession, by: Agent | None, customer: Customer, domain: str) -> str:

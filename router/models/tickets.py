@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -62,9 +62,23 @@ TIER_NOTICE_KIND = "tier_notice"
 AUTOMATIC_KINDS = frozenset({ACKNOWLEDGEMENT_KIND, TIER_NOTICE_KIND})
 
 
+#: ``Ticket.sla_next_due_at`` of a ticket with no counting clock (``router.bounds.LATEST_MOMENT``).
+NO_SLA_DUE = datetime(9000, 1, 1, tzinfo=UTC)
+
+
 class Ticket(SQLModel, table=True):
     __table_args__ = (
         Index("ix_ticket_status_tier", "status", "support_tier"),
+        # "Due soonest" over the open tickets: an index scan in due order stops at the first page.
+        Index("ix_ticket_sla_next_due", "sla_next_due_at", "id"),
+        Index(
+            "ix_ticket_sla_state_due",
+            "sla_state",
+            "sla_next_due_at",
+            "id",
+            postgresql_where=text("sla_state IS NOT NULL"),
+            sqlite_where=text("sla_state IS NOT NULL"),
+        ),
         Index("ix_ticket_source_external", "source", "external_id"),
         # Tier automation still to run: few rows at any time, read by every automation job and the sweep.
         Index(
@@ -124,6 +138,13 @@ class Ticket(SQLModel, table=True):
     #: Head of the audit chain: the number and hash of the last event (catches a deleted tail).
     audit_seq: int = 0
     audit_head: str = Field(default="", max_length=64)
+    #: The soonest due time of its counting (running, not paused) SLA clocks; ``NO_SLA_DUE`` without one, so
+    #: that it sorts last and a cursor over it needs no NULL case. Kept by the database's triggers on
+    #: ``sla_clock`` (migration 0028), never written by the application: lists sort and page on it.
+    sla_next_due_at: datetime = Field(default=NO_SLA_DUE, sa_type=UTCDateTime)
+    #: The worst state of its running clocks (``breached``, ``warning``, ``paused``, ``ok``), empty without
+    #: one; kept by the same triggers, for the lists' SLA filter.
+    sla_state: str | None = Field(default=None, max_length=16)
 
 
 class Message(SQLModel, table=True):

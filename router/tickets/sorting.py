@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, case, func, select, tuple_, type_coerce
+from sqlalchemy import ColumnElement, case, tuple_, type_coerce
 from sqlmodel import col
 
-from router.bounds import LATEST_MOMENT, MAX_ROW_ID
+from router.bounds import MAX_ROW_ID
 from router.errors import Invalid
-from router.models.columns import UTCDateTime
-from router.models.sla import SlaClock
 from router.models.tickets import Ticket
 from router.tickets.filters import Sort
 from rules.vocabulary import PRIORITY_RANK
@@ -51,20 +49,6 @@ class Order:
     kind: type
 
 
-def _sla_due() -> ColumnElement[Any]:
-    """The soonest due time of the ticket's counting clocks; far in the future without one."""
-    due = (
-        select(func.min(SlaClock.due_at))
-        .where(
-            col(SlaClock.ticket_id) == col(Ticket.id),
-            col(SlaClock.stopped_at).is_(None),
-            col(SlaClock.paused_at).is_(None),
-        )
-        .scalar_subquery()
-    )
-    return type_coerce(func.coalesce(due, type_coerce(LATEST_MOMENT, UTCDateTime)), UTCDateTime)
-
-
 def order_of(sort: Sort, relevance: ColumnElement[float] | None) -> Order:
     """``relevance`` is the text match's score (higher is better), given when the list has ``q``."""
     if sort == Sort.newest:
@@ -78,24 +62,27 @@ def order_of(sort: Sort, relevance: ColumnElement[float] | None) -> Order:
         updated = cast(ColumnElement[Any], col(Ticket.updated_at))
         return Order(sort, updated, True, datetime)
     if sort == Sort.sla_due:
-        return Order(sort, _sla_due(), False, datetime)
+        return Order(sort, cast(ColumnElement[Any], col(Ticket.sla_next_due_at)), False, datetime)
     if relevance is None:
         raise Invalid("sort=relevance needs q (a full-text query)", field="sort")
     return Order(sort, relevance, True, float)
 
 
-def order_by(order: Order) -> list[ColumnElement[Any]]:
-    keys = [order.key, col(Ticket.id)] if order.key is not None else [col(Ticket.id)]
+def order_by(order: Order, ident: ColumnElement[Any] | None = None) -> list[ColumnElement[Any]]:
+    """``ident`` is the ticket id's column where the rows are not ``Ticket``'s (a subquery's)."""
+    ticket_id = col(Ticket.id) if ident is None else ident
+    keys = [order.key, ticket_id] if order.key is not None else [ticket_id]
     return [k.desc() if order.descending else k.asc() for k in keys]
 
 
-def after(order: Order, cursor: Cursor) -> ColumnElement[bool]:
-    """The rows strictly after the cursor's in this order."""
+def after(order: Order, cursor: Cursor, ident: ColumnElement[Any] | None = None) -> ColumnElement[bool]:
+    """The rows strictly after the cursor's in this order (``ident`` as in ``order_by``)."""
     if cursor.sort != order.sort:
         raise Invalid(_BAD_CURSOR, field="cursor")
+    ticket_id = col(Ticket.id) if ident is None else ident
     if order.key is None:
-        return col(Ticket.id) < cursor.last_id if order.descending else col(Ticket.id) > cursor.last_id
-    here = tuple_(order.key, col(Ticket.id))
+        return ticket_id < cursor.last_id if order.descending else ticket_id > cursor.last_id
+    here = tuple_(order.key, ticket_id)
     there = tuple_(type_coerce(cursor.key, order.key.type), cursor.last_id)
     return here < there if order.descending else here > there
 

@@ -1,4 +1,4 @@
-"""``tierroute customers import``: every problem as ``file:line``, all listed, nothing written; the encodings
+"""``tierroute customers import``: every problem as ``file:line:column``, all listed, nothing written; the encodings
 spreadsheets write are read, others refused by name (issue 16, item 20)."""
 
 from __future__ import annotations
@@ -46,16 +46,16 @@ async def test_every_problem_is_listed_with_its_line_and_nothing_is_written(
     result = tierroute(settings, "customers", "import", str(path))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.splitlines() == [
-        f"{path}:2: not an email address: 'not-an-email' (an email address must have an @-sign)",
-        f"{path}:3: not a mail domain: 'not a domain!' "
+        f"{path}:2:26: not an email address: 'not-an-email' (an email address must have an @-sign)",
+        f"{path}:3:13: not a mail domain: 'not a domain!' "
         "(the part after the @-sign contains invalid characters: '!', SPACE)",
-        f"{path}:4: domain other.example belongs to customer 'other'",
-        f"{path}:4: contact boss@elsewhere.example belongs to customer 'other'",
-        f"{path}:5: external_ref 'acme' is also on line 2",
-        f"{path}:6: domain beta.example is also on line 3",
-        f"{path}:6: contact ann@beta.example is also on line 3",
-        f"{path}:7: tier must be 1 to 4 (got '7')",
-        f"{path}:7: a customer with reference 'other' exists",
+        f"{path}:4:15: domain other.example belongs to customer 'other'",
+        f"{path}:4:29: contact boss@elsewhere.example belongs to customer 'other'",
+        f"{path}:5:1: external_ref 'acme' is also on line 2",
+        f"{path}:6:15: domain beta.example is also on line 3",
+        f"{path}:6:28: contact ann@beta.example is also on line 3",
+        f"{path}:7:1: a customer with reference 'other' exists (--upsert updates it)",
+        f"{path}:7:13: tier must be 1 to 4 (got '7')",
         "9 problem(s); nothing was imported",
     ]
     assert await customer_refs(runtime) == ["other"]
@@ -70,8 +70,8 @@ async def test_the_database_is_checked_once_the_file_is_clean(
     result = tierroute(settings, "customers", "import", str(path))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.splitlines() == [
-        f"{path}:2: a customer with reference 'other' exists",
-        f"{path}:3: domain other.example belongs to customer 'other'",
+        f"{path}:2:1: a customer with reference 'other' exists (--upsert updates it)",
+        f"{path}:3:11: domain other.example belongs to customer 'other'",
         "2 problem(s); nothing was imported",
     ]
     assert await customer_refs(runtime) == ["other"]

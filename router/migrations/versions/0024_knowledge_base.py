@@ -1,7 +1,7 @@
 """knowledge base: kb_article, kb_article_version, and the articles' full-text index
 
 Revision ID: 0024
-Revises: 0020
+Revises: 0028
 Create Date: 2026-12-01 09:00:00
 
 The search index, ``kb_article_search``, holds one document per article: its title (weight A), keywords
@@ -29,7 +29,7 @@ from alembic import op
 import router.models.columns
 
 revision: str = "0024"
-down_revision: str | None = "0020"
+down_revision: str | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
