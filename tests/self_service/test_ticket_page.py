@@ -9,7 +9,7 @@ import httpx
 from queues.runtime import Runtime
 from router.models.self_service import Feedback
 from tests.conftest import make_agent
-from tests.self_service.conftest import link, suggested, tier0_ticket
+from tests.self_service.conftest import article, link, suggested, tier0_ticket
 from tests.web.helpers import sign_in, web_agent
 
 
@@ -35,6 +35,8 @@ async def test_the_ticket_page_shows_suggestions_and_answers(runtime: Runtime, c
     assert texts["export-invoices"].endswith("no answer")
     assert "clicked “this didn't help”" in texts["csv-basics"] and "sent the ticket to tier 1" in texts["csv-basics"]
     assert "clicked “this solved it”" in texts["reports-101"] and "resolved" not in texts["reports-101"]
-    assert 'href="/help/export-invoices"' in card
+    async with runtime.app.sessionmaker() as s:
+        exported = await article(s, "export-invoices")
+    assert f'href="/ui/kb/{exported.id}"' in card  # the agents' page of the article (any audience)
     # A ticket without suggestions has no such card.
     assert 'aria-labelledby="suggestions-h"' not in (await client.get(f"/ui/tickets/{plain}")).text
