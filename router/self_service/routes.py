@@ -65,7 +65,7 @@ async def _article_page(session: AsyncSession, ctx: ContextDep, checked: answers
     return HTMLResponse(html)
 
 
-@public.get("/{ref}/{token}", response_class=HTMLResponse)
+@public.get("/{ref}/{token:path}", response_class=HTMLResponse)
 async def confirm(request: Request, ctx: ContextDep, session: SessionDep, ref: str, token: str) -> HTMLResponse:
     checked = await answers.check(session, link_key(ctx.settings), _ticket_id(ref), token, utcnow())
     if checked.problem is not None:
@@ -75,7 +75,7 @@ async def confirm(request: Request, ctx: ContextDep, session: SessionDep, ref: s
     return _render(request, ctx, pages.confirm_page(checked))
 
 
-@public.post("/{ref}/{token}", response_class=HTMLResponse)
+@public.post("/{ref}/{token:path}", response_class=HTMLResponse)
 async def answer(request: Request, ctx: ContextDep, ref: str, token: str) -> HTMLResponse:
     key, ticket_id = link_key(ctx.settings), _ticket_id(ref)
     try:

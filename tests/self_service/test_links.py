@@ -167,3 +167,15 @@ async def test_a_link_for_another_ticket_changes_neither(runtime: Runtime, clien
     assert (await client.post(crossed)).status_code == 404
     assert (await _state(runtime, mine), await _state(runtime, theirs)) == before
     assert await uses(runtime, mine) == [] and await uses(runtime, theirs) == []
+
+
+async def test_odd_bytes_in_a_link_are_a_page_not_an_error(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    for path in (
+        "/self-service/T-000001/%FF%FE",
+        "/self-service/%00/x",
+        "/self-service/T-000001/a%00b",
+        "/self-service/T-000001/..%2F..",
+    ):
+        for answer in (await client.get(path), await client.post(path)):
+            assert answer.status_code in (403, 404), (path, answer.status_code)
+            assert answer.headers["content-type"].startswith("text/html") and "Traceback" not in answer.text
