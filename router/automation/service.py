@@ -1,5 +1,6 @@
-"""Acknowledge the requester once per ticket, when it first lands in a tier (tier 0 adds self-service
-pointers); a later tier move sends a distinct notice only when ``tier_move_notice`` is on.
+"""Acknowledge the requester once per ticket, when it first lands in a tier (tier 0 adds the knowledge base's
+best articles for it, each with its one-click answers: ``router.self_service.suggesting``); a later tier move
+sends a distinct notice only when ``tier_move_notice`` is on.
 
 The acknowledgement is decided once: sent, or kept quiet with the reason (the requester asked for no
 automatic replies, or the address reached its daily cap), and the decision is in the ticket's audit trail
