@@ -2,7 +2,7 @@
 links they used (one use per suggestion)
 
 Revision ID: 0025
-Revises: 0022
+Revises: 0029
 Create Date: 2026-12-01 09:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import router.models.columns
 
 revision: str = "0025"
-down_revision: str | None = "0022"
+down_revision: str | None = "0029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
