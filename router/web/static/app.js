@@ -115,8 +115,12 @@
   // The article picker's "Insert": its text at the cursor of the reply box (or at its end).
   function onInsert(event) {
     var button = event.target && event.target.closest && event.target.closest("[data-insert-text]");
-    var box = button && document.getElementById(button.getAttribute("data-insert-into"));
-    if (!box) {
+    if (!button) {
+      return;
+    }
+    var box = document.getElementById(button.getAttribute("data-insert-into"));
+    if (!box) {  // the picker on a page of its own: open its reply form holding the text
+      window.location.href = button.getAttribute("data-insert-href");
       return;
     }
     var text = button.getAttribute("data-insert-text");
