@@ -22,6 +22,7 @@ from router.reports.routes import api as reports_api
 from router.reports.routes import pages as reports_pages
 from router.routing.routes import api as rules_api
 from router.security_headers import HtmlSecurityHeaders
+from router.self_service.routes import public as self_service_pages
 from router.settings import Settings
 from router.system import docs
 from router.system.routes import api as system_api
@@ -84,6 +85,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     favicon.install(app)
     app.include_router(reports_pages)
     app.include_router(help_pages)
+    app.include_router(self_service_pages)
     app.add_middleware(
         problems.BodyLimit,
         max_bytes=settings.max_body_bytes,

@@ -92,6 +92,20 @@ class Settings(BaseSettings):
     #: A requester is acknowledged once per ticket; with this on, a tier move (escalation, de-escalation) also
     #: mails them a notice (``templates/messages/tier_notice.txt``), which the daily cap above does not count.
     tier_move_notice: bool = False
+    # Self-service (tier 0, docs/self-service.md).
+    #: The address requesters reach this installation at (e.g. ``https://support.example.com``): links in mail
+    #: start with it. Empty: links are paths (``/self-service/...``), for a mail template that adds the host.
+    public_url: str = ""
+    #: Articles suggested in a tier-0 acknowledgement (0 turns suggestions off: the static pointers stay).
+    self_service_suggestions: int = Field(default=3, ge=0, le=10)
+    #: HMAC key of the one-click links (32 characters or more); unset: ``<data dir>/self-service-hmac.key``,
+    #: made on first use.
+    self_service_key: SecretStr | None = None
+    #: A one-click link works this many days after the acknowledgement was written.
+    self_service_link_days: int = Field(default=14, ge=1, le=365)
+    #: More phrases that mean "that solved it" in a reply, per language (JSON: ``{"en": ["nailed it"]}``);
+    #: the defaults (English, German, French, Spanish) are in ``rules/replies.py``.
+    self_service_phrases: dict[str, list[str]] = Field(default_factory=dict)
     #: Webhook sources, vendors and subscriptions (YAML, docs/webhooks.md); unset: no webhooks.
     webhooks: Path | None = None
     #: First retry of a failed outbound webhook after this many seconds, doubling up to an hour.
@@ -175,6 +189,25 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("TIERROUTE_AUDIT_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`)")
         return value
+
+    @field_validator("self_service_key")
+    @classmethod
+    def _long_self_service_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("TIERROUTE_SELF_SERVICE_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _plain_public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("TIERROUTE_PUBLIC_URL starts with http:// or https:// (e.g. https://support.example.com)")
+        return value
+
+    @property
+    def self_service_key_file(self) -> Path:
+        return (self.data_dir / "self-service-hmac.key").resolve()
 
     @property
     def audit_key_file(self) -> Path:

@@ -18,6 +18,10 @@ MAX_SUPPORT_TIER = 4
 SUPPORT_TIERS = range(MIN_SUPPORT_TIER, MAX_SUPPORT_TIER + 1)
 #: The highest tier is an outside vendor: a ticket escalated there is handed off by signed webhook.
 VENDOR_TIER = MAX_SUPPORT_TIER
+#: The lowest tier is self-service (suggested articles, docs/self-service.md); a requester who asks for a person
+#: goes to the frontline tier above it.
+SELF_SERVICE_TIER = MIN_SUPPORT_TIER
+FRONTLINE_TIER = MIN_SUPPORT_TIER + 1
 
 #: What the agents' UI calls each support tier unless settings rename them (one name per tier).
 SUPPORT_TIER_NAMES = ("self-service", "frontline", "technical", "expert", "vendor")

@@ -87,6 +87,15 @@ def _read_or_create(path: Path, make: bytes) -> bytes:
         raise AuditKeyError(f"{path}: cannot read or create the key file: {exc.strerror or exc}") from exc
 
 
+def secret_file(path: Path, what: str) -> bytes:
+    """An HMAC secret kept in a file outside the database (hex, 32 characters or more), made with mode 0600
+    on first use: the audit chain's key, the self-service links' key."""
+    text = _read_or_create(path, secrets.token_hex(32).encode() + b"\n").strip()
+    if len(text) < 32:
+        raise AuditKeyError(f"{path}: {what} must be at least 32 characters")
+    return text
+
+
 def load_keyring(settings: Settings, *, create: bool = True) -> Keyring:
     """``TIERROUTE_AUDIT_KEY`` (and the previous keys), or the key file in the data dir, made on first use
     unless ``create`` is False (a verifier must not invent a key: it would find every chain foreign)."""
@@ -98,10 +107,7 @@ def load_keyring(settings: Settings, *, create: bool = True) -> Keyring:
             raise AuditKeyError(
                 f"{path}: no audit chain key here; set TIERROUTE_AUDIT_KEY, or TIERROUTE_DATA_DIR to the application's"
             )
-        text = _read_or_create(path, secrets.token_hex(32).encode() + b"\n").strip()
-        if len(text) < 32:
-            raise AuditKeyError(f"{path}: the audit key must be at least 32 characters")
-        current = ChainKey.of(text)
+        current = ChainKey.of(secret_file(path, "the audit key"))
     previous = [ChainKey.of(k.get_secret_value().encode()) for k in settings.audit_previous_keys]
     return Keyring.of(current, previous)
 

@@ -1,5 +1,6 @@
-"""Acknowledge the requester once per ticket, when it first lands in a tier (tier 0 adds self-service
-pointers); a later tier move sends a distinct notice only when ``tier_move_notice`` is on.
+"""Acknowledge the requester once per ticket, when it first lands in a tier (tier 0 adds the knowledge base's
+best articles for it, each with its one-click answers: ``router.self_service.suggesting``); a later tier move
+sends a distinct notice only when ``tier_move_notice`` is on.
 
 The acknowledgement is decided once: sent, or kept quiet with the reason (the requester asked for no
 automatic replies, or the address reached its daily cap), and the decision is in the ticket's audit trail
@@ -24,10 +25,13 @@ from router.models.audit import AuditEvent
 from router.models.columns import utcnow
 from router.models.customers import Customer
 from router.models.tickets import ACKNOWLEDGEMENT_KIND, TIER_NOTICE_KIND, Message, Ticket
+from router.self_service import suggesting
+from router.self_service.suggesting import SuggestedArticle
 from router.settings import Settings
 from router.tickets import messages
 from router.tickets import service as tickets
 from router.tickets.messages import AutomationResult
+from rules.vocabulary import SELF_SERVICE_TIER
 
 TEMPLATE = "messages/acknowledgement.txt"
 KIND = ACKNOWLEDGEMENT_KIND
@@ -106,13 +110,42 @@ async def run(session: AsyncSession, ticket_id: int, tier: int, *, templates: En
     if quiet is not None:
         return await messages.skip_automation(session, ticket, tier=tier, reason=quiet)
     customer = await session.get(Customer, ticket.customer_id) if ticket.customer_id else None
-    body = templates.get_template(TEMPLATE).render(
+    suggested = await _suggest(session, [ticket], tier, settings)
+    offered = suggested.get(ticket.id or 0, [])
+    body = _render(templates, settings, ticket, tier, customer, offered)
+    data = _suggested_data(offered)
+    return await messages.record_automation(session, ticket, tier=tier, kind=KIND, body=body, data=data)
+
+
+async def _suggest(
+    session: AsyncSession, tickets: list[Ticket], tier: int, settings: Settings
+) -> dict[int, list[SuggestedArticle]]:
+    """Tier 0's acknowledgements suggest articles (``router.self_service.suggesting``); other tiers' do not."""
+    if tier != SELF_SERVICE_TIER or not tickets:
+        return {}
+    return await suggesting.suggest(session, tickets, settings=settings, now=utcnow())
+
+
+def _suggested_data(offered: list[SuggestedArticle]) -> dict[str, Any] | None:
+    """The acknowledgement's audit event names the articles it suggested."""
+    return {"suggested": [s.slug for s in offered]} if offered else None
+
+
+def _render(
+    templates: Environment,
+    settings: Settings,
+    ticket: Ticket,
+    tier: int,
+    customer: Customer | None,
+    suggestions: list[SuggestedArticle],
+) -> str:
+    return templates.get_template(TEMPLATE).render(
         ticket=ticket,
         tier=tier,
         tier_name=settings.support_tier_names[tier],
         customer=customer,
+        suggestions=suggestions,
     )
-    return await messages.record_automation(session, ticket, tier=tier, kind=KIND, body=body)
 
 
 async def run_batch(
@@ -158,15 +191,13 @@ async def run_batch(
         c.id: c for c in (await session.exec(select(Customer).where(col(Customer.id).in_(customer_ids)))).all()
     }
     acknowledged = await _acknowledged(session, [t.id for t in tickets_ if t.id is not None])
-    template = templates.get_template(TEMPLATE)
-    results = []
+    results: list[AutomationResult | Ticket] = []
     for ticket in tickets_:
         assert ticket.id is not None
         head = (ticket.id, ticket.audit_seq, ticket.audit_head, state_of(ticket))
         if ticket.id in acknowledged:
             results.append(_batch_notice(head, ticket, tier, templates=templates, settings=settings))
             continue
-        acknowledgement = (*head, KIND, ACKNOWLEDGEMENT_ACTIONS[0])
         quiet = (*head, KIND, ACKNOWLEDGEMENT_ACTIONS[1])
         sent = int(sent_today.get(ticket.requester_email, 0))
         if ticket.auto_reply_suppressed:
@@ -177,14 +208,35 @@ async def run_batch(
             results.append(AutomationResult(*quiet, quiet_reason=reason))
             continue
         sent_today[ticket.requester_email] = sent + 1
-        customer = customers.get(ticket.customer_id) if ticket.customer_id else None
-        body = template.render(ticket=ticket, tier=tier, tier_name=settings.support_tier_names[tier], customer=customer)
-        results.append(AutomationResult(*acknowledgement, body=body))
+        results.append(ticket)  # acknowledged below, once its suggestions are found with the batch's
+    to_acknowledge = [r for r in results if isinstance(r, Ticket)]
+    suggested = await _suggest(session, to_acknowledge, tier, settings)
+    done = [
+        r if isinstance(r, AutomationResult) else _acknowledgement(r, tier, templates, settings, customers, suggested)
+        for r in results
+    ]
     # The ORM objects were only read: the rows are written below, by statement.
     for ticket in tickets_:
         session.expunge(ticket)
-    await messages.record_automation_batch(session, tier=tier, results=results)
-    return sum(1 for r in results if r.body is not None and r.kind == KIND), len(results)
+    await messages.record_automation_batch(session, tier=tier, results=done)
+    return sum(1 for r in done if r.body is not None and r.kind == KIND), len(done)
+
+
+def _acknowledgement(
+    ticket: Ticket,
+    tier: int,
+    templates: Environment,
+    settings: Settings,
+    customers: dict[int | None, Customer],
+    suggested: dict[int, list[SuggestedArticle]],
+) -> AutomationResult:
+    """A batch's acknowledgement of ``ticket``, with its suggestions (if any)."""
+    assert ticket.id is not None
+    head = (ticket.id, ticket.audit_seq, ticket.audit_head, state_of(ticket))
+    customer = customers.get(ticket.customer_id) if ticket.customer_id else None
+    offered = suggested.get(ticket.id, [])
+    body = _render(templates, settings, ticket, tier, customer, offered)
+    return AutomationResult(*head, KIND, ACKNOWLEDGEMENT_ACTIONS[0], body=body, data=_suggested_data(offered))
 
 
 def _batch_notice(

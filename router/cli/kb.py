@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from router.cli import kb_stats
 from router.cli.admin import _commit_or_exit, _exit_with
 from router.cli.common import console
 
@@ -15,7 +16,11 @@ if TYPE_CHECKING:
 
     from router.kb.importing import Imported
 
-app = typer.Typer(help="The knowledge base: import and export articles as Markdown files.", no_args_is_help=True)
+app = typer.Typer(
+    help="The knowledge base: import and export articles as Markdown files; self-service figures.",
+    no_args_is_help=True,
+)
+app.command("stats")(kb_stats.stats)
 
 
 @app.command("import")

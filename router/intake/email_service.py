@@ -26,6 +26,7 @@ from router.offload import in_thread
 from router.settings import Settings
 from router.storage import BlobStore
 from router.tickets import messages as ticket_messages
+from router.tickets import self_service
 from router.tickets import service as tickets
 from router.tickets.inputs import InboundRecord, MailDetails, NewTicket, StoredAttachment, TicketContext
 from rules import Rulebook
@@ -234,8 +235,12 @@ async def ingest_prepared(
             await tickets.add_inbound(session, thread, author=mail.sender, body=text, mail=details, kind=kind)
             record.outcome, record.ticket_id = "attached", thread.id
     elif thread is not None and not foreign:
-        await tickets.add_inbound(session, thread, author=mail.sender, body=_new_content(text), mail=details)
+        reply = _new_content(text)
+        await tickets.add_inbound(session, thread, author=mail.sender, body=reply, mail=details)
         ticket_messages.widen_cc(thread, senders.copied(mail, settings))
+        # A reply to a ticket in self-service says whether the suggestions solved it (docs/self-service.md).
+        phrases = self_service.solved_phrases(settings)
+        await self_service.read_reply(session, thread, author=mail.sender, text=reply, phrases=phrases)
         record.outcome, record.ticket_id = "appended", thread.id
     elif thread is not None and settings.thread_foreign_senders == "hold":
         await ticket_messages.hold_mail(session, thread, author=mail.sender, body=_new_content(text), mail=details)

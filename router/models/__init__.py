@@ -29,6 +29,7 @@ from router.models.reports import (
     ReportTicket,
     ReportWeekHistogram,
 )
+from router.models.self_service import KbLinkUse, KbSuggestion
 from router.models.sla import SlaClock
 from router.models.tickets import Attachment, Message, Ticket
 from router.models.webhooks import WebhookDelivery, WebhookSubscription
@@ -54,6 +55,8 @@ __all__ = [
     "Delivery",
     "DigestMail",
     "InboundMail",
+    "KbLinkUse",
+    "KbSuggestion",
     "Macro",
     "Message",
     "Notification",

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Index, text
+from sqlalchemy import Column, Computed, Index, SmallInteger, text
 from sqlmodel import Field, SQLModel
 
 from router.models.columns import JSONColumn, UTCDateTime, utcnow
+from rules.vocabulary import PRIORITY_RANK
 
 
 class Status(StrEnum):
@@ -62,13 +63,40 @@ TIER_NOTICE_KIND = "tier_notice"
 AUTOMATIC_KINDS = frozenset({ACKNOWLEDGEMENT_KIND, TIER_NOTICE_KIND})
 
 
+#: ``Ticket.priority_rank``'s definition: urgent 0, high 1, normal 2, low 3.
+PRIORITY_RANK_SQL = (
+    "CASE priority " + " ".join(f"WHEN '{p}' THEN {rank}" for p, rank in PRIORITY_RANK.items()) + " ELSE 4 END"
+)
+#: The statuses of open tickets as SQL, for the partial indexes over them.
+_OPEN_SQL = "status IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
+
 #: ``Ticket.sla_next_due_at`` of a ticket with no counting clock (``router.bounds.LATEST_MOMENT``).
 NO_SLA_DUE = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _over_open_tickets(name: str, *columns: str) -> Index:
+    return Index(name, *columns, postgresql_where=text(_OPEN_SQL), sqlite_where=text(_OPEN_SQL))
 
 
 class Ticket(SQLModel, table=True):
     __table_args__ = (
         Index("ix_ticket_status_tier", "status", "support_tier"),
+        # The open tickets most urgent first, and a customer tier's oldest first: index scans that stop at
+        # the page (a sort of every open ticket of a tier read each row: 100 ms at 37,000).
+        Index(
+            "ix_ticket_open_priority",
+            "priority_rank",
+            "id",
+            postgresql_where=text(_OPEN_SQL),
+            sqlite_where=text(_OPEN_SQL),
+        ),
+        Index(
+            "ix_ticket_open_customer_tier",
+            "customer_tier",
+            "id",
+            postgresql_where=text(_OPEN_SQL),
+            sqlite_where=text(_OPEN_SQL),
+        ),
         # "Due soonest" over the open tickets: an index scan in due order stops at the first page.
         Index("ix_ticket_sla_next_due", "sla_next_due_at", "id"),
         Index(
@@ -145,6 +173,11 @@ class Ticket(SQLModel, table=True):
     #: The worst state of its running clocks (``breached``, ``warning``, ``paused``, ``ok``), empty without
     #: one; kept by the same triggers, for the lists' SLA filter.
     sla_state: str | None = Field(default=None, max_length=16)
+    #: ``priority`` as its place in "most urgent first" (``PRIORITY_RANK``), computed by the database, so
+    #: that the lists' priority order is an index scan (migration 0029).
+    priority_rank: int | None = Field(
+        default=None, sa_column=Column(SmallInteger, Computed(PRIORITY_RANK_SQL), nullable=True)
+    )
 
 
 class Message(SQLModel, table=True):

@@ -58,6 +58,19 @@ def rows(report: SlaReport) -> Iterator[tuple[str, str, str, str, Any]]:
         for metric, value in r.model_dump(exclude={"value_tier"}).items():
             yield "customer_tiers", "value_tier", str(r.value_tier), metric, value
     yield "customer_tiers", "", "", "bottom_heavy", report.customer_tiers.bottom_heavy
+    yield from _self_service(report)
+
+
+def _self_service(report: SlaReport) -> Iterator[tuple[str, str, str, str, Any]]:
+    figures = report.self_service
+    for d in [*figures.by_customer_tier, figures.totals]:
+        key = "all" if d.customer_tier is None else str(d.customer_tier)
+        for metric, value in _flat("", d.model_dump(exclude={"customer_tier"})):
+            yield "self_service", "customer_tier", key, metric, value
+    for a in figures.articles:
+        tier = "all" if a.customer_tier is None else str(a.customer_tier)
+        for metric in ("suggested", "solved", "not_helpful", "helpful_ratio", "never_helps"):
+            yield "self_service_articles", f"customer_tier {tier}", a.slug, metric, getattr(a, metric)
 
 
 def to_csv(report: SlaReport) -> str:

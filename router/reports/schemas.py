@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from router.self_service.schemas import SelfServiceFigures
+
 
 class Percentiles(BaseModel):
     """Median and 90th percentile in seconds (``percentile_cont``); ``None`` when nothing was measured."""
@@ -142,3 +144,5 @@ class SlaReport(BaseModel):
     vendor: VendorTurnaround
     trends: list[TrendPoint]
     customer_tiers: CustomerTierView
+    #: Tier 0: deflection, escalations after a suggestion, articles' helpful ratio (docs/self-service.md).
+    self_service: SelfServiceFigures

@@ -30,10 +30,13 @@ from router.reports.schemas import (
     TrendPoint,
     VendorTurnaround,
 )
+from router.self_service import figures
 from rules.vocabulary import SUPPORT_TIERS, customer_scale
 
 #: The report's sections in the order they run; the CLI's progress bar advances once per section.
-SECTIONS = ("breakdowns", "time in tier", "escalations", "top escalators", "backlog", "vendors", "trends")
+SECTIONS = (
+    "breakdowns", "time in tier", "escalations", "top escalators", "backlog", "vendors", "trends", "self-service"
+)  # fmt: skip
 Progress = Callable[[str], None]
 T = TypeVar("T")
 #: A report still running after this long is cancelled (503): over all history it took 10 s.
@@ -264,6 +267,7 @@ async def _report(session: AsyncSession, f: Filters, progress: Progress | None) 
     vendor = await _step(progress, "vendors", queries.vendor_turnaround(session, f))
     trend_rows = await queries.trends(session, f, cover)
     customers = await _step(progress, "trends", queries.customers_by_tier(session, f))
+    self_service = await _step(progress, "self-service", figures.self_service_figures(session, f))
 
     causes: dict[str, int] = {}
     for r in paths:
@@ -312,4 +316,5 @@ async def _report(session: AsyncSession, f: Filters, progress: Progress | None) 
             for b, v in sorted(points.items())
         ],
         customer_tiers=_customer_tiers(customers, groups["customer_tier"]),
+        self_service=self_service,
     )

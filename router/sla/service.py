@@ -26,6 +26,7 @@ from router.models.tickets import Ticket
 from router.sla.policies import policies_of
 from rules.business_time import add_business_seconds, business_seconds_between
 from rules.sla import SlaPolicies, SlaPolicy
+from rules.vocabulary import SELF_SERVICE_TIER
 
 ACTOR = "sla"
 
@@ -262,9 +263,12 @@ async def sync_pause(session: AsyncSession, ticket: Ticket, now: datetime) -> Ch
 
 async def tier_changed(session: AsyncSession, ticket: Ticket, now: datetime) -> Changes:
     """After an escalation or de-escalation: each live clock restarts for the new tier or runs on, as the
-    policy in force says. Time in the old tier is kept in ``total_seconds`` either way."""
+    policy in force says. Time in the old tier is kept in ``total_seconds`` either way. A move into
+    self-service (tier 0) always restarts: there the tier's own policy must hand the ticket back to a person
+    in time (``docs/self-service.md``), whatever the old policy would let run on."""
     policies = policies_of(session)
     new_policy = select_policy(policies, ticket)
+    into_self_service = ticket.support_tier == SELF_SERVICE_TIER
     changed = []
     for clock in await clocks(session, ticket):
         if not is_live(clock):
@@ -273,14 +277,15 @@ async def tier_changed(session: AsyncSession, ticket: Ticket, now: datetime) -> 
         _fold(clock, old_policy, now)
         clock.support_tier = ticket.support_tier or 0
         policy = old_policy
-        if old_policy.on_escalation == "restart":
+        restart = old_policy.on_escalation == "restart" or into_self_service
+        if restart:
             policy = new_policy
             clock.policy = new_policy.name
             clock.target_seconds = new_policy.targets.get(clock.kind, clock.target_seconds)
             clock.consumed_seconds, clock.tier_started_at = 0.0, now
             clock.state, clock.warned_at, clock.breached_at = ClockState.ok, None, None
         _retime(session, clock, policy, now)
-        changed.append(_summary(clock, "restarted" if old_policy.on_escalation == "restart" else "continued"))
+        changed.append(_summary(clock, "restarted" if restart else "continued"))
     return changed
 
 

@@ -171,15 +171,23 @@ async def record_reopen(session: AsyncSession, ticket: Ticket, actor: Actor, *, 
 
 
 async def record_automation(
-    session: AsyncSession, ticket: Ticket, *, tier: int, kind: str, body: str, action: str = "automation"
+    session: AsyncSession,
+    ticket: Ticket,
+    *,
+    tier: int,
+    kind: str,
+    body: str,
+    action: str = "automation",
+    data: dict[str, Any] | None = None,
 ) -> bool:
-    """Record what tier automation sent the requester; a repeated job for the same tier does nothing."""
+    """Record what tier automation sent the requester (``data``: more for its audit event, such as the
+    articles suggested); a repeated job for the same tier does nothing."""
     if ticket.automation_tier != tier:
         return False
     assert ticket.id is not None
     ticket.automation_tier = None
     await _store_outbound(session, ticket.id, author="system", body=body, kind=kind)
-    trail.record(session, ticket, actor="system", action=action, to_tier=tier, data={"kind": kind})
+    trail.record(session, ticket, actor="system", action=action, to_tier=tier, data={"kind": kind, **(data or {})})
     return True
 
 
@@ -216,6 +224,8 @@ class AutomationResult:
     action: str | None
     body: str | None = None
     quiet_reason: str | None = None
+    #: More for the audit event of a message sent (the articles suggested).
+    data: dict[str, Any] | None = None
 
 
 async def record_automation_batch(session: AsyncSession, *, tier: int, results: Sequence[AutomationResult]) -> None:
@@ -242,7 +252,7 @@ async def record_automation_batch(session: AsyncSession, *, tier: int, results: 
         if r.action is None:
             continue
         if r.body is not None:
-            entry = Entry("system", r.action, {"kind": r.kind}, r.state, to_tier=tier)
+            entry = Entry("system", r.action, {"kind": r.kind, **(r.data or {})}, r.state, to_tier=tier)
         else:
             entry = Entry("system", r.action, {}, r.state, to_tier=tier, reason=r.quiet_reason)
         [row] = chain_rows(key, r.ticket_id, [entry], now, after_seq=r.audit_seq, after_hash=r.audit_head)

@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, case, tuple_, type_coerce
+from sqlalchemy import ColumnElement, tuple_, type_coerce
 from sqlmodel import col
 
 from router.bounds import MAX_ROW_ID
 from router.errors import Invalid
 from router.models.tickets import Ticket
 from router.tickets.filters import Sort
-from rules.vocabulary import PRIORITY_RANK
 
 #: The default order's cursor, as the API gave it out before there were other orders.
 _BEFORE = re.compile(r"before:([1-9][0-9]{0,9})")
@@ -56,8 +55,7 @@ def order_of(sort: Sort, relevance: ColumnElement[float] | None) -> Order:
     if sort == Sort.oldest:
         return Order(sort, None, False, int)
     if sort == Sort.priority:
-        rank = case(PRIORITY_RANK, value=col(Ticket.priority), else_=len(PRIORITY_RANK))
-        return Order(sort, rank, False, int)
+        return Order(sort, cast(ColumnElement[Any], col(Ticket.priority_rank)), False, int)
     if sort == Sort.updated:
         updated = cast(ColumnElement[Any], col(Ticket.updated_at))
         return Order(sort, updated, True, datetime)

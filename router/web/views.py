@@ -19,6 +19,7 @@ from router.models.agents import Agent
 from router.models.audit import AuditEvent
 from router.models.columns import utcnow
 from router.models.tickets import OPEN_STATUSES, Attachment, Message, Status, Ticket
+from router.self_service import queries as self_service
 from router.tickets import handover
 from router.tickets import history as ticket_history
 from router.tickets import queries as ticket_queries
@@ -113,6 +114,8 @@ class TicketPage:
     assignable: list[Agent] = field(default_factory=list)
     #: The requester's and the customer's other tickets that this agent may see (``router.tickets.history``).
     history: ticket_history.TicketHistory | None = None
+    #: The articles tier 0 suggested to the requester, and what they answered (``router.self_service``).
+    suggestions: list[self_service.SuggestionView] = field(default_factory=list)
 
 
 def _actions(ticket: Ticket, actor: Actor) -> set[str]:
@@ -159,6 +162,7 @@ async def ticket_page(
         deescalate_to=list(range(MIN_SUPPORT_TIER, tier)) if tier is not None else [],
         assignable=await agents.agents_for_tier(session, tier) if "reassign" in actions and tier is not None else [],
         history=await ticket_history.for_ticket(session, ticket, actor),
+        suggestions=await self_service.suggestions_of(session, ticket.id),
     )
 
 

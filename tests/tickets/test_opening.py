@@ -32,8 +32,8 @@ from tests.conftest import make_customer
 ISO_MOMENT = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+(\+00:00|Z)?$")
 #: Columns that hold the moment or the identity of a row: they differ between any two tickets.
 MOMENTS = {"id", "ref", "ticket_id", "at", "hash", "prev_hash", "created_at", "updated_at", "queued_at", "started_at",
-           "tier_started_at", "running_since", "due_at", "warn_at", "next_at", "paused_at", "source", "external_id",
-           "audit_head"}  # fmt: skip
+           "tier_started_at", "running_since", "due_at", "sla_next_due_at", "warn_at", "next_at", "paused_at", "source",
+           "external_id", "audit_head"}  # fmt: skip
 
 
 def _plain(value: Any) -> Any:

@@ -201,7 +201,7 @@ async def test_keyboard_alone_claims_and_focus_is_visible(page: Page, runtime: R
     ticket_id = await open_ticket(runtime, subject="Keyboard user's ticket")
     agent = await web_agent(runtime, tiers=(1,))
     await sign_in(page, agent.email)
-    for _ in range(12):  # skip link, brand, nav, sign-out, ... until the first "Claim next"
+    for _ in range(30):  # skip link, brand, nav links, search, profile, ... until the first "Claim next"
         await page.keyboard.press("Tab")
         if await page.evaluate("document.activeElement.textContent.trim()") == "Claim next":
             break

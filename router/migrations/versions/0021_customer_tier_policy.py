@@ -3,10 +3,10 @@ held back by hysteresis); tier_review_run (one applied review per period); custo
 their webhook deliveries (ticket_id empty, customer_id set)
 
 Revision ID: 0021
-Revises: 0022
+Revises: 0025
 Create Date: 2026-11-30 12:00:00
 
-Chained after 0022 (customer_metric and the tier history's source, from the customer-data branch).
+Chained after 0025, the newest on main (0022 before it made customer_metric and the tier history's source).
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 import router.models.columns
 
 revision: str = "0021"
-down_revision: str | None = "0022"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -112,6 +112,28 @@
     }).catch(function () { /* presence is best effort */ });
   }
 
+  // The article picker's "Insert": its text at the cursor of the reply box (or at its end).
+  function onInsert(event) {
+    var button = event.target && event.target.closest && event.target.closest("[data-insert-text]");
+    if (!button) {
+      return;
+    }
+    var box = document.getElementById(button.getAttribute("data-insert-into"));
+    if (!box) {  // the picker on a page of its own: open its reply form holding the text
+      window.location.href = button.getAttribute("data-insert-href");
+      return;
+    }
+    var text = button.getAttribute("data-insert-text");
+    var start = typeof box.selectionStart === "number" ? box.selectionStart : box.value.length;
+    var end = typeof box.selectionEnd === "number" ? box.selectionEnd : start;
+    var before = box.value.slice(0, start);
+    var spaced = (before && !/\s$/.test(before) ? "\n" : "") + text + "\n";
+    box.value = before + spaced + box.value.slice(end);
+    box.focus();
+    box.selectionStart = box.selectionEnd = start + spaced.length;
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
   function close() {
     if (source) {
       source.close();
@@ -143,4 +165,5 @@
   document.addEventListener("DOMContentLoaded", sync);
   document.addEventListener("htmx:afterSettle", sync);
   document.addEventListener("input", onTyping);
+  document.addEventListener("click", onInsert);
 })();
