@@ -67,17 +67,17 @@ ANALYZE;
 """
 MONTHS = "SELECT to_char(DATE '2025-10-01' + m * interval '1 month', 'YYYY-MM') AS period FROM generate_series(0, 11) m"
 METRICS = f"""
-INSERT INTO customer_metric (customer_id, period, metric, value, source)
-SELECT s.id, m.period, 'revenue_12m', round((12 * s.monthly * (0.9 + random() * 0.2))::numeric, 2), 'billing'
+INSERT INTO customer_metric (customer_id, period, metric, value, source, recorded_at)
+SELECT s.id, m.period, 'revenue_12m', round((12 * s.monthly * (0.9 + random() * 0.2))::numeric, 2), 'billing', now()
 FROM size s, ({MONTHS}) m;
-INSERT INTO customer_metric (customer_id, period, metric, value, source)
-SELECT s.id, m.period, 'gross_margin', round((0.1 + random() * 0.5)::numeric, 3), 'finance'
+INSERT INTO customer_metric (customer_id, period, metric, value, source, recorded_at)
+SELECT s.id, m.period, 'gross_margin', round((0.1 + random() * 0.5)::numeric, 3), 'finance', now()
 FROM size s, ({MONTHS}) m;
-INSERT INTO customer_metric (customer_id, period, metric, value, source)
-SELECT s.id, m.period, 'support_cost', round((random() * 900)::numeric, 2), 'tierroute'
+INSERT INTO customer_metric (customer_id, period, metric, value, source, recorded_at)
+SELECT s.id, m.period, 'support_cost', round((random() * 900)::numeric, 2), 'tierroute', now()
 FROM size s, ({MONTHS}) m WHERE s.id % 3 = 0;
-INSERT INTO customer_metric (customer_id, period, metric, value, source)
-SELECT s.id, m.period, 'growth_potential', 1 + floor(random() * 5), 'crm'
+INSERT INTO customer_metric (customer_id, period, metric, value, source, recorded_at)
+SELECT s.id, m.period, 'growth_potential', 1 + floor(random() * 5), 'crm', now()
 FROM size s, ({MONTHS}) m WHERE right(m.period, 2) IN ('03', '06', '09', '12');
 DROP TABLE size;
 """

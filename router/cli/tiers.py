@@ -93,15 +93,14 @@ def tiers_score(
     review_period = _period_or_exit(settings, period)
     if csv_out is not None:
         writable_or_exit(csv_out)  # before the review, which a typo in a directory name would waste
-    report = _run_review(settings, policy, review_period, apply=apply, csv_out=csv_out)
+    report = _run_review(policy, review_period, apply=apply, csv_out=csv_out)
     _print_report(report)
     if csv_out is not None:
         console.print(f"every customer's score written to {csv_out}")
 
 
-def _run_review(
-    settings: Settings, policy: TierPolicy, period: ReviewPeriod, *, apply: bool, csv_out: Path | None
-) -> ReviewReport:
+def _run_review(policy: TierPolicy, period: ReviewPeriod, *, apply: bool, csv_out: Path | None) -> ReviewReport:
+    """The review in one transaction, a progress bar on stderr, every customer's row to ``csv_out``."""
     import csv
     import json
     from contextlib import ExitStack
@@ -183,7 +182,7 @@ def _print_report(report: ReviewReport) -> None:
         if len(report.movers) > SHOWN:
             console.print(f"... and {len(report.movers) - SHOWN} more movers (--csv writes them all)")
     if report.held:
-        console.print(f"{len(report.held)} moves held back until enough reviews in a row propose them")
+        console.print(f"{len(report.held)} move(s) held back until enough reviews in a row propose them")
 
 
 def set_tier(
