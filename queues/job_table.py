@@ -109,8 +109,10 @@ JOBS: tuple[Job, ...] = (
     _cron(job_names.WEEKLY_DIGEST, jobs.weekly_digest, Schedule(weekday="mon", hour=7, minute=0, second=0)),
     # A signed checkpoint of every chain head each hour (docs/audit.md): it reads one row per ticket.
     _cron(job_names.AUDIT_CHECKPOINT, jobs.audit_checkpoint, Schedule(minute=5, second=0)),
-    # Daily: the first run of a review period applies the tier policy, later runs find it done.
-    _cron(job_names.TIER_REVIEW, jobs.tier_review, Schedule(hour=2, minute=30, second=0), timeout=600),
+    # Daily: the first run of a review period applies the tier policy, later runs find it done. Within the
+    # routing queue's timeout: arq locks a queue's jobs for its longest timeout + 10 s, so a longer one here
+    # kept a killed worker's route jobs locked for ten minutes instead of seconds.
+    _cron(job_names.TIER_REVIEW, jobs.tier_review, Schedule(hour=2, minute=30, second=0)),
 )
 
 

@@ -73,3 +73,12 @@ def test_cron_jobs_run_on_the_routing_worker_only() -> None:
     assert all(c.unique and c.max_tries == 1 for c in crons)
     for queue in [*queue_names(range(5), routing=True)][1:]:
         assert cron_jobs_for(queue, SETTINGS) is None
+
+
+def test_no_routing_job_outlasts_the_route_timeout() -> None:
+    """arq keeps a job in progress for the longest timeout on its worker + 10 s: one long job on the routing
+    queue (a 600 s tier review did) keeps a SIGKILLed worker's route jobs locked for that long."""
+    settings = Settings()
+    routing = [job for job in JOBS if job.queue == ROUTING]
+    assert routing
+    assert max(job.arq_function(settings).timeout_s or 0 for job in routing) <= settings.route_job_timeout
