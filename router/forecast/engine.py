@@ -30,22 +30,33 @@ class Prediction:
 
 @dataclass(frozen=True, slots=True)
 class Forecast:
+    """Parallel lists in claim order (a 100,000-ticket tier is forecast in a few list passes, no object per
+    ticket); ``predictions`` builds the objects for the ones a caller shows."""
+
     now: float
     capacity: int
     #: Claims per agent-hour the forecast assumed.
     rate: float
-    predictions: list[Prediction]
+    due: Sequence[float | None]
+    #: Predicted pick-up per position, epoch seconds; None when nobody works the tier.
+    starts: list[float | None]
+    #: Predicted to be picked up after its due time (and not already overdue).
+    flags: list[bool]
     #: Waiting tickets already past their due time (breached, or about to be announced): not predictions.
     overdue: int
 
+    def predictions(self, offset: int = 0, limit: int | None = None) -> list[Prediction]:
+        stop = len(self.flags) if limit is None else min(len(self.flags), offset + limit)
+        return [Prediction(i, self.starts[i], self.due[i], self.flags[i]) for i in range(offset, stop)]
+
     @property
     def breaches(self) -> list[Prediction]:
-        return [p for p in self.predictions if p.breach]
+        return [Prediction(i, self.starts[i], self.due[i], True) for i, b in enumerate(self.flags) if b]
 
     def breaches_within(self, seconds: float) -> int:
         """Predicted breaches whose due time falls within ``seconds`` from now ("in the next 2 h")."""
         limit = self.now + seconds
-        return sum(1 for p in self.predictions if p.breach and p.due is not None and p.due <= limit)
+        return sum(1 for d, b in zip(self.due, self.flags, strict=True) if b and d is not None and d <= limit)
 
 
 def forecast(due: Sequence[float | None], *, now: float, capacity: int, rate: float) -> Forecast:
@@ -57,26 +68,16 @@ def forecast(due: Sequence[float | None], *, now: float, capacity: int, rate: fl
     :param rate: claims per agent-hour (``handling_rate``).
     """
     throughput = capacity * rate / HOUR  # tickets per second
-    out: list[Prediction] = []
-    append = out.append
-    overdue = 0
+    overdue = sum(1 for d in due if d is not None and d <= now)
+    starts: list[float | None]
     if throughput <= 0:
-        for i, d in enumerate(due):
-            late = d is not None and d <= now
-            overdue += late
-            append(Prediction(i, None, d, d is not None and not late))
-        return Forecast(now, capacity, rate, out, overdue)
-    step = 1.0 / throughput
-    for i, d in enumerate(due):
-        start = now + (i + 1) * step
-        if d is None:
-            append(Prediction(i, start, None, False))
-        elif d <= now:
-            overdue += 1
-            append(Prediction(i, start, d, False))
-        else:
-            append(Prediction(i, start, d, start > d))
-    return Forecast(now, capacity, rate, out, overdue)
+        starts = [None] * len(due)
+        flags = [d is not None and d > now for d in due]
+    else:
+        step = 1.0 / throughput
+        starts = [now + (i + 1) * step for i in range(len(due))]
+        flags = [d is not None and now < d < s for d, s in zip(due, starts, strict=True)]  # type: ignore[operator]
+    return Forecast(now, capacity, rate, due, starts, flags, overdue)
 
 
 def handling_rate(claims: Iterable[tuple[str, float]], *, default: float) -> float:

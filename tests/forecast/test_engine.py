@@ -15,8 +15,8 @@ NOW = 1_000_000.0
 def test_positions_are_picked_up_at_the_tier_throughput() -> None:
     # 2 agents x 3 claims an hour: one ticket every 10 minutes.
     f = forecast([NOW + 900, NOW + 1100, None, NOW + 60], now=NOW, capacity=2, rate=3)
-    assert [p.start for p in f.predictions] == [NOW + 600, NOW + 1200, NOW + 1800, NOW + 2400]
-    assert [p.breach for p in f.predictions] == [False, True, False, True]
+    assert [p.start for p in f.predictions()] == [NOW + 600, NOW + 1200, NOW + 1800, NOW + 2400]
+    assert [p.breach for p in f.predictions()] == [False, True, False, True]
     assert f.breaches_within(1000) == 1  # the 4th is due within 1000 s, the 2nd later
     assert f.overdue == 0
 
@@ -24,14 +24,14 @@ def test_positions_are_picked_up_at_the_tier_throughput() -> None:
 def test_overdue_tickets_are_counted_not_predicted() -> None:
     f = forecast([NOW - 1, NOW + 10], now=NOW, capacity=1, rate=1)
     assert f.overdue == 1
-    assert [p.breach for p in f.predictions] == [False, True]
+    assert [p.breach for p in f.predictions()] == [False, True]
 
 
 @pytest.mark.parametrize(("capacity", "rate"), [(0, 4.0), (3, 0.0)])
 def test_nobody_to_pick_up_means_every_clock_breaches(capacity: int, rate: float) -> None:
     f = forecast([NOW + 3600, None, NOW - 5], now=NOW, capacity=capacity, rate=rate)
-    assert [p.start for p in f.predictions] == [None, None, None]
-    assert [p.breach for p in f.predictions] == [True, False, False]
+    assert [p.start for p in f.predictions()] == [None, None, None]
+    assert [p.breach for p in f.predictions()] == [True, False, False]
     assert f.overdue == 1
 
 
@@ -89,7 +89,7 @@ def _simulated_day(seed: int) -> tuple[int, int, int]:
     predicted = actual = disagree = 0
     for now, waiting in snapshots:
         f = forecast([arrivals[i] + sla for i in waiting], now=now, capacity=agents, rate=rate)
-        for i, p in zip(waiting, f.predictions, strict=True):
+        for i, p in zip(waiting, f.predictions(), strict=True):
             if p.due is not None and p.due <= now:
                 continue  # overdue already: not a prediction
             real = start[i] > arrivals[i] + sla
@@ -112,4 +112,4 @@ def test_predicted_breaches_match_a_simulated_day(seed: int) -> None:
 def test_forecast_of_a_large_tier_is_quick() -> None:
     due = [NOW + i for i in range(100_000)]
     f = forecast(due, now=NOW, capacity=50, rate=4)
-    assert len(f.predictions) == 100_000
+    assert len(f.flags) == 100_000
