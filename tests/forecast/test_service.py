@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlmodel import col, func, select
+from sqlmodel import func, select
 
 from queues.runtime import Runtime
 from router.forecast import service as forecasts
@@ -16,7 +16,6 @@ from router.models.columns import utcnow
 from router.models.events import OutboxEvent
 from router.models.forecast import BreachPrediction
 from router.models.notifications import Notification
-from router.models.tickets import Ticket
 from router.settings import Settings
 from router.unit_of_work import commit
 from tests.conftest import auth, make_agent
@@ -83,9 +82,7 @@ async def test_breaches_only_and_no_capacity(runtime: Runtime, client: httpx.Asy
 async def _counts(runtime: Runtime) -> tuple[int, int, int]:
     async with runtime.app.sessionmaker() as s:
         predictions = (await s.exec(select(func.count()).select_from(BreachPrediction))).one()
-        events = (
-            await s.exec(select(func.count()).where(OutboxEvent.type == "sla.breach_predicted"))
-        ).one()
+        events = (await s.exec(select(func.count()).where(OutboxEvent.type == "sla.breach_predicted"))).one()
         notices = (await s.exec(select(func.count()).where(Notification.kind == "breach_predicted"))).one()
     return predictions, events, notices
 
@@ -105,7 +102,9 @@ async def test_a_predicted_breach_is_announced_once_per_ticket(runtime: Runtime,
         assert {"due_at", "predicted_start", "support_tier", "prediction_id"} <= set(event.data)
 
 
-async def test_predictions_settle_when_claimed_or_due(runtime: Runtime, client: httpx.AsyncClient, settings: Settings) -> None:
+async def test_predictions_settle_when_claimed_or_due(
+    runtime: Runtime, client: httpx.AsyncClient, settings: Settings
+) -> None:
     ids = await _queued(runtime, 2)
     _, token = await make_agent(runtime, role="lead", tiers=(1,))
     await _run(runtime, _slow(settings))
@@ -144,17 +143,34 @@ async def test_precision_and_recall_are_exact_against_a_fixture(runtime: Runtime
     assert got.precision == pytest.approx(2 / 3) and got.recall == pytest.approx(2 / 3)
 
 
-async def test_figures_on_my_queues_and_reports(runtime: Runtime, client: httpx.AsyncClient, settings: Settings) -> None:
+async def test_breaches_in_the_next_two_hours(runtime: Runtime, client: httpx.AsyncClient, settings: Settings) -> None:
     await _queued(runtime, 2)
-    async with runtime.app.sessionmaker() as s:
-        due = (await s.exec(select(Ticket.sla_next_due_at))).all()
-    soon = all(d <= utcnow() + timedelta(hours=2) for d in due)
-    lead = await web_agent(runtime, role="lead", tiers=(1,))
+    _, token = await make_agent(runtime, role="lead", tiers=(1,))
     await _run(runtime, _slow(settings))
+    async with runtime.app.sessionmaker() as s:
+        due = min((await s.exec(select(BreachPrediction.due_at))).all())
+        assert await forecasts.breaches_soon(s, [0, 1], due - timedelta(hours=1)) == {0: 0, 1: 2}
+        assert await forecasts.breaches_soon(s, [1], due - timedelta(hours=3)) == {1: 0}
+    assert (await client.post("/api/v1/queues/1/claim", headers=auth(token))).status_code == 200
+    async with runtime.app.sessionmaker() as s:  # a claimed ticket no longer waits: it no longer counts
+        assert await forecasts.breaches_soon(s, [1], due - timedelta(hours=1)) == {1: 1}
+
+
+async def test_figures_on_my_queues_and_reports(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    ids = await _queued(runtime, 3)
+    now = utcnow()
+    async with runtime.app.sessionmaker() as s:
+        for ticket_id, due in [(ids[0], now + timedelta(hours=1)), (ids[1], now + timedelta(minutes=90)),
+                               (ids[2], now + timedelta(hours=5))]:  # fmt: skip
+            s.add(BreachPrediction(ticket_id=ticket_id, tier=1, due_at=due, made_at=now, came_true=None))
+        s.add(BreachPrediction(ticket_id=ids[0], tier=1, due_at=now - timedelta(hours=1), made_at=now, came_true=True))
+        await s.commit()
+    lead = await web_agent(runtime, role="lead", tiers=(1,))
     await sign_in(client, lead)
     html = (await client.get("/ui/")).text
     assert "Predicted breaches (next 2 h)" in html
-    assert f'data-predicted-tier="1">{2 if soon else 0}<' in html
+    assert 'data-predicted-tier="1">2<' in html
     assert 'data-predicted-tier="0">0<' in html
     report = (await client.get("/reports")).text
     assert "Breach forecast" in report and 'data-forecast="precision"' in report
+    assert "100.0 %" in report.split('data-forecast="precision"')[1].split("</div>")[0]
