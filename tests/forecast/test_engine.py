@@ -113,3 +113,17 @@ def test_forecast_of_a_large_tier_is_quick() -> None:
     due = [NOW + i for i in range(100_000)]
     f = forecast(due, now=NOW, capacity=50, rate=4)
     assert len(f.flags) == 100_000
+
+
+def test_the_engine_is_pure() -> None:
+    """Like ``rules/``: no database, web framework, Redis or application import (``tests/test_layers.py``)."""
+    import ast
+    from pathlib import Path
+
+    from router.forecast import engine
+    from tests.test_layers import RULES_MAY_NOT_IMPORT, within
+
+    tree = ast.parse(Path(engine.__file__).read_text())
+    names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    assert not [n for n in names if within(n, RULES_MAY_NOT_IMPORT)]

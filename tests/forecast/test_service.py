@@ -174,3 +174,12 @@ async def test_figures_on_my_queues_and_reports(runtime: Runtime, client: httpx.
     report = (await client.get("/reports")).text
     assert "Breach forecast" in report and 'data-forecast="precision"' in report
     assert "100.0 %" in report.split('data-forecast="precision"')[1].split("</div>")[0]
+
+
+def test_the_forecast_cron_runs_every_five_minutes_within_the_route_timeout() -> None:
+    from queues.job_table import JOBS
+    from router import job_names
+
+    [job] = [j for j in JOBS if j.name == job_names.FORECAST_BREACHES]
+    assert job.schedule is not None and job.schedule.minute == set(range(0, 60, 5))
+    assert job.arq_function(Settings()).timeout_s == Settings().route_job_timeout
