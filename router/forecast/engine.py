@@ -90,7 +90,12 @@ def handling_rate(claims: Iterable[tuple[str, float]], *, default: float) -> flo
     for agent, at in claims:
         count += 1
         hours.add((agent, int(at // HOUR)))
-    return count / len(hours) if hours else default
+    return claims_per_agent_hour(count, len(hours), default=default)
+
+
+def claims_per_agent_hour(claims: int, agent_hours: int, *, default: float) -> float:
+    """``handling_rate`` from counts the database made (``router.forecast.queries.recent_handling``)."""
+    return claims / agent_hours if agent_hours else default
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.models import metadata
 from router.models.tickets import NO_SLA_DUE, Status
-from router.tierqueues.ordering import queue_score
+from rules.vocabulary import CUSTOMER_TIERS, tier_rank
 
 TICKET = metadata.tables["ticket"]
 AUDIT = metadata.tables["audit_event"]
@@ -20,37 +21,54 @@ AUDIT = metadata.tables["audit_event"]
 
 @dataclass(frozen=True)
 class WaitingQueue:
-    """A tier's queued tickets in claim order, with their soonest SLA due time (None: no counting clock)."""
+    """A tier's queued tickets in claim order, with their soonest SLA due time as epoch seconds (None: no
+    counting clock)."""
 
     ids: list[int]
-    due_at: list[datetime | None]
+    due: list[float | None]
 
-    def due_seconds(self) -> list[float | None]:
-        return [d.timestamp() if d is not None else None for d in self.due_at]
+
+def _epoch(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
+    """A timestamp column as epoch seconds, computed by the database: a 100,000-row read then converts no
+    datetimes in Python (SQLite keeps UTC text, which ``julianday`` reads)."""
+    if dialect == "postgresql":
+        return func.extract("epoch", column)
+    return (func.julianday(column) - 2440587.5) * 86400.0
+
+
+def _hour(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
+    if dialect == "postgresql":
+        return func.date_trunc("hour", column)
+    return func.substr(column, 1, 13)  # SQLite's UTC text, "YYYY-MM-DD HH"
 
 
 async def waiting(session: AsyncSession, tier: int) -> WaitingQueue:
-    """The claim order is the tier queue's (``router.tierqueues.ordering``): priority, customer tier, age;
-    ties by id, as the sorted set breaks them."""
+    """The claim order is the tier queue's (``router.tierqueues.ordering``): priority, customer tier on the
+    installation's scale, age; ties by id. The database sorts (``ix_ticket_status_tier`` finds the rows)."""
     t = TICKET.c
-    query = select(t.id, t.priority, t.customer_tier, t.created_at, t.sla_next_due_at).where(
-        t.status == Status.queued.value, t.support_tier == tier
+    connection = await session.connection()
+    dialect = connection.dialect.name
+    customer_rank = case({tier_: tier_rank(tier_) for tier_ in CUSTOMER_TIERS}, value=t.customer_tier, else_=9)
+    query = (
+        select(t.id, _epoch(t.sla_next_due_at, dialect))
+        .where(t.status == Status.queued.value, t.support_tier == tier)
+        .order_by(t.priority_rank, customer_rank, t.created_at, t.id)
     )
-    rows = sorted(
-        (await (await session.connection()).execute(query)).all(),
-        key=lambda r: (queue_score(r.priority, r.customer_tier, r.created_at), r.id),
-    )
-    return WaitingQueue(
-        [r.id for r in rows], [None if r.sla_next_due_at >= NO_SLA_DUE else r.sla_next_due_at for r in rows]
-    )
+    rows = (await connection.execute(query)).all()
+    never = NO_SLA_DUE.timestamp() - 1
+    return WaitingQueue([r[0] for r in rows], [None if r[1] >= never else float(r[1]) for r in rows])
 
 
-async def recent_claims(session: AsyncSession, tier: int, since: datetime) -> list[tuple[str, float]]:
-    """``(actor, epoch seconds)`` of every claim into ``tier`` since ``since`` (audit ``claimed`` events)."""
+async def recent_handling(session: AsyncSession, tier: int, since: datetime) -> tuple[int, int]:
+    """Claims into ``tier`` since ``since`` (audit ``claimed`` events), and the agent-hours they fall in
+    (distinct agent and clock hour), both counted by the database."""
     a = AUDIT.c
-    query = select(a.actor, a.at).where(a.action == "claimed", a.at >= since, a.to_tier == tier)
-    rows = (await (await session.connection()).execute(query)).all()
-    return [(r.actor, r.at.timestamp()) for r in rows]
+    connection = await session.connection()
+    claimed = (a.action == "claimed", a.at >= since, a.to_tier == tier)
+    claims = (await connection.execute(select(func.count()).where(*claimed))).scalar_one()
+    hours = select(a.actor, _hour(a.at, connection.dialect.name).label("hour")).where(*claimed).distinct()
+    agent_hours = (await connection.execute(select(func.count()).select_from(hours.subquery()))).scalar_one()
+    return int(claims), int(agent_hours)
 
 
 async def left_queue(session: AsyncSession, waits: Sequence[tuple[int, int, datetime]]) -> list[datetime | None]:

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from router.events import service as events
 from router.forecast import queries
 from router.forecast.capacity import tier_capacity
-from router.forecast.engine import Accuracy, Forecast, accuracy, forecast, handling_rate
+from router.forecast.engine import Accuracy, Forecast, accuracy, claims_per_agent_hour, forecast
 from router.forecast.schemas import ForecastOut, PredictionOut
 from router.models.agents import Agent
 from router.models.forecast import BreachPrediction
@@ -27,6 +27,8 @@ from router.settings import Settings
 from router.tierqueues.service import check_tier
 from rules.vocabulary import SUPPORT_TIERS
 
+#: Tickets read and recorded per statement when a run announces many at once.
+CHUNK = 500
 #: "Predicted breaches in the next 2 h" on My queues.
 SOON = timedelta(hours=2)
 
@@ -48,10 +50,11 @@ async def tier_forecast(session: AsyncSession, settings: Settings, tier: int, no
     """Forecast one tier from its queue, its capacity and the handling rate of the recent window."""
     check_tier(tier)
     queue = await queries.waiting(session, tier)
-    claims = await queries.recent_claims(session, tier, now - timedelta(days=settings.forecast_window_days))
-    rate = handling_rate(claims, default=settings.forecast_default_rate)
+    since = now - timedelta(days=settings.forecast_window_days)
+    claims, agent_hours = await queries.recent_handling(session, tier, since)
+    rate = claims_per_agent_hour(claims, agent_hours, default=settings.forecast_default_rate)
     capacity = await tier_capacity(session, tier)
-    made = forecast(queue.due_seconds(), now=now.timestamp(), capacity=capacity, rate=rate)
+    made = forecast(queue.due, now=now.timestamp(), capacity=capacity, rate=rate)
     return TierForecast(tier, now, queue, made)
 
 
@@ -98,31 +101,32 @@ async def run(session: AsyncSession, settings: Settings, now: datetime) -> RunSu
 async def _predict_tier(session: AsyncSession, settings: Settings, tier: int, now: datetime) -> int:
     made = await tier_forecast(session, settings, tier, now)
     horizon = (now + timedelta(hours=settings.forecast_announce_hours)).timestamp()
-    flagged = [p for p in made.forecast.breaches if p.due is not None and p.due <= horizon]
-    if not flagged:
-        return 0
-    ids = [made.queue.ids[p.position] for p in flagged]
-    known = await session.exec(
-        select(BreachPrediction.ticket_id, BreachPrediction.due_at).where(
-            col(BreachPrediction.ticket_id).in_(ids), BreachPrediction.tier == tier
+    flagged = {made.queue.ids[p.position]: p for p in made.forecast.breaches if p.due is not None and p.due <= horizon}
+    announced = 0
+    leads = await notifications.leads_of_tier(session, tier) if flagged else []
+    ids = list(flagged)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        # The exact due times come from the rows (the forecast's are epoch floats): a prediction is unique on it.
+        tickets = (await session.exec(select(Ticket).where(col(Ticket.id).in_(chunk)))).all()
+        known = await session.exec(
+            select(BreachPrediction.ticket_id, BreachPrediction.due_at).where(
+                col(BreachPrediction.ticket_id).in_(chunk), BreachPrediction.tier == tier
+            )
         )
-    )
-    seen = {(ticket_id, due_at) for ticket_id, due_at in known.all()}
-    fresh = [
-        BreachPrediction(ticket_id=ticket_id, tier=tier, predicted_start=moment(p.start), due_at=due, made_at=now)
-        for ticket_id, p in zip(ids, flagged, strict=True)
-        if (due := made.queue.due_at[p.position]) is not None and (ticket_id, due) not in seen
-    ]
-    if not fresh:
-        return 0
-    session.add_all(fresh)
-    await session.flush()
-    query = select(Ticket).where(col(Ticket.id).in_([p.ticket_id for p in fresh]))
-    tickets = {t.id: t for t in (await session.exec(query)).all()}
-    leads = await notifications.leads_of_tier(session, tier)
-    for prediction in fresh:
-        await _announce(session, tickets[prediction.ticket_id], prediction, made, leads)
-    return len(fresh)
+        seen = set(known.all())
+        fresh = [
+            (t, BreachPrediction(ticket_id=t.id, tier=tier, predicted_start=moment(flagged[t.id].start),
+                                 due_at=t.sla_next_due_at, made_at=now))
+            for t in tickets
+            if t.id is not None and (t.id, t.sla_next_due_at) not in seen
+        ]  # fmt: skip
+        session.add_all([prediction for _, prediction in fresh])
+        await session.flush()
+        for ticket, prediction in fresh:
+            await _announce(session, ticket, prediction, made, leads)
+        announced += len(fresh)
+    return announced
 
 
 async def _announce(
@@ -188,7 +192,7 @@ def forecast_out(made: TierForecast, *, offset: int, limit: int, breaches_only: 
             ticket_id=made.queue.ids[p.position],
             position=p.position + 1,
             predicted_start=moment(p.start),
-            due_at=made.queue.due_at[p.position],
+            due_at=moment(p.due),
             breach=p.breach,
         )
         for p in chosen

@@ -183,3 +183,19 @@ def test_the_forecast_cron_runs_every_five_minutes_within_the_route_timeout() ->
     [job] = [j for j in JOBS if j.name == job_names.FORECAST_BREACHES]
     assert job.schedule is not None and job.schedule.minute == set(range(0, 60, 5))
     assert job.arq_function(Settings()).timeout_s == Settings().route_job_timeout
+
+
+async def test_the_handling_rate_counts_claims_per_agent_hour(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    await _queued(runtime, 3)
+    _, token = await make_agent(runtime, tiers=(1,))
+    for _ in range(2):
+        assert (await client.post("/api/v1/queues/1/claim", headers=auth(token))).status_code == 200
+    from router.forecast import queries
+
+    async with runtime.app.sessionmaker() as s:
+        claims, hours = await queries.recent_handling(s, 1, utcnow() - timedelta(days=7))
+        assert claims == 2 and hours in (1, 2)  # two claims by one agent: one clock hour (two across an hour)
+        assert await queries.recent_handling(s, 2, utcnow() - timedelta(days=7)) == (0, 0)
+        assert await queries.recent_handling(s, 1, utcnow() + timedelta(minutes=1)) == (0, 0)
+    body = (await client.get("/api/v1/queues/1/forecast", headers=auth(token))).json()
+    assert body["rate_per_agent_hour"] == 2 / hours and body["waiting"] == 1
