@@ -9,7 +9,11 @@ import httpx
 import pytest
 from sqlmodel import func, select
 
+from queues import jobs
+from queues.lease import leased
+from queues.names import FORECAST_LOCK
 from queues.runtime import Runtime
+from queues.worker import drain
 from router.forecast import service as forecasts
 from router.models.audit import AuditEvent
 from router.models.columns import utcnow
@@ -20,6 +24,10 @@ from router.settings import Settings
 from router.unit_of_work import commit
 from tests.conftest import auth, make_agent
 from tests.web.helpers import open_ticket, sign_in, web_agent
+from tests.webhooks.helpers import configure, new_secret
+from tests.webhooks.test_outbound import Receiver, receiver
+
+__all__ = ["receiver"]  # the loopback receiver fixture
 
 PROBLEM = "application/problem+json"
 
@@ -199,3 +207,25 @@ async def test_the_handling_rate_counts_claims_per_agent_hour(runtime: Runtime, 
         assert await queries.recent_handling(s, 1, utcnow() + timedelta(minutes=1)) == (0, 0)
     body = (await client.get("/api/v1/queues/1/forecast", headers=auth(token))).json()
     assert body["rate_per_agent_hour"] == 2 / hours and body["waiting"] == 1
+
+
+async def test_the_worker_job_announces_once_by_signed_webhook(runtime: Runtime, receiver: Receiver) -> None:
+    secret = new_secret()
+    receiver.secrets = {"/forecast": secret}
+    configure(
+        runtime,
+        f"subscriptions:\n  pager:\n    url: {receiver.url('/forecast')}\n    secrets: [{secret}]\n"
+        "    events: [sla.breach_predicted]\n",
+    )
+    ids = await _queued(runtime, 2)
+    await make_agent(runtime, role="lead", tiers=(1,))
+    runtime.app.settings.forecast_default_rate = 1 / 24
+    runtime.app.settings.forecast_announce_hours = 10_000.0
+    ctx = {"app": runtime.app, "redis": runtime.pool}
+    assert await jobs.forecast_breaches(ctx) == "settled=0 predicted=2"
+    assert await jobs.forecast_breaches(ctx) == "settled=0 predicted=0"
+    async with leased(runtime.pool, FORECAST_LOCK, wait=1):
+        assert (await jobs.forecast_breaches(ctx)).startswith("busy")
+    await drain(runtime)
+    got = sorted((r["payload"]["type"], r["payload"]["data"]["ticket"]["id"], r["verified"]) for r in receiver.received)
+    assert got == [("sla.breach_predicted", i, True) for i in sorted(ids)]
