@@ -158,7 +158,10 @@ async def settle(session: AsyncSession, now: datetime) -> int:
     open_ = list((await session.exec(select(BreachPrediction).where(col(BreachPrediction.came_true).is_(None)))).all())
     if not open_:
         return 0
-    left = await queries.left_queue(session, [(p.ticket_id, p.tier, p.made_at) for p in open_])
+    left: list[datetime | None] = []
+    for start in range(0, len(open_), CHUNK):
+        chunk = open_[start : start + CHUNK]
+        left += await queries.left_queue(session, [(p.ticket_id, p.tier, p.made_at) for p in chunk])
     done = 0
     for prediction, gone in zip(open_, left, strict=True):
         if gone is not None:
