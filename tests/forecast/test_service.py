@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from queues import jobs
 from queues.lease import leased
@@ -20,6 +20,7 @@ from router.models.columns import utcnow
 from router.models.events import OutboxEvent
 from router.models.forecast import BreachPrediction
 from router.models.notifications import Notification
+from router.models.sla import SlaClock
 from router.settings import Settings
 from router.unit_of_work import commit
 from tests.conftest import auth, make_agent
@@ -229,3 +230,21 @@ async def test_the_worker_job_announces_once_by_signed_webhook(runtime: Runtime,
     await drain(runtime)
     got = sorted((r["payload"]["type"], r["payload"]["data"]["ticket"]["id"], r["verified"]) for r in receiver.received)
     assert got == [("sla.breach_predicted", i, True) for i in sorted(ids)]
+
+
+async def test_a_changed_due_time_is_a_new_prediction(runtime: Runtime, settings: Settings) -> None:
+    first, _ = await _queued(runtime, 2)
+    await make_agent(runtime, role="lead", tiers=(1,))
+    await _run(runtime, _slow(settings))
+    async with runtime.app.sessionmaker() as s:
+        clocks = await s.exec(select(SlaClock).where(SlaClock.ticket_id == first))
+        for clock in clocks.all():  # as a changed policy would (the ticket's due time follows its clocks)
+            assert clock.due_at is not None
+            clock.due_at -= timedelta(minutes=10)
+        await s.commit()
+    await _run(runtime, _slow(settings))
+    await _run(runtime, _slow(settings))
+    async with runtime.app.sessionmaker() as s:
+        made = (await s.exec(select(BreachPrediction.ticket_id).order_by(col(BreachPrediction.id)))).all()
+    assert len(set(made[:2])) == 2 and made[2:] == [first]  # both once, then the first again for its new due time
+    assert await _counts(runtime) == (3, 3, 3)
