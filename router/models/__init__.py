@@ -8,11 +8,13 @@ from router.models.audit import AuditEvent
 from router.models.claims import ClaimKey
 from router.models.customers import (
     Customer,
+    CustomerAtRisk,
     CustomerContact,
     CustomerDomain,
     CustomerMetric,
     CustomerTierChange,
     CustomerTierProposal,
+    TierReviewRecord,
     TierReviewRun,
 )
 from router.models.events import OutboxEvent
