@@ -36,7 +36,18 @@ from rules.vocabulary import (
     TierScale,
 )
 
-TOP_KEYS = ("at_risk", "best", "bump_limit", "bumps", "costs", "criteria", "description", "hysteresis", "thresholds", "version")
+TOP_KEYS = (
+    "at_risk",
+    "best",
+    "bump_limit",
+    "bumps",
+    "costs",
+    "criteria",
+    "description",
+    "hysteresis",
+    "thresholds",
+    "version",
+)
 CRITERION_KEYS = (
     "aggregate",
     "attribute",

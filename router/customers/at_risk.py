@@ -56,8 +56,11 @@ async def counts(
     f = FACTS.c
     query = (
         select(
-            f.customer_id, func.count(), func.coalesce(func.sum(f.breaches), 0),
-            func.coalesce(func.sum(f.escalation_count), 0), func.coalesce(func.sum(f.reopen_count), 0),
+            f.customer_id,
+            func.count(),
+            func.coalesce(func.sum(f.breaches), 0),
+            func.coalesce(func.sum(f.escalation_count), 0),
+            func.coalesce(func.sum(f.reopen_count), 0),
         )  # fmt: skip
         .where(f.created_at >= since, f.created_at < until, f.customer_id.is_not(None))
         .group_by(f.customer_id)
@@ -92,9 +95,7 @@ async def evaluate(session: AsyncSession, rule: AtRisk | None, now: datetime) ->
     told = set(
         (
             await conn.execute(
-                select(LEDGER.c.customer_id).where(
-                    LEDGER.c.customer_id.in_(list(candidates)), LEDGER.c.at > since
-                )
+                select(LEDGER.c.customer_id).where(LEDGER.c.customer_id.in_(list(candidates)), LEDGER.c.at > since)
             )
         ).scalars()
     )
@@ -116,9 +117,13 @@ async def _tell(session: AsyncSession, alerts: list[Alert], rule: AtRisk, now: d
         for a in alerts
     )  # fmt: skip
     payloads = [_payload(a, rule) for a in alerts]
-    await events.emit_for_customers(session, [(a.customer_id, AT_RISK, p) for a, p in zip(alerts, payloads, strict=True)])
+    await events.emit_for_customers(
+        session, [(a.customer_id, AT_RISK, p) for a, p in zip(alerts, payloads, strict=True)]
+    )
     await admin_log.record_many(
-        session, ACTOR, [(AT_RISK, admin_log.customer_subject(a.customer_id), p) for a, p in zip(alerts, payloads, strict=True)]
+        session,
+        ACTOR,
+        [(AT_RISK, admin_log.customer_subject(a.customer_id), p) for a, p in zip(alerts, payloads, strict=True)],
     )
     query = select_rows(Agent).where(col(Agent.role).in_(LEAD_ROLES)).order_by(col(Agent.id))
     leads = list((await session.exec(query)).all())

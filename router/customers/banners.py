@@ -39,7 +39,9 @@ async def for_customer(session: AsyncSession, customer_id: int | None, now: date
     ).first()
     if last is not None and last.from_tier is not None and better(last.from_tier, last.to_tier):
         if last.at + SLIP_SHOWN > now:
-            text = f"Slipped from tier {last.from_tier} to tier {last.to_tier}" + (f": {last.reason}" if last.reason else "")
+            text = f"Slipped from tier {last.from_tier} to tier {last.to_tier}" + (
+                f": {last.reason}" if last.reason else ""
+            )
             found.append(Banner("slipped", text, last.at))
     warned = await at_risk.latest(session, customer_id, now)
     if warned is not None:

@@ -37,7 +37,9 @@ class CustomerPage:
         return sum((m.total for m in self.costs), Decimal(0))
 
 
-async def customer_page(session: AsyncSession, customer_id: int, policy: TierPolicy, now: datetime) -> CustomerPage | None:
+async def customer_page(
+    session: AsyncSession, customer_id: int, policy: TierPolicy, now: datetime
+) -> CustomerPage | None:
     found = await queries.card(session, customer_id)
     if found is None:
         return None
