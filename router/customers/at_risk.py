@@ -61,7 +61,7 @@ async def counts(
             func.coalesce(func.sum(f.breaches), 0),
             func.coalesce(func.sum(f.escalation_count), 0),
             func.coalesce(func.sum(f.reopen_count), 0),
-        )  # fmt: skip
+        )
         .where(f.created_at >= since, f.created_at < until, f.customer_id.is_not(None))
         .group_by(f.customer_id)
     )

@@ -37,15 +37,18 @@ async def for_customer(session: AsyncSession, customer_id: int | None, now: date
             .limit(1)
         )
     ).first()
-    if last is not None and last.from_tier is not None and better(last.from_tier, last.to_tier):
-        if last.at + SLIP_SHOWN > now:
-            text = f"Slipped from tier {last.from_tier} to tier {last.to_tier}" + (
-                f": {last.reason}" if last.reason else ""
-            )
-            found.append(Banner("slipped", text, last.at))
+    if last is not None and last.from_tier is not None and _slipped_lately(last.from_tier, last.to_tier, last.at, now):
+        text = f"Slipped from tier {last.from_tier} to tier {last.to_tier}" + (
+            f": {last.reason}" if last.reason else ""
+        )
+        found.append(Banner("slipped", text, last.at))
     warned = await at_risk.latest(session, customer_id, now)
     if warned is not None:
         reached = ", ".join(f"{s} {warned.counts.get(s, 0)}" for s in warned.crossed)
         text = f"At risk of slipping: in {warned.window_days} days their tickets reached {reached}"
         found.append(Banner("at_risk", text, warned.at))
     return found
+
+
+def _slipped_lately(from_tier: int, to_tier: int, at: datetime, now: datetime) -> bool:
+    return better(from_tier, to_tier) and at + SLIP_SHOWN > now
