@@ -10,6 +10,8 @@ from fastapi import APIRouter, FastAPI
 from router import heap, logs, openapi, problems
 from router.agents.routes import api as agents_api
 from router.context import AppContext
+from router.customers.review_routes import api as tier_review_api
+from router.customers.review_routes import pages as tier_review_pages
 from router.customers.routes import api as customers_api
 from router.customers.tier_routes import api as customer_tier_api
 from router.intake.routes import api as intake_api
@@ -73,6 +75,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(rules_api)
     v1.include_router(webhooks_api)
     v1.include_router(reports_api)
+    v1.include_router(tier_review_api)
     v1.include_router(notifications_api)
     v1.include_router(workspace_api)
     v1.include_router(agents_api)
@@ -84,6 +87,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     install_web(app, settings)
     favicon.install(app)
     app.include_router(reports_pages)
+    app.include_router(tier_review_pages)
     app.include_router(help_pages)
     app.include_router(self_service_pages)
     app.add_middleware(
