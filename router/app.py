@@ -10,8 +10,6 @@ from fastapi import APIRouter, FastAPI
 from router import heap, logs, openapi, problems
 from router.agents.routes import api as agents_api
 from router.context import AppContext
-from router.customers.review_routes import api as tier_review_api
-from router.customers.review_routes import pages as tier_review_pages
 from router.customers.routes import api as customers_api
 from router.customers.tier_routes import api as customer_tier_api
 from router.intake.routes import api as intake_api
@@ -22,6 +20,8 @@ from router.metrics import RequestTimer
 from router.notifications.routes import api as notifications_api
 from router.reports.routes import api as reports_api
 from router.reports.routes import pages as reports_pages
+from router.reports.tier_review_routes import api as tier_review_api
+from router.reports.tier_review_routes import pages as tier_review_pages
 from router.routing.routes import api as rules_api
 from router.security_headers import HtmlSecurityHeaders
 from router.self_service.routes import public as self_service_pages

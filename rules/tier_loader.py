@@ -11,14 +11,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from rules.at_risk_loader import parse_at_risk
 from rules.located import Problem, RulebookError, UnreadableSource, load_yaml_mapping, position, read_source
 from rules.tier_costs import MAX_RATE, CostRates
 from rules.tiers import (
     AGGREGATES,
-    AT_RISK_SIGNALS,
     DEFAULT_WINDOW,
     FULL_MARKS,
-    AtRisk,
     Bands,
     Bump,
     Criterion,
@@ -147,7 +146,7 @@ def parse_tier_policy(text: str, source: str = "<tier policy>") -> TierPolicy:
     bump_limit = c.integer(doc, "bump_limit", 0, len(CUSTOMER_TIERS) - 1) if "bump_limit" in doc else None
     hysteresis = _hysteresis(c, doc)
     costs = _costs(c, doc)
-    at_risk = _at_risk(c, doc)
+    at_risk = parse_at_risk(c, doc)
     if c.problems:
         raise TierPolicyError(sorted(c.problems, key=lambda p: (p.line, p.column)))
     return TierPolicy(
@@ -407,44 +406,6 @@ def _costs(c: _Checker, doc: Any) -> CostRates:
         c.fail(node, "currency", f"currency is a three-letter code such as EUR or USD, got {currency!r}")
         currency = "EUR"
     return CostRates(per_hour=rates, per_vendor_handoff=handoff or 0.0, currency=currency)
-
-
-#: The longest rolling window of the early warning (a year).
-MAX_AT_RISK_DAYS = 366
-MAX_AT_RISK_COUNT = 1_000_000
-
-
-def _at_risk(c: _Checker, doc: Any) -> AtRisk | None:
-    """``at_risk: {tiers: [1], window_days: 30, breaches: 3, escalations: 5, reopens: 3, tickets: 40}``."""
-    if "at_risk" not in doc:
-        return None
-    node = c.mapping(doc, "at_risk", "tiers, window_days and thresholds (breaches, escalations, reopens, tickets)")
-    if node is None:
-        return None
-    c.unknown(node, ("tiers", "window_days", *AT_RISK_SIGNALS), "at_risk")
-    watched: list[int] = []
-    tiers = node.get("tiers")
-    if not isinstance(tiers, list) or not tiers:
-        c.fail(node if "tiers" in node else doc, "tiers" if "tiers" in node else "at_risk",
-               "at_risk needs tiers: the customer tiers watched, such as [1] or [1, 2]")  # fmt: skip
-    else:
-        for i, tier in enumerate(tiers):
-            if isinstance(tier, bool) or tier not in CUSTOMER_TIERS:
-                c.fail(tiers, i, f"a watched tier is {MIN_CUSTOMER_TIER} to {MAX_CUSTOMER_TIER}, got {tier!r}")
-            elif tier in watched:
-                c.fail(tiers, i, f"tier {tier} is watched twice")
-            else:
-                watched.append(int(tier))
-    days = c.integer(node, "window_days", 1, MAX_AT_RISK_DAYS) if "window_days" in node else 30
-    thresholds: dict[str, int] = {}
-    for signal in AT_RISK_SIGNALS:
-        if signal in node and (least := c.integer(node, signal, 1, MAX_AT_RISK_COUNT)) is not None:
-            thresholds[signal] = least
-    if not any(s in node for s in AT_RISK_SIGNALS):
-        c.fail(doc, "at_risk", f"at_risk needs at least one threshold: {', '.join(AT_RISK_SIGNALS)}")
-    if days is None or not watched or not thresholds:
-        return None
-    return AtRisk(tuple(watched), days, thresholds)
 
 
 def _num(value: float | None) -> str:
