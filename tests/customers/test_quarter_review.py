@@ -165,6 +165,12 @@ async def test_sign_off_api_page_and_bad_quarters(runtime: Runtime, client: http
     assert (report["slipped"], report["risen"], report["signed_off"]) == (1, 0, 1)
     csv = await client.get("/api/v1/reports/tiers", params={"quarter": "2026Q4", "format": "csv"}, headers=auth(token))
     assert f"{ids['acme']},acme,Acme,2,1,1,1,2,2,1477.50,2,1,0.6667,below_best at_risk,churn_risk,True" in csv.text
+    html = await client.get(
+        "/api/v1/reports/tiers", params={"quarter": "2026Q4", "format": "html"}, headers=auth(token)
+    )
+    assert (
+        html.status_code == 200 and "<h1>Tier review 2026Q4</h1>" in html.text and 'data-customer="acme"' in html.text
+    )
     bad = await client.get("/api/v1/reports/tiers", params={"quarter": "Q4-2026"}, headers=auth(token))
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
     assert "2026Q4" in bad.json()["detail"]
