@@ -47,4 +47,4 @@ def to_csv(report: TierReviewReport) -> str:
 
 
 def to_html(templates: Environment, report: TierReviewReport) -> str:
-    return templates.get_template("reports/tiers.html").render(report=report)
+    return templates.get_template("reports/tiers.html").render(report=report, review_links=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from router.customers import tiering
 from router.customers.quarter_review import parse_quarter, tier_review_report
 from router.models.customers import Customer, CustomerAtRisk, CustomerTierChange
 from router.models.reports import ReportTicket
+from router.settings import Settings
 from router.tickets import service as tickets
 from router.tickets.actors import Actor
 from router.unit_of_work import commit
@@ -27,6 +29,7 @@ from rules.vocabulary import TierScale
 from tests.cli_in_process import run_cli
 from tests.conftest import auth, make_agent
 from tests.customers.test_cost import NOW, RATES, Trail, build
+from tests.test_cli import tierroute
 from tests.web.helpers import csrf_of, sign_in, web_agent
 
 Q4 = parse_quarter("2026Q4")
@@ -198,6 +201,20 @@ async def test_sign_off_api_page_and_bad_quarters(runtime: Runtime, client: http
     assert "2 signed off" in again.text
     wrong = await client.get("/reports/tiers", params={"quarter": "2026Q7"})
     assert wrong.status_code == 422 and "written like 2026Q4" in wrong.text and "Tier review" in wrong.text
+
+
+async def test_the_command_line_writes_each_format(runtime: Runtime, settings: Settings, tmp_path: Path) -> None:
+    await fixture(runtime)
+    for fmt in ("html", "csv", "json"):
+        out = tmp_path / f"review.{fmt}"
+        done = tierroute(settings, "report", "tiers", "--quarter", "2026Q4", "--format", fmt, "--out", str(out))
+        assert done.returncode == 0, done.stderr
+        assert f"wrote {out}: 5 customers, 1 slipped, 0 rose; bottom-heavy by customers" in " ".join(
+            done.stderr.split()
+        )
+    assert '"slipped": 1' in (tmp_path / "review.json").read_text()
+    assert "<h1>Tier review 2026Q4</h1>" in (tmp_path / "review.html").read_text()
+    assert "slipped,,1" in (tmp_path / "review.csv").read_text()
 
 
 def test_the_command_line_names_a_bad_quarter() -> None:
