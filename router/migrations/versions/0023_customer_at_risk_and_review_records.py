@@ -2,8 +2,10 @@
 a customer in a quarterly tier review)
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0027
 Create Date: 2026-11-30 15:10:00
+
+Chained after 0027, the newest on main when this branch merged it.
 """
 
 from collections.abc import Sequence
@@ -15,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 import router.models.columns
 
 revision: str = "0023"
-down_revision: str | None = "0021"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
