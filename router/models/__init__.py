@@ -8,11 +8,13 @@ from router.models.audit import AuditEvent
 from router.models.claims import ClaimKey
 from router.models.customers import (
     Customer,
+    CustomerAtRisk,
     CustomerContact,
     CustomerDomain,
     CustomerMetric,
     CustomerTierChange,
     CustomerTierProposal,
+    TierReviewRecord,
     TierReviewRun,
 )
 from router.models.events import OutboxEvent
@@ -49,6 +51,7 @@ __all__ = [
     "BreachPrediction",
     "ClaimKey",
     "Customer",
+    "CustomerAtRisk",
     "CustomerContact",
     "CustomerDomain",
     "CustomerMetric",
@@ -74,6 +77,7 @@ __all__ = [
     "SavedView",
     "SlaClock",
     "Ticket",
+    "TierReviewRecord",
     "TierReviewRun",
     "WebSession",
     "WebhookDelivery",
