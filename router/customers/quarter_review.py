@@ -189,6 +189,7 @@ def _summarise(
         "support_cost": (sum((r.cost_to_serve for r in low), zero), sum((r.cost_to_serve for r in rows), zero)),
     }
     shares = {k: _share(part, whole) for k, (part, whole) in by.items()}
+    flagged = [r for r in rows if r.flags or r.moved]
     diagnosis = BottomHeavy(
         tiers=list(bottom),
         customers_share=shares["customers"],
@@ -203,13 +204,16 @@ def _summarise(
         best=scale.best,
         tiers=order,
         currency=currency,
+        customers_total=len(rows),
         customers=rows,
         transitions=transitions,
         slipped=slipped,
         risen=risen,
         distribution=quarters,
         bottom_heavy=diagnosis,
-        signed_off=sum(1 for r in rows if r.review is not None and r.review.closed),
+        signed_off=sum(1 for r in rows if r.signed_off),
+        flagged=len(flagged),
+        flagged_signed_off=sum(1 for r in flagged if r.signed_off),
     )
 
 

@@ -8,7 +8,7 @@ import io
 
 from jinja2 import Environment
 
-from router.customers.review_schemas import TierReviewReport
+from router.customers.review_schemas import TierReviewPage, TierReviewReport
 
 COLUMNS = (
     "customer_id", "external_ref", "name", "current_tier", "onboarding_tier", "highest_tier", "tier_at_start",
@@ -46,5 +46,6 @@ def to_csv(report: TierReviewReport) -> str:
     return out.getvalue()
 
 
-def to_html(templates: Environment, report: TierReviewReport) -> str:
+def to_html(templates: Environment, report: TierReviewReport | TierReviewPage) -> str:
+    """A standalone file: the whole review (the command line), or a page of it (the API's ``format=html``)."""
     return templates.get_template("reports/tiers.html").render(report=report, review_links=False)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
 from router.models.customers import ReviewReason, TierReviewRecord
 
@@ -68,6 +68,16 @@ class CustomerReviewRow(BaseModel):
     flags: list[str]
     review: ReviewRecordOut | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def moved(self) -> bool:
+        """The tier at the end differs from the one at the start (slipped or rose this quarter)."""
+        return self.tier_at_start is not None and self.tier_at_start != self.tier_at_end
+
+    @property
+    def signed_off(self) -> bool:
+        return self.review is not None and self.review.closed
+
 
 class Transition(BaseModel):
     from_tier: int
@@ -92,7 +102,9 @@ class BottomHeavy(BaseModel):
     bottom_heavy_by: list[str]
 
 
-class TierReviewReport(BaseModel):
+class TierReviewSummary(BaseModel):
+    """What the review says of the whole quarter, whichever customers a page lists."""
+
     quarter: str
     start: date
     #: The first day after the quarter.
@@ -101,7 +113,8 @@ class TierReviewReport(BaseModel):
     best: int
     tiers: list[int]
     currency: str
-    customers: list[CustomerReviewRow]
+    #: Customers in the review (onboarded before the quarter's end).
+    customers_total: int
     #: Every (start tier, end tier) pair, best first, for customers onboarded before the quarter.
     transitions: list[Transition]
     slipped: int
@@ -111,9 +124,46 @@ class TierReviewReport(BaseModel):
     bottom_heavy: BottomHeavy
     #: Customers whose review record is closed.
     signed_off: int
+    #: Customers with at least one flag (``below_best``, ``above_onboarding``, ``at_risk``, or moved tier).
+    flagged: int
+    #: Of those, how many are signed off.
+    flagged_signed_off: int
 
     def matrix(self) -> dict[int, dict[int, int]]:
         grid: dict[int, dict[int, int]] = {a: {} for a in self.tiers}
         for t in self.transitions:
             grid[t.from_tier][t.to_tier] = t.customers
         return grid
+
+
+class TierReviewReport(TierReviewSummary):
+    """The whole review: every customer in it (the command line's files, the CSV export)."""
+
+    customers: list[CustomerReviewRow]
+
+
+class ReviewSelection(BaseModel):
+    """Which customers a page of the review lists, and how many each filter would list."""
+
+    #: ``any`` (at least one flag), ``all``, or one of ``below_best``, ``above_onboarding``, ``at_risk``, ``moved``.
+    flag: str
+    #: Only customers whose current tier is this one (None: every tier).
+    tier: int | None
+    #: Customers passing both filters.
+    matching: int
+    #: Each ``flag`` value -> customers passing it and the ``tier`` filter.
+    by_flag: dict[str, int]
+    #: Each tier (as text, best first) -> customers of that current tier passing the ``flag`` filter.
+    by_tier: dict[str, int]
+    #: How many of the matching customers come before the first one listed.
+    offset: int
+    limit: int
+    #: Pass as ``cursor`` for the next page; None on the last page.
+    next_cursor: str | None
+
+
+class TierReviewPage(TierReviewSummary):
+    """The summary whole, and one page of the customers the filters pick (ordered by customer id)."""
+
+    customers: list[CustomerReviewRow]
+    selection: ReviewSelection

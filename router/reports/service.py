@@ -41,8 +41,9 @@ Progress = Callable[[str], None]
 T = TypeVar("T")
 #: A report still running after this long is cancelled (503): over all history it took 10 s.
 REPORT_SECONDS = 60.0
-#: Reports run here, off the request loop: most of their time is Python over the aggregates' rows.
-_side_loop = SideLoop("tierroute-reports")
+#: Reports run here, off the request loop: most of their time is Python over the aggregates' rows (the
+#: quarterly tier review too: ``router.reports.tier_review``).
+side_loop = SideLoop("tierroute-reports")
 _AGE_ORDER = {label: i for i, (label, _) in enumerate(queries.AGE_BUCKETS)}
 
 
@@ -239,10 +240,10 @@ async def sla_report_off_loop(engine: AsyncEngine, f: Filters, finish: Callable[
     database connections, so the request loop keeps answering; ``TooSlow`` (503) after ``REPORT_SECONDS``."""
 
     async def work() -> T:
-        async with AsyncSession(_side_loop.reader_like(engine), expire_on_commit=False) as session:
+        async with AsyncSession(side_loop.reader_like(engine), expire_on_commit=False) as session:
             return finish(await sla_report(session, f))
 
-    return await _side_loop.run(REPORT_SECONDS, "the report", work(), hint="choose a shorter window (since, until)")
+    return await side_loop.run(REPORT_SECONDS, "the report", work(), hint="choose a shorter window (since, until)")
 
 
 async def _report(session: AsyncSession, f: Filters, progress: Progress | None) -> SlaReport:
