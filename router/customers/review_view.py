@@ -136,8 +136,10 @@ def after_cursor(report: TierReviewReport, f: ReviewFilter, cursor: int, limit: 
     return _page(report, matching, selection, offset, limit)
 
 
-def numbered_page(report: TierReviewReport, f: ReviewFilter, page: int, size: int = PAGE_SIZE) -> TierReviewPage:
-    """Page ``page`` (from 1) of the matching customers; past the last page, the last page."""
+def numbered_page(report: TierReviewReport, f: ReviewFilter, page: int, size: int | None = None) -> TierReviewPage:
+    """Page ``page`` (from 1) of the matching customers, ``size`` a page (default ``PAGE_SIZE``); past the last
+    page, the last page."""
+    size = size or PAGE_SIZE
     matching, selection = _selection(report, f)
     last = max(1, -(-len(matching) // size))
     return _page(report, matching, selection, (min(page, last) - 1) * size, size)

@@ -182,7 +182,7 @@ async def test_sign_off_api_page_and_bad_quarters(runtime: Runtime, client: http
     # The page: the nav bar, the figures, a sign-off form that saves; a bad quarter is a 422 page.
     web_lead = await web_agent(runtime, role="lead", tiers=())
     await sign_in(client, web_lead)
-    page = await client.get("/reports/tiers", params={"quarter": "2026Q4"})
+    page = await client.get("/reports/tiers", params={"quarter": "2026Q4", "flag": "all"})
     assert page.status_code == 200 and 'href="/reports/tiers" aria-current="page"' in page.text
     assert 'data-slipped="1" data-risen="0"' in page.text and 'data-customer="zeta"' in page.text
     saved = await client.post(
