@@ -99,6 +99,8 @@ JOBS: tuple[Job, ...] = (
     Job(job_names.SEND_MAIL, jobs.send_mail, MAIL, timeout=60, tries=mail_send_attempts),
     Job(job_names.SEND_DIGEST, jobs.send_digest, MAIL, timeout=120, tries=mail_send_attempts),
     Job(job_names.SEND_NOTIFICATION_MAIL, jobs.send_notification_mail, MAIL, timeout=60, tries=mail_send_attempts),
+    Job(job_names.ASSIGN_TIER, jobs.assign_tier, ROUTING, timeout=route_job_timeout, tries=3),
+    Job(job_names.EXPIRE_OFFER, jobs.expire_offer, ROUTING, timeout=route_job_timeout, tries=5),
     Job(job_names.PUBLISH_EVENT, jobs.publish_event, WEBHOOKS, timeout=route_job_timeout, tries=10),
     # Attempts are counted in the database per endpoint (at most 30); arq's own limit only backs that up.
     Job(job_names.DELIVER_WEBHOOK, jobs.deliver_webhook, WEBHOOKS, timeout=150, tries=40),

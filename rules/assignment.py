@@ -24,6 +24,8 @@ TOP_KEYS = ("version", "defaults", "tiers", "away_after")
 TIER_KEYS = ("strategy", "offer_timeout", "prefer_account_owner")
 DEFAULT_OFFER_TIMEOUT = 120.0
 DEFAULT_AWAY_AFTER = 300.0
+#: Open tickets per tier an agent holds at most when their caps do not name the tier.
+DEFAULT_MAX_OPEN = 5
 
 
 class AssignmentError(RulebookError):
@@ -83,7 +85,9 @@ class Choice:
     reason: str
 
 
-def ticket_terms(queue_group: str | None, product: str | None, language: str | None, tags: Iterable[str]) -> frozenset[str]:
+def ticket_terms(
+    queue_group: str | None, product: str | None, language: str | None, tags: Iterable[str]
+) -> frozenset[str]:
     """What a skill is matched against: the queue group, product, language and tags, lower case."""
     values = [queue_group, product, language, *tags]
     return frozenset(v.strip().lower() for v in values if v and v.strip())
@@ -135,7 +139,9 @@ def load_assignment(path: Path) -> AssignmentSettings:
 
 
 def parse_assignment(text: str, source: str) -> AssignmentSettings:
-    doc = load_yaml_mapping(text, source, error=AssignmentError, expected="assignment settings are a mapping with 'tiers'")
+    doc = load_yaml_mapping(
+        text, source, error=AssignmentError, expected="assignment settings are a mapping with 'tiers'"
+    )
     check = _Checker(source)
     for key in doc:
         if key not in TOP_KEYS:
@@ -148,9 +154,11 @@ def parse_assignment(text: str, source: str) -> AssignmentSettings:
         check.fail(doc, "tiers", "tiers maps a support tier number to {strategy, offer_timeout, ...}")
         node = {}
     for key in node:
-        tier = key if isinstance(key, int) else int(key) if str(key).isdigit() else None
+        tier = key if isinstance(key, int) else int(key) if str(key).isdigit() else -1
         if tier not in SUPPORT_TIERS:
-            check.fail(node, key, f"unknown support tier {key!r}; tiers are {min(SUPPORT_TIERS)} to {max(SUPPORT_TIERS)}")
+            check.fail(
+                node, key, f"unknown support tier {key!r}; tiers are {min(SUPPORT_TIERS)} to {max(SUPPORT_TIERS)}"
+            )
             continue
         tiers[tier] = check.tier(node, key, defaults)
     if check.problems:

@@ -39,12 +39,12 @@ from router.models.workspace import RecentTicket, SavedView
 metadata = SQLModel.metadata
 
 __all__ = [
-    "AssignmentOffer",
     "AdminEvent",
     "Agent",
     "ApiToken",
     "Article",
     "ArticleVersion",
+    "AssignmentOffer",
     "Attachment",
     "AuditEvent",
     "ClaimKey",

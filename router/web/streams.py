@@ -90,7 +90,11 @@ async def page_events(
     try:
         async with live.listen(topics) as listener:
             started = last_sent = time.monotonic()
+            next_seen = 0.0
             while time.monotonic() - started < max_seconds:
+                if time.monotonic() >= next_seen:  # push assignment: an open page means the agent is here
+                    await live.seen(viewer.agent_id)
+                    next_seen = time.monotonic() + BEAT_SECONDS
                 events = await watch.changes() if tiers else []
                 if ticket is not None:
                     events += await _presence(live, viewer, ticket)
@@ -123,8 +127,8 @@ async def _messages(listener: LiveListener, viewer: Viewer, wait: float) -> Asyn
         if message is None:
             return
         kind, tier = message.pop("event", None), message.get("support_tier")
-        if kind == "notification" and viewer.may_see(tier):
-            yield sse("notification", message)
+        if kind in ("notification", "offer") and viewer.may_see(tier):
+            yield sse(kind, message)
         elif kind == "changed" and not viewer.may_see(tier):
             yield sse("gone", {"support_tier": tier})
             return

@@ -25,7 +25,9 @@ PENDING = sa.text("state = 'pending'")
 def upgrade() -> None:
     with op.batch_alter_table("agent") as batch:
         batch.add_column(sa.Column("status", sa.String(length=16), nullable=False, server_default="offline"))
-        batch.add_column(sa.Column("status_changed_at", router.models.columns.UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(
+            sa.Column("status_changed_at", router.models.columns.UTCDateTime(timezone=True), nullable=True)
+        )
         batch.add_column(sa.Column("max_open", JSON, nullable=False, server_default="{}"))
         batch.add_column(sa.Column("skills", JSON, nullable=False, server_default="[]"))
         batch.add_column(sa.Column("shift_calendar", sa.String(length=64), nullable=True))

@@ -1,0 +1,203 @@
+"""The assigner: offers the head of a pushing tier's queue to an eligible agent, one ticket per transaction.
+
+It takes the head with the claim's atomic pop (``TierQueuePort.pop``: each entry goes to one caller), so two
+assigners, or an assigner and an agent's "Claim next", never get the same ticket. The popped entry is put
+back if the transaction rolls back (the undo list); if the process dies before the commit, the ticket is
+still queued and unassigned in the database and the queue repair puts it back (``queues.reconcile``).
+Caps hold under concurrent assigners: the chosen agent's row is locked and their load counted again
+before the offer is written.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from router.assignment.shifts import calendars, on_shift
+from router.context import AppContext, TierQueuePort
+from router.effects import PlaceInQueue, drop_undo, on_rollback
+from router.models.agents import Agent, AgentStatus
+from router.models.assignment import AssignmentOffer
+from router.models.columns import utcnow
+from router.models.customers import Customer
+from router.models.tickets import OPEN_STATUSES, Status, Ticket
+from router.tickets import offers
+from router.unit_of_work import transaction
+from rules.assignment import DEFAULT_MAX_OPEN, Candidate, TierAssignment, choose, ticket_terms
+
+#: One run of the job stops after this long (well inside the routing job's timeout); the sweep wakes it again.
+RUN_SECONDS = 10.0
+
+
+class NoRoom(Exception):
+    """Every candidate filled up while the head was being offered: the transaction rolls back, the entry goes
+    back to its place."""
+
+
+@dataclass(frozen=True)
+class Eligible:
+    agent: Agent
+    candidate: Candidate
+
+
+def cap_of(agent: Agent, tier: int) -> int:
+    return int(agent.max_open.get(str(tier), DEFAULT_MAX_OPEN))
+
+
+def is_present(agent_id: int, seen: dict[int, float], away_after: float, now: float) -> bool:
+    """Away automatically once their live stream has been gone for ``away_after`` seconds. An agent never seen
+    (API-only, or Redis restarted) counts as present: their status says what they want."""
+    last = seen.get(agent_id)
+    return away_after <= 0 or last is None or now - last <= away_after
+
+
+async def load_in_tier(session: AsyncSession, tier: int, agent_ids: list[int]) -> dict[int, int]:
+    """Open tickets (offered ones too) each agent holds in ``tier``."""
+    if not agent_ids:
+        return {}
+    rows = await session.exec(
+        select(Ticket.assignee_id, func.count())
+        .where(
+            col(Ticket.assignee_id).in_(agent_ids),
+            Ticket.support_tier == tier,
+            col(Ticket.status).in_([s.value for s in OPEN_STATUSES]),
+        )
+        .group_by(col(Ticket.assignee_id))
+    )
+    return {int(a): int(n) for a, n in rows.all() if a is not None}
+
+
+async def last_offered(session: AsyncSession, tier: int, agent_ids: list[int]) -> dict[int, float]:
+    rows = await session.exec(
+        select(AssignmentOffer.agent_id, func.max(AssignmentOffer.offered_at))
+        .where(AssignmentOffer.tier == tier, col(AssignmentOffer.agent_id).in_(agent_ids))
+        .group_by(col(AssignmentOffer.agent_id))
+    )
+    return {int(a): _epoch(at) for a, at in rows.all()}
+
+
+def _epoch(at: datetime | str | None) -> float:
+    if at is None:
+        return 0.0
+    if isinstance(at, str):  # SQLite's max() answers the stored text
+        at = datetime.fromisoformat(at)
+    return at.timestamp()
+
+
+async def eligible(
+    session: AsyncSession, tier: int, *, seen: dict[int, float], away_after: float, now: datetime | None = None
+) -> list[Eligible]:
+    """Active agents who work ``tier`` (leads only when the tier is theirs by name), are available, present
+    and on shift, with their load and cap in the tier (full ones included: the choice skips them)."""
+    now = now or utcnow()
+    rows = (
+        await session.exec(select(Agent).where(Agent.active == True, Agent.status == AgentStatus.available))  # noqa: E712
+    ).all()
+    known = calendars(session)
+    stamp = now.timestamp()
+    agents = [
+        a
+        for a in rows
+        if a.id is not None
+        and tier in a.tiers
+        and is_present(a.id, seen, away_after, stamp)
+        and on_shift(known, a.shift_calendar, now)
+    ]
+    ids = [a.id for a in agents if a.id is not None]
+    loads, offered = await load_in_tier(session, tier, ids), await last_offered(session, tier, ids)
+    out = []
+    for a in agents:
+        assert a.id is not None
+        candidate = Candidate(a.id, loads.get(a.id, 0), cap_of(a, tier), frozenset(a.skills), offered.get(a.id, 0.0))
+        out.append(Eligible(a, candidate))
+    return out
+
+
+async def _head(session: AsyncSession, queue: TierQueuePort, tier: int) -> Ticket | None:
+    """Pop entries until one the database agrees is waiting (stale ones are dropped, as a claim does)."""
+    while True:
+        popped = await queue.pop(tier)
+        if popped is None:
+            return None
+        undo = PlaceInQueue(tier, popped.ticket_id, popped.score, popped.created_ms)
+        on_rollback(session, undo)
+        ticket = (await session.exec(select(Ticket).where(Ticket.id == popped.ticket_id).with_for_update())).first()
+        if (
+            ticket is not None
+            and ticket.status == Status.queued
+            and ticket.assignee_id is None
+            and ticket.support_tier == tier
+        ):
+            return ticket
+        drop_undo(session, undo)
+
+
+async def assign_one(
+    session: AsyncSession,
+    queue: TierQueuePort,
+    tier: int,
+    rule: TierAssignment,
+    *,
+    seen: dict[int, float],
+    away_after: float,
+) -> AssignmentOffer | None:
+    """Offer the head of ``tier``'s queue to one agent; None when the queue is empty or nobody has room
+    (then nothing was popped, or the popped entry goes back: ``NoRoom``)."""
+    if not rule.pushes:
+        return None
+    pool = await eligible(session, tier, seen=seen, away_after=away_after)
+    if not any(e.candidate.open_count < e.candidate.max_open for e in pool):
+        return None
+    ticket = await _head(session, queue, tier)
+    if ticket is None:
+        return None
+    language = (ticket.decision or {}).get("language")
+    terms = ticket_terms(
+        ticket.queue_group, ticket.product, language if isinstance(language, str) else None, ticket.tags
+    )
+    owner = await _account_owner(session, ticket)
+    while pool:
+        choice = choose(rule, [e.candidate for e in pool], terms=terms, account_owner=owner)
+        if choice is None:
+            break
+        agent = (await session.exec(select(Agent).where(Agent.id == choice.agent_id).with_for_update())).one()
+        load = (await load_in_tier(session, tier, [choice.agent_id])).get(choice.agent_id, 0)
+        if agent.active and agent.status == AgentStatus.available and load < cap_of(agent, tier):
+            return await offers.offer(session, ticket, agent, choice, seconds=rule.offer_timeout)
+        pool = [e for e in pool if e.agent.id != choice.agent_id]  # filled up (or left) meanwhile
+    raise NoRoom(tier)
+
+
+async def _account_owner(session: AsyncSession, ticket: Ticket) -> int | None:
+    if ticket.customer_id is None:
+        return None
+    return (await session.exec(select(Customer.account_owner_id).where(Customer.id == ticket.customer_id))).first()
+
+
+async def run_tier(app: AppContext, tier: int, *, limit: int = 10_000, seconds: float = RUN_SECONDS) -> int:
+    """Offer ``tier``'s queued tickets, one transaction each, until the queue is empty, nobody has room,
+    ``limit`` offers or ``seconds`` passed. Returns the number of offers made."""
+    settings = app.assignment.current()
+    rule = settings.of(tier)
+    if not rule.pushes:
+        return 0
+    try:
+        seen = await app.live.last_seen()
+    except Exception:  # Redis away: nobody counts as gone (their status still rules)
+        seen = {}
+    made, started = 0, time.monotonic()
+    while made < limit and time.monotonic() - started < seconds:
+        try:
+            async with transaction(app.sessionmaker, app.effects) as session:
+                offer = await assign_one(session, app.tier_queue, tier, rule, seen=seen, away_after=settings.away_after)
+        except NoRoom:
+            return made
+        if offer is None:
+            return made
+        made += 1
+    return made
