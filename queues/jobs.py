@@ -153,20 +153,11 @@ async def assign_tier(ctx: dict[str, Any], tier: int) -> str:
         raise Retry(defer=min(2**tries, 30)) from exc
 
 
-async def expire_offer(ctx: dict[str, Any], offer_id: int) -> str:
-    """An offer's time is up: back to its place in the queue unless the agent answered."""
-    try:
-        done = await in_transaction(ctx, lambda s: offers.expire(s, offer_id))
-    except NotFound:
-        return "missing"
-    return "expired" if done else "answered"
-
-
 async def expire_overdue_offers(ctx: dict[str, Any]) -> int:
-    """Offers whose timeout job was lost (Redis wiped, the worker died after the commit)."""
+    """Offers nobody answered by their time go back to their place in the queue (one transaction each)."""
     app = app_of(ctx)
     async with app.sessionmaker() as session:
-        due = await assignment_queries.overdue_offers(session, grace_seconds=1)
+        due = await assignment_queries.overdue_offers(session)
     expired = 0
     for offer_id in due:
         expired += bool(await in_transaction(ctx, lambda s, i=offer_id: offers.expire(s, i)))  # type: ignore[misc]

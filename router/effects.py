@@ -208,8 +208,3 @@ def sla_check_job(member: str) -> EnqueueJob:
 def assign_job(tier: int) -> EnqueueJob:
     """The tier's assigner: offers queued tickets to available agents until one or the other runs out."""
     return EnqueueJob(job_names.ASSIGN_TIER, (tier,), f"assign:{tier}", ROUTING)
-
-
-def offer_timeout_job(offer_id: int, at: datetime) -> EnqueueJob:
-    """Takes an offer back when nobody answered it by ``at`` (a no-op once it was answered)."""
-    return EnqueueJob(job_names.EXPIRE_OFFER, (offer_id,), f"offer-expiry:{offer_id}", ROUTING, defer_until=at)

@@ -1,17 +1,17 @@
-"""The assigner: offers the head of a pushing tier's queue to an eligible agent, one ticket per transaction.
+"""The assigner: offers the head of a pushing tier's queue to eligible agents, a batch per transaction.
 
 It takes the head with the claim's atomic pop (``TierQueuePort.pop``: each entry goes to one caller), so two
 assigners, or an assigner and an agent's "Claim next", never get the same ticket. The popped entry is put
 back if the transaction rolls back (the undo list); if the process dies before the commit, the ticket is
 still queued and unassigned in the database and the queue repair puts it back (``queues.reconcile``).
-Caps hold under concurrent assigners: the chosen agent's row is locked and their load counted again
-before the offer is written.
+Caps hold under concurrent assigners: a batch locks its candidates' rows (in id order) before counting
+their loads, so a second assigner counts after the first one's offers are committed.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func
@@ -27,6 +27,7 @@ from router.models.columns import utcnow
 from router.models.customers import Customer
 from router.models.tickets import OPEN_STATUSES, Status, Ticket
 from router.tickets import offers
+from router.tierqueues import placement
 from router.unit_of_work import transaction
 from rules.assignment import DEFAULT_MAX_OPEN, Candidate, TierAssignment, choose, ticket_terms
 
@@ -34,9 +35,8 @@ from rules.assignment import DEFAULT_MAX_OPEN, Candidate, TierAssignment, choose
 RUN_SECONDS = 10.0
 
 
-class NoRoom(Exception):
-    """Every candidate filled up while the head was being offered: the transaction rolls back, the entry goes
-    back to its place."""
+#: Offers per transaction: one commit (and one read of the candidates) for many offers.
+BATCH = 50
 
 
 @dataclass(frozen=True)
@@ -90,10 +90,17 @@ def _epoch(at: datetime | str | None) -> float:
 
 
 async def eligible(
-    session: AsyncSession, tier: int, *, seen: dict[int, float], away_after: float, now: datetime | None = None
+    session: AsyncSession,
+    tier: int,
+    *,
+    seen: dict[int, float],
+    away_after: float,
+    now: datetime | None = None,
+    lock: bool = False,
 ) -> list[Eligible]:
     """Active agents who work ``tier`` (leads only when the tier is theirs by name), are available, present
-    and on shift, with their load and cap in the tier (full ones included: the choice skips them)."""
+    and on shift, with their load and cap in the tier (full ones included: the choice skips them). ``lock``
+    takes their rows' locks first, so the loads counted hold until the commit (caps under concurrency)."""
     now = now or utcnow()
     rows = (
         await session.exec(select(Agent).where(Agent.active == True, Agent.status == AgentStatus.available))  # noqa: E712
@@ -109,6 +116,18 @@ async def eligible(
         and on_shift(known, a.shift_calendar, now)
     ]
     ids = [a.id for a in agents if a.id is not None]
+    if lock and ids:
+        # In id order, so concurrent assigners (of any tiers) never wait on each other in a circle; re-read,
+        # since a status may have changed before the lock.
+        locked = await session.exec(
+            select(Agent)
+            .where(col(Agent.id).in_(ids))
+            .order_by(col(Agent.id))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        agents = [a for a in locked.all() if a.active and a.status == AgentStatus.available]
+        ids = [a.id for a in agents if a.id is not None]
     loads, offered = await load_in_tier(session, tier, ids), await last_offered(session, tier, ids)
     out = []
     for a in agents:
@@ -137,7 +156,7 @@ async def _head(session: AsyncSession, queue: TierQueuePort, tier: int) -> Ticke
         drop_undo(session, undo)
 
 
-async def assign_one(
+async def assign_batch(
     session: AsyncSession,
     queue: TierQueuePort,
     tier: int,
@@ -145,32 +164,47 @@ async def assign_one(
     *,
     seen: dict[int, float],
     away_after: float,
-) -> AssignmentOffer | None:
-    """Offer the head of ``tier``'s queue to one agent; None when the queue is empty or nobody has room
-    (then nothing was popped, or the popped entry goes back: ``NoRoom``)."""
+    limit: int = BATCH,
+) -> list[AssignmentOffer]:
+    """Offer up to ``limit`` tickets from the head of ``tier``'s queue, in this transaction.
+
+    The candidates are read and locked once (in id order: no deadlock between assigners), their loads
+    counted under the lock and kept in step here. A head nobody has room for goes back once this commits.
+    """
     if not rule.pushes:
-        return None
-    pool = await eligible(session, tier, seen=seen, away_after=away_after)
-    if not any(e.candidate.open_count < e.candidate.max_open for e in pool):
-        return None
-    ticket = await _head(session, queue, tier)
-    if ticket is None:
-        return None
-    language = (ticket.decision or {}).get("language")
-    terms = ticket_terms(
-        ticket.queue_group, ticket.product, language if isinstance(language, str) else None, ticket.tags
-    )
-    owner = await _account_owner(session, ticket)
-    while pool:
-        choice = choose(rule, [e.candidate for e in pool], terms=terms, account_owner=owner)
-        if choice is None:
+        return []
+    found = await eligible(session, tier, seen=seen, away_after=away_after, lock=True)
+    pool = {e.candidate.agent_id: e for e in found}
+    made: list[AssignmentOffer] = []
+    while len(made) < limit and any(e.candidate.open_count < e.candidate.max_open for e in pool.values()):
+        ticket = await _head(session, queue, tier)
+        if ticket is None:
             break
-        agent = (await session.exec(select(Agent).where(Agent.id == choice.agent_id).with_for_update())).one()
-        load = (await load_in_tier(session, tier, [choice.agent_id])).get(choice.agent_id, 0)
-        if agent.active and agent.status == AgentStatus.available and load < cap_of(agent, tier):
-            return await offers.offer(session, ticket, agent, choice, seconds=rule.offer_timeout)
-        pool = [e for e in pool if e.agent.id != choice.agent_id]  # filled up (or left) meanwhile
-    raise NoRoom(tier)
+        offer = await _offer_head(session, ticket, rule, pool)
+        if offer is None:
+            placement.place(session, ticket)  # nobody had room after all: back to its place
+            break
+        made.append(offer)
+    return made
+
+
+async def _offer_head(
+    session: AsyncSession, ticket: Ticket, rule: TierAssignment, pool: dict[int, Eligible]
+) -> AssignmentOffer | None:
+    language = (ticket.decision or {}).get("language")
+    language = language if isinstance(language, str) else None
+    terms = ticket_terms(ticket.queue_group, ticket.product, language, ticket.tags)
+    owner = await _account_owner(session, ticket)
+    choice = choose(rule, [e.candidate for e in pool.values()], terms=terms, account_owner=owner)
+    if choice is None:
+        return None
+    chosen = pool[choice.agent_id]
+    offer = await offers.offer(session, ticket, chosen.agent, choice, seconds=rule.offer_timeout)
+    candidate = chosen.candidate
+    pool[choice.agent_id] = Eligible(
+        chosen.agent, replace(candidate, open_count=candidate.open_count + 1, last_offered=time.time())
+    )
+    return offer
 
 
 async def _account_owner(session: AsyncSession, ticket: Ticket) -> int | None:
@@ -192,12 +226,12 @@ async def run_tier(app: AppContext, tier: int, *, limit: int = 10_000, seconds: 
         seen = {}
     made, started = 0, time.monotonic()
     while made < limit and time.monotonic() - started < seconds:
-        try:
-            async with transaction(app.sessionmaker, app.effects) as session:
-                offer = await assign_one(session, app.tier_queue, tier, rule, seen=seen, away_after=settings.away_after)
-        except NoRoom:
+        size = min(BATCH, limit - made)
+        async with transaction(app.sessionmaker, app.effects) as session:
+            batch = await assign_batch(
+                session, app.tier_queue, tier, rule, seen=seen, away_after=settings.away_after, limit=size
+            )
+        made += len(batch)
+        if len(batch) < size:  # the queue ran dry, or nobody has room
             return made
-        if offer is None:
-            return made
-        made += 1
     return made

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.effects import WakeAssigner, after_commit, agent_topic, live, offer_timeout_job
+from router.effects import WakeAssigner, after_commit, agent_topic, live
 from router.errors import Conflict, NotFound
 from router.models.agents import Agent
 from router.models.assignment import AssignmentOffer, OfferState
@@ -51,10 +51,8 @@ async def offer(
         offered_at=now,
         expires_at=now + timedelta(seconds=seconds),
     )
-    session.add(row)
+    session.add(row)  # flushed with the batch's other offers: one round trip for many (the assigner's batches)
     ticket.assignee_id = agent.id
-    await session.flush()
-    assert row.id is not None
     trail.record(
         session,
         ticket,
@@ -66,15 +64,13 @@ async def offer(
             "strategy": choice.strategy,
             "reason": choice.reason,
             "candidates": list(choice.considered),
-            "offer_id": row.id,
             "expires_at": row.expires_at.isoformat(),
         },
     )
-    message = {"offer_id": row.id, "ticket_id": ticket.id, "ref": ticket.ref, "subject": ticket.subject,
+    message = {"ticket_id": ticket.id, "ref": ticket.ref, "subject": ticket.subject,
                "support_tier": ticket.support_tier, "priority": ticket.priority,
                "expires_at": row.expires_at.isoformat(), "timeout": seconds}  # fmt: skip
     after_commit(session, live(agent_topic(agent.id), "offer", message))
-    after_commit(session, offer_timeout_job(row.id, row.expires_at))
     return row
 
 
@@ -88,26 +84,32 @@ async def get_offer(session: AsyncSession, offer_id: int, *, lock: bool = False)
     return row
 
 
+async def pending_offer(session: AsyncSession, ticket_id: int, agent: Agent) -> AssignmentOffer:
+    """The ticket's pending offer to ``agent`` (locked), or ``NotFound``: an offer is named by its ticket."""
+    row = (
+        await session.exec(
+            select(AssignmentOffer)
+            .where(AssignmentOffer.ticket_id == ticket_id, AssignmentOffer.state == OfferState.pending)
+            .with_for_update()
+        )
+    ).first()
+    if row is None or row.agent_id != agent.id:
+        raise NotFound(f"ticket {ticket_id} is not offered to you (any more)", ticket_id=ticket_id)
+    return row
+
+
 async def _ticket(session: AsyncSession, offer: AssignmentOffer) -> Ticket:
     ticket = (await session.exec(select(Ticket).where(Ticket.id == offer.ticket_id).with_for_update())).one()
     return ticket
 
 
-def _mine(offer: AssignmentOffer, agent: Agent) -> None:
-    if offer.agent_id != agent.id:
-        raise NotFound(f"there is no offer {offer.id} for you", offer_id=offer.id)
-
-
-async def accept(session: AsyncSession, offer_id: int, agent: Agent) -> Ticket:
-    """The agent takes the offered ticket: it is theirs, ``in_progress``."""
-    row = await get_offer(session, offer_id, lock=True)
-    _mine(row, agent)
+async def accept(session: AsyncSession, ticket_id: int, agent: Agent) -> Ticket:
+    """The agent takes the ticket offered to them: it is theirs, ``in_progress``."""
+    row = await pending_offer(session, ticket_id, agent)
     ticket = await _ticket(session, row)
-    if row.state != OfferState.pending:
-        raise Conflict(f"the offer of {ticket.ref} is already {row.state}", offer_id=offer_id)
     if not _still_offered(ticket, row):
         await _close(session, row, OfferState.withdrawn)
-        raise Conflict(f"the offer of {ticket.ref} was withdrawn: the ticket moved on", offer_id=offer_id)
+        raise Conflict(f"the offer of {ticket.ref} was withdrawn: the ticket moved on", ticket_id=ticket_id)
     await _close(session, row, OfferState.accepted)
     ticket.status = Status.in_progress
     changes = await sla.sync_pause(session, ticket, utcnow())
@@ -116,13 +118,10 @@ async def accept(session: AsyncSession, offer_id: int, agent: Agent) -> Ticket:
     return ticket
 
 
-async def decline(session: AsyncSession, offer_id: int, agent: Agent, *, reason: str | None = None) -> Ticket:
+async def decline(session: AsyncSession, ticket_id: int, agent: Agent, *, reason: str | None = None) -> Ticket:
     """The agent passes: the ticket goes back to its place in the queue (the assigner offers it to another)."""
-    row = await get_offer(session, offer_id, lock=True)
-    _mine(row, agent)
+    row = await pending_offer(session, ticket_id, agent)
     ticket = await _ticket(session, row)
-    if row.state != OfferState.pending:
-        raise Conflict(f"the offer of {ticket.ref} is already {row.state}", offer_id=offer_id)
     await _give_back(session, row, ticket, OfferState.declined, actor=Actor.of(agent).name, reason=reason)
     return ticket
 
