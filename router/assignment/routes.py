@@ -25,9 +25,10 @@ api = APIRouter(tags=["assignment"], responses=SIGNED_IN_WITH_PARAMETERS)
 @api.put("/agents/me/status", response_model=StatusOut, dependencies=[Depends(require_json)], responses=JSON_BODY)
 async def set_my_status(body: StatusIn, session: SessionDep, agent: CurrentAgent) -> StatusOut:
     """``available`` (push assignment may offer you work), ``away`` or ``offline``."""
-    await agents.set_status(session, agent, body.status)
     assert agent.id is not None
-    return StatusOut(id=agent.id, status=agent.status)
+    mine = await agents.get_agent(session, agent.id)  # the request's agent may come from the token cache
+    await agents.set_status(session, mine, body.status)
+    return StatusOut(id=agent.id, status=mine.status)
 
 
 @api.get("/offers", response_model=list[OfferOut])
