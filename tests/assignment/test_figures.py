@@ -35,3 +35,5 @@ async def test_offers_latency_and_utilisation_in_the_report_and_metrics(
     assert 'tierroute_assignment_offers_last_hour{state="declined",tier="1"} 1.0' in metrics
     assert f'tierroute_agent_utilisation{{agent="{a.id}",tier="1"}} 0.5' in metrics
     assert 'tierroute_assignment_latency_seconds{quantile="0.95",tier="1"}' in metrics
+    page = await client.get("/reports", headers=auth(lead))
+    assert page.status_code == 200 and "Push assignment" in page.text and "assignment-utilisation" in page.text
