@@ -15,13 +15,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.addresses import normalized_email
-from router.agents import sessions
+from router.agents import availability, sessions
 from router.audit import admin_log
 from router.db import flush_unique
-from router.effects import CredentialsChanged, WakeAssigner, after_commit
+from router.effects import CredentialsChanged, after_commit
 from router.errors import Conflict, Forbidden, Invalid, NotFound
-from router.models.agents import Agent, AgentStatus, ApiToken, Role
-from router.models.columns import text_length, utcnow
+from router.models.agents import Agent, ApiToken, Role
+from router.models.columns import text_length
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER, SUPPORT_TIERS
 
 TOKEN_PREFIX = "trt_"
@@ -295,13 +295,13 @@ async def change_agent(
     if time_zone is not None:
         agent.time_zone = checked_time_zone(time_zone)
     if max_open is not None:
-        agent.max_open = {**agent.max_open, **checked_caps(max_open)}
+        agent.max_open = {**agent.max_open, **availability.checked_caps(max_open)}
     if skills is not None:
-        agent.skills = checked_skills(skills)
+        agent.skills = availability.checked_skills(skills)
     if shift_calendar is not None:
-        agent.shift_calendar = checked_shift(session, shift_calendar)
+        agent.shift_calendar = availability.checked_shift(session, shift_calendar)
     if status is not None:
-        _set_status(session, agent, status)
+        availability.set_status_of(session, agent, status)
     changed = admin_log.changes(before, _fields(agent))
     if changed:
         admin_log.record(session, by, "agent.changed", subject(agent), **changed)
@@ -321,74 +321,6 @@ def _fields(agent: Agent) -> dict[str, Any]:
         "skills": list(agent.skills),
         "shift_calendar": agent.shift_calendar,
     }
-
-
-#: The most open tickets a cap may allow per tier.
-MAX_CAP = 1000
-MAX_SKILLS = 50
-
-
-def checked_status(status: str) -> str:
-    if status not in AgentStatus.__members__:
-        raise Invalid(f"status must be one of {', '.join(AgentStatus.__members__)}, got {status!r}", field="status")
-    return status
-
-
-def checked_caps(caps: dict[int, int]) -> dict[str, int]:
-    """Caps per support tier (0 to ``MAX_CAP`` open tickets), stored with string keys (JSON)."""
-    out = {}
-    for tier, cap in caps.items():
-        if tier not in SUPPORT_TIERS:
-            raise Invalid(f"support tiers are {MIN_SUPPORT_TIER} to {MAX_SUPPORT_TIER}, got {tier}", field="max_open")
-        if not 0 <= cap <= MAX_CAP:
-            raise Invalid(f"a cap is 0 to {MAX_CAP} open tickets, got {cap} for tier {tier}", field="max_open")
-        out[str(tier)] = int(cap)
-    return out
-
-
-def checked_skills(skills: Iterable[str]) -> list[str]:
-    """Lower case, trimmed, each at most 64 characters, no duplicates, at most ``MAX_SKILLS``."""
-    out = sorted({s.strip().lower() for s in skills if s.strip()})
-    if len(out) > MAX_SKILLS:
-        raise Invalid(f"an agent has at most {MAX_SKILLS} skills, got {len(out)}", field="skills")
-    if long := [s for s in out if len(s) > 64]:
-        raise Invalid(f"a skill has at most 64 characters: {long[0][:70]!r}", field="skills")
-    return out
-
-
-def checked_shift(session: AsyncSession, name: str) -> str | None:
-    """A calendar of the SLA policies (``rules/sla.yaml``), or ``""`` for none (always on shift)."""
-    from router.assignment.shifts import calendars
-
-    name = name.strip()
-    if not name:
-        return None
-    known = calendars(session)
-    if name not in known:
-        raise Invalid(f"unknown calendar {name!r}; known: {', '.join(sorted(known))}", field="shift_calendar")
-    return name
-
-
-def _set_status(session: AsyncSession, agent: Agent, status: str) -> None:
-    """Becoming available wakes the assigner of each tier they work (pushing tiers offer them work)."""
-    if checked_status(status) == agent.status:
-        return
-    agent.status = status
-    agent.status_changed_at = utcnow()
-    if status == AgentStatus.available:
-        for tier in agent.tiers:
-            after_commit(session, WakeAssigner(tier))
-
-
-async def set_status(session: AsyncSession, agent: Agent, status: str, *, by: Agent | None = None) -> Agent:
-    """The agent's own toggle (``by`` None or themselves), or a lead's; in the admin log when it changed."""
-    if by is not None and by.id != agent.id:
-        may_manage(by, agent.role)
-    before = agent.status
-    _set_status(session, agent, status)
-    if agent.status != before:
-        admin_log.record(session, by or agent, "agent.status", subject(agent), status=[before, agent.status])
-    return agent
 
 
 async def set_time_zone(session: AsyncSession, agent: Agent, time_zone: str) -> Agent:
@@ -445,3 +377,14 @@ async def revoke_token(session: AsyncSession, by: Agent | None, agent: Agent, to
         admin_log.record(session, by, "agent.token_revoked", subject(agent), token_id=row.id, prefix=row.prefix)
         _credentials_changed(session)
     return row
+
+
+async def set_status(session: AsyncSession, agent: Agent, status: str, *, by: Agent | None = None) -> Agent:
+    """The agent's own toggle (``by`` None or themselves), or a lead's; in the admin log when it changed."""
+    if by is not None and by.id != agent.id:
+        may_manage(by, agent.role)
+    before = agent.status
+    availability.set_status_of(session, agent, status)
+    if agent.status != before:
+        admin_log.record(session, by or agent, "agent.status", subject(agent), status=[before, agent.status])
+    return agent
