@@ -9,6 +9,7 @@ reconcile enqueues it again later.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from email.message import EmailMessage
@@ -26,6 +27,7 @@ from queues.lease import LeaseBusy, leased
 from queues.names import TIER_REVIEW_LOCK
 from queues.reconcile import enqueue_missing_jobs, repair_tier_queues, reschedule_overdue_timers
 from queues.tier_queue import RedisTierQueue
+from router.agents import availability
 from router.assignment import assigner
 from router.assignment import queries as assignment_queries
 from router.audit import checkpoints
@@ -138,6 +140,9 @@ async def sweep(ctx: dict[str, Any]) -> str:
     routed, automated = await enqueue_missing_jobs(app, ctx["redis"], grace_seconds=grace)
     timers = await reschedule_overdue_timers(app, ctx["redis"], grace_seconds=grace)
     expired = await expire_overdue_offers(ctx)
+    settings = app.assignment.current()
+    seen = await app.live.last_seen()
+    await in_transaction(ctx, lambda s: availability.mark_gone_away(s, seen, settings.away_after, time.time()))
     for tier in sorted(app.assignment.push_tiers()):
         await enqueue(ctx["redis"], assign_job(tier))
     return f"routing={routed} automation={automated} sla_timers={timers} offers_expired={expired}"

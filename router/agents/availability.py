@@ -68,3 +68,29 @@ def set_status_of(session: AsyncSession, agent: Agent, status: str) -> None:
     if status == AgentStatus.available:
         for tier in agent.tiers:
             after_commit(session, WakeAssigner(tier))
+
+
+async def mark_gone_away(session: AsyncSession, seen: dict[int, float], away_after: float, now: float) -> list[int]:
+    """Available agents whose live stream has been gone longer than ``away_after`` become ``away`` (in the
+    admin log as ``system:presence``); agents never seen (API-only) keep their status. Returns their ids."""
+    from sqlmodel import col, select
+
+    from router.audit import admin_log
+
+    if away_after <= 0:
+        return []
+    gone = [a for a, last in seen.items() if now - last > away_after]
+    if not gone:
+        return []
+    rows = await session.exec(
+        select(Agent).where(col(Agent.id).in_(gone), Agent.status == AgentStatus.available).with_for_update()
+    )
+    changed = []
+    for agent in rows.all():
+        set_status_of(session, agent, AgentStatus.away)
+        admin_log.record(
+            session, "system:presence", "agent.status", f"agent:{agent.id}", status=["available", "away"],
+            reason=f"no live page for {away_after:g} s",
+        )  # fmt: skip
+        changed.append(agent.id or 0)
+    return changed

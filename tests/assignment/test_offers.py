@@ -155,3 +155,18 @@ async def test_concurrent_assigners_offer_each_ticket_once_and_lose_none(runtime
             await s.exec(select(func.count()).where(Ticket.status == Status.queued, col(Ticket.assignee_id).is_(None)))
         ).one()
     assert waiting == 0 and await runtime.app.tier_queue.depth(1) == 0
+
+
+async def test_the_sweep_marks_agents_whose_live_page_is_gone_away(runtime: Runtime) -> None:
+    from router.agents import availability
+    from router.models.agents import Agent
+
+    gone, _ = await agent(runtime)
+    here, _ = await agent(runtime)
+    api_only, _ = await agent(runtime)
+    seen = {gone.id or 0: time.time() - 400, here.id or 0: time.time()}
+    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+        assert await availability.mark_gone_away(s, seen, 300, time.time()) == [gone.id]
+    async with runtime.app.sessionmaker() as s:
+        statuses = {a.id: a.status for a in (await s.exec(select(Agent))).all()}
+    assert statuses == {gone.id: "away", here.id: "available", api_only.id: "available"}
