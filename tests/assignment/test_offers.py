@@ -170,3 +170,19 @@ async def test_the_sweep_marks_agents_whose_live_page_is_gone_away(runtime: Runt
     async with runtime.app.sessionmaker() as s:
         statuses = {a.id: a.status for a in (await s.exec(select(Agent))).all()}
     assert statuses == {gone.id: "away", here.id: "available", api_only.id: "available"}
+
+
+async def test_the_sweep_takes_back_overdue_offers_and_wakes_pushing_tiers(runtime: Runtime) -> None:
+    """The assigner died after committing offers (no timer of its own): the sweep is the timeout."""
+    from queues import jobs
+    from queues.names import ROUTING_QUEUE
+
+    push(runtime, "least_loaded", timeout=0.01)
+    await agent(runtime)
+    [tid] = await queued(runtime, 1)
+    await assigner.run_tier(runtime.app, 1)
+    await asyncio.sleep(0.05)
+    result = await jobs.sweep({"app": runtime.app, "redis": runtime.pool})
+    assert "offers_expired=1" in result
+    assert await runtime.app.tier_queue.page(1, 0, 10) == [tid]
+    assert await runtime.pool.zcard(ROUTING_QUEUE) >= 1  # the tier's assigner job is queued again
