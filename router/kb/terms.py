@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import text
@@ -116,8 +116,10 @@ def _porter() -> Any:
     return snowballstemmer.stemmer("porter")
 
 
+@lru_cache(maxsize=65_536)
 def fts5_stem(word: str) -> str:
-    """As FTS5's ``porter unicode61 remove_diacritics 2`` tokenizer indexes ``word``."""
+    """As FTS5's ``porter unicode61 remove_diacritics 2`` tokenizer indexes ``word`` (remembered: tickets use
+    the same few thousand words over and over)."""
     folded = "".join(ch for ch in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(ch))
     return str(_porter().stemWord(folded)) if folded.isascii() else folded
 

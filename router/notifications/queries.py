@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import func, or_
+from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -21,12 +21,15 @@ T = TypeVar("T")
 def _visible(agent: Agent, query: SelectOfScalar[T]) -> SelectOfScalar[T]:
     """The agent's notifications about tickets of tiers they may see now (a ticket escalated out of their
     tiers takes its notices with it; so does a tier taken from the agent)."""
-    query = query.outerjoin(Ticket, col(Ticket.id) == col(Notification.ticket_id))
-    query = query.where(Notification.agent_id == agent.id)
-    if not agent.is_lead:
-        seen = or_(col(Ticket.support_tier).is_(None), col(Ticket.support_tier).in_(list(agent.tiers)))
-        query = query.where(or_(col(Notification.ticket_id).is_(None), seen))
-    return query
+    return query.outerjoin(Ticket, col(Ticket.id) == col(Notification.ticket_id)).where(*_visibility(agent))
+
+
+def _visibility(agent: Agent) -> list[ColumnElement[bool]]:
+    mine = [col(Notification.agent_id) == agent.id]
+    if agent.is_lead:
+        return mine
+    seen = or_(col(Ticket.support_tier).is_(None), col(Ticket.support_tier).in_(list(agent.tiers)))
+    return [*mine, or_(col(Notification.ticket_id).is_(None), seen)]
 
 
 async def for_agent(session: AsyncSession, agent: Agent, *, unread_only: bool, limit: int) -> list[Notification]:
@@ -37,10 +40,22 @@ async def for_agent(session: AsyncSession, agent: Agent, *, unread_only: bool, l
     return list((await session.exec(query.order_by(col(Notification.id).desc()).limit(limit))).all())
 
 
-async def unread_count(session: AsyncSession, agent: Agent) -> int:
-    """The number on the navigation bar."""
-    query = _visible(agent, select(func.count(col(Notification.id)))).where(col(Notification.read_at).is_(None))
-    return int((await session.exec(query)).one())
+async def nav_figures(session: AsyncSession, agent: Agent) -> tuple[int, int]:
+    """The number on the navigation bar and the newest notification id the page was rendered with: the
+    page's live stream replays what came after it (a notice committed before the stream subscribed)."""
+    unread = func.count(col(Notification.id)).filter(col(Notification.read_at).is_(None))
+    newest = func.coalesce(func.max(col(Notification.id)), 0)
+    query = select(unread, newest).select_from(Notification)
+    query = query.outerjoin(Ticket, col(Ticket.id) == col(Notification.ticket_id)).where(*_visibility(agent))
+    count, last = (await session.exec(query)).one()
+    return int(count), int(last or 0)
+
+
+async def unread_since(session: AsyncSession, agent: Agent, after_id: int, *, limit: int) -> list[Notification]:
+    """Unread notifications newer than ``after_id``, oldest first: what a live stream replays on (re)connect."""
+    query = _visible(agent, select(Notification)).where(col(Notification.read_at).is_(None))
+    query = query.where(col(Notification.id) > after_id).order_by(col(Notification.id)).limit(limit)
+    return list((await session.exec(query)).all())
 
 
 #: Unread notices shown as banners on My queues (the API lists them all).

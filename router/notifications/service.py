@@ -71,14 +71,16 @@ async def notify(
         assert notification.id is not None
         if notification.mail_status == MailStatus.pending:
             after_commit(session, notification_mail_job(notification.id))
-        shown = {"id": notification.id, "kind": kind, "ticket_id": notification.ticket_id, "support_tier": tier}
-        after_commit(session, live(agent_topic(notification.agent_id), "notification", shown | _summary(payload)))
+        after_commit(session, live(agent_topic(notification.agent_id), "notification", live_notice(notification, tier)))
     return made
 
 
-def _summary(payload: dict[str, Any]) -> dict[str, Any]:
-    """What a live notice shows before the page is reloaded."""
-    return {k: payload[k] for k in ("ref", "subject", "text") if k in payload}
+def live_notice(notification: Notification, tier: int | None) -> dict[str, Any]:
+    """What a live notice carries (the pub/sub message and a reconnecting stream's replay alike): enough to
+    show it before the page is reloaded."""
+    shown = {"id": notification.id, "kind": notification.kind, "ticket_id": notification.ticket_id}
+    summary = {k: notification.payload[k] for k in ("ref", "subject", "text") if k in notification.payload}
+    return shown | {"support_tier": tier} | summary
 
 
 async def mark_read(session: AsyncSession, agent: Agent, notification_id: int) -> Notification:

@@ -43,7 +43,8 @@ async def web_agent(request: Request, session: SessionDep) -> Agent:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired("sign in to continue", next=target)
     nav.remember(request, agent)
-    request.state.unread_notifications = await notification_queries.unread_count(session, agent)
+    unread, newest = await notification_queries.nav_figures(session, agent)
+    request.state.unread_notifications, request.state.notifications_seen = unread, newest
     return agent
 
 

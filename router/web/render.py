@@ -40,4 +40,5 @@ def page_context(request: Request, ctx: AppContext, *, agent: Agent | NavAgent |
         "tier_names": ctx.settings.support_tier_names,
         "customer_tier_names": customer_scale().numbered(ctx.settings.customer_tier_names),  # by number
         "unread_notifications": getattr(request.state, "unread_notifications", None),
+        "notifications_seen": getattr(request.state, "notifications_seen", 0),
     }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -53,8 +53,21 @@ class Viewer:
         return self.is_lead or tier is None or tier in self.tiers
 
 
-def sse(event: str, data: dict[str, Any]) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), default=str)}\n\n"
+def sse(event: str, data: dict[str, Any], *, event_id: int | None = None) -> str:
+    """One event; ``event_id`` (notifications only) comes back as ``Last-Event-ID`` when the browser
+    reconnects, so the stream replays what the page has not seen."""
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'), default=str)}\n\n"
+
+
+#: What a (re)connecting stream replays at most; the notifications page lists the rest.
+REPLAYED = 20
+#: The unread notifications after an id, as the live messages the bus would have carried.
+MissedNotifications = Callable[[int], Awaitable[list[dict[str, Any]]]]
+
+
+def notification_event(message: dict[str, Any]) -> str:
+    return sse("notification", message, event_id=message.get("id"))
 
 
 def presence_data(others: list[Presence]) -> dict[str, Any]:
@@ -76,19 +89,31 @@ async def page_events(
     tiers: list[int],
     ticket_id: int | None,
     poll_seconds: float,
+    missed: MissedNotifications | None = None,
+    since: int = 0,
     max_seconds: float = MAX_STREAM_SECONDS,
 ) -> AsyncIterator[str]:
     """The page's events until ``max_seconds`` (the browser reconnects) or the ticket leaves the agent's tiers.
 
+    The stream subscribes before its first byte, then replays the unread notifications after ``since`` (the
+    newest the page was rendered with, or the browser's ``Last-Event-ID``): a notice committed while the page
+    loaded or the stream reconnected would otherwise never reach it (pub/sub keeps nothing). The page drops
+    an id it has already counted.
+
     :param tiers: the tiers whose queues the page shows live (none: no tier events).
     :param ticket_id: the ticket whose page this is (already checked visible), for changes and presence.
     """
-    yield "retry: 3000\n\n"
     topics = [agent_topic(viewer.agent_id)] + ([ticket_topic(ticket_id)] if ticket_id is not None else [])
     watch = TierWatch(queue, tiers)
     ticket = _TicketWatch(ticket_id) if ticket_id is not None else None
+    retry_said = False
     try:
         async with live.listen(topics) as listener:
+            yield "retry: 3000\n\n"
+            retry_said = True
+            for message in await missed(since) if missed is not None else []:
+                if viewer.may_see(message.get("support_tier")):
+                    yield notification_event(message)
             started = last_sent = time.monotonic()
             next_seen = 0.0
             while time.monotonic() - started < max_seconds:
@@ -112,6 +137,8 @@ async def page_events(
                     last_sent = time.monotonic()
     except LiveBusUnavailable as exc:  # Redis is away: end the stream; the browser retries in 3 s
         log.warning("live_stream_ended", agent_id=viewer.agent_id, error=str(exc))
+        if not retry_said:
+            yield "retry: 3000\n\n"
     finally:
         if ticket is not None:
             # The page is gone: so is the agent's presence (with Redis away, its lifetime runs out on its own).
@@ -127,8 +154,10 @@ async def _messages(listener: LiveListener, viewer: Viewer, wait: float) -> Asyn
         if message is None:
             return
         kind, tier = message.pop("event", None), message.get("support_tier")
-        if kind in ("notification", "offer") and viewer.may_see(tier):
-            yield sse(kind, message)
+        if kind == "notification" and viewer.may_see(tier):
+            yield notification_event(message)
+        elif kind == "offer" and viewer.may_see(tier):
+            yield sse("offer", message)
         elif kind == "changed" and not viewer.may_see(tier):
             yield sse("gone", {"support_tier": tier})
             return

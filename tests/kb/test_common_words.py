@@ -65,3 +65,62 @@ async def test_a_common_word_finds_candidates_only_with_others(runtime: Runtime)
         hits = await search_articles(s, "My account: I forgot the password", limit=3)
         assert [h.slug for h in hits][:1] == ["reset-your-password"]
         assert len(await search_articles(s, "account", limit=50)) == 50
+
+
+def test_words_are_stemmed_as_fts5_stems_them() -> None:
+    """The search counts a word's articles by its FTS5 term: our stemmer (PyStemmer's C Porter, through
+    snowballstemmer) must agree with SQLite's own tokenizer, word for word."""
+    import sqlite3
+
+    words = sorted(
+        set(
+            [
+                "connections",
+                "connected",
+                "connecting",
+                "generalization",
+                "relational",
+                "hopefulness",
+                "formality",
+                "sensitivity",
+                "argued",
+                "arguing",
+                "agreed",
+                "feed",
+                "troubles",
+                "troubling",
+                "passwords",
+                "délivrées",
+                "naïve",
+                "invoicing",
+                "cancelled",
+                "refunds",
+                "resetting",
+                "configurable",
+                "authentication",
+                "authenticated",
+                "logging",
+                "exporting",
+                "sync",
+                "syncing",
+                "accounts",
+                "accountant",
+                "happily",
+                "skies",
+                "dying",
+                "lying",
+                "probate",
+                "rational",
+                "rationalize",
+                "electricity",
+            ]
+        )
+    )
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize = 'porter unicode61 remove_diacritics 2')")
+    db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'row')")
+    for word in words:
+        db.execute("DELETE FROM t")
+        db.execute("INSERT INTO t(x) VALUES (?)", (word,))
+        [(term,)] = db.execute("SELECT term FROM v").fetchall()
+        assert terms.fts5_stem(word) == term, word

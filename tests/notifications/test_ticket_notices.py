@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from router.tickets import service as tickets
 from router.tickets.actors import Actor
 from router.tickets.inputs import MailDetails
 from router.unit_of_work import commit
+from router.web import live_pages, streams
 from tests.conftest import auth, make_agent, one_backend
 from tests.web.helpers import open_ticket, sign_in, web_agent
 
@@ -193,3 +195,51 @@ async def test_the_page_lists_opens_and_counts_notices(runtime: Runtime, client:
     other_token = await sign_in(client, other)
     stolen = await client.post(f"/ui/notifications/{notice.id}/open", data={"csrf_token": other_token})
     assert stolen.status_code == 404
+
+
+@one_backend
+async def test_a_notice_made_while_the_page_loaded_is_replayed_when_its_stream_opens(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    """Pub/sub keeps nothing: a notice committed after the page was rendered but before its stream subscribed
+    (a slow page, a reconnect) is replayed from the database, once, and only what came after the page's own."""
+    lead = await web_agent(runtime, role="lead", tiers=(1,), name="Lena")
+    agent = await web_agent(runtime, tiers=(1,))
+    first, second = await open_ticket(runtime, tier=1), await open_ticket(runtime, tier=1)
+    await _reassign(runtime, first, lead, agent)
+    await sign_in(client, agent)
+    home = (await client.get("/ui/")).text
+    since = int(re.search(r"since=(\d+)", home).group(1))  # type: ignore[union-attr]
+    assert "data-unread-count>1<" in home and since == (await _notices(runtime, agent.id))[-1].id
+    await _reassign(runtime, second, lead, agent)  # while the page's stream is still connecting
+
+    stream = streams.page_events(
+        runtime.app.live,
+        runtime.app.tier_queue,
+        streams.Viewer.of(agent),
+        tiers=[],
+        ticket_id=None,
+        poll_seconds=0.05,
+        missed=live_pages._missed_notifications(runtime.app, agent.id),
+        since=since,
+    )
+    assert await anext(stream) == "retry: 3000\n\n"
+    replayed = await anext(stream)
+    newest = (await _notices(runtime, agent.id))[-1]
+    assert replayed.startswith(f"id: {newest.id}\nevent: notification\n")
+    assert json.loads(replayed.split("data: ", 1)[1])["ticket_id"] == second
+    await stream.aclose()
+
+    again = streams.page_events(
+        runtime.app.live,
+        runtime.app.tier_queue,
+        streams.Viewer.of(agent),
+        tiers=[],
+        ticket_id=None,
+        poll_seconds=0.05,
+        missed=live_pages._missed_notifications(runtime.app, agent.id),
+        since=live_pages._event_id(str(newest.id)),  # the browser's Last-Event-ID on a reconnect
+        max_seconds=0.2,
+    )
+    assert [c for c in [chunk async for chunk in again] if "event: notification" in c] == []
+    assert [live_pages._event_id(h) for h in ("12", "", "-1", "x", "9" * 30)] == [12, 0, 0, 0, 0]

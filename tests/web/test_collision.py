@@ -101,7 +101,7 @@ async def _events(stream: AsyncIterator[str], name: str, *, within: float = 5.0)
 
     async def find() -> dict[str, Any]:
         async for chunk in stream:
-            if chunk.startswith(f"event: {name}\n"):
+            if f"event: {name}\n" in chunk.split("data: ", 1)[0]:  # after an "id:" line, if any
                 return dict(json.loads(chunk.split("data: ", 1)[1]))
         raise AssertionError("the stream ended")
 

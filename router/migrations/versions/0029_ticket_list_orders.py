@@ -28,7 +28,10 @@ OPEN = "status IN ('new', 'queued', 'in_progress', 'waiting_on_customer')"
 def upgrade() -> None:
     # Plain ADD COLUMN (PostgreSQL: GENERATED ... STORED; SQLite: a virtual column): SQLite's batch mode
     # would rebuild ``ticket`` and drop its triggers (migrations 0018 and 0028).
-    op.add_column("ticket", sa.Column("priority_rank", sa.SmallInteger(), sa.Computed(RANK), nullable=True))
+    stored = True if op.get_bind().dialect.name == "postgresql" else None  # said, so SQLAlchemy does not warn
+    op.add_column(
+        "ticket", sa.Column("priority_rank", sa.SmallInteger(), sa.Computed(RANK, persisted=stored), nullable=True)
+    )
     where = sa.text(OPEN)
     op.create_index(
         "ix_ticket_open_priority", "ticket", ["priority_rank", "id"], postgresql_where=where, sqlite_where=where

@@ -27,6 +27,11 @@
 
   function onNotification(event) {
     var data = JSON.parse(event.data);
+    // A reconnecting stream replays what came after the page's newest; the bus may still deliver one twice.
+    if (data.id !== undefined && source.notified[data.id]) {
+      return;
+    }
+    source.notified[data.id] = true;
     var count = document.querySelector("[data-unread-count]");
     if (count) {
       count.textContent = String((parseInt(count.textContent, 10) || 0) + 1);
@@ -197,6 +202,7 @@
     source = new EventSource(url);
     sourceUrl = url;
     source.seen = {};
+    source.notified = {};
     source.addEventListener("tier", onTier);
     source.addEventListener("notification", onNotification);
     source.addEventListener("offer", onOffer);
