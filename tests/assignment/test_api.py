@@ -47,3 +47,31 @@ async def test_status_settings_offers_and_team(runtime: Runtime, client: httpx.A
     mine = next(m for m in team if m["id"] == me.id)
     assert mine["status"] == "available" and mine["load"] == [{"tier": 1, "open": 1, "max_open": 2}]
     assert (await client.get("/api/v1/team", headers=auth(token))).status_code == 403
+
+
+async def test_the_account_owner_gets_their_customers_tickets(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    from sqlmodel import select
+
+    from router.models.assignment import AssignmentOffer
+    from router.models.tickets import Ticket
+    from tests.conftest import make_customer
+
+    push(runtime, "round_robin")
+    await agent(runtime)
+    owner, _ = await agent(runtime)
+    _, lead = await make_agent(runtime, role="lead", tiers=())
+    customer = await make_customer(runtime, ref="acme", tier=2, domain="acme.example")
+    r = await client.patch(f"/api/v1/customers/{customer.id}", json={"account_owner_id": 999}, headers=auth(lead))
+    assert r.status_code == 422
+    r = await client.patch(f"/api/v1/customers/{customer.id}", json={"account_owner_id": owner.id}, headers=auth(lead))
+    assert r.status_code == 200 and r.json()["account_owner_id"] == owner.id
+    ids = await queued(runtime, 3)
+    async with runtime.app.sessionmaker() as s:
+        for t in (await s.exec(select(Ticket))).all():
+            t.customer_id = customer.id
+        await s.commit()
+    assert await assigner.run_tier(runtime.app, 1) == 3
+    async with runtime.app.sessionmaker() as s:
+        offers = (await s.exec(select(AssignmentOffer))).all()
+    assert {o.agent_id for o in offers} == {owner.id} and {o.ticket_id for o in offers} == set(ids)
+    assert {o.reason for o in offers} == {"account owner"}
