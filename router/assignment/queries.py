@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,3 +31,17 @@ async def pending_for(session: AsyncSession, agent_id: int) -> list[AssignmentOf
         .order_by(col(AssignmentOffer.offered_at))
     )
     return list(rows.all())
+
+
+async def pending_messages(session: AsyncSession, agent_id: int) -> list[dict[str, Any]]:
+    """The agent's pending offers as their pages show them (replayed when a live stream connects)."""
+    from router.models.tickets import Ticket
+    from router.tickets.offers import offer_message
+
+    rows = await session.exec(
+        select(AssignmentOffer, Ticket)
+        .join(Ticket, col(Ticket.id) == AssignmentOffer.ticket_id)
+        .where(AssignmentOffer.agent_id == agent_id, AssignmentOffer.state == OfferState.pending)
+        .order_by(col(AssignmentOffer.offered_at))
+    )
+    return [offer_message(ticket, offer) for offer, ticket in rows.all()]

@@ -10,6 +10,7 @@ priority, customer tier and age, so the same score). The pending offer row is un
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -67,11 +68,16 @@ async def offer(
             "expires_at": row.expires_at.isoformat(),
         },
     )
-    message = {"ticket_id": ticket.id, "ref": ticket.ref, "subject": ticket.subject,
-               "support_tier": ticket.support_tier, "priority": ticket.priority,
-               "expires_at": row.expires_at.isoformat(), "timeout": seconds}  # fmt: skip
+    message = offer_message(ticket, row)
     after_commit(session, live(agent_topic(agent.id), "offer", message))
     return row
+
+
+def offer_message(ticket: Ticket, row: AssignmentOffer) -> dict[str, Any]:
+    """What the agent's pages show of an offer (the live ``offer`` event, also replayed when a page connects)."""
+    seconds = (row.expires_at - row.offered_at).total_seconds()
+    return {"ticket_id": ticket.id, "ref": ticket.ref, "subject": ticket.subject, "support_tier": ticket.support_tier,
+            "priority": ticket.priority, "expires_at": row.expires_at.isoformat(), "timeout": seconds}  # fmt: skip
 
 
 async def get_offer(session: AsyncSession, offer_id: int, *, lock: bool = False) -> AssignmentOffer:

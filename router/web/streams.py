@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -91,6 +91,7 @@ async def page_events(
     poll_seconds: float,
     missed: MissedNotifications | None = None,
     since: int = 0,
+    offers: Sequence[dict[str, Any]] = (),
     max_seconds: float = MAX_STREAM_SECONDS,
 ) -> AsyncIterator[str]:
     """The page's events until ``max_seconds`` (the browser reconnects) or the ticket leaves the agent's tiers.
@@ -114,6 +115,8 @@ async def page_events(
             for message in await missed(since) if missed is not None else []:
                 if viewer.may_see(message.get("support_tier")):
                     yield notification_event(message)
+            for offer in offers:  # push assignment: offers made before the page connected (it skips known ones)
+                yield sse("offer", offer)
             started = last_sent = time.monotonic()
             next_seen = 0.0
             while time.monotonic() - started < max_seconds:

@@ -283,6 +283,9 @@ async def test_an_available_agent_receives_an_offer_live_and_accepts_it(page: Pa
     offer = page.locator("[data-offer]")
     await expect(offer).to_contain_text("Offered to you")
     await expect(offer).to_contain_text("Offered while watching")
+    await page.reload()  # a page opened after the offer was made gets it when its stream connects, once
+    await expect(offer).to_have_count(1)
+    await expect(offer).to_contain_text("Offered while watching")
     await offer.get_by_role("button", name="Accept").click()
     await expect(page.get_by_role("heading", level=1)).to_contain_text("Offered while watching")
     ticket = await load(runtime, ticket_id)

@@ -75,8 +75,8 @@
   function onOffer(event) {
     var data = JSON.parse(event.data);
     var region = document.querySelector("[data-live-notices]");
-    if (!region) {
-      return;
+    if (!region || region.querySelector('[data-offer="' + data.ticket_id + '"]')) {
+      return; // no place for it, or shown already (offers are replayed when the stream reconnects)
     }
     var note = document.createElement("div");
     note.className = "flash live-notice offer";
