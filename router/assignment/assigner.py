@@ -137,23 +137,33 @@ async def eligible(
     return out
 
 
-async def _head(session: AsyncSession, queue: TierQueuePort, tier: int) -> Ticket | None:
-    """Pop entries until one the database agrees is waiting (stale ones are dropped, as a claim does)."""
-    while True:
-        popped = await queue.pop(tier)
-        if popped is None:
-            return None
-        undo = PlaceInQueue(tier, popped.ticket_id, popped.score, popped.created_ms)
-        on_rollback(session, undo)
-        ticket = (await session.exec(select(Ticket).where(Ticket.id == popped.ticket_id).with_for_update())).first()
+async def _heads(session: AsyncSession, queue: TierQueuePort, tier: int, count: int) -> list[Ticket]:
+    """Pop up to ``count`` entries at once and load their tickets under row locks, in claim order; entries the
+    database no longer agrees with (claimed, moved, resolved since) are dropped, as a claim does. Each popped
+    entry goes back if the transaction rolls back."""
+    popped = await queue.pop_many(tier, count)
+    if not popped:
+        return []
+    undo = {p.ticket_id: PlaceInQueue(tier, p.ticket_id, p.score, p.created_ms) for p in popped}
+    for effect in undo.values():
+        on_rollback(session, effect)
+    rows = await session.exec(
+        select(Ticket).where(col(Ticket.id).in_(list(undo))).order_by(col(Ticket.id)).with_for_update()
+    )
+    by_id = {t.id: t for t in rows.all()}
+    waiting = []
+    for p in popped:
+        ticket = by_id.get(p.ticket_id)
         if (
             ticket is not None
             and ticket.status == Status.queued
             and ticket.assignee_id is None
             and ticket.support_tier == tier
         ):
-            return ticket
-        drop_undo(session, undo)
+            waiting.append(ticket)
+        else:
+            drop_undo(session, undo[p.ticket_id])
+    return waiting
 
 
 async def assign_batch(
@@ -169,22 +179,26 @@ async def assign_batch(
     """Offer up to ``limit`` tickets from the head of ``tier``'s queue, in this transaction.
 
     The candidates are read and locked once (in id order: no deadlock between assigners), their loads
-    counted under the lock and kept in step here. A head nobody has room for goes back once this commits.
+    counted under the lock and kept in step here; as many heads as they have room for are popped at once.
+    A head nobody has room for after all goes back once this commits.
     """
     if not rule.pushes:
         return []
     found = await eligible(session, tier, seen=seen, away_after=away_after, lock=True)
     pool = {e.candidate.agent_id: e for e in found}
     made: list[AssignmentOffer] = []
-    while len(made) < limit and any(e.candidate.open_count < e.candidate.max_open for e in pool.values()):
-        ticket = await _head(session, queue, tier)
-        if ticket is None:
+    while len(made) < limit:
+        room = sum(max(e.candidate.max_open - e.candidate.open_count, 0) for e in pool.values())
+        heads = await _heads(session, queue, tier, min(limit - len(made), room))
+        if not heads:
             break
-        offer = await _offer_head(session, ticket, rule, pool)
-        if offer is None:
-            placement.place(session, ticket)  # nobody had room after all: back to its place
-            break
-        made.append(offer)
+        for ticket in heads:
+            offer = await _offer_head(session, ticket, rule, pool) if room > 0 else None
+            if offer is None:
+                placement.place(session, ticket)  # nobody has room after all: back to its place
+                room = 0
+                continue
+            made.append(offer)
     return made
 
 

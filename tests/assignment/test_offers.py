@@ -186,3 +186,25 @@ async def test_the_sweep_takes_back_overdue_offers_and_wakes_pushing_tiers(runti
     assert "offers_expired=1" in result
     assert await runtime.app.tier_queue.page(1, 0, 10) == [tid]
     assert await runtime.pool.zcard(ROUTING_QUEUE) >= 1  # the tier's assigner job is queued again
+
+
+async def test_an_assigner_dying_mid_way_loses_nothing(runtime: Runtime) -> None:
+    """Popped, offered, and the process gone before the commit (no undo applied either): the database still
+    has the tickets queued and unassigned, and the queue repair puts them back in claim order."""
+    from queues.reconcile import repair_tier_queues
+    from queues.tier_queue import RedisTierQueue
+    from router.effects import take_undo
+
+    push(runtime, "least_loaded")
+    await agent(runtime)
+    ids = await queued(runtime, 3)
+    session = runtime.app.sessionmaker()
+    made = await assigner.assign_batch(
+        session, runtime.app.tier_queue, 1, runtime.app.assignment.current().of(1), seen={}, away_after=0
+    )
+    assert len(made) == 3 and await runtime.app.tier_queue.depth(1) == 0
+    take_undo(session)  # the crash: nothing is put back by this process
+    await session.close()  # the connection goes, the transaction with it
+    assert await repair_tier_queues(runtime.app, RedisTierQueue(runtime.pool)) == (3, 0)
+    assert await runtime.app.tier_queue.page(1, 0, 10) == ids
+    assert await _offers(runtime) == []
