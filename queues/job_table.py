@@ -43,7 +43,7 @@ class Schedule:
     """When a cron job runs (arq ``cron`` fields; ``None`` matches every value)."""
 
     second: int | set[int] = 0
-    minute: int | None = None
+    minute: int | set[int] | None = None
     hour: int | None = None
     weekday: Weekday | None = None
 
@@ -92,6 +92,9 @@ def _cron(name: str, function: WorkerCoroutine, schedule: Schedule, timeout: Amo
 #: offers nobody answered in time (an offer's timeout holds to within this period).
 SWEEP_SECONDS = {0, 10, 20, 30, 40, 50}
 
+#: The breach forecast runs every five minutes.
+FORECAST_MINUTES = set(range(0, 60, 5))
+
 JOBS: tuple[Job, ...] = (
     Job(job_names.ROUTE_TICKET, jobs.route_ticket, ROUTING, timeout=route_job_timeout, tries=5),
     Job(job_names.AUTOMATE_TIER, jobs.automate_tier, TIERS, timeout=route_job_timeout, tries=5),
@@ -108,6 +111,8 @@ JOBS: tuple[Job, ...] = (
     # Reads every queued ticket, so it runs less often than the sweep.
     _cron(job_names.RECONCILE_REPAIR, jobs.repair_queues, Schedule(second=0)),
     _cron(job_names.REFRESH_ROLLUPS, jobs.refresh_report_rollups, Schedule(second=30)),
+    # Reads every queued ticket of each tier (a 100,000-ticket tier forecasts in well under a second).
+    _cron(job_names.FORECAST_BREACHES, jobs.forecast_breaches, Schedule(minute=FORECAST_MINUTES, second=15)),
     _cron(job_names.WEEKLY_DIGEST, jobs.weekly_digest, Schedule(weekday="mon", hour=7, minute=0, second=0)),
     # A signed checkpoint of every chain head each hour (docs/audit.md): it reads one row per ticket.
     _cron(job_names.AUDIT_CHECKPOINT, jobs.audit_checkpoint, Schedule(minute=5, second=0)),

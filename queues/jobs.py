@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from queues.dispatch import enqueue
 from queues.lease import LeaseBusy, leased
-from queues.names import TIER_REVIEW_LOCK
+from queues.names import FORECAST_LOCK, TIER_REVIEW_LOCK
 from queues.reconcile import enqueue_missing_jobs, repair_tier_queues, reschedule_overdue_timers
 from queues.tier_queue import RedisTierQueue
 from router.agents import availability
@@ -36,6 +36,7 @@ from router.context import AppContext
 from router.customers import review as customer_reviews
 from router.effects import assign_job
 from router.errors import NotFound
+from router.forecast import service as forecasts
 from router.models.columns import utcnow
 from router.models.reports import DigestMail
 from router.models.tickets import MailStatus, Message
@@ -225,6 +226,18 @@ async def tier_review(ctx: dict[str, Any]) -> str:
             return await in_transaction(ctx, lambda s: customer_reviews.scheduled_review(s, policy, cadence, today))
     except LeaseBusy:
         return "busy: another worker is reviewing"
+
+
+async def forecast_breaches(ctx: dict[str, Any]) -> str:
+    """Cron, every five minutes: settle what open breach predictions became, forecast every tier, record and
+    announce (once) each new predicted breach. One worker at a time, under a lease."""
+    settings = app_of(ctx).settings
+    try:
+        async with leased(ctx["redis"], FORECAST_LOCK, wait=0):
+            done = await in_transaction(ctx, lambda s: forecasts.run(s, settings, utcnow()))
+    except LeaseBusy:
+        return "busy: another worker is forecasting"
+    return f"settled={done.settled} predicted={done.predicted}"
 
 
 async def weekly_digest(ctx: dict[str, Any]) -> str:

@@ -23,6 +23,8 @@ GENERATION = f"{PREFIX}:generation"
 RECONCILE_LOCK = f"{PREFIX}:reconcile:lock"
 #: Held while a worker applies the tier policy (one review at a time, whatever the number of workers).
 TIER_REVIEW_LOCK = f"{PREFIX}:tier-review:lock"
+#: One breach forecast run at a time (two would record the same prediction twice).
+FORECAST_LOCK = f"{PREFIX}:forecast:lock"
 #: The credentials epoch every API process checks its token cache against (``queues.credentials``).
 CREDENTIALS_EPOCH = f"{PREFIX}:credentials:epoch"
 

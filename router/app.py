@@ -13,6 +13,7 @@ from router.assignment.routes import api as assignment_api
 from router.context import AppContext
 from router.customers.routes import api as customers_api
 from router.customers.tier_routes import api as customer_tier_api
+from router.forecast.routes import api as forecast_api
 from router.intake.routes import api as intake_api
 from router.kb.pages import pages as help_pages
 from router.kb.routes import api as kb_api
@@ -71,6 +72,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(macros_api)
     v1.include_router(kb_api)
     v1.include_router(queues_api)
+    v1.include_router(forecast_api)
     v1.include_router(rules_api)
     v1.include_router(webhooks_api)
     v1.include_router(reports_api)

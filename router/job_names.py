@@ -29,3 +29,5 @@ WEEKLY_DIGEST: Final = "reports.weekly_digest"
 AUDIT_CHECKPOINT: Final = "audit.checkpoint"
 #: Applies the tier policy once per review period (``TIERROUTE_TIER_REVIEW_CADENCE``).
 TIER_REVIEW: Final = "customers.tier_review"
+#: Settles open breach predictions, forecasts every tier and announces new predicted breaches.
+FORECAST_BREACHES: Final = "sla.forecast_breaches"

@@ -136,6 +136,16 @@ class Settings(BaseSettings):
     #: How often the live-update stream looks at the tier queues (seconds).
     live_poll_seconds: float = 1.0
 
+    # Breach forecast (router/forecast, docs/assignment.md).
+    #: How far back claims count towards a tier's handling rate (claims per agent-hour).
+    forecast_window_days: float = 7.0
+    #: The handling rate assumed for a tier with no claims in the window (claims per agent-hour).
+    forecast_default_rate: float = 4.0
+    #: Predictions announced (``sla.breach_predicted``, the leads' notice) only for tickets due within this:
+    #: each run (every few minutes) reaches further ones as they come near, so nothing floods. My queues'
+    #: "predicted breaches in the next 2 h" counts these recorded predictions: keep it at 2 or more.
+    forecast_announce_hours: float = 2.0
+
     # arq: keep routing jobs short so a SIGKILLed worker's lock (timeout + 10 s) frees quickly.
     route_job_timeout: int = 20
     worker_max_jobs: int = 100

@@ -30,6 +30,7 @@ EVENT_TYPES = (
     "ticket.vendor_handoff",
     "sla.warning",
     "sla.breached",
+    "sla.breach_predicted",
     *CUSTOMER_EVENT_TYPES,
 )
 

@@ -17,6 +17,7 @@ from router.models.customers import (
     TierReviewRun,
 )
 from router.models.events import OutboxEvent
+from router.models.forecast import BreachPrediction
 from router.models.intake import Delivery, InboundMail
 from router.models.kb import Article, ArticleVersion
 from router.models.macros import Macro
@@ -47,6 +48,7 @@ __all__ = [
     "AssignmentOffer",
     "Attachment",
     "AuditEvent",
+    "BreachPrediction",
     "ClaimKey",
     "Customer",
     "CustomerContact",

@@ -23,11 +23,13 @@ class NotificationKind(StrEnum):
     sla_warning = "sla_warning"
     #: An SLA clock of a ticket the agent holds breached.
     my_sla_breach = "my_sla_breach"
+    #: The breach forecast predicts a waiting ticket of a tier the lead leads will be picked up too late.
+    breach_predicted = "breach_predicted"
 
 
 #: Kinds mailed to an agent who has never set a preference: the lead's breach notice (as before
 #: preferences existed); the rest stay in the app until the agent asks for mail.
-DEFAULT_MAIL_KINDS: tuple[str, ...] = (NotificationKind.sla_breach,)
+DEFAULT_MAIL_KINDS: tuple[str, ...] = (NotificationKind.sla_breach, NotificationKind.breach_predicted)
 
 
 class Notification(SQLModel, table=True):

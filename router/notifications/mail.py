@@ -24,6 +24,7 @@ SUBJECTS = {
     "requester_replied": "Requester replied: {ref}",
     "sla_warning": "SLA warning: {ref} ({clock})",
     "my_sla_breach": "SLA breached on your ticket: {ref} ({clock})",
+    "breach_predicted": "Breach predicted: {ref} (tier {support_tier})",
 }
 
 

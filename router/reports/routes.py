@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from router.bounds import MOMENT_RANGE, AgentIdQuery, CustomerIdQuery, Moment, days_before
 from router.deps import ContextDep, CurrentLead, SessionDep, bearer_scheme, current_agent, current_lead
+from router.forecast import service as forecasts
 from router.models.agents import Agent
 from router.models.columns import utcnow
 from router.openapi import LEADS_ONLY, SIGNED_IN_WITH_PARAMETERS, answer, problems
@@ -113,6 +114,7 @@ async def page_reader(
 async def reports_page(
     filters: FiltersDep,
     ctx: ContextDep,
+    session: SessionDep,
     request: Request,
     lead: Annotated[Agent | None, Depends(page_reader)],
     from_day: Annotated[
@@ -129,5 +131,6 @@ async def reports_page(
     filters = page_range.with_days(filters, from_day, to_day, zone)
     # What the page needs from the request (CSRF token, notices) is read here; the rest renders off the loop.
     shell = {**page_context(request, ctx, agent=lead), "picked": page_range.picked(filters, zone)}
+    shell["forecast"] = await forecasts.scores(session, filters.since, filters.until)
     html = await reports.sla_report_off_loop(ctx.engine, filters, partial(render.to_page, ctx.templates, zone, shell))
     return HTMLResponse(html, headers={"Content-Security-Policy": page_range.CSP})

@@ -29,6 +29,7 @@ KIND_LABELS = {
     NotificationKind.sla_warning: "An SLA warning on my ticket",
     NotificationKind.my_sla_breach: "An SLA breach on my ticket",
     NotificationKind.sla_breach: "An SLA breach in a tier I lead",
+    NotificationKind.breach_predicted: "A predicted SLA breach in a tier I lead",
 }
 
 

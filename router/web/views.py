@@ -15,6 +15,7 @@ from router.audit import service as audit
 from router.context import TierQueuePort
 from router.customers import queries as customers
 from router.errors import NotFound
+from router.forecast import service as forecasts
 from router.models.agents import Agent
 from router.models.audit import AuditEvent
 from router.models.columns import utcnow
@@ -44,13 +45,16 @@ class QueueSummary:
     oldest_age_seconds: float | None
     #: Of the ``depth`` waiting tickets, those with a clock due within the hour or overdue (``router.web.sla``).
     near_breach: int | None
+    #: Of the waiting tickets, those the breach forecast predicts will breach in the next 2 h.
+    predicted_breaches: int = 0
 
 
 async def my_queues(session: AsyncSession, queue: TierQueuePort, names: list[str], agent: Agent) -> list[QueueSummary]:
     tiers = visible_tiers(agent)
     near = await sla.near_breach(session, tiers)
+    predicted = await forecasts.breaches_soon(session, tiers, utcnow())
     return [
-        QueueSummary(s.tier, s.name, s.depth, s.oldest_age_seconds, near.get(s.tier))
+        QueueSummary(s.tier, s.name, s.depth, s.oldest_age_seconds, near.get(s.tier), predicted.get(s.tier, 0))
         for s in await tierqueues.overview(queue, names)
         if s.tier in tiers
     ]
