@@ -33,6 +33,7 @@ from router.assignment import queries as assignment_queries
 from router.audit import checkpoints
 from router.automation import service as automation
 from router.context import AppContext
+from router.customers import at_risk
 from router.customers import review as customer_reviews
 from router.effects import assign_job
 from router.errors import NotFound
@@ -214,16 +215,21 @@ async def send_mail(ctx: dict[str, Any], message_id: int) -> str:
 
 async def tier_review(ctx: dict[str, Any]) -> str:
     """Cron, daily at 02:30 UTC: apply the tier policy once per review period of the configured cadence (the
-    first run of a period does it; the others find its ledger row). One worker at a time, under a lease."""
+    first run of a period does it; the others find its ledger row), then tell the customers at risk
+    (``router.customers.at_risk``: once per window each). One worker at a time, under a lease."""
     app = app_of(ctx)
     cadence = app.settings.tier_review_cadence
-    if cadence == "off":
-        return "off"
     policy = app.tier_policy.current()
-    today = utcnow().date()
+    now = utcnow()
     try:
         async with leased(ctx["redis"], TIER_REVIEW_LOCK, wait=0):
-            return await in_transaction(ctx, lambda s: customer_reviews.scheduled_review(s, policy, cadence, today))
+            done = "off"
+            if cadence != "off":
+                done = await in_transaction(
+                    ctx, lambda s: customer_reviews.scheduled_review(s, policy, cadence, now.date())
+                )
+            warned = await in_transaction(ctx, lambda s: at_risk.evaluate(s, policy.at_risk, now))
+            return f"{done} at_risk={len(warned)}" if warned else done
     except LeaseBusy:
         return "busy: another worker is reviewing"
 

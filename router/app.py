@@ -22,6 +22,8 @@ from router.metrics import RequestTimer
 from router.notifications.routes import api as notifications_api
 from router.reports.routes import api as reports_api
 from router.reports.routes import pages as reports_pages
+from router.reports.tier_review_routes import api as tier_review_api
+from router.reports.tier_review_routes import pages as tier_review_pages
 from router.routing.routes import api as rules_api
 from router.security_headers import HtmlSecurityHeaders
 from router.self_service.routes import public as self_service_pages
@@ -76,6 +78,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(rules_api)
     v1.include_router(webhooks_api)
     v1.include_router(reports_api)
+    v1.include_router(tier_review_api)
     v1.include_router(notifications_api)
     v1.include_router(workspace_api)
     v1.include_router(assignment_api)  # before agents_api: /agents/me/status is not an agent id
@@ -88,6 +91,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     install_web(app, settings)
     favicon.install(app)
     app.include_router(reports_pages)
+    app.include_router(tier_review_pages)
     app.include_router(help_pages)
     app.include_router(self_service_pages)
     app.add_middleware(

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from rules.at_risk_loader import parse_at_risk
 from rules.located import Problem, RulebookError, UnreadableSource, load_yaml_mapping, position, read_source
 from rules.tier_costs import MAX_RATE, CostRates
 from rules.tiers import (
@@ -34,7 +35,18 @@ from rules.vocabulary import (
     TierScale,
 )
 
-TOP_KEYS = ("best", "bump_limit", "bumps", "costs", "criteria", "description", "hysteresis", "thresholds", "version")
+TOP_KEYS = (
+    "at_risk",
+    "best",
+    "bump_limit",
+    "bumps",
+    "costs",
+    "criteria",
+    "description",
+    "hysteresis",
+    "thresholds",
+    "version",
+)
 CRITERION_KEYS = (
     "aggregate",
     "attribute",
@@ -134,6 +146,7 @@ def parse_tier_policy(text: str, source: str = "<tier policy>") -> TierPolicy:
     bump_limit = c.integer(doc, "bump_limit", 0, len(CUSTOMER_TIERS) - 1) if "bump_limit" in doc else None
     hysteresis = _hysteresis(c, doc)
     costs = _costs(c, doc)
+    at_risk = parse_at_risk(c, doc)
     if c.problems:
         raise TierPolicyError(sorted(c.problems, key=lambda p: (p.line, p.column)))
     return TierPolicy(
@@ -145,6 +158,7 @@ def parse_tier_policy(text: str, source: str = "<tier policy>") -> TierPolicy:
         bump_limit=len(CUSTOMER_TIERS) - 1 if bump_limit is None else bump_limit,
         hysteresis=hysteresis,
         costs=costs,
+        at_risk=at_risk,
         source=source,
     )
 

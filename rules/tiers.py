@@ -155,6 +155,25 @@ class Hysteresis:
         return self.up if rising else self.down
 
 
+#: What the early warning counts per customer over its window: tickets opened, and of those tickets the SLA
+#: breaches, escalations and reopens (``rules/tiers.yaml`` ``at_risk:``).
+AT_RISK_SIGNALS = ("breaches", "escalations", "reopens", "tickets")
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    """The early warning before a slip: a customer of a ``watched`` tier whose tickets opened in the last
+    ``window_days`` reach any of ``thresholds`` (signal -> least count) is at risk, told once per window."""
+
+    watched: tuple[int, ...]
+    window_days: int
+    thresholds: Mapping[str, int]
+
+    def crossed(self, counts: Mapping[str, int]) -> tuple[str, ...]:
+        """The signals whose count reaches its threshold, in ``AT_RISK_SIGNALS`` order."""
+        return tuple(s for s in AT_RISK_SIGNALS if s in self.thresholds and counts.get(s, 0) >= self.thresholds[s])
+
+
 @dataclass(frozen=True)
 class TierPolicy:
     """A checked tier policy; ``version`` is the hash of its text (kept on every change it makes)."""
@@ -169,6 +188,8 @@ class TierPolicy:
     bump_limit: int = len(CUSTOMER_TIERS) - 1
     hysteresis: Hysteresis = field(default_factory=Hysteresis)
     costs: CostRates = field(default_factory=CostRates)
+    #: The early warning; None: no customer is ever at risk.
+    at_risk: AtRisk | None = None
     source: str = "<tier policy>"
 
     def tier_for(self, score: float) -> int:

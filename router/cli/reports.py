@@ -145,3 +145,66 @@ def rebuild(
         return done
 
     err.print(f"rebuilt the report facts of {asyncio.run(main())} tickets and their roll-ups")
+
+
+@app.command("tiers")
+def tiers(
+    quarter: Annotated[str, typer.Option(help="The quarter to review, such as 2026Q4.")],
+    format: Annotated[Format, typer.Option("--format", help="html, csv or json.")] = Format.html,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="The file to write (default tier-review-<quarter>.<format>).")
+    ] = None,
+) -> None:
+    """The quarterly tier review: per customer tiers (now, onboarding, highest, at the start and end of the
+    quarter), support load, cost to serve, SLA compliance and flags; the transition matrix, slips and rises,
+    four quarters' distribution and the bottom-heavy diagnosis (docs/customer-tiers.md)."""
+    import asyncio
+
+    from rich.progress import Progress
+
+    from router.cli.common import install_tier_scale, settings_or_exit
+    from router.customers.policy import TierPolicyProvider
+    from router.customers.quarter_review import tier_review_report
+    from router.customers.review_render import to_csv, to_html
+    from router.customers.review_schemas import TierReviewReport
+    from router.db import make_engine, make_sessionmaker, migrate
+    from router.rendering import make_templates
+    from rules.review_periods import parse_period
+    from rules.vocabulary import customer_scale
+
+    try:
+        period = parse_period(quarter, "quarterly")
+    except ValueError as exc:
+        typer.echo(f"error: --quarter: {exc}", err=True)
+        raise typer.Exit(2) from None
+    path = out or Path(f"tier-review-{period.label}.{format.value}")
+    writable_or_exit(path)
+    settings = settings_or_exit()
+    install_tier_scale(settings)
+    rates = TierPolicyProvider(settings.tier_policy, install_scale=False).current().costs
+
+    async def main() -> TierReviewReport:
+        url = settings.effective_database_url
+        await asyncio.to_thread(migrate, url)
+        engine = make_engine(url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                with Progress(console=err, transient=True) as progress:
+                    progress.add_task(f"reviewing {period.label}", total=None)
+                    return await tier_review_report(session, period, customer_scale(), rates)
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(main())
+    if format is Format.html:
+        text = to_html(make_templates(), report)
+    elif format is Format.csv:
+        text = to_csv(report)
+    else:
+        text = report.model_dump_json(indent=2)
+    write_or_exit(path, text)
+    b = report.bottom_heavy
+    err.print(
+        f"wrote {path}: {len(report.customers)} customers, {report.slipped} slipped, {report.risen} rose"
+        + (f"; bottom-heavy by {', '.join(b.bottom_heavy_by)}" if b.bottom_heavy_by else "")
+    )

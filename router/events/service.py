@@ -16,7 +16,7 @@ from router.models.tickets import Ticket
 
 OUTBOX = OutboxEvent.__table__  # type: ignore[attr-defined]
 #: A customer's events (their ``data`` names the customer, not a ticket).
-CUSTOMER_EVENT_TYPES = ("customer.tier_changed", "customer.tier_slipped", "customer.tier_rose")
+CUSTOMER_EVENT_TYPES = ("customer.tier_changed", "customer.tier_slipped", "customer.tier_rose", "customer.at_risk")
 #: The event types subscriptions can ask for (docs/webhooks.md describes their payloads); a subscription may
 #: also name a family, ``customer.*``.
 EVENT_TYPES = (

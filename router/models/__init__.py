@@ -9,11 +9,13 @@ from router.models.audit import AuditEvent
 from router.models.claims import ClaimKey
 from router.models.customers import (
     Customer,
+    CustomerAtRisk,
     CustomerContact,
     CustomerDomain,
     CustomerMetric,
     CustomerTierChange,
     CustomerTierProposal,
+    TierReviewRecord,
     TierReviewRun,
 )
 from router.models.events import OutboxEvent
@@ -51,6 +53,7 @@ __all__ = [
     "BreachPrediction",
     "ClaimKey",
     "Customer",
+    "CustomerAtRisk",
     "CustomerContact",
     "CustomerDomain",
     "CustomerMetric",
@@ -76,6 +79,7 @@ __all__ = [
     "SavedView",
     "SlaClock",
     "Ticket",
+    "TierReviewRecord",
     "TierReviewRun",
     "WebSession",
     "WebhookDelivery",

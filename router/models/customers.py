@@ -139,3 +139,46 @@ class TierReviewRun(SQLModel, table=True):
     moved: int = 0
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CustomerAtRisk(SQLModel, table=True):
+    """An early warning told (``customer.at_risk``): the ledger that tells it once per window. A customer is
+    told again only once ``window_days`` have passed since ``at``."""
+
+    __tablename__ = "customer_at_risk"
+    __table_args__ = (Index("ix_customer_at_risk_customer_at", "customer_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    window_days: int
+    tier: int
+    #: What was counted over the window (``rules.tiers.AT_RISK_SIGNALS``) and which thresholds it reached.
+    counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONColumn, nullable=False))
+    crossed: list[str] = Field(default_factory=list, sa_column=Column(JSONColumn, nullable=False))
+
+
+class ReviewReason:
+    """Why a customer's tier came out of a quarterly review as it did (the sign-off's category)."""
+
+    ALL = ("confirmed", "revenue", "profitability", "support_load", "strategic", "churn_risk", "other")
+
+
+class TierReviewRecord(SQLModel, table=True):
+    """A lead's sign-off of one customer in one quarterly tier review (``quarter`` ``2026Q4``)."""
+
+    __tablename__ = "tier_review_record"
+    __table_args__ = (UniqueConstraint("customer_id", "quarter"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    quarter: str = Field(max_length=7, index=True)
+    owner_id: int | None = Field(default=None, foreign_key="agent.id")
+    reason: str = Field(max_length=32)
+    notes: str = Field(default="", max_length=2000)
+    closed: bool = False
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: ``agent:<id>`` or ``cli`` who last changed it.
+    updated_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -25,11 +25,17 @@ class NotificationKind(StrEnum):
     my_sla_breach = "my_sla_breach"
     #: The breach forecast predicts a waiting ticket of a tier the lead leads will be picked up too late.
     breach_predicted = "breach_predicted"
+    #: A customer of a watched tier crossed the early warning's thresholds (``customer.at_risk``): every lead.
+    customer_at_risk = "customer_at_risk"
 
 
 #: Kinds mailed to an agent who has never set a preference: the lead's breach notice (as before
 #: preferences existed); the rest stay in the app until the agent asks for mail.
-DEFAULT_MAIL_KINDS: tuple[str, ...] = (NotificationKind.sla_breach, NotificationKind.breach_predicted)
+DEFAULT_MAIL_KINDS: tuple[str, ...] = (
+    NotificationKind.sla_breach,
+    NotificationKind.breach_predicted,
+    NotificationKind.customer_at_risk,
+)
 
 
 class Notification(SQLModel, table=True):

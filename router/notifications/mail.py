@@ -15,7 +15,10 @@ from router.outbound.compose import mail_domain
 from router.settings import Settings
 
 #: The template and subject of each notification kind.
-TEMPLATES = {"sla_breach": "messages/lead_sla_breach.txt"}
+TEMPLATES = {
+    "sla_breach": "messages/lead_sla_breach.txt",
+    "customer_at_risk": "messages/lead_customer_at_risk.txt",
+}
 #: Every other kind: its ``payload["text"]`` in a short mail.
 GENERAL_TEMPLATE = "messages/notification.txt"
 SUBJECTS = {
@@ -25,6 +28,7 @@ SUBJECTS = {
     "sla_warning": "SLA warning: {ref} ({clock})",
     "my_sla_breach": "SLA breached on your ticket: {ref} ({clock})",
     "breach_predicted": "Breach predicted: {ref} (tier {support_tier})",
+    "customer_at_risk": "Customer at risk: {name} (tier {tier})",
 }
 
 
@@ -41,6 +45,8 @@ def compose(notification: Notification, agent: Agent, *, settings: Settings, tem
     mail["Date"] = format_datetime(utcnow())
     mail["Message-ID"] = f"<tierroute.n{notification.id}@{mail_domain(settings)}>"
     mail["Auto-Submitted"] = "auto-generated"
+    if "customer_id" in payload:
+        mail["X-Tierroute-Customer"] = str(payload["customer_id"])
     if "ref" in payload:
         mail["X-Tierroute-Ticket"] = str(payload["ref"])
     template = templates.get_template(TEMPLATES.get(notification.kind, GENERAL_TEMPLATE))

@@ -30,6 +30,7 @@ KIND_LABELS = {
     NotificationKind.my_sla_breach: "An SLA breach on my ticket",
     NotificationKind.sla_breach: "An SLA breach in a tier I lead",
     NotificationKind.breach_predicted: "A predicted SLA breach in a tier I lead",
+    NotificationKind.customer_at_risk: "A customer of a watched tier is at risk (leads)",
 }
 
 

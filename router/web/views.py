@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from router.agents import service as agents
 from router.audit import service as audit
 from router.context import TierQueuePort
+from router.customers import banners
 from router.customers import queries as customers
 from router.errors import NotFound
 from router.forecast import service as forecasts
@@ -120,6 +121,8 @@ class TicketPage:
     history: ticket_history.TicketHistory | None = None
     #: The articles tier 0 suggested to the requester, and what they answered (``router.self_service``).
     suggestions: list[self_service.SuggestionView] = field(default_factory=list)
+    #: The customer's slip and at-risk banners (open tickets only: ``router.customers.banners``).
+    banners: list[banners.Banner] = field(default_factory=list)
 
 
 def _actions(ticket: Ticket, actor: Actor) -> set[str]:
@@ -167,6 +170,9 @@ async def ticket_page(
         assignable=await agents.agents_for_tier(session, tier) if "reassign" in actions and tier is not None else [],
         history=await ticket_history.for_ticket(session, ticket, actor),
         suggestions=await self_service.suggestions_of(session, ticket.id),
+        banners=await banners.for_customer(session, ticket.customer_id, utcnow())
+        if ticket.status in OPEN_STATUSES
+        else [],
     )
 
 

@@ -151,7 +151,7 @@ def test_a_holders_notice_mails_its_own_words() -> None:
 async def test_mail_settings_through_the_api_and_the_page(runtime: Runtime, client: httpx.AsyncClient) -> None:
     _, token = await make_agent(runtime, tiers=(1,))
     assert (await client.get("/api/v1/notifications/settings", headers=auth(token))).json() == {
-        "mail_kinds": ["sla_breach", "breach_predicted"]
+        "mail_kinds": ["sla_breach", "breach_predicted", "customer_at_risk"]  # leads' alerts come by mail
     }
     chosen = {"mail_kinds": ["requester_replied", "assigned"]}
     put = await client.put("/api/v1/notifications/settings", json=chosen, headers=auth(token))

@@ -290,3 +290,28 @@ async def test_an_available_agent_receives_an_offer_live_and_accepts_it(page: Pa
     await expect(page.get_by_role("heading", level=1)).to_contain_text("Offered while watching")
     ticket = await load(runtime, ticket_id)
     assert (ticket.status, ticket.assignee_id) == (Status.in_progress, agent.id)
+
+
+async def test_a_lead_opens_a_customer_and_sees_the_timeline_and_the_slip(page: Page, runtime: Runtime) -> None:
+    from router.customers import service as customers
+    from router.customers import tiering
+    from router.unit_of_work import commit
+
+    async with runtime.app.sessionmaker() as s:
+        acme = await customers.create_customer(s, external_ref="acme", name="Acme Corp", tier=1)
+        await commit(s, runtime.app.effects)
+        await tiering.retier(s, acme, 3, reason="contract downgraded", by=None, source="manual")
+        await commit(s, runtime.app.effects)
+    lead = await web_agent(runtime, role="lead", tiers=(1,))
+    await sign_in(page, lead.email)
+    await page.get_by_role("link", name="Customers").click()
+    await page.get_by_role("link", name="Acme Corp").click()
+    await expect(page.get_by_role("heading", name="Acme Corp")).to_be_visible()
+    steps = page.locator("[data-tier-timeline] li")
+    await expect(steps).to_have_count(2)
+    await expect(steps.first).to_contain_text("1 → 3")
+    await expect(steps.first).to_contain_text("contract downgraded")
+    await expect(steps.last).to_contain_text("onboarded at 1")
+    banner = page.locator('[data-customer-banner="slipped"]')
+    await expect(banner).to_be_visible()
+    await expect(banner).to_contain_text("Slipped from tier 1 to tier 3")

@@ -1,10 +1,10 @@
 """push assignment: agent status, caps, skills and shift calendar; the customer's account owner; assignment offers
 
 Revision ID: 0026
-Revises: 0027
+Revises: 0023
 Create Date: 2026-11-30 15:00:00
 
-Chained after 0027 (the breach forecast), the newest on main when this was merged.
+Chained after 0023 (customer at-risk and review records), the newest on main when this was merged.
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import router.models.columns
 
 revision: str = "0026"
-down_revision: str | None = "0027"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
