@@ -22,6 +22,8 @@ from router.effects import (
     PublishLive,
     RemoveFromQueue,
     ScheduleTimer,
+    WakeAssigner,
+    assign_job,
     publish_job,
 )
 
@@ -36,6 +38,7 @@ class RedisEffectSink:
         mail_enabled: Callable[[], bool] = lambda: True,
         event_wanted: Callable[[str], bool] = lambda _type: False,
         reconnect: Callable[[], Awaitable[bool]] | None = None,
+        push_tiers: Callable[[], frozenset[int]] = frozenset,
     ) -> None:
         self.pool = pool
         #: Points the pool at the Redis serving now (``queues.connection.reconnect``); False: none is there.
@@ -47,6 +50,8 @@ class RedisEffectSink:
         #: Without an outbound SMTP server mail jobs would only find nothing to do: they are not queued
         #: (the messages stay pending, and reconcile queues them once a server is configured).
         self.mail_enabled = mail_enabled
+        #: The tiers whose assignment pushes (``rules/assignment.yaml``): only they get assigner jobs.
+        self.push_tiers = push_tiers
 
     async def apply(self, effects: Sequence[Effect]) -> None:
         """Apply; on a lost connection (Redis restarted, or the embedded one moved to a new socket) connect
@@ -63,6 +68,14 @@ class RedisEffectSink:
                     pass
             self.behind = True
             raise
+
+    async def _wake_assigners(self, effects: Sequence[Effect]) -> None:
+        """A ticket entering a pushing tier's queue, or capacity freed there, wakes that tier's assigner."""
+        woken = {e.tier for e in effects if isinstance(e, PlaceInQueue | WakeAssigner)}
+        if not woken:
+            return
+        for tier in sorted(woken & self.push_tiers()):
+            await enqueue(self.pool, assign_job(tier))
 
     async def _apply(self, effects: Sequence[Effect]) -> None:
         if any(isinstance(e, CredentialsChanged) for e in effects):
@@ -88,6 +101,7 @@ class RedisEffectSink:
                 await enqueue(self.pool, effect)
             elif isinstance(effect, PublishEvent) and self.event_wanted(effect.event_type):
                 await enqueue(self.pool, publish_job(effect.event_id))
+        await self._wake_assigners(effects)
         live = [e for e in effects if isinstance(e, PublishLive)]
         if live:  # last: the pages that refresh on these must find the jobs and queue moves in place
             async with self.pool.pipeline(transaction=False) as pipe:
@@ -105,12 +119,13 @@ def _timer(pipe: Any, effect: ScheduleTimer | CancelTimer) -> None:
 
 
 async def enqueue(pool: ArqRedis, job: EnqueueJob, *, defer_until: datetime | None = None) -> bool:
-    """Enqueue with the job's deterministic id; False when that job is already queued or running."""
+    """Enqueue with the job's deterministic id (deferred to ``defer_until`` or the job's own); False when that
+    job is already queued or running."""
     result = await pool.enqueue_job(
         job.function,
         *job.args,
         _job_id=job.job_id,
         _queue_name=arq_queue_for(job.queue),
-        _defer_until=defer_until,
+        _defer_until=defer_until or job.defer_until,
     )
     return result is not None

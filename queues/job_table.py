@@ -88,7 +88,8 @@ def _cron(name: str, function: WorkerCoroutine, schedule: Schedule, timeout: Amo
     return Job(name, function, ROUTING, timeout=timeout, tries=1, schedule=schedule)
 
 
-#: The sweep re-enqueues jobs lost to a crash or a timeout (arq does not retry timed-out jobs).
+#: The sweep re-enqueues jobs lost to a crash or a timeout (arq does not retry timed-out jobs), and takes back
+#: offers nobody answered in time (an offer's timeout holds to within this period).
 SWEEP_SECONDS = {0, 10, 20, 30, 40, 50}
 
 #: The breach forecast runs every five minutes.
@@ -102,6 +103,7 @@ JOBS: tuple[Job, ...] = (
     Job(job_names.SEND_MAIL, jobs.send_mail, MAIL, timeout=60, tries=mail_send_attempts),
     Job(job_names.SEND_DIGEST, jobs.send_digest, MAIL, timeout=120, tries=mail_send_attempts),
     Job(job_names.SEND_NOTIFICATION_MAIL, jobs.send_notification_mail, MAIL, timeout=60, tries=mail_send_attempts),
+    Job(job_names.ASSIGN_TIER, jobs.assign_tier, ROUTING, timeout=route_job_timeout, tries=3),
     Job(job_names.PUBLISH_EVENT, jobs.publish_event, WEBHOOKS, timeout=route_job_timeout, tries=10),
     # Attempts are counted in the database per endpoint (at most 30); arq's own limit only backs that up.
     Job(job_names.DELIVER_WEBHOOK, jobs.deliver_webhook, WEBHOOKS, timeout=150, tries=40),

@@ -9,6 +9,7 @@ reconcile enqueues it again later.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from email.message import EmailMessage
@@ -21,15 +22,20 @@ from arq import Retry
 from sqlalchemy.exc import OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from queues.dispatch import enqueue
 from queues.lease import LeaseBusy, leased
 from queues.names import FORECAST_LOCK, TIER_REVIEW_LOCK
 from queues.reconcile import enqueue_missing_jobs, repair_tier_queues, reschedule_overdue_timers
 from queues.tier_queue import RedisTierQueue
+from router.agents import availability
+from router.assignment import assigner
+from router.assignment import queries as assignment_queries
 from router.audit import checkpoints
 from router.automation import service as automation
 from router.context import AppContext
 from router.customers import at_risk
 from router.customers import review as customer_reviews
+from router.effects import assign_job
 from router.errors import NotFound
 from router.forecast import service as forecasts
 from router.models.columns import utcnow
@@ -43,7 +49,7 @@ from router.outbound import smtp_client
 from router.outbound.compose import compose
 from router.reports import digest, rollups
 from router.routing import service as routing
-from router.tickets import breaches, deliveries
+from router.tickets import breaches, deliveries, offers
 from router.tickets import service as tickets
 from router.unit_of_work import transaction
 from router.webhooks import http_client as webhook_client
@@ -129,13 +135,40 @@ async def check_sla(ctx: dict[str, Any], ticket_id: int, kind: str, generation: 
 
 
 async def sweep(ctx: dict[str, Any]) -> str:
-    """Cron: re-enqueue jobs for tickets that waited past the grace period, and put
-    back SLA timers that should have fired by then."""
+    """Cron: re-enqueue jobs for tickets that waited past the grace period, put back SLA timers that should
+    have fired by then, take back offers nobody answered in time, and wake the pushing tiers' assigners."""
     app = app_of(ctx)
     grace = app.settings.sweep_grace_seconds
     routed, automated = await enqueue_missing_jobs(app, ctx["redis"], grace_seconds=grace)
     timers = await reschedule_overdue_timers(app, ctx["redis"], grace_seconds=grace)
-    return f"routing={routed} automation={automated} sla_timers={timers}"
+    expired = await expire_overdue_offers(ctx)
+    settings = app.assignment.current()
+    seen = await app.live.last_seen()
+    await in_transaction(ctx, lambda s: availability.mark_gone_away(s, seen, settings.away_after, time.time()))
+    for tier in sorted(app.assignment.push_tiers()):
+        await enqueue(ctx["redis"], assign_job(tier))
+    return f"routing={routed} automation={automated} sla_timers={timers} offers_expired={expired}"
+
+
+async def assign_tier(ctx: dict[str, Any], tier: int) -> str:
+    """Offer a pushing tier's queued tickets to available agents (``router.assignment.assigner``)."""
+    try:
+        return f"offered={await assigner.run_tier(app_of(ctx), tier)}"
+    except OperationalError as exc:
+        tries = int(ctx.get("job_try", 1))
+        log.warning("job_database_error", error=str(exc.orig), job_try=tries)
+        raise Retry(defer=min(2**tries, 30)) from exc
+
+
+async def expire_overdue_offers(ctx: dict[str, Any]) -> int:
+    """Offers nobody answered by their time go back to their place in the queue (one transaction each)."""
+    app = app_of(ctx)
+    async with app.sessionmaker() as session:
+        due = await assignment_queries.overdue_offers(session)
+    expired = 0
+    for offer_id in due:
+        expired += bool(await in_transaction(ctx, lambda s, i=offer_id: offers.expire(s, i)))  # type: ignore[misc]
+    return expired
 
 
 async def repair_queues(ctx: dict[str, Any]) -> str:

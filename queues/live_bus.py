@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from queues.names import live_channel, presence_key, redis_db
+from queues.names import AGENTS_SEEN, live_channel, presence_key, redis_db
 from router.context import LiveBusUnavailable, Presence
 from router.effects import live, ticket_topic
 
@@ -104,6 +104,16 @@ class RedisLiveBus:
             agent_id = int(field)
             found.append(Presence(agent_id, str(value.get("name", "")), float(value.get("typing_until", 0)) > now))
         return sorted(found, key=lambda p: (p.name, p.agent_id))
+
+    async def seen(self, agent_id: int) -> None:
+        try:
+            await cast("Awaitable[int]", self.redis.hset(AGENTS_SEEN, str(agent_id), str(time.time())))
+        except (RedisError, OSError) as exc:
+            raise LiveBusUnavailable(repr(exc)) from exc
+
+    async def last_seen(self) -> dict[int, float]:
+        raw = await cast("Awaitable[dict[bytes, bytes]]", self.redis.hgetall(AGENTS_SEEN))
+        return {int(k): float(v) for k, v in raw.items()}
 
     async def _announce(self, ticket_id: int) -> None:
         effect = live(ticket_topic(ticket_id), "presence", {})

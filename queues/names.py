@@ -70,3 +70,7 @@ def redis_db(redis: Any) -> int:
 def presence_key(ticket_id: int) -> str:
     """Hash of who has a ticket open: field agent id, value JSON ``{name, seen_until, typing_until}``."""
     return f"{PREFIX}:presence:{ticket_id}"
+
+
+#: Hash of each agent's last live beat: field the agent's id, value epoch seconds (push assignment's away).
+AGENTS_SEEN = f"{PREFIX}:agents:seen"

@@ -22,6 +22,7 @@ from queues.serialization import deserialize, serialize
 from queues.tier_queue import RedisTierQueue
 from router import logs
 from router.agents.tokens import TokenLookup
+from router.assignment.settings import AssignmentProvider
 from router.audit.keys import SESSION_KEY as AUDIT_KEYRING
 from router.audit.keys import load_keyring
 from router.context import AppContext
@@ -84,12 +85,14 @@ async def open_runtime(settings: Settings, *, run_migrations: bool = True) -> As
             counters=RedisCounters(pool),
             live=RedisLiveBus(pool),
             tokens=TokenLookup(RedisCredentialsEpoch(pool)),
+            assignment=AssignmentProvider(settings.assignment),
         )
         app.effects = RedisEffectSink(
             pool,
             mail_enabled=lambda: bool(app.settings.smtp_url),
             event_wanted=lambda t: app.webhooks.wants(t),
             reconnect=lambda: reconnect(pool, app.settings),
+            push_tiers=lambda: app.assignment.push_tiers(),
         )
         if webhooks.subscriptions:  # a subscription new to this install hears the events from now on only
             async with transaction(app.sessionmaker, app.effects) as session:

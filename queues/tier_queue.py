@@ -22,12 +22,27 @@ return {popped[1], popped[2], created or '0'}
 """
 
 
+_POP_MANY = """
+local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[1])
+local out = {}
+for i = 1, #popped, 2 do
+  local created = redis.call('ZSCORE', KEYS[2], popped[i])
+  redis.call('ZREM', KEYS[2], popped[i])
+  table.insert(out, popped[i])
+  table.insert(out, popped[i + 1])
+  table.insert(out, created or '0')
+end
+return out
+"""
+
+
 class RedisTierQueue:
     """Implements ``router.context.TierQueuePort``."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._pop = redis.register_script(_POP)
+        self._pop_many = redis.register_script(_POP_MANY)
 
     async def pop(self, tier: int) -> Popped | None:
         found = await self._pop(keys=[tier_queue_key(tier), tier_age_key(tier)])
@@ -35,6 +50,13 @@ class RedisTierQueue:
             return None
         member, score, created = found
         return Popped(int(member), float(score), int(float(created)))
+
+    async def pop_many(self, tier: int, count: int) -> list[Popped]:
+        """Up to ``count`` entries from the head, in claim order, in one atomic step (push assignment's batches)."""
+        if count <= 0:
+            return []
+        found = await self._pop_many(keys=[tier_queue_key(tier), tier_age_key(tier)], args=[count])
+        return [Popped(int(found[i]), float(found[i + 1]), int(float(found[i + 2]))) for i in range(0, len(found), 3)]
 
     async def push(self, tier: int, ticket_id: int, score: float, created_ms: int) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from router import heap, logs, openapi, problems
 from router.agents.routes import api as agents_api
+from router.assignment.routes import api as assignment_api
 from router.context import AppContext
 from router.customers.routes import api as customers_api
 from router.customers.tier_routes import api as customer_tier_api
@@ -80,6 +81,7 @@ def create_app(settings: Settings, open_context: ContextFactory) -> FastAPI:
     v1.include_router(tier_review_api)
     v1.include_router(notifications_api)
     v1.include_router(workspace_api)
+    v1.include_router(assignment_api)  # before agents_api: /agents/me/status is not an agent id
     v1.include_router(agents_api)
     v1.include_router(customers_api)
     v1.include_router(customer_tier_api)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.agents.tokens import TokenLookup
+from router.assignment.settings import AssignmentProvider
 from router.customers.policy import TierPolicyProvider
 from router.effects import EffectSink
 from router.intake.batcher import IntakeBatcher
@@ -38,6 +39,10 @@ class TierQueuePort(Protocol):
     """The per-tier work queue: an ordered set of ticket ids with an atomic pop."""
 
     async def pop(self, tier: int) -> Popped | None: ...
+
+    async def pop_many(self, tier: int, count: int) -> list[Popped]:
+        """Up to ``count`` entries from the head, in claim order, atomically (each goes to one caller)."""
+        ...
 
     async def push(self, tier: int, ticket_id: int, score: float, created_ms: int) -> None: ...
 
@@ -117,6 +122,14 @@ class LiveBusPort(Protocol):
 
     async def who(self, ticket_id: int) -> list[Presence]: ...
 
+    async def seen(self, agent_id: int) -> None:
+        """The agent has a live stream open now (push assignment's automatic away reads it)."""
+        ...
+
+    async def last_seen(self) -> dict[int, float]:
+        """Each agent's last live beat (epoch seconds); agents never seen since Redis started are absent."""
+        ...
+
 
 @dataclass
 class AppContext:
@@ -138,6 +151,8 @@ class AppContext:
     #: Bearer token → agent, cached per process and checked against the credentials epoch; without an
     #: epoch (the default) nothing is cached and every request asks the database.
     tokens: TokenLookup = field(default_factory=lambda: TokenLookup(None))
+    #: Push assignment per tier (``rules/assignment.yaml``); without it every tier pulls.
+    assignment: AssignmentProvider = field(default_factory=lambda: AssignmentProvider(None))
 
     def batcher(self) -> IntakeBatcher:
         """The process's intake batcher."""

@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -53,6 +54,8 @@ class EnqueueJob:
     job_id: str
     #: ``ROUTING``, ``MAIL``, ``WEBHOOKS`` or a support tier number.
     queue: str | int
+    #: Run it no earlier than this (an offer's timeout); None: now.
+    defer_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,14 @@ class PublishLive:
 
 
 @dataclass(frozen=True)
+class WakeAssigner:
+    """Work or capacity appeared in ``tier`` (a ticket queued, an agent available, an offer answered): the sink
+    enqueues the tier's assigner job when the tier pushes (``rules/assignment.yaml``); a pulling tier ignores it."""
+
+    tier: int
+
+
+@dataclass(frozen=True)
 class CredentialsChanged:
     """An agent's tokens, role or standing changed: every API process's token cache starts over
     (``router.agents.tokens``), so the change is in force on the next request."""
@@ -102,6 +113,7 @@ Effect = (
     | CancelTimer
     | PublishLive
     | CredentialsChanged
+    | WakeAssigner
 )
 
 
@@ -191,3 +203,8 @@ def sla_check_job(member: str) -> EnqueueJob:
     """The SLA check of one timer; the id names the clock's generation, so a double claim is one job."""
     ticket_id, kind, generation = member.split(":")
     return EnqueueJob(job_names.CHECK_SLA, (int(ticket_id), kind, int(generation)), f"sla:{member}", SLA)
+
+
+def assign_job(tier: int) -> EnqueueJob:
+    """The tier's assigner: offers queued tickets to available agents until one or the other runs out."""
+    return EnqueueJob(job_names.ASSIGN_TIER, (tier,), f"assign:{tier}", ROUTING)

@@ -18,6 +18,8 @@ SEND_DIGEST: Final = "reports.send_digest"
 SEND_NOTIFICATION_MAIL: Final = "notifications.send_mail"
 PUBLISH_EVENT: Final = "events.publish"
 DELIVER_WEBHOOK: Final = "webhook.deliver"
+#: Push assignment (``docs/assignment.md``): offer a tier's queued tickets to available agents.
+ASSIGN_TIER: Final = "assignment.assign"
 
 # Cron jobs: nothing in ``router`` enqueues them, the routing worker runs them on a schedule.
 RECONCILE_SWEEP: Final = "reconcile.sweep"

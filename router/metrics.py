@@ -16,6 +16,15 @@ INTAKE_BATCH = Histogram(
 )
 CLAIMS = Counter("tierroute_claims_total", "Tickets claimed from a tier queue", ["tier"])
 QUEUE_DEPTH = Gauge("tierroute_queue_depth", "Tickets waiting in a tier queue", ["tier"])
+#: Push assignment (docs/assignment.md), read from the database at each scrape (the last hour's offers).
+ASSIGNMENT_OFFERS = Gauge(
+    "tierroute_assignment_offers_last_hour", "Offers made in the last hour by outcome", ["tier", "state"]
+)
+ASSIGNMENT_LATENCY = Gauge("tierroute_assignment_latency_seconds", "Queued to offered, last hour", ["tier", "quantile"])
+AGENT_OPEN = Gauge("tierroute_agent_open_tickets", "Open tickets an agent holds in a tier", ["agent", "tier"])
+AGENT_UTILISATION = Gauge(
+    "tierroute_agent_utilisation", "Open tickets over the cap, per agent and tier", ["agent", "tier"]
+)
 REQUEST_SECONDS = Histogram(
     "tierroute_http_request_seconds",
     "HTTP request latency",

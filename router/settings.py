@@ -25,6 +25,7 @@ DEFAULT_SECRET = "change-me-in-production"
 RULEBOOK_DEFAULT = Path(__file__).resolve().parents[1] / "rules" / "default.yaml"
 SLA_POLICIES_DEFAULT = RULEBOOK_DEFAULT.with_name("sla.yaml")
 TIER_POLICY_DEFAULT = RULEBOOK_DEFAULT.with_name("tiers.yaml")
+ASSIGNMENT_DEFAULT = RULEBOOK_DEFAULT.with_name("assignment.yaml")
 #: How often the worker applies the tier policy (``off``: only ``tierroute tiers score --apply`` does).
 TierReviewCadence = Literal["monthly", "quarterly", "half-yearly", "yearly", "off"]
 
@@ -46,6 +47,9 @@ class Settings(BaseSettings):
     #: The customer tier policy (docs/customer-tiers.md): scoring, thresholds, the order of the scale, costs;
     #: reloaded when the file changes and is valid.
     tier_policy: Path = TIER_POLICY_DEFAULT
+    #: Push assignment per tier (docs/assignment.md): strategy, offer timeout, automatic away; reloaded when the
+    #: file changes and is valid. The shipped file pulls in every tier.
+    assignment: Path = ASSIGNMENT_DEFAULT
     #: How often the worker re-tiers customers by the policy, once per period (``off``: never by itself).
     tier_review_cadence: TierReviewCadence = "quarterly"
     secret_key: str = DEFAULT_SECRET

@@ -48,10 +48,21 @@ async def get_agent(agent_id: AgentId, session: SessionDep, _lead: CurrentLead) 
 
 @api.patch("/{agent_id}", response_model=AgentOut, dependencies=JsonBody, responses=ONE_AGENT | JSON_BODY)
 async def change_agent(agent_id: AgentId, body: AgentPatch, session: SessionDep, lead: CurrentLead) -> AgentOut:
-    """Change name, role, tiers, time zone or whether they are active. Audited."""
+    """Change name, role, tiers, time zone, whether they are active, and push assignment's status, caps per
+    tier, skills and shift calendar. Audited."""
     agent = await agents.get_agent(session, agent_id)
     await agents.change_agent(
-        session, lead, agent, name=body.name, role=body.role, tiers=body.tiers, time_zone=body.time_zone
+        session,
+        lead,
+        agent,
+        name=body.name,
+        role=body.role,
+        tiers=body.tiers,
+        time_zone=body.time_zone,
+        status=body.status,
+        max_open=body.max_open,
+        skills=body.skills,
+        shift_calendar=body.shift_calendar,
     )
     if body.active is not None:
         await agents.set_active(session, lead, agent, body.active)

@@ -9,7 +9,7 @@ from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from router.bounds import MAX_ROW_ID
-from router.models.agents import Agent, Role
+from router.models.agents import Agent, AgentStatus, Role
 from router.tickets.schemas import CleanText
 from rules.vocabulary import MAX_SUPPORT_TIER, MIN_SUPPORT_TIER
 
@@ -28,6 +28,10 @@ class AgentOut(BaseModel):
     tiers: list[int]
     active: bool
     time_zone: str | None
+    status: AgentStatus
+    max_open: dict[str, int]
+    skills: list[str]
+    shift_calendar: str | None
     has_password: bool
     created_at: datetime
 
@@ -52,6 +56,14 @@ class AgentPatch(BaseModel):
     tiers: list[Tier] | None = Field(default=None, max_length=5)
     time_zone: CleanText | None = Field(default=None, max_length=64)
     active: bool | None = None
+    #: Push assignment (docs/assignment.md): ``available``, ``away`` or ``offline``.
+    status: AgentStatus | None = None
+    #: Open tickets at most per tier, merged into the caps (``{"1": 8}``).
+    max_open: dict[Tier, Annotated[int, Field(ge=0, le=1000)]] | None = None
+    #: Replaces the skills (matched against queue group, tags, product, language).
+    skills: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=50)
+    #: An SLA calendar naming the shifts; ``""`` removes it.
+    shift_calendar: CleanText | None = Field(default=None, max_length=64)
 
 
 class PasswordIn(BaseModel):

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.addresses import normalized_email
-from router.agents import sessions
+from router.agents import availability, sessions
 from router.audit import admin_log
 from router.db import flush_unique
 from router.effects import CredentialsChanged, after_commit
@@ -273,8 +273,14 @@ async def change_agent(
     role: str | None = None,
     tiers: Iterable[int] | None = None,
     time_zone: str | None = None,
+    status: str | None = None,
+    max_open: dict[int, int] | None = None,
+    skills: Iterable[str] | None = None,
+    shift_calendar: str | None = None,
 ) -> Agent:
-    """Change what is given (None: keep). A lead changes agents and leads; nobody changes their own role."""
+    """Change what is given (None: keep). A lead changes agents and leads; nobody changes their own role.
+
+    ``max_open`` merges into the caps per tier; ``shift_calendar`` ``""`` removes the shift."""
     may_manage(by, agent.role)
     before = _fields(agent)
     if name is not None:
@@ -288,6 +294,14 @@ async def change_agent(
         agent.tiers = checked_tiers(tiers)
     if time_zone is not None:
         agent.time_zone = checked_time_zone(time_zone)
+    if max_open is not None:
+        agent.max_open = {**agent.max_open, **availability.checked_caps(max_open)}
+    if skills is not None:
+        agent.skills = availability.checked_skills(skills)
+    if shift_calendar is not None:
+        agent.shift_calendar = availability.checked_shift(session, shift_calendar)
+    if status is not None:
+        availability.set_status_of(session, agent, status)
     changed = admin_log.changes(before, _fields(agent))
     if changed:
         admin_log.record(session, by, "agent.changed", subject(agent), **changed)
@@ -297,7 +311,16 @@ async def change_agent(
 
 
 def _fields(agent: Agent) -> dict[str, Any]:
-    return {"name": agent.name, "role": agent.role, "tiers": list(agent.tiers), "time_zone": agent.time_zone}
+    return {
+        "name": agent.name,
+        "role": agent.role,
+        "tiers": list(agent.tiers),
+        "time_zone": agent.time_zone,
+        "status": agent.status,
+        "max_open": dict(agent.max_open),
+        "skills": list(agent.skills),
+        "shift_calendar": agent.shift_calendar,
+    }
 
 
 async def set_time_zone(session: AsyncSession, agent: Agent, time_zone: str) -> Agent:
@@ -354,3 +377,14 @@ async def revoke_token(session: AsyncSession, by: Agent | None, agent: Agent, to
         admin_log.record(session, by, "agent.token_revoked", subject(agent), token_id=row.id, prefix=row.prefix)
         _credentials_changed(session)
     return row
+
+
+async def set_status(session: AsyncSession, agent: Agent, status: str, *, by: Agent | None = None) -> Agent:
+    """The agent's own toggle (``by`` None or themselves), or a lead's; in the admin log when it changed."""
+    if by is not None and by.id != agent.id:
+        may_manage(by, agent.role)
+    before = agent.status
+    availability.set_status_of(session, agent, status)
+    if agent.status != before:
+        admin_log.record(session, by or agent, "agent.status", subject(agent), status=[before, agent.status])
+    return agent

@@ -25,7 +25,21 @@ Who = Annotated[str, typer.Argument(help="The agent's id or email.")]
 def _describe(agent: Agent) -> str:
     tiers = "all" if agent.is_lead else ",".join(map(str, agent.tiers)) or "none"
     state = "active" if agent.active else "deactivated"
-    return f"{agent.id}\t{agent.email}\t{agent.name}\t{agent.role}\ttiers {tiers}\t{state}"
+    caps = ",".join(f"{t}={n}" for t, n in sorted(agent.max_open.items())) or "default"
+    skills, shift = ",".join(agent.skills) or "none", agent.shift_calendar or "always"
+    push = f"{agent.status}\tcaps {caps}\tskills {skills}\tshift {shift}"
+    return f"{agent.id}\t{agent.email}\t{agent.name}\t{agent.role}\ttiers {tiers}\t{state}\t{push}"
+
+
+def _parse_caps(text: str) -> dict[int, int]:
+    """``1=5,2=3`` → ``{1: 5, 2: 3}``; a located message and exit 2 otherwise."""
+    caps: dict[int, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        tier, _, cap = part.partition("=")
+        if not (tier.strip().isdigit() and cap.strip().isdigit()):
+            _exit_with(f"error: --max-open: {part!r} is not TIER=COUNT (for example 1=5)")
+        caps[int(tier)] = int(cap)
+    return caps
 
 
 @agents_app.command("list")
@@ -53,12 +67,25 @@ def agents_set(
         typer.Option(help="New web UI password; prefer --ask-password.", envvar="TIERROUTE_AGENT_PASSWORD"),
     ] = None,
     ask_password: Annotated[bool, typer.Option(help="Prompt for a new web UI password (not echoed).")] = False,
+    status: Annotated[str | None, typer.Option(help="Push assignment: available, away or offline.")] = None,
+    max_open: Annotated[
+        str | None, typer.Option(help="Open tickets at most per tier, e.g. 1=5,2=3 (merged into the caps).")
+    ] = None,
+    skills: Annotated[
+        str | None, typer.Option(help="Skills, comma-separated (replaces them; empty: none), e.g. billing,de.")
+    ] = None,
+    shift: Annotated[
+        str | None, typer.Option(help="An SLA calendar naming the shifts (rules/sla.yaml); empty: always.")
+    ] = None,
 ) -> None:
-    """Change an agent: name, role, tiers, time zone, active, password (only what is given)."""
+    """Change an agent: name, role, tiers, time zone, active, password, and push assignment's status, caps,
+    skills and shift (only what is given)."""
     from router.agents import service as agents
     from router.errors import Invalid
 
     tier_list = parse_tiers(tiers) if tiers is not None else None
+    caps = _parse_caps(max_open) if max_open is not None else None
+    skill_list = skills.split(",") if skills is not None else None
     if ask_password:
         password = typer.prompt("Web UI password", hide_input=True, confirmation_prompt=True)
     if password is not None:
@@ -69,7 +96,19 @@ def agents_set(
 
     async def work(session: AsyncSession) -> str:
         agent = await agents.find_agent(session, who)
-        await agents.change_agent(session, None, agent, name=name, role=role, tiers=tier_list, time_zone=time_zone)
+        await agents.change_agent(
+            session,
+            None,
+            agent,
+            name=name,
+            role=role,
+            tiers=tier_list,
+            time_zone=time_zone,
+            status=status,
+            max_open=caps,
+            skills=skill_list,
+            shift_calendar=shift,
+        )
         if active is not None:
             await agents.set_active(session, None, agent, active)
         if password is not None:

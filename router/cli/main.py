@@ -21,7 +21,20 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from router.cli import accounts, admin, agents, audit, common, customer_cost, kb, reports, rules, tiers, webhooks  # noqa: F401 (agents, customer_cost: register their commands)
+from router.cli import (  # noqa: F401 (agents, customer_cost: register their commands)
+    accounts,
+    admin,
+    agents,
+    assignment,
+    audit,
+    common,
+    customer_cost,
+    kb,
+    reports,
+    rules,
+    tiers,
+    webhooks,
+)
 from router.cli.common import console, parse_tiers, run, settings_or_exit
 
 if TYPE_CHECKING:
@@ -323,6 +336,7 @@ tiers.install(admin.customers_app)
 app.add_typer(tiers.app, name="tiers")
 app.add_typer(audit.app, name="audit")
 app.add_typer(rules.app, name="rules")
+app.add_typer(assignment.app, name="assignment")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(reports.app, name="report")
 app.add_typer(kb.app, name="kb")

@@ -102,6 +102,7 @@ async def change_customer(
         tier=body.value_tier,
         reason=body.reason,
         attributes=body.attributes,
+        account_owner_id=body.account_owner_id,
     )
     await session.flush()
     return await _detail(session, customer_id)

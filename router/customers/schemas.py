@@ -32,6 +32,8 @@ class CustomerOut(BaseModel):
     highest_tier: int
     attributes: dict[str, Any]
     created_at: datetime
+    #: The agent who owns the account (push assignment offers them the customer's tickets first).
+    account_owner_id: int | None = None
 
 
 class TierStep(BaseModel):
@@ -113,6 +115,8 @@ class CustomerPatch(BaseModel):
         description="merged into the customer's attributes; null removes one",
         examples=[{"reference_logo": True, "industry": "retail", "old_flag": None}],
     )
+    #: The account owner, an active agent's id; 0 removes them (docs/assignment.md).
+    account_owner_id: int | None = Field(default=None, ge=0, le=MAX_ROW_ID)
 
 
 class DomainIn(BaseModel):

@@ -188,10 +188,18 @@ async def edit_customer(
     reason: str = "",
     attributes: Mapping[str, Any] | None = None,
     source: str = TierSource.manual,
+    account_owner_id: int | None = None,
 ) -> Customer:
-    """Rename, give another reference (unique), change attributes (``None`` removes one) or move to another
-    value tier (kept in its tier history with ``source``)."""
-    before = {"name": customer.name, "external_ref": customer.external_ref}
+    """Rename, give another reference (unique), change attributes (``None`` removes one), name the account
+    owner (an active agent; ``0`` removes them: push assignment offers them the customer's tickets first) or
+    move to another value tier (kept in its tier history with ``source``)."""
+    before = {
+        "name": customer.name,
+        "external_ref": customer.external_ref,
+        "account_owner_id": customer.account_owner_id,
+    }
+    if account_owner_id is not None:
+        customer.account_owner_id = await _checked_owner(session, account_owner_id)
     if name is not None:
         customer.name = _checked_text(name, "name", "a name")
     if external_ref is not None:
@@ -200,7 +208,12 @@ async def edit_customer(
             raise Conflict(f"another customer has the reference {ref!r}", field="external_ref")
         customer.external_ref = ref
         await flush_unique(session, Conflict(f"another customer has the reference {ref!r}", field="external_ref"))
-    changed = admin_log.changes(before, {"name": customer.name, "external_ref": customer.external_ref})
+    after = {
+        "name": customer.name,
+        "external_ref": customer.external_ref,
+        "account_owner_id": customer.account_owner_id,
+    }
+    changed = admin_log.changes(before, after)
     if attributes:  # logged as ``attributes.<name>: [before, after]``, like the other fields
         changed |= {f"attributes.{name}": pair for name, pair in _changed_attributes(customer, attributes).items()}
     if changed:
@@ -209,6 +222,19 @@ async def edit_customer(
         default = "imported" if source == TierSource.imported else "changed by hand"
         await tiering.retier(session, customer, tier, reason=reason.strip() or default, by=by, source=source)
     return customer
+
+
+def _fields(customer: Customer) -> dict[str, Any]:
+    return {"name": customer.name, "external_ref": customer.external_ref, "account_owner_id": customer.account_owner_id}
+
+
+async def _checked_owner(session: AsyncSession, agent_id: int) -> int | None:
+    if agent_id == 0:
+        return None
+    owner = await session.get(Agent, agent_id)
+    if owner is None or not owner.active:
+        raise Invalid(f"there is no active agent {agent_id} to own the account", field="account_owner_id")
+    return agent_id
 
 
 def _same(a: Any, b: Any) -> bool:

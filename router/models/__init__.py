@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from router.models.admin import AdminEvent
 from router.models.agents import Agent, ApiToken, WebSession
+from router.models.assignment import AssignmentOffer
 from router.models.audit import AuditEvent
 from router.models.claims import ClaimKey
 from router.models.customers import (
@@ -46,6 +47,7 @@ __all__ = [
     "ApiToken",
     "Article",
     "ArticleVersion",
+    "AssignmentOffer",
     "Attachment",
     "AuditEvent",
     "BreachPrediction",

@@ -21,6 +21,14 @@ class Role(StrEnum):
 LEAD_ROLES = (Role.lead, Role.admin)
 
 
+class AgentStatus(StrEnum):
+    """Whether push assignment may offer the agent work (``docs/assignment.md``); pulling works in any."""
+
+    available = "available"
+    away = "away"
+    offline = "offline"
+
+
 class Agent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
@@ -33,6 +41,16 @@ class Agent(SQLModel, table=True):
     #: IANA time zone the web UI shows times in (a profile setting); empty: UTC.
     time_zone: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: Push assignment: ``available``, ``away`` or ``offline`` (set by the agent, a lead, or the live stream's
+    #: absence for ``away_after``).
+    status: str = Field(default=AgentStatus.offline, max_length=16)
+    status_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Open tickets at most per tier (``{"1": 5}``); a tier left out has ``rules.assignment.DEFAULT_MAX_OPEN``.
+    max_open: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSONColumn, nullable=False))
+    #: Matched against a ticket's queue group, tags, product and language (lower case).
+    skills: list[str] = Field(default_factory=list, sa_column=Column(JSONColumn, nullable=False))
+    #: An SLA calendar (``rules/sla.yaml``) naming the agent's shifts; empty: always on shift.
+    shift_calendar: str | None = Field(default=None, max_length=64)
 
     @property
     def is_lead(self) -> bool:

@@ -32,6 +32,8 @@ class Customer(SQLModel, table=True):
     highest_tier: int = Field(ge=MIN_CUSTOMER_TIER, le=MAX_CUSTOMER_TIER)
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONColumn, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: The agent who owns the account: push assignment offers them the customer's tickets first.
+    account_owner_id: int | None = Field(default=None, foreign_key="agent.id")
 
 
 class CustomerDomain(SQLModel, table=True):

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from router.assignment.figures import AssignmentFigures
 from router.self_service.schemas import SelfServiceFigures
 
 
@@ -146,3 +147,5 @@ class SlaReport(BaseModel):
     customer_tiers: CustomerTierView
     #: Tier 0: deflection, escalations after a suggestion, articles' helpful ratio (docs/self-service.md).
     self_service: SelfServiceFigures
+    #: Push assignment (docs/assignment.md): offers by outcome and latency per tier, utilisation now.
+    assignment: AssignmentFigures | None = None

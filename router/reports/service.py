@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from router.assignment import figures as assignment_figures
 from router.errors import Invalid
 from router.models.columns import utcnow
 from router.offload import SideLoop
@@ -269,6 +270,9 @@ async def _report(session: AsyncSession, f: Filters, progress: Progress | None) 
     trend_rows = await queries.trends(session, f, cover)
     customers = await _step(progress, "trends", queries.customers_by_tier(session, f))
     self_service = await _step(progress, "self-service", figures.self_service_figures(session, f))
+    assignment = await _step(
+        progress, "assignment", assignment_figures.figures(session, f.since, f.until, agent_id=f.agent_id)
+    )
 
     causes: dict[str, int] = {}
     for r in paths:
@@ -318,4 +322,5 @@ async def _report(session: AsyncSession, f: Filters, progress: Progress | None) 
         ],
         customer_tiers=_customer_tiers(customers, groups["customer_tier"]),
         self_service=self_service,
+        assignment=assignment,
     )

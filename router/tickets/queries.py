@@ -39,7 +39,9 @@ async def queued_in_tier(
 ) -> list[tuple[int, str, int, datetime]]:
     """``(id, priority, customer_tier, created_at)`` of every ticket waiting in ``tier`` (for reconcile)."""
     query = select(Ticket.id, Ticket.priority, Ticket.customer_tier, Ticket.created_at).where(
-        Ticket.status == Status.queued, Ticket.support_tier == tier
+        Ticket.status == Status.queued,
+        Ticket.support_tier == tier,
+        col(Ticket.assignee_id).is_(None),  # an offered ticket (push assignment) waits outside the queue
     )
     if queued_since is not None:
         query = query.where(col(Ticket.queued_at) >= queued_since)

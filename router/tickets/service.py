@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.effects import after_commit, automation_job, route_job
+from router.effects import WakeAssigner, after_commit, automation_job, route_job
 from router.errors import Conflict, Forbidden, NotFound
 from router.events import service as events
 from router.models.agents import Agent
@@ -38,6 +38,12 @@ async def get(session: AsyncSession, ticket_id: int, *, lock: bool = False) -> T
     if ticket is None:
         raise NotFound(f"ticket {ticket_id} does not exist", ticket_id=ticket_id)
     return ticket
+
+
+def _freed(session: AsyncSession, ticket: Ticket) -> None:
+    """The ticket leaves its holder's load in its tier: a pushing tier's assigner may offer them more."""
+    if ticket.assignee_id is not None and ticket.support_tier is not None:
+        after_commit(session, WakeAssigner(ticket.support_tier))
 
 
 def _enqueue(session: AsyncSession, ticket: Ticket, tier: int, *, automate: bool = True) -> None:
@@ -220,6 +226,7 @@ async def escalate(
         raise Conflict(f"ticket {ticket.ref} is already at the top tier, tier {MAX_SUPPORT_TIER}", tier=current)
     if target <= current or target > MAX_SUPPORT_TIER:
         raise Conflict(f"escalation goes up: {_choose(current + 1, MAX_SUPPORT_TIER)}", to_tier=target)
+    _freed(session, ticket)
     placement.remove(session, ticket)
     ticket.escalation_count += 1
     _enqueue(session, ticket, target)
@@ -267,6 +274,7 @@ async def deescalate(
         raise Conflict(f"ticket {ticket.ref} is already at tier {MIN_SUPPORT_TIER}, the lowest", tier=current)
     if target < MIN_SUPPORT_TIER or target >= current:
         raise Conflict(f"de-escalation goes down: {_choose(MIN_SUPPORT_TIER, current - 1)}", to_tier=target)
+    _freed(session, ticket)
     placement.remove(session, ticket)
     _enqueue(session, ticket, target)
     changes = await _sla_tier_changed(session, ticket)
@@ -289,6 +297,7 @@ async def resolve(session: AsyncSession, ticket: Ticket, actor: Actor, *, resolu
     require_may_act(actor, ticket.support_tier)
     if ticket.status not in OPEN_STATUSES:
         raise Conflict(f"ticket {ticket.ref} is already {ticket.status}")
+    _freed(session, ticket)
     placement.remove(session, ticket)
     previous = ticket.status
     ticket.status = Status.resolved
@@ -329,6 +338,7 @@ async def wait_on_customer(session: AsyncSession, ticket: Ticket, actor: Actor, 
     require_may_act(actor, ticket.support_tier)
     if ticket.status not in (Status.queued, Status.in_progress) or ticket.support_tier is None:
         raise Conflict(f"ticket {ticket.ref} is {ticket.status}; only queued or in-progress tickets can wait")
+    _freed(session, ticket)
     placement.remove(session, ticket)
     previous = ticket.status
     ticket.status = Status.waiting_on_customer

@@ -18,6 +18,7 @@ from router.web import errors
 from router.web.admin_agents import admin_agents
 from router.web.admin_customers import admin_customers
 from router.web.articles import ui as articles_ui
+from router.web.assignment import assignment_ui
 from router.web.customer_pages import customer_pages
 from router.web.handover import ui as handover_ui
 from router.web.kb import ui as kb_ui
@@ -39,6 +40,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(articles_ui)
     app.include_router(kb_ui)
     app.include_router(live_ui)
+    app.include_router(assignment_ui)
     app.include_router(notifications_ui)
     app.include_router(workspace_pages)
     for pages in (admin_agents, admin_customers, customer_pages, profile):

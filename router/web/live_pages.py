@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import Response, StreamingResponse
 
+from router.assignment import queries as assignment_queries
 from router.bounds import MAX_ROW_ID
 from router.context import AppContext
 from router.deps import ContextDep, SessionDep
@@ -49,6 +50,7 @@ async def events(
         poll_seconds=ctx.settings.live_poll_seconds,
         missed=_missed_notifications(ctx, agent.id),
         since=max(since, _event_id(last_event_id)),
+        offers=await assignment_queries.pending_messages(session, agent.id or 0),
     )
     headers = {**SECURITY_HEADERS, "X-Accel-Buffering": "no"}
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)

@@ -21,10 +21,12 @@ class NavAgent:
 
     name: str
     role: str
+    #: Push assignment's status, for the navigation bar's toggle.
+    status: str = "offline"
 
     @classmethod
     def of(cls, agent: Agent) -> NavAgent:
-        return cls(agent.name, agent.role)
+        return cls(agent.name, agent.role, agent.status)
 
 
 def remember(request: Request, agent: Agent) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -91,6 +91,7 @@ async def page_events(
     poll_seconds: float,
     missed: MissedNotifications | None = None,
     since: int = 0,
+    offers: Sequence[dict[str, Any]] = (),
     max_seconds: float = MAX_STREAM_SECONDS,
 ) -> AsyncIterator[str]:
     """The page's events until ``max_seconds`` (the browser reconnects) or the ticket leaves the agent's tiers.
@@ -114,8 +115,14 @@ async def page_events(
             for message in await missed(since) if missed is not None else []:
                 if viewer.may_see(message.get("support_tier")):
                     yield notification_event(message)
+            for offer in offers:  # push assignment: offers made before the page connected (it skips known ones)
+                yield sse("offer", offer)
             started = last_sent = time.monotonic()
+            next_seen = 0.0
             while time.monotonic() - started < max_seconds:
+                if time.monotonic() >= next_seen:  # push assignment: an open page means the agent is here
+                    await live.seen(viewer.agent_id)
+                    next_seen = time.monotonic() + BEAT_SECONDS
                 events = await watch.changes() if tiers else []
                 if ticket is not None:
                     events += await _presence(live, viewer, ticket)
@@ -152,6 +159,8 @@ async def _messages(listener: LiveListener, viewer: Viewer, wait: float) -> Asyn
         kind, tier = message.pop("event", None), message.get("support_tier")
         if kind == "notification" and viewer.may_see(tier):
             yield notification_event(message)
+        elif kind == "offer" and viewer.may_see(tier):
+            yield sse("offer", message)
         elif kind == "changed" and not viewer.may_see(tier):
             yield sse("gone", {"support_tier": tier})
             return

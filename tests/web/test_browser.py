@@ -261,6 +261,37 @@ async def test_the_report_page_renders_under_its_csp(page: Page, runtime: Runtim
     assert violations == []
 
 
+async def test_an_available_agent_receives_an_offer_live_and_accepts_it(page: Page, runtime: Runtime) -> None:
+    from router.assignment import assigner
+    from router.models.tickets import Status
+    from tests.assignment.helpers import push
+
+    agent = await web_agent(runtime, tiers=(1,))
+    await sign_in(page, agent.email)
+    await page.get_by_label("Your status").select_option("available")
+    await page.get_by_role("button", name="Set", exact=True).click()
+    await expect(page.get_by_text("You are available.")).to_be_visible()
+    deadline = time.monotonic() + 10
+    while agent.id not in await runtime.app.live.last_seen():  # the page's live stream is open
+        assert time.monotonic() < deadline, "the live stream did not start"
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)  # subscribed as well as seen
+
+    push(runtime, "round_robin")
+    ticket_id = await open_ticket(runtime, subject="Offered while watching")
+    assert await assigner.run_tier(runtime.app, 1) == 1
+    offer = page.locator("[data-offer]")
+    await expect(offer).to_contain_text("Offered to you")
+    await expect(offer).to_contain_text("Offered while watching")
+    await page.reload()  # a page opened after the offer was made gets it when its stream connects, once
+    await expect(offer).to_have_count(1)
+    await expect(offer).to_contain_text("Offered while watching")
+    await offer.get_by_role("button", name="Accept").click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Offered while watching")
+    ticket = await load(runtime, ticket_id)
+    assert (ticket.status, ticket.assignee_id) == (Status.in_progress, agent.id)
+
+
 async def test_a_lead_opens_a_customer_and_sees_the_timeline_and_the_slip(page: Page, runtime: Runtime) -> None:
     from router.customers import service as customers
     from router.customers import tiering

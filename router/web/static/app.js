@@ -49,6 +49,48 @@
     }
   }
 
+  // Push assignment: a ticket offered to this agent, with Accept and Decline (plain forms: no script needed
+  // to answer, and the CSRF token is the page's own).
+  function offerForm(data, action, label, primary) {
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = "/ui/tickets/" + data.ticket_id + "/offer/" + action;
+    var token = document.querySelector('input[name="csrf_token"]');
+    var hidden = document.createElement("input");
+    hidden.type = "hidden";
+    hidden.name = "csrf_token";
+    hidden.value = token ? token.value : "";
+    form.appendChild(hidden);
+    var button = document.createElement("button");
+    button.type = "submit";
+    button.textContent = label;
+    if (primary) {
+      button.className = "primary";
+    }
+    button.setAttribute("data-offer-" + action, String(data.ticket_id));
+    form.appendChild(button);
+    return form;
+  }
+
+  function onOffer(event) {
+    var data = JSON.parse(event.data);
+    var region = document.querySelector("[data-live-notices]");
+    if (!region || region.querySelector('[data-offer="' + data.ticket_id + '"]')) {
+      return; // no place for it, or shown already (offers are replayed when the stream reconnects)
+    }
+    var note = document.createElement("div");
+    note.className = "flash live-notice offer";
+    note.setAttribute("data-offer", String(data.ticket_id));
+    note.appendChild(document.createTextNode("Offered to you: " + data.ref + " " + data.subject + " (tier " +
+      data.support_tier + ", " + data.priority + "; answer within " + Math.round(data.timeout) + " s) "));
+    note.appendChild(offerForm(data, "accept", "Accept", true));
+    note.appendChild(offerForm(data, "decline", "Decline", false));
+    region.appendChild(note);
+    if (window.htmx) {
+      window.htmx.process(note);
+    }
+  }
+
   function pageVersion() {
     var el = document.querySelector("[data-ticket-version]");
     return el ? Number(el.getAttribute("data-ticket-version")) : null;
@@ -163,6 +205,7 @@
     source.notified = {};
     source.addEventListener("tier", onTier);
     source.addEventListener("notification", onNotification);
+    source.addEventListener("offer", onOffer);
     source.addEventListener("changed", onChanged);
     source.addEventListener("presence", onPresence);
     source.addEventListener("gone", onGone);

@@ -1,0 +1,1 @@
+"""Push assignment: per-tier strategies, the assigner, offers' figures (``docs/assignment.md``)."""

@@ -1,0 +1,164 @@
+"""Push assignment's offers, a room beside the ticket service's door: offer a queued ticket to one agent,
+and the agent's answer (accept, decline) or the timeout.
+
+An offered ticket stays ``queued`` with the agent as assignee: out of the tier queue (a claim cannot take it:
+``claiming`` only takes unassigned tickets) and counted in the agent's load. Accepting makes it
+``in_progress``; a decline or timeout puts it back at its place in the queue (the queue's order is its
+priority, customer tier and age, so the same score). The pending offer row is unique per ticket.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from router.effects import WakeAssigner, after_commit, agent_topic, live
+from router.errors import Conflict, NotFound
+from router.models.agents import Agent
+from router.models.assignment import AssignmentOffer, OfferState
+from router.models.columns import utcnow
+from router.models.tickets import Status, Ticket
+from router.sla import service as sla
+from router.tickets import trail
+from router.tickets.actors import Actor
+from router.tierqueues import placement
+from rules.assignment import Choice
+
+
+def _still_offered(ticket: Ticket, offer: AssignmentOffer) -> bool:
+    return ticket.status == Status.queued and ticket.assignee_id == offer.agent_id and ticket.support_tier == offer.tier
+
+
+async def offer(
+    session: AsyncSession, ticket: Ticket, agent: Agent, choice: Choice, *, seconds: float, now: datetime | None = None
+) -> AssignmentOffer:
+    """Offer ``ticket`` (queued, unassigned, already popped from the Redis queue by the caller) to ``agent`` for
+    ``seconds``. Audited as ``assigned`` with the strategy and the candidates considered."""
+    assert ticket.id is not None and agent.id is not None and ticket.support_tier is not None
+    if ticket.status != Status.queued or ticket.assignee_id is not None:
+        raise Conflict(f"ticket {ticket.ref} is no longer waiting in the queue")
+    now = now or utcnow()
+    row = AssignmentOffer(
+        ticket_id=ticket.id,
+        agent_id=agent.id,
+        tier=ticket.support_tier,
+        strategy=choice.strategy,
+        considered=list(choice.considered),
+        reason=choice.reason[:64],
+        queued_at=ticket.queued_at,
+        offered_at=now,
+        expires_at=now + timedelta(seconds=seconds),
+    )
+    session.add(row)  # flushed with the batch's other offers: one round trip for many (the assigner's batches)
+    ticket.assignee_id = agent.id
+    trail.record(
+        session,
+        ticket,
+        actor="system:assigner",
+        action="assigned",
+        to_tier=ticket.support_tier,
+        data={
+            "to_agent": agent.id,
+            "strategy": choice.strategy,
+            "reason": choice.reason,
+            "candidates": list(choice.considered),
+            "expires_at": row.expires_at.isoformat(),
+        },
+    )
+    message = offer_message(ticket, row)
+    after_commit(session, live(agent_topic(agent.id), "offer", message))
+    return row
+
+
+def offer_message(ticket: Ticket, row: AssignmentOffer) -> dict[str, Any]:
+    """What the agent's pages show of an offer (the live ``offer`` event, also replayed when a page connects)."""
+    seconds = (row.expires_at - row.offered_at).total_seconds()
+    return {"ticket_id": ticket.id, "ref": ticket.ref, "subject": ticket.subject, "support_tier": ticket.support_tier,
+            "priority": ticket.priority, "expires_at": row.expires_at.isoformat(), "timeout": seconds}  # fmt: skip
+
+
+async def get_offer(session: AsyncSession, offer_id: int, *, lock: bool = False) -> AssignmentOffer:
+    query = select(AssignmentOffer).where(AssignmentOffer.id == offer_id)
+    if lock:
+        query = query.with_for_update()
+    row = (await session.exec(query)).first()
+    if row is None:
+        raise NotFound(f"there is no offer {offer_id}", offer_id=offer_id)
+    return row
+
+
+async def pending_offer(session: AsyncSession, ticket_id: int, agent: Agent) -> AssignmentOffer:
+    """The ticket's pending offer to ``agent`` (locked), or ``NotFound``: an offer is named by its ticket."""
+    row = (
+        await session.exec(
+            select(AssignmentOffer)
+            .where(AssignmentOffer.ticket_id == ticket_id, AssignmentOffer.state == OfferState.pending)
+            .with_for_update()
+        )
+    ).first()
+    if row is None or row.agent_id != agent.id:
+        raise NotFound(f"ticket {ticket_id} is not offered to you (any more)", ticket_id=ticket_id)
+    return row
+
+
+async def _ticket(session: AsyncSession, offer: AssignmentOffer) -> Ticket:
+    ticket = (await session.exec(select(Ticket).where(Ticket.id == offer.ticket_id).with_for_update())).one()
+    return ticket
+
+
+async def accept(session: AsyncSession, ticket_id: int, agent: Agent) -> Ticket:
+    """The agent takes the ticket offered to them: it is theirs, ``in_progress``."""
+    row = await pending_offer(session, ticket_id, agent)
+    ticket = await _ticket(session, row)
+    if not _still_offered(ticket, row):
+        await _close(session, row, OfferState.withdrawn)
+        raise Conflict(f"the offer of {ticket.ref} was withdrawn: the ticket moved on", ticket_id=ticket_id)
+    await _close(session, row, OfferState.accepted)
+    ticket.status = Status.in_progress
+    changes = await sla.sync_pause(session, ticket, utcnow())
+    trail.record(session, ticket, actor=Actor.of(agent).name, action="offer_accepted", to_tier=ticket.support_tier,
+                 data={"offer_id": row.id}, sla_changes=changes)  # fmt: skip
+    return ticket
+
+
+async def decline(session: AsyncSession, ticket_id: int, agent: Agent, *, reason: str | None = None) -> Ticket:
+    """The agent passes: the ticket goes back to its place in the queue (the assigner offers it to another)."""
+    row = await pending_offer(session, ticket_id, agent)
+    ticket = await _ticket(session, row)
+    await _give_back(session, row, ticket, OfferState.declined, actor=Actor.of(agent).name, reason=reason)
+    return ticket
+
+
+async def expire(session: AsyncSession, offer_id: int, *, now: datetime | None = None) -> bool:
+    """Take back an offer nobody answered by its time; False when it was answered (or is not due yet)."""
+    row = await get_offer(session, offer_id, lock=True)
+    if row.state != OfferState.pending or row.expires_at > (now or utcnow()):
+        return False
+    ticket = await _ticket(session, row)
+    await _give_back(session, row, ticket, OfferState.expired, actor="system:assigner", reason="no answer in time")
+    return True
+
+
+async def _give_back(
+    session: AsyncSession, row: AssignmentOffer, ticket: Ticket, state: OfferState, *, actor: str, reason: str | None
+) -> None:
+    if not _still_offered(ticket, row):  # moved on meanwhile (a lead reassigned it, it was escalated...)
+        await _close(session, row, OfferState.withdrawn)
+        return
+    await _close(session, row, state)
+    ticket.assignee_id = None
+    placement.place(session, ticket)  # back at its place: the score is its priority, customer tier and age
+    action = "offer_declined" if state == OfferState.declined else "offer_expired"
+    trail.record(session, ticket, actor=actor, action=action, to_tier=ticket.support_tier, reason=reason,
+                 data={"offer_id": row.id, "agent": row.agent_id})  # fmt: skip
+    after_commit(session, WakeAssigner(row.tier))
+
+
+async def _close(session: AsyncSession, row: AssignmentOffer, state: OfferState) -> None:
+    row.state = state
+    row.answered_at = utcnow()
+    session.add(row)
+    await session.flush()

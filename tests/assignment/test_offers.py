@@ -1,0 +1,210 @@
+"""The assigner and offers on a real database and Redis: offered, accepted, declined, timed out; away agents
+never offered; caps; concurrent assigners never offer one ticket to two agents and lose none."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from datetime import timedelta
+
+from sqlmodel import col, func, select
+
+from queues.runtime import Runtime
+from router.assignment import assigner
+from router.models.assignment import AssignmentOffer, OfferState
+from router.models.audit import AuditEvent
+from router.models.columns import utcnow
+from router.models.tickets import Status, Ticket
+from router.tickets import offers
+from router.unit_of_work import transaction
+from tests.assignment.helpers import agent, push, queued
+from tests.conftest import one_backend
+
+
+async def _ticket(runtime: Runtime, ticket_id: int) -> Ticket:
+    async with runtime.app.sessionmaker() as s:
+        return (await s.exec(select(Ticket).where(Ticket.id == ticket_id))).one()
+
+
+async def _offers(runtime: Runtime) -> list[AssignmentOffer]:
+    async with runtime.app.sessionmaker() as s:
+        return list((await s.exec(select(AssignmentOffer).order_by(col(AssignmentOffer.id)))).all())
+
+
+async def test_pull_tiers_are_left_alone(runtime: Runtime) -> None:
+    await agent(runtime)
+    await queued(runtime, 2)
+    assert await assigner.run_tier(runtime.app, 1) == 0
+    assert await runtime.app.tier_queue.depth(1) == 2
+
+
+async def test_an_offer_accepted_makes_the_ticket_the_agents(runtime: Runtime) -> None:
+    push(runtime, "least_loaded")
+    a, _ = await agent(runtime)
+    [tid] = await queued(runtime, 1)
+    assert await assigner.run_tier(runtime.app, 1) == 1
+    assert await runtime.app.tier_queue.depth(1) == 0
+    ticket = await _ticket(runtime, tid)
+    assert (ticket.status, ticket.assignee_id) == (Status.queued, a.id)
+    [offer] = await _offers(runtime)
+    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+        await offers.accept(s, offer.ticket_id, a)
+    ticket = await _ticket(runtime, tid)
+    assert (ticket.status, ticket.assignee_id) == (Status.in_progress, a.id)
+    async with runtime.app.sessionmaker() as s:
+        actions = (await s.exec(select(AuditEvent).where(AuditEvent.ticket_id == tid))).all()
+    assigned = next(e for e in actions if e.action == "assigned")
+    assert assigned.data["strategy"] == "least_loaded" and assigned.data["candidates"] == [a.id]
+    assert [e.action for e in actions][-2:] == ["assigned", "offer_accepted"]
+
+
+async def test_a_declined_offer_goes_back_to_its_place_and_to_another_agent(runtime: Runtime) -> None:
+    push(runtime, "round_robin")
+    first, _ = await agent(runtime)
+    second, _ = await agent(runtime)
+    ids = await queued(runtime, 3)
+    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+        [offer] = await assigner.assign_batch(
+            s, runtime.app.tier_queue, 1, runtime.app.assignment.current().of(1), seen={}, away_after=0, limit=1
+        )
+    assert offer.ticket_id == ids[0] and offer.agent_id == first.id
+    assert await runtime.app.tier_queue.page(1, 0, 10) == ids[1:]
+    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+        await offers.decline(s, offer.ticket_id, first, reason="busy")
+    assert await runtime.app.tier_queue.page(1, 0, 10) == ids  # back at the head, where it was
+    ticket = await _ticket(runtime, ids[0])
+    assert (ticket.status, ticket.assignee_id) == (Status.queued, None)
+    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+        [again] = await assigner.assign_batch(
+            s, runtime.app.tier_queue, 1, runtime.app.assignment.current().of(1), seen={}, away_after=0, limit=1
+        )
+    assert again.ticket_id == ids[0] and again.agent_id == second.id  # round robin
+
+
+async def test_an_unanswered_offer_times_out_back_into_the_queue(runtime: Runtime) -> None:
+    push(runtime, "least_loaded", timeout=30)
+    a, _ = await agent(runtime)
+    [tid] = await queued(runtime, 1)
+    await assigner.run_tier(runtime.app, 1)
+    [offer] = await _offers(runtime)
+    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+        assert not await offers.expire(s, offer.id or 0)  # not due yet
+    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+        assert await offers.expire(s, offer.id or 0, now=utcnow() + timedelta(seconds=31))
+    [offer] = await _offers(runtime)
+    assert offer.state == OfferState.expired
+    assert await runtime.app.tier_queue.page(1, 0, 10) == [tid]
+    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+        try:
+            await offers.accept(s, offer.ticket_id, a)
+        except Exception as exc:  # Conflict: too late
+            assert "not offered" in str(exc)
+        else:
+            raise AssertionError("accepted an expired offer")
+
+
+async def test_away_and_offline_agents_are_never_offered(runtime: Runtime) -> None:
+    push(runtime, "round_robin")
+    await agent(runtime, status="away")
+    await agent(runtime, status="offline")
+    gone, _ = await agent(runtime)  # available, but their live stream has been gone too long
+    await runtime.app.live.seen(gone.id or 0)
+    push(runtime, "round_robin", away_after=0.001)
+    await asyncio.sleep(0.01)
+    await queued(runtime, 3)
+    assert await assigner.run_tier(runtime.app, 1) == 0
+    assert await runtime.app.tier_queue.depth(1) == 3
+    assert await _offers(runtime) == []
+
+
+async def test_caps_are_never_exceeded_and_the_rest_waits(runtime: Runtime) -> None:
+    push(runtime, "least_loaded")
+    a, _ = await agent(runtime, cap=2)
+    b, _ = await agent(runtime, cap=3)
+    await queued(runtime, 10)
+    assert await assigner.run_tier(runtime.app, 1) == 5
+    assert Counter(o.agent_id for o in await _offers(runtime)) == {a.id: 2, b.id: 3}
+    assert await runtime.app.tier_queue.depth(1) == 5
+
+
+async def test_skills_are_respected(runtime: Runtime) -> None:
+    push(runtime, "skills_then_least_loaded")
+    await agent(runtime, skills=("billing",))
+    de, _ = await agent(runtime, skills=("de", "sso"), cap=10)
+    await queued(runtime, 4, queue_group="identity", tags=("sso",))
+    await assigner.run_tier(runtime.app, 1)
+    assert {o.agent_id for o in await _offers(runtime)} == {de.id}
+
+
+@one_backend
+async def test_concurrent_assigners_offer_each_ticket_once_and_lose_none(runtime: Runtime) -> None:
+    push(runtime, "least_loaded")
+    for _ in range(20):
+        await agent(runtime, cap=100)
+    ids = await queued(runtime, 2000)
+    started = time.monotonic()
+    made = await asyncio.gather(*(assigner.run_tier(runtime.app, 1, seconds=60) for _ in range(4)))
+    assert sum(made) == 2000, made
+    assert time.monotonic() - started < 15
+    offers_made = await _offers(runtime)
+    assert sorted(o.ticket_id for o in offers_made) == sorted(ids)  # each exactly once
+    assert max(Counter(o.agent_id for o in offers_made).values()) <= 100
+    async with runtime.app.sessionmaker() as s:
+        waiting = (
+            await s.exec(select(func.count()).where(Ticket.status == Status.queued, col(Ticket.assignee_id).is_(None)))
+        ).one()
+    assert waiting == 0 and await runtime.app.tier_queue.depth(1) == 0
+
+
+async def test_the_sweep_marks_agents_whose_live_page_is_gone_away(runtime: Runtime) -> None:
+    from router.agents import availability
+    from router.models.agents import Agent
+
+    gone, _ = await agent(runtime)
+    here, _ = await agent(runtime)
+    api_only, _ = await agent(runtime)
+    seen = {gone.id or 0: time.time() - 400, here.id or 0: time.time()}
+    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+        assert await availability.mark_gone_away(s, seen, 300, time.time()) == [gone.id]
+    async with runtime.app.sessionmaker() as s:
+        statuses = {a.id: a.status for a in (await s.exec(select(Agent))).all()}
+    assert statuses == {gone.id: "away", here.id: "available", api_only.id: "available"}
+
+
+async def test_the_sweep_takes_back_overdue_offers_and_wakes_pushing_tiers(runtime: Runtime) -> None:
+    """The assigner died after committing offers (no timer of its own): the sweep is the timeout."""
+    from queues import jobs
+    from queues.names import ROUTING_QUEUE
+
+    push(runtime, "least_loaded", timeout=0.01)
+    await agent(runtime)
+    [tid] = await queued(runtime, 1)
+    await assigner.run_tier(runtime.app, 1)
+    await asyncio.sleep(0.05)
+    result = await jobs.sweep({"app": runtime.app, "redis": runtime.pool})
+    assert "offers_expired=1" in result
+    assert await runtime.app.tier_queue.page(1, 0, 10) == [tid]
+    assert await runtime.pool.zcard(ROUTING_QUEUE) >= 1  # the tier's assigner job is queued again
+
+
+async def test_an_assigner_dying_mid_way_loses_nothing(runtime: Runtime) -> None:
+    """Popped, offered, and the process gone before the commit (no undo applied either): the database still
+    has the tickets queued and unassigned, and the queue repair puts them back in claim order."""
+    from queues.reconcile import repair_tier_queues
+    from queues.tier_queue import RedisTierQueue
+    from router.effects import take_undo
+
+    push(runtime, "least_loaded")
+    await agent(runtime)
+    ids = await queued(runtime, 3)
+    session = runtime.app.sessionmaker()
+    made = await assigner.assign_batch(
+        session, runtime.app.tier_queue, 1, runtime.app.assignment.current().of(1), seen={}, away_after=0
+    )
+    assert len(made) == 3 and await runtime.app.tier_queue.depth(1) == 0
+    take_undo(session)  # the crash: nothing is put back by this process
+    await session.close()  # the connection goes, the transaction with it
+    assert await repair_tier_queues(runtime.app, RedisTierQueue(runtime.pool)) == (3, 0)
+    assert await runtime.app.tier_queue.page(1, 0, 10) == ids
+    assert await _offers(runtime) == []
