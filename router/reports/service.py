@@ -36,7 +36,8 @@ from rules.vocabulary import SUPPORT_TIERS, customer_scale
 
 #: The report's sections in the order they run; the CLI's progress bar advances once per section.
 SECTIONS = (
-    "breakdowns", "time in tier", "escalations", "top escalators", "backlog", "vendors", "trends", "self-service"
+    "breakdowns", "time in tier", "escalations", "top escalators", "backlog", "vendors", "trends", "self-service",
+    "assignment",
 )  # fmt: skip
 Progress = Callable[[str], None]
 T = TypeVar("T")

@@ -141,8 +141,8 @@ def test_every_mistake_is_located_and_all_are_listed_at_once() -> None:
         "bad.yaml:18:14: periods must be a whole number from 1 to 12, got 0",
         "bad.yaml:19:20: per_hour is keyed by support tier 0 to 4",
         "bad.yaml:19:27: currency is a three-letter code such as EUR or USD, got 'euro'",
-        "bad.yaml:20:1: unknown field 'colour' in the tier policy; known: best, bump_limit, bumps, costs, criteria, "
-        "description, hysteresis, thresholds, version",
+        "bad.yaml:20:1: unknown field 'colour' in the tier policy; known: at_risk, best, bump_limit, bumps, costs, "
+        "criteria, description, hysteresis, thresholds, version",
     ]
 
 

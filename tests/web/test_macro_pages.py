@@ -3,6 +3,8 @@ line), agents preview one on a ticket and apply it (with files), never on anothe
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from queues.runtime import Runtime
@@ -63,7 +65,7 @@ async def test_an_agent_previews_and_applies_a_macro_from_the_ticket(
     assert f'hx-get="/ui/tickets/{ticket_id}/macros"' in page
     picker = (await client.get(f"/ui/tickets/{ticket_id}/macros")).text
     assert "Ask for logs" in picker and "Apply macro" not in picker
-    macro_id = picker.split('<option value="')[1].split('"')[0]
+    macro_id = re.findall(r'<option value="(\d+)"', picker)[0]  # the nav's status menu has options too
     preview = (await client.get(f"/ui/tickets/{ticket_id}/macros?macro={macro_id}")).text
     assert "About Printer on fire: please send logs.\nTess Agent</textarea>" in preview
     assert "<li>add tags logs</li>" in preview and "<li>set status to waiting on customer</li>" in preview
