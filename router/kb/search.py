@@ -120,9 +120,17 @@ def _filters(
 
 
 #: The configurations to parse the question with: the one of the asked language, else each one the articles
-#: use (a handful of rows read from the config index).
+#: use: read from the config index a value at a time (a ``DISTINCT`` reads every row: 10,000 rows, 15 ms).
 _PG_ONE_CONFIG = "(SELECT kb_search_config(:locale)::text AS config)"
-_PG_EVERY_CONFIG = "(SELECT DISTINCT config FROM kb_article_search)"
+_PG_EVERY_CONFIG = """(
+    WITH RECURSIVE used(config) AS (
+        (SELECT config FROM kb_article_search ORDER BY config LIMIT 1)
+        UNION ALL
+        SELECT (SELECT s.config FROM kb_article_search AS s WHERE s.config > used.config ORDER BY s.config LIMIT 1)
+        FROM used WHERE used.config IS NOT NULL
+    )
+    SELECT config FROM used WHERE config IS NOT NULL
+)"""
 
 
 def _postgresql(filters: str) -> str:

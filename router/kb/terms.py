@@ -9,9 +9,18 @@ words are split by how many articles hold them, as the database already counts t
 - SQLite: FTS5's vocabulary table (``kb_article_search_vocab``, migration 0024) counts the articles holding
   each (porter-stemmed) term; the question's words are stemmed the same way (snowball's ``porter``).
 
+  ``ANALYZE`` lists about ten times the statistics target (1,000 lexemes by default); the least share listed
+  (``most_common_elem_freqs``' next-to-last entry) is the estimate of an unlisted lexeme: an upper bound.
+- SQLite: FTS5's vocabulary table (``kb_article_search_vocab``, migration 0024) counts the articles holding
+  each (porter-stemmed) term; the question's words are stemmed the same way (snowball's ``porter``).
+
 A *rare* word (in at most ``MAX_TERM_ARTICLES`` articles) finds candidates on its own; the common ones find
 candidates only together (the ``COMMON_TOGETHER`` least common of them, AND-ed). Every word still counts in
-the ranking. A small knowledge base has no common word at all, and is searched with every word OR-ed.
+the ranking. A ticket holds a dozen rare words or more, and each of them OR-ed in would make a few hundred
+candidates more to rank: so the rare words find candidates least common first, only while their articles add
+up to at most ``CANDIDATE_BUDGET`` (the least common always; a word in no article costs nothing; between
+words as common, the question's first ones: a ticket's subject). A small knowledge base has no common word at
+all, and is searched with its words OR-ed up to the budget.
 """
 
 from __future__ import annotations
@@ -28,6 +37,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 MAX_TERM_ARTICLES = 300
 #: How many of the common words, AND-ed, make candidates (the least common of them).
 COMMON_TOGETHER = 3
+#: At most about this many candidates from the rare words (as the database counts or estimates them): each
+#: candidate costs its ranking, some 10 µs (PostgreSQL's ``ts_rank``, FTS5's ``bm25``), and the words beyond
+#: the budget are the commoner ones, which tell the least about which article answers.
+CANDIDATE_BUDGET = 800
 
 
 @dataclass(frozen=True)
@@ -38,7 +51,15 @@ class Terms:
 
     @property
     def rare(self) -> list[str]:
-        return [t for t, n in self.counts if n <= MAX_TERM_ARTICLES]
+        """The rare terms that find candidates: least common first, within ``CANDIDATE_BUDGET``."""
+        chosen: list[str] = []
+        total = 0.0
+        for term, articles in self.counts:
+            if articles > MAX_TERM_ARTICLES or (chosen and total + articles > CANDIDATE_BUDGET):
+                break  # the counts are ascending: every later term costs as much or more
+            chosen.append(term)
+            total += articles
+        return chosen
 
     @property
     def common(self) -> list[str]:
@@ -67,18 +88,26 @@ def _fts5_quote(term: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------- PostgreSQL
-_PG_COUNTS = """
-    SELECT c.config, l.lexeme, coalesce(st.freq, 0) * greatest(pc.reltuples, 0) AS articles
-    FROM {configs} AS c
+_PG_STATS = "p.schemaname = current_schema() AND p.tablename = 'kb_article_search' AND p.attname = 'document'"
+#: Per configuration, the question's lexemes with their articles (listed, else the least listed share), least
+#: common first, then in the question's order.
+_PG_COUNTS = f"""
+    SELECT c.config, l.lexeme,
+           coalesce(st.freq, least_listed.freq, 0) * greatest(pc.reltuples, 0) AS articles
+    FROM {{configs}} AS c
     CROSS JOIN LATERAL unnest(to_tsvector(c.config::regconfig, :words)) AS l
     CROSS JOIN (SELECT reltuples FROM pg_class WHERE oid = 'kb_article_search'::regclass) AS pc
     LEFT JOIN (
         SELECT e.lexeme, e.freq
         FROM pg_stats AS p,
              unnest(p.most_common_elems::text::text[], p.most_common_elem_freqs) AS e(lexeme, freq)
-        WHERE p.schemaname = current_schema() AND p.tablename = 'kb_article_search' AND p.attname = 'document'
+        WHERE {_PG_STATS}
     ) AS st ON st.lexeme = l.lexeme
-    ORDER BY c.config, articles, l.lexeme
+    LEFT JOIN (
+        SELECT p.most_common_elem_freqs[array_length(p.most_common_elem_freqs, 1) - 1] AS freq
+        FROM pg_stats AS p WHERE {_PG_STATS}
+    ) AS least_listed ON st.lexeme IS NULL
+    ORDER BY c.config, articles, l.positions[1], l.lexeme
 """
 
 
@@ -136,5 +165,5 @@ async def fts5_query(conn: AsyncConnection, words: list[str]) -> str:
         {f"t{i}": stem for i, stem in enumerate(stems)},
     )
     articles = {term: float(doc) for term, doc in found.all()}
-    counts = sorted(((s, articles.get(s, 0.0)) for s in stems), key=lambda c: c[1])
+    counts = sorted(((s, articles.get(s, 0.0)) for s in stems), key=lambda c: c[1])  # stable: question order
     return Terms(tuple(counts)).match(" OR ", " AND ", lambda stem: _fts5_quote(word_of[stem]))
