@@ -134,7 +134,10 @@ _PG_EVERY_CONFIG = """(
 
 
 def _postgresql(filters: str) -> str:
-    # Per configuration, the candidates' query goes through the GIN index and the ranking's scores them.
+    # Per configuration, the candidates through the GIN index: every article with a rare term, and at most
+    # ``CANDIDATE_BUDGET`` of those with the common terms together (a bitmap heap scan stops there; words
+    # held by most articles would otherwise make all of them candidates, each ranked). Then the ranking, and
+    # the snippets of the rows kept.
     return f"""
         SELECT m.article_id, a.slug, a.title, m.score,
                ts_headline(m.config::regconfig, a.plain_text, m.rank_query, '{_HEADLINE}') AS snippet,
@@ -144,10 +147,18 @@ def _postgresql(filters: str) -> str:
                    ts_rank({_PG_WEIGHTS}, s.document, c.rank_query, 1)::float8 AS score
             FROM (
                 SELECT unnest(CAST(:configs AS text[])) AS config,
-                       unnest(CAST(:matches AS text[]))::tsquery AS match_query,
+                       unnest(CAST(:rare AS text[]))::tsquery AS rare_query,
+                       unnest(CAST(:common AS text[]))::tsquery AS common_query,
                        unnest(CAST(:ranks AS text[]))::tsquery AS rank_query
             ) AS c
-            JOIN kb_article_search s ON s.config = c.config AND s.document @@ c.match_query
+            CROSS JOIN LATERAL (
+                SELECT r.article_id FROM kb_article_search AS r
+                WHERE r.config = c.config AND r.document @@ c.rare_query
+                UNION
+                (SELECT t.article_id FROM kb_article_search AS t
+                 WHERE t.config = c.config AND t.document @@ c.common_query LIMIT :budget)
+            ) AS candidate
+            JOIN kb_article_search s ON s.article_id = candidate.article_id
             JOIN kb_article a ON a.id = s.article_id
             WHERE {filters}
             ORDER BY score DESC, s.article_id
@@ -219,7 +230,10 @@ async def search_articles(
         queries = await terms.pg_queries(connection, words, configs, by_locale)
         if not queries.configs:
             return []
-        params.update(configs=queries.configs, matches=queries.matches, ranks=queries.ranks)
+        params.update(
+            configs=queries.configs, rare=queries.rare, common=queries.common, ranks=queries.ranks,
+            budget=terms.CANDIDATE_BUDGET,
+        )  # fmt: skip
         statement = _postgresql(filters)
     else:
         params["question"] = await terms.fts5_query(connection, words)

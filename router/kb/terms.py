@@ -65,15 +65,22 @@ class Terms:
     def common(self) -> list[str]:
         return [t for t, n in self.counts if n > MAX_TERM_ARTICLES]
 
-    def match(self, any_of: str, all_of: str, quote: Any) -> str:
-        """The candidates' query: any rare term, or the least common common terms together (one common term
-        alone only when there is no rare one)."""
-        parts = [quote(t) for t in self.rare]
+    def any_rare(self, any_of: str, quote: Any) -> str:
+        """The rare terms' query (empty: none)."""
+        return any_of.join(quote(t) for t in self.rare)
+
+    def common_together(self, all_of: str, quote: Any) -> str:
+        """The least common common terms together (one alone only when there is no rare term; empty: none).
+        They may still be in thousands of articles: the search ranks at most ``CANDIDATE_BUDGET`` of those."""
         common = self.common[:COMMON_TOGETHER]
-        if len(common) > 1 or (common and not parts):
+        if len(common) > 1 or (common and not self.rare):
             together = all_of.join(quote(t) for t in common)
-            parts.append(f"({together})" if len(common) > 1 else together)
-        return any_of.join(parts)
+            return f"({together})" if len(common) > 1 else together
+        return ""
+
+    def match(self, any_of: str, all_of: str, quote: Any) -> str:
+        """The candidates' query: any rare term, or the least common common terms together."""
+        return any_of.join(q for q in (self.any_rare(any_of, quote), self.common_together(all_of, quote)) if q)
 
     def everything(self, any_of: str, quote: Any) -> str:
         return any_of.join(quote(t) for t, _ in self.counts)
@@ -113,10 +120,12 @@ _PG_COUNTS = f"""
 
 @dataclass(frozen=True)
 class PgQueries:
-    """Per text search configuration: the candidates' tsquery and the ranking's."""
+    """Per text search configuration: the candidates' tsqueries (the rare terms', the common terms', None:
+    no such term) and the ranking's."""
 
     configs: list[str]
-    matches: list[str]
+    rare: list[str | None]
+    common: list[str | None]
     ranks: list[str]
 
 
@@ -128,11 +137,12 @@ async def pg_queries(conn: AsyncConnection, words: list[str], configs_sql: str, 
     by_config: dict[str, list[tuple[str, float]]] = {}
     for config, lexeme, articles in rows:
         by_config.setdefault(config, []).append((lexeme, float(articles)))
-    out = PgQueries([], [], [])
+    out = PgQueries([], [], [], [])
     for config, counts in by_config.items():
         terms = Terms(tuple(counts))
         out.configs.append(config)
-        out.matches.append(terms.match(" | ", " & ", _pg_quote))
+        out.rare.append(terms.any_rare(" | ", _pg_quote) or None)
+        out.common.append(terms.common_together(" & ", _pg_quote) or None)
         out.ranks.append(terms.everything(" | ", _pg_quote))
     return out
 
