@@ -262,6 +262,9 @@ def main() -> None:
         else:
             url = f"sqlite+aiosqlite:///{c.fresh_dir('kb') / 'kb.db'}"
         if loaded:
+            from router.db import migrate
+
+            migrate(url)  # the code measured may bring a migration
             print(f"{backend}: {args.articles:,} articles kept from an earlier run")
         else:
             started = time.perf_counter()

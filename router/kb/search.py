@@ -134,32 +134,32 @@ _PG_EVERY_CONFIG = """(
 
 
 def _postgresql(filters: str) -> str:
-    # Per configuration, the candidates through the GIN index: every article with a rare term, and at most
-    # ``CANDIDATE_BUDGET`` of those with the common terms together (a bitmap heap scan stops there; words
-    # held by most articles would otherwise make all of them candidates, each ranked). Then the ranking, and
-    # the snippets of the rows kept.
+    # Per configuration, the candidates through the GIN index: every article with a rare term, then at most
+    # ``CANDIDATE_BUDGET`` more, in all, with the common terms together (the bitmap heap scans stop there:
+    # words held by most articles would otherwise make all of them candidates, each ranked). Then the
+    # ranking, and the snippets of the rows kept.
     return f"""
+        WITH c AS (
+            SELECT unnest(CAST(:configs AS text[])) AS config,
+                   unnest(CAST(:rare AS text[]))::tsquery AS rare_query,
+                   unnest(CAST(:common AS text[]))::tsquery AS common_query,
+                   unnest(CAST(:ranks AS text[]))::tsquery AS rank_query
+        ), candidate AS (
+            SELECT c.config, c.rank_query, r.article_id, r.document
+            FROM c JOIN kb_article_search AS r ON r.config = c.config AND r.document @@ c.rare_query
+            UNION ALL
+            (SELECT c.config, c.rank_query, t.article_id, t.document
+             FROM c JOIN kb_article_search AS t ON t.config = c.config AND t.document @@ c.common_query
+             WHERE NOT coalesce(t.document @@ c.rare_query, false)
+             LIMIT :budget)
+        )
         SELECT m.article_id, a.slug, a.title, m.score,
                ts_headline(m.config::regconfig, a.plain_text, m.rank_query, '{_HEADLINE}') AS snippet,
                (a.status = :public_status AND a.tiers = '[]'::jsonb AND a.products = '[]'::jsonb) AS public
         FROM (
-            SELECT s.article_id, s.config, c.rank_query,
-                   ts_rank({_PG_WEIGHTS}, s.document, c.rank_query, 1)::float8 AS score
-            FROM (
-                SELECT unnest(CAST(:configs AS text[])) AS config,
-                       unnest(CAST(:rare AS text[]))::tsquery AS rare_query,
-                       unnest(CAST(:common AS text[]))::tsquery AS common_query,
-                       unnest(CAST(:ranks AS text[]))::tsquery AS rank_query
-            ) AS c
-            CROSS JOIN LATERAL (
-                SELECT r.article_id FROM kb_article_search AS r
-                WHERE r.config = c.config AND r.document @@ c.rare_query
-                UNION
-                (SELECT t.article_id FROM kb_article_search AS t
-                 WHERE t.config = c.config AND t.document @@ c.common_query LIMIT :budget)
-            ) AS candidate
-            JOIN kb_article_search s ON s.article_id = candidate.article_id
-            JOIN kb_article a ON a.id = s.article_id
+            SELECT s.article_id, s.config, s.rank_query,
+                   ts_rank({_PG_WEIGHTS}, s.document, s.rank_query, 1)::float8 AS score
+            FROM candidate AS s JOIN kb_article a ON a.id = s.article_id
             WHERE {filters}
             ORDER BY score DESC, s.article_id
             LIMIT :limit
