@@ -169,18 +169,37 @@ def _postgresql(filters: str) -> str:
     """
 
 
-def _sqlite(filters: str) -> str:
-    # Ranked first, then the snippets of the few rows kept (``snippet()`` needs the MATCH of its own row).
+_FTS5_MATCHES = "SELECT rowid FROM kb_article_search WHERE kb_article_search MATCH :{0}"
+#: The last of the first ``CANDIDATE_BUDGET`` articles with the common terms together (FTS5 goes by rowid).
+_FTS5_BOUND = f"coalesce((SELECT max(rowid) FROM ({_FTS5_MATCHES.format('common')} LIMIT :budget)), 0)"
+_FTS5_SCORED = f"""SELECT rowid AS id, -bm25(kb_article_search, {_BM25_WEIGHTS}) AS score FROM kb_article_search
+    WHERE kb_article_search MATCH :question"""
+
+
+def _fts5_candidates(queries: terms.Fts5Queries) -> str:
+    """The candidates, scored: with common terms, those up to the bound (the rowid range goes into FTS5's
+    scan, ``bm25`` only for those), and the rare terms' beyond it (looked up by rowid)."""
+    if not queries.common:
+        return _FTS5_SCORED
+    capped = f"{_FTS5_SCORED} AND rowid <= {_FTS5_BOUND}"
+    if not queries.rare:
+        return capped
+    return f"{capped} UNION ALL {_FTS5_SCORED} AND rowid > {_FTS5_BOUND} AND rowid IN ({_FTS5_MATCHES.format('rare')})"
+
+
+def _sqlite(filters: str, queries: terms.Fts5Queries) -> str:
+    # Scored and ranked first, then the snippets of the few rows kept (``snippet()`` needs the MATCH of its
+    # own row).
     return f"""
         SELECT r.id, r.slug, r.title, r.score,
                snippet(kb_article_search, 2, '', '', '…', {SNIPPET_WORDS}) AS snippet, r.public
         FROM (
-            SELECT a.id, a.slug, a.title, -bm25(kb_article_search, {_BM25_WEIGHTS}) AS score,
+            SELECT a.id, a.slug, a.title, c.score,
                    (a.status = :public_status AND json_array_length(a.tiers) = 0
                     AND json_array_length(a.products) = 0) AS public
-            FROM kb_article_search JOIN kb_article a ON a.id = kb_article_search.rowid
-            WHERE kb_article_search MATCH :question AND {filters}
-            ORDER BY score DESC, a.id
+            FROM ({_fts5_candidates(queries)}) AS c JOIN kb_article a ON a.id = c.id
+            WHERE {filters}
+            ORDER BY c.score DESC, a.id
             LIMIT :limit
         ) AS r
         JOIN kb_article_search ON kb_article_search.rowid = r.id
@@ -236,7 +255,8 @@ async def search_articles(
         )  # fmt: skip
         statement = _postgresql(filters)
     else:
-        params["question"] = await terms.fts5_query(connection, words)
-        statement = _sqlite(filters)
+        fts5 = await terms.fts5_query(connection, words)
+        params.update(question=fts5.question, rare=fts5.rare, common=fts5.common, budget=terms.CANDIDATE_BUDGET)
+        statement = _sqlite(filters, fts5)
     rows = (await connection.execute(text(statement), params)).all()
     return [ArticleHit(int(r[0]), r[1], r[2], " ".join(str(r[4] or "").split()), float(r[3]), bool(r[5])) for r in rows]

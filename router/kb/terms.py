@@ -163,8 +163,18 @@ def fts5_stem(word: str) -> str:
     return str(_porter().stemWord(folded)) if folded.isascii() else folded
 
 
-async def fts5_query(conn: AsyncConnection, words: list[str]) -> str:
-    """The FTS5 query for ``words``: the rare ones OR-ed, or-ed with the least common others AND-ed."""
+@dataclass(frozen=True)
+class Fts5Queries:
+    """The FTS5 queries: the candidates' (which ``bm25`` ranks by), its rare terms', its common terms' (empty:
+    none such)."""
+
+    question: str
+    rare: str
+    common: str
+
+
+async def fts5_query(conn: AsyncConnection, words: list[str]) -> Fts5Queries:
+    """The FTS5 queries for ``words``: the rare ones OR-ed, or-ed with the least common others AND-ed."""
     word_of: dict[str, str] = {}
     for word in words:
         word_of.setdefault(fts5_stem(word), word)  # FTS5 stems the query's words itself: give it the words
@@ -176,4 +186,8 @@ async def fts5_query(conn: AsyncConnection, words: list[str]) -> str:
     )
     articles = {term: float(doc) for term, doc in found.all()}
     counts = sorted(((s, articles.get(s, 0.0)) for s in stems), key=lambda c: c[1])  # stable: question order
-    return Terms(tuple(counts)).match(" OR ", " AND ", lambda stem: _fts5_quote(word_of[stem]))
+    terms = Terms(tuple(counts))
+    quote = lambda stem: _fts5_quote(word_of[stem])  # noqa: E731
+    return Fts5Queries(
+        terms.match(" OR ", " AND ", quote), terms.any_rare(" OR ", quote), terms.common_together(" AND ", quote)
+    )

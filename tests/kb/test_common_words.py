@@ -59,8 +59,10 @@ async def test_a_common_word_finds_candidates_only_with_others(runtime: Runtime)
             only_common = await terms.pg_queries(conn, ["account"], configs, {})
             assert (only_common.rare, only_common.common) == ([None], ["'account'"]), "no rare word: the common one"
         else:
-            assert await terms.fts5_query(conn, ["accounts", "password", "forgot"]) == '"password" OR "forgot"'
-            assert await terms.fts5_query(conn, ["accounts"]) == '"accounts"'
+            queries = await terms.fts5_query(conn, ["accounts", "password", "forgot"])
+            assert (queries.question, queries.common) == ('"password" OR "forgot"', "")
+            only = await terms.fts5_query(conn, ["accounts"])
+            assert (only.question, only.rare, only.common) == ('"accounts"', "", '"accounts"')
             assert terms.fts5_stem("Délivrées") == "delivre"
     async with runtime.app.sessionmaker() as s:
         hits = await search_articles(s, "My account: I forgot the password", limit=3)
