@@ -170,24 +170,24 @@ def _postgresql(filters: str) -> str:
 
 
 _FTS5_MATCHES = "SELECT rowid FROM kb_article_search WHERE kb_article_search MATCH :{0}"
-#: The last of the first ``CANDIDATE_BUDGET`` articles with the common terms together (FTS5 goes by rowid).
-_FTS5_BOUND = f"coalesce((SELECT max(rowid) FROM ({_FTS5_MATCHES.format('common')} LIMIT :budget)), 0)"
+#: The first article past the first ``CANDIDATE_BUDGET`` with the common terms together (FTS5 goes by rowid).
+_FTS5_BOUND = f"{_FTS5_MATCHES.format('common')} LIMIT 1 OFFSET :budget"
 _FTS5_SCORED = f"""SELECT rowid AS id, -bm25(kb_article_search, {_BM25_WEIGHTS}) AS score FROM kb_article_search
     WHERE kb_article_search MATCH :question"""
 
 
-def _fts5_candidates(queries: terms.Fts5Queries) -> str:
-    """The candidates, scored: with common terms, those up to the bound (the rowid range goes into FTS5's
-    scan, ``bm25`` only for those), and the rare terms' beyond it (looked up by rowid)."""
-    if not queries.common:
+def _fts5_candidates(bound: int | None, rare: bool) -> str:
+    """The candidates, scored. ``bound``: the common terms' would be too many: those before it (the rowid
+    range goes into FTS5's scan, ``bm25`` only for those), and the rare terms' past it (looked up by rowid)."""
+    if bound is None:
         return _FTS5_SCORED
-    capped = f"{_FTS5_SCORED} AND rowid <= {_FTS5_BOUND}"
-    if not queries.rare:
+    capped = f"{_FTS5_SCORED} AND rowid < :bound"
+    if not rare:
         return capped
-    return f"{capped} UNION ALL {_FTS5_SCORED} AND rowid > {_FTS5_BOUND} AND rowid IN ({_FTS5_MATCHES.format('rare')})"
+    return f"{capped} UNION ALL {_FTS5_SCORED} AND rowid >= :bound AND rowid IN ({_FTS5_MATCHES.format('rare')})"
 
 
-def _sqlite(filters: str, queries: terms.Fts5Queries) -> str:
+def _sqlite(filters: str, bound: int | None, rare: bool) -> str:
     # Scored and ranked first, then the snippets of the few rows kept (``snippet()`` needs the MATCH of its
     # own row).
     return f"""
@@ -197,7 +197,7 @@ def _sqlite(filters: str, queries: terms.Fts5Queries) -> str:
             SELECT a.id, a.slug, a.title, c.score,
                    (a.status = :public_status AND json_array_length(a.tiers) = 0
                     AND json_array_length(a.products) = 0) AS public
-            FROM ({_fts5_candidates(queries)}) AS c JOIN kb_article a ON a.id = c.id
+            FROM ({_fts5_candidates(bound, rare)}) AS c JOIN kb_article a ON a.id = c.id
             WHERE {filters}
             ORDER BY c.score DESC, a.id
             LIMIT :limit
@@ -257,6 +257,10 @@ async def search_articles(
     else:
         fts5 = await terms.fts5_query(connection, words)
         params.update(question=fts5.question, rare=fts5.rare, common=fts5.common, budget=terms.CANDIDATE_BUDGET)
-        statement = _sqlite(filters, fts5)
+        bound = None
+        if fts5.common:  # at most one rowid, read from the index's first pages
+            bound = (await connection.execute(text(_FTS5_BOUND), params)).scalar_one_or_none()
+        params["bound"] = bound
+        statement = _sqlite(filters, bound, bool(fts5.rare))
     rows = (await connection.execute(text(statement), params)).all()
     return [ArticleHit(int(r[0]), r[1], r[2], " ".join(str(r[4] or "").split()), float(r[3]), bool(r[5])) for r in rows]
