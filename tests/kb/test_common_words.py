@@ -127,3 +127,17 @@ def test_words_are_stemmed_as_fts5_stems_them() -> None:
         db.execute("INSERT INTO t(x) VALUES (?)", (word,))
         [(term,)] = db.execute("SELECT term FROM v").fetchall()
         assert terms.fts5_stem(word) == term, word
+
+
+async def test_the_common_words_candidates_are_capped(runtime: Runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Common words together in more articles than the budget: only the budget's first are ranked, and the
+    articles with a rare word still are (past the cap too)."""
+    await fill(runtime)
+    monkeypatch.setattr(terms, "CANDIDATE_BUDGET", 5)
+    monkeypatch.setattr(terms, "MAX_TERM_ARTICLES", 50)
+    async with runtime.app.sessionmaker() as s:
+        hits = await search_articles(s, "account settings history", limit=50)
+        assert len(hits) == 5, "the budget's first, of 320"
+        hits = await search_articles(s, "account settings history forgot", limit=50)
+        assert len(hits) == 6
+        assert "reset-your-password" in {h.slug for h in hits}, "the rare word's article, past the cap"
