@@ -12,7 +12,10 @@ words are split by how many articles hold them, as the database already counts t
   ``ANALYZE`` lists about ten times the statistics target (1,000 lexemes by default); the least share listed
   (``most_common_elem_freqs``' next-to-last entry) is the estimate of an unlisted lexeme: an upper bound.
 - SQLite: FTS5's vocabulary table (``kb_article_search_vocab``, migration 0024) counts the articles holding
-  each (porter-stemmed) term; the question's words are stemmed the same way (snowball's ``porter``).
+  each (porter-stemmed) term; the question's words are stemmed the same way (snowball's ``porter``). It
+  counts by reading the term's whole list of articles (10,000 for a word in every article: 6 ms for a
+  ticket's words), so each process remembers a count for ``VOCAB_SECONDS``: tickets use the same few
+  thousand words over and over, and a count a minute old picks the candidates as well.
 
 A *rare* word (in at most ``MAX_TERM_ARTICLES`` articles) finds candidates on its own; the common ones find
 candidates only together (the ``COMMON_TOGETHER`` least common of them, AND-ed). Every word still counts in
@@ -25,7 +28,10 @@ all, and is searched with its words OR-ed up to the budget.
 
 from __future__ import annotations
 
+import time
 import unicodedata
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -40,7 +46,7 @@ COMMON_TOGETHER = 3
 #: At most about this many candidates from the rare words (as the database counts or estimates them): each
 #: candidate costs its ranking, some 10 µs (PostgreSQL's ``ts_rank``, FTS5's ``bm25``), and the words beyond
 #: the budget are the commoner ones, which tell the least about which article answers.
-CANDIDATE_BUDGET = 800
+CANDIDATE_BUDGET = 500
 
 
 @dataclass(frozen=True)
@@ -173,18 +179,46 @@ class Fts5Queries:
     common: str
 
 
+#: How long a process trusts an FTS5 term's count of articles, in seconds; how many counts it keeps.
+VOCAB_SECONDS = 60.0
+VOCAB_TERMS = 65_536
+#: Per database (engine): term -> (articles, when counted), least recently used first.
+_vocab_counts: weakref.WeakKeyDictionary[Any, OrderedDict[str, tuple[float, float]]] = weakref.WeakKeyDictionary()
+
+
+async def _fts5_counts(conn: AsyncConnection, stems: list[str]) -> dict[str, float]:
+    """How many articles hold each stem: remembered, else counted by the vocabulary table."""
+    known = _vocab_counts.setdefault(conn.engine.sync_engine, OrderedDict())
+    now = time.monotonic()
+    articles: dict[str, float] = {}
+    for stem in stems:
+        if (entry := known.get(stem)) is not None and now - entry[1] < VOCAB_SECONDS:
+            articles[stem] = entry[0]
+            known.move_to_end(stem)
+    missing = [stem for stem in stems if stem not in articles]
+    if missing:
+        marks = ", ".join(f":t{i}" for i in range(len(missing)))
+        found = await conn.execute(
+            text(f"SELECT term, doc FROM kb_article_search_vocab WHERE term IN ({marks})"),
+            {f"t{i}": stem for i, stem in enumerate(missing)},
+        )
+        counted = {term: float(doc) for term, doc in found.all()}
+        for stem in missing:
+            articles[stem] = counted.get(stem, 0.0)
+            known[stem] = (articles[stem], now)
+            known.move_to_end(stem)
+        while len(known) > VOCAB_TERMS:
+            known.popitem(last=False)
+    return articles
+
+
 async def fts5_query(conn: AsyncConnection, words: list[str]) -> Fts5Queries:
     """The FTS5 queries for ``words``: the rare ones OR-ed, or-ed with the least common others AND-ed."""
     word_of: dict[str, str] = {}
     for word in words:
         word_of.setdefault(fts5_stem(word), word)  # FTS5 stems the query's words itself: give it the words
     stems = list(word_of)
-    marks = ", ".join(f":t{i}" for i in range(len(stems)))
-    found = await conn.execute(
-        text(f"SELECT term, doc FROM kb_article_search_vocab WHERE term IN ({marks})"),
-        {f"t{i}": stem for i, stem in enumerate(stems)},
-    )
-    articles = {term: float(doc) for term, doc in found.all()}
+    articles = await _fts5_counts(conn, stems)
     counts = sorted(((s, articles.get(s, 0.0)) for s in stems), key=lambda c: c[1])  # stable: question order
     terms = Terms(tuple(counts))
     quote = lambda stem: _fts5_quote(word_of[stem])  # noqa: E731
