@@ -6,6 +6,7 @@ words are split by how many articles hold them, as the database already counts t
 
 - PostgreSQL: ``ANALYZE`` keeps the most common lexemes of the index's tsvector column with the share of
   rows holding each (``pg_stats.most_common_elems``); a lexeme not listed is rarer than every listed one.
+  A process reads them once per ``ANALYZE`` (the question's parse says when the last one was).
 - SQLite: FTS5's vocabulary table (``kb_article_search_vocab``, migration 0024) counts the articles holding
   each (porter-stemmed) term; the question's words are stemmed the same way (snowball's ``porter``).
 
@@ -101,27 +102,51 @@ def _fts5_quote(term: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------- PostgreSQL
-_PG_STATS = "p.schemaname = current_schema() AND p.tablename = 'kb_article_search' AND p.attname = 'document'"
-#: Per configuration, the question's lexemes with their articles (listed, else the least listed share), least
-#: common first, then in the question's order.
-_PG_COUNTS = f"""
-    SELECT c.config, l.lexeme,
-           coalesce(st.freq, least_listed.freq, 0) * greatest(pc.reltuples, 0) AS articles
-    FROM {{configs}} AS c
-    CROSS JOIN LATERAL unnest(to_tsvector(c.config::regconfig, :words)) AS l
-    CROSS JOIN (SELECT reltuples FROM pg_class WHERE oid = 'kb_article_search'::regclass) AS pc
-    LEFT JOIN (
-        SELECT e.lexeme, e.freq
-        FROM pg_stats AS p,
-             unnest(p.most_common_elems::text::text[], p.most_common_elem_freqs) AS e(lexeme, freq)
-        WHERE {_PG_STATS}
-    ) AS st ON st.lexeme = l.lexeme
-    LEFT JOIN (
-        SELECT p.most_common_elem_freqs[array_length(p.most_common_elem_freqs, 1) - 1] AS freq
-        FROM pg_stats AS p WHERE {_PG_STATS}
-    ) AS least_listed ON st.lexeme IS NULL
-    ORDER BY c.config, articles, l.positions[1], l.lexeme
+#: The index's statistics: the listed lexemes, their shares (then the least and the greatest), the rows.
+_PG_STATS = """
+    SELECT p.most_common_elems::text::text[], p.most_common_elem_freqs,
+           (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'kb_article_search'::regclass)
+    FROM pg_stats AS p
+    WHERE p.schemaname = current_schema() AND p.tablename = 'kb_article_search' AND p.attname = 'document'
 """
+#: Per configuration, the question's lexemes, each with its first position in the question; when the index's
+#: statistics were made.
+_PG_LEXEMES = """
+    SELECT c.config, l.lexeme, coalesce(l.positions[1], 0), s.analyzed
+    FROM {configs} AS c CROSS JOIN LATERAL unnest(to_tsvector(c.config::regconfig, :words)) AS l
+    CROSS JOIN (
+        SELECT greatest(pg_stat_get_last_analyze_time(oid), pg_stat_get_last_autoanalyze_time(oid)) AS analyzed
+        FROM pg_class WHERE oid = 'kb_article_search'::regclass
+    ) AS s
+"""
+
+
+@dataclass(frozen=True)
+class _PgStats:
+    """Articles per listed lexeme, the estimate for an unlisted one, of the ``ANALYZE`` at ``analyzed``."""
+
+    articles: dict[str, float]
+    unlisted: float
+    analyzed: Any
+
+
+_pg_stats: weakref.WeakKeyDictionary[Any, _PgStats] = weakref.WeakKeyDictionary()
+
+
+async def _pg_statistics(conn: AsyncConnection, analyzed: Any) -> _PgStats:
+    """The index's lexeme statistics made at ``analyzed``: read once per ``ANALYZE`` (reading ``pg_stats``
+    and its 1,000 lexemes took half of the search's first statement)."""
+    engine = conn.engine.sync_engine
+    if (known := _pg_stats.get(engine)) is not None and known.analyzed == analyzed:
+        return known
+    row = (await conn.execute(text(_PG_STATS))).first()
+    stats = _PgStats({}, 0.0, analyzed)
+    if row is not None and row[0] and row[1]:
+        lexemes, freqs, rows = list(row[0]), list(row[1]), float(row[2] or 0)
+        articles = {lx: f * rows for lx, f in zip(lexemes, freqs, strict=False)}
+        stats = _PgStats(articles, freqs[len(lexemes)] * rows, analyzed)
+    _pg_stats[engine] = stats
+    return stats
 
 
 @dataclass(frozen=True)
@@ -138,14 +163,17 @@ class PgQueries:
 async def pg_queries(conn: AsyncConnection, words: list[str], configs_sql: str, params: dict[str, Any]) -> PgQueries:
     """The question's lexemes in each configuration the articles use, counted, as two tsqueries each."""
     rows = (
-        await conn.execute(text(_PG_COUNTS.format(configs=configs_sql)), {**params, "words": " ".join(words)})
+        await conn.execute(text(_PG_LEXEMES.format(configs=configs_sql)), {**params, "words": " ".join(words)})
     ).all()
-    by_config: dict[str, list[tuple[str, float]]] = {}
-    for config, lexeme, articles in rows:
-        by_config.setdefault(config, []).append((lexeme, float(articles)))
+    if not rows:
+        return PgQueries([], [], [], [])
+    stats = await _pg_statistics(conn, rows[0][3])
+    by_config: dict[str, list[tuple[float, int, str]]] = {}
+    for config, lexeme, position, _ in rows:
+        by_config.setdefault(config, []).append((stats.articles.get(lexeme, stats.unlisted), position, lexeme))
     out = PgQueries([], [], [], [])
-    for config, counts in by_config.items():
-        terms = Terms(tuple(counts))
+    for config, counted in by_config.items():
+        terms = Terms(tuple((lexeme, articles) for articles, _, lexeme in sorted(counted)))
         out.configs.append(config)
         out.rare.append(terms.any_rare(" | ", _pg_quote) or None)
         out.common.append(terms.common_together(" & ", _pg_quote) or None)
