@@ -251,12 +251,12 @@ async def search_articles(
             return []
         params.update(
             configs=queries.configs, rare=queries.rare, common=queries.common, ranks=queries.ranks,
-            budget=terms.CANDIDATE_BUDGET,
+            budget=queries.common_budget,
         )  # fmt: skip
         statement = _postgresql(filters)
     else:
         fts5 = await terms.fts5_query(connection, words)
-        params.update(question=fts5.question, rare=fts5.rare, common=fts5.common, budget=terms.CANDIDATE_BUDGET)
+        params.update(question=fts5.question, rare=fts5.rare, common=fts5.common, budget=fts5.common_budget)
         bound = None
         if fts5.common:  # at most one rowid, read from the index's first pages
             bound = (await connection.execute(text(_FTS5_BOUND), params)).scalar_one_or_none()

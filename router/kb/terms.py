@@ -15,8 +15,8 @@ words are split by how many articles hold them, as the database already counts t
 - SQLite: FTS5's vocabulary table (``kb_article_search_vocab``, migration 0024) counts the articles holding
   each (porter-stemmed) term; the question's words are stemmed the same way (snowball's ``porter``). It
   counts by reading the term's whole list of articles (10,000 for a word in every article: 6 ms for a
-  ticket's words), so each process remembers a count for ``VOCAB_SECONDS``: tickets use the same few
-  thousand words over and over, and a count a minute old picks the candidates as well.
+  ticket's words), so each process remembers the counts until the index changes (FTS5's structure record,
+  rewritten by every write): tickets use the same few thousand words over and over.
 
 A *rare* word (in at most ``MAX_TERM_ARTICLES`` articles) finds candidates on its own; the common ones find
 candidates only together (the ``COMMON_TOGETHER`` least common of them, AND-ed). Every word still counts in
@@ -29,11 +29,10 @@ all, and is searched with its words OR-ed up to the budget.
 
 from __future__ import annotations
 
-import time
 import unicodedata
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
@@ -59,14 +58,25 @@ class Terms:
     @property
     def rare(self) -> list[str]:
         """The rare terms that find candidates: least common first, within ``CANDIDATE_BUDGET``."""
-        chosen: list[str] = []
+        return [term for term, _ in self._rare_counts]
+
+    @property
+    def _rare_counts(self) -> list[tuple[str, float]]:
+        chosen: list[tuple[str, float]] = []
         total = 0.0
         for term, articles in self.counts:
             if articles > MAX_TERM_ARTICLES or (chosen and total + articles > CANDIDATE_BUDGET):
                 break  # the counts are ascending: every later term costs as much or more
-            chosen.append(term)
+            chosen.append((term, articles))
             total += articles
         return chosen
+
+    @property
+    def common_budget(self) -> int:
+        """At most this many candidates from the common terms together: what the rare ones leave of the
+        budget, and at least a quarter of it."""
+        left = CANDIDATE_BUDGET - sum(n for _, n in self._rare_counts)
+        return int(max(left, CANDIDATE_BUDGET / 4))
 
     @property
     def common(self) -> list[str]:
@@ -158,6 +168,8 @@ class PgQueries:
     rare: list[str | None]
     common: list[str | None]
     ranks: list[str]
+    #: At most this many candidates from the common terms, in all configurations.
+    common_budget: int = 0
 
 
 async def pg_queries(conn: AsyncConnection, words: list[str], configs_sql: str, params: dict[str, Any]) -> PgQueries:
@@ -172,13 +184,15 @@ async def pg_queries(conn: AsyncConnection, words: list[str], configs_sql: str, 
     for config, lexeme, position, _ in rows:
         by_config.setdefault(config, []).append((stats.articles.get(lexeme, stats.unlisted), position, lexeme))
     out = PgQueries([], [], [], [])
+    budgets = [CANDIDATE_BUDGET]
     for config, counted in by_config.items():
         terms = Terms(tuple((lexeme, articles) for articles, _, lexeme in sorted(counted)))
+        budgets.append(terms.common_budget)
         out.configs.append(config)
         out.rare.append(terms.any_rare(" | ", _pg_quote) or None)
         out.common.append(terms.common_together(" & ", _pg_quote) or None)
         out.ranks.append(terms.everything(" | ", _pg_quote))
-    return out
+    return PgQueries(out.configs, out.rare, out.common, out.ranks, min(budgets))
 
 
 # ------------------------------------------------------------------------------------------------- SQLite
@@ -205,24 +219,39 @@ class Fts5Queries:
     question: str
     rare: str
     common: str
+    #: At most this many candidates from the common terms.
+    common_budget: int = 0
 
 
-#: How long a process trusts an FTS5 term's count of articles, in seconds; how many counts it keeps.
-VOCAB_SECONDS = 60.0
+#: How many counts a process keeps.
 VOCAB_TERMS = 65_536
-#: Per database (engine): term -> (articles, when counted), least recently used first.
-_vocab_counts: weakref.WeakKeyDictionary[Any, OrderedDict[str, tuple[float, float]]] = weakref.WeakKeyDictionary()
+#: FTS5's structure record (its rowid in the index's data table): every write to the index changes it.
+_FTS5_STRUCTURE = "SELECT block FROM kb_article_search_data WHERE id = 10"
+
+
+@dataclass
+class _Vocabulary:
+    """Term -> articles, least recently used first, as counted at the index's ``version``."""
+
+    version: Any = None
+    articles: OrderedDict[str, float] = field(default_factory=OrderedDict)
+
+
+#: Per database (engine).
+_vocabularies: weakref.WeakKeyDictionary[Any, _Vocabulary] = weakref.WeakKeyDictionary()
 
 
 async def _fts5_counts(conn: AsyncConnection, stems: list[str]) -> dict[str, float]:
-    """How many articles hold each stem: remembered, else counted by the vocabulary table."""
-    known = _vocab_counts.setdefault(conn.engine.sync_engine, OrderedDict())
-    now = time.monotonic()
+    """How many articles hold each stem: remembered while the index is unchanged, else counted."""
+    known = _vocabularies.setdefault(conn.engine.sync_engine, _Vocabulary())
+    version = (await conn.execute(text(_FTS5_STRUCTURE))).scalar_one_or_none()
+    if version != known.version:
+        known.version, known.articles = version, OrderedDict()
     articles: dict[str, float] = {}
     for stem in stems:
-        if (entry := known.get(stem)) is not None and now - entry[1] < VOCAB_SECONDS:
-            articles[stem] = entry[0]
-            known.move_to_end(stem)
+        if (count := known.articles.get(stem)) is not None:
+            articles[stem] = count
+            known.articles.move_to_end(stem)
     missing = [stem for stem in stems if stem not in articles]
     if missing:
         marks = ", ".join(f":t{i}" for i in range(len(missing)))
@@ -232,11 +261,9 @@ async def _fts5_counts(conn: AsyncConnection, stems: list[str]) -> dict[str, flo
         )
         counted = {term: float(doc) for term, doc in found.all()}
         for stem in missing:
-            articles[stem] = counted.get(stem, 0.0)
-            known[stem] = (articles[stem], now)
-            known.move_to_end(stem)
-        while len(known) > VOCAB_TERMS:
-            known.popitem(last=False)
+            articles[stem] = known.articles[stem] = counted.get(stem, 0.0)
+        while len(known.articles) > VOCAB_TERMS:
+            known.articles.popitem(last=False)
     return articles
 
 
@@ -251,5 +278,8 @@ async def fts5_query(conn: AsyncConnection, words: list[str]) -> Fts5Queries:
     terms = Terms(tuple(counts))
     quote = lambda stem: _fts5_quote(word_of[stem])  # noqa: E731
     return Fts5Queries(
-        terms.match(" OR ", " AND ", quote), terms.any_rare(" OR ", quote), terms.common_together(" AND ", quote)
+        terms.match(" OR ", " AND ", quote),
+        terms.any_rare(" OR ", quote),
+        terms.common_together(" AND ", quote),
+        terms.common_budget,
     )
