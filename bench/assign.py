@@ -52,12 +52,13 @@ async def populate(runtime: Any, tickets: int, agents: int) -> float:
     from queues.reconcile import rebuild_tier_queues
     from queues.tier_queue import RedisTierQueue
     from router.agents import service as agent_service
+    from router.agents.availability import MAX_CAP
     from router.models.columns import utcnow
     from router.models.tickets import Ticket
     from router.unit_of_work import commit
 
     t0 = time.perf_counter()
-    cap = tickets // agents + 1
+    cap = min(tickets // agents + 1, MAX_CAP)  # the most an agent may hold (100 x 1,000 hold 100,000 offers)
     async with runtime.app.sessionmaker() as s:
         for i in range(agents):
             agent = await agent_service.add_agent(

@@ -69,7 +69,7 @@ async def seed(url: str, n: int, agents: int) -> float:
         async with engine.begin() as conn:
             people = [
                 {"name": f"Agent {a}", "email": f"agent{a}@bench.test", "role": "agent", "tiers": [TIER],
-                 "active": True, "created_at": now}
+                 "active": True, "created_at": now, "max_open": {}, "skills": []}
                 for a in range(agents)
             ]  # fmt: skip
             await conn.execute(insert(Agent), people)
