@@ -1,7 +1,7 @@
 """knowledge-base search index: no GIN pending list (``fastupdate = off``)
 
 Revision ID: 0030
-Revises: 0026
+Revises: 0033
 Create Date: 2026-11-30 16:20:00
 
 With ``fastupdate`` (PostgreSQL's default), new index entries wait in a pending list, unsorted, until a
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0030"
-down_revision: str | None = "0026"
+down_revision: str | None = "0033"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
