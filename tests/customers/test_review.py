@@ -37,6 +37,10 @@ criteria:
   - {id: d, metric: growth, aggregate: max, window: 12, normalise: {linear: {min: 0, max: 1}}, weight: 1}
   - {id: e, metric: growth, aggregate: last, window: 12, minus: revenue, normalise: {linear: {min: 0, max: 1}},
      weight: 1}
+  - {id: f, metric: growth, aggregate: last, window: 4, source: crm, minus: {metric: revenue, aggregate: mean,
+     window: 4, source: billing}, normalise: {linear: {min: 0, max: 1}}, weight: 1}
+  - {id: g, metric: revenue, aggregate: max, window: 4, source: billing, normalise: {linear: {min: 0, max: 1}},
+     weight: 1}
 thresholds: {1: 80, 2: 50, 3: 10}
 """
 
