@@ -7,9 +7,11 @@ the window). Figures are rounded to ``PRECISION`` decimals on both paths, so flo
 never changes a score.
 
 Every key is read in one pass over the rows, grouped by customer only: each key is an aggregate with a
-``FILTER`` (its metric, window and source), the latest month the first of its months' sums, newest first;
-mean, min and max get the months' sums and fold them as the scorer does. Grouping by customer and month (or
-metric) instead makes millions of groups, and the months' sums a join of their own: three times slower.
+``FILTER`` (its metric, window and source). The latest month is nearly always the window's last: that
+month's sum is read, and only the customers without it are read again with every month's sum, the newest
+non-empty one taken (``coalesce``); mean, min and max get the months' sums and fold them as the scorer does.
+Grouping by customer and month (or metric) instead makes millions of groups, and the months' sums a join of
+their own (three times slower); a sum per month for every latest key costs twice the single pass.
 """
 
 from __future__ import annotations
@@ -51,9 +53,31 @@ async def load_figures(
     conn = await session.connection()
     if customer_ids is None and conn.dialect.name == "postgresql":
         await conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))  # the groups fit in memory, not on disk
+    # The latest month of a window is nearly always its last one: read that month only, and the window's
+    # months for the customers without it.
+    again = await _read(conn, out, keys, last_period, customer_ids, newest_only=True)
+    if again:
+        await _read(conn, out, [k for k in keys if k.aggregate == "last"], last_period, sorted(again), newest_only=False)
+    if progress is not None:
+        progress(", ".join(sorted({k.metric for k in keys})))
+    return out
+
+
+async def _read(
+    conn: Any,
+    out: FiguresByCustomer,
+    keys: Sequence[MetricKey],
+    last_period: str,
+    customer_ids: Sequence[int] | None,
+    *,
+    newest_only: bool,
+) -> set[int]:
+    """The figures of ``keys`` into ``out``, one row per customer; with ``newest_only``, a latest month's key
+    reads the window's last month only, and the customers without data in it are returned (to read again)."""
     columns: list[Any] = [METRIC.c.customer_id]
     direct: list[tuple[MetricKey, int]] = []  # sum and the latest month: one column each
     folded: list[tuple[MetricKey, list[int]]] = []  # mean, min and max: the months' sums, oldest first
+    newest: list[int] = []  # with ``newest_only``: the latest month's columns, which may be empty
     for key in keys:
         first, last = window(last_period, key.window)
         months = [add_months(first, n) for n in range(key.window)]
@@ -64,16 +88,18 @@ async def load_figures(
                 where.append(METRIC.c.source == key.source)
             return func.sum(METRIC.c.value).filter(*where)
 
-        if key.aggregate in ("sum", "last"):
-            columns.append(
-                of(METRIC.c.period.between(first, last))
-                if key.aggregate == "sum"
-                else func.coalesce(*[of(METRIC.c.period == month) for month in reversed(months)])
-            )
-            direct.append((key, len(columns) - 1))
+        if key.aggregate == "sum":
+            columns.append(of(METRIC.c.period.between(first, last)))
+        elif key.aggregate == "last" and newest_only:
+            columns.append(of(METRIC.c.period == last))
+            newest.append(len(columns) - 1)
+        elif key.aggregate == "last":
+            columns.append(func.coalesce(*[of(METRIC.c.period == month) for month in reversed(months)]))
         else:
             columns.extend(of(METRIC.c.period == month) for month in months)
             folded.append((key, list(range(len(columns) - len(months), len(columns)))))
+            continue
+        direct.append((key, len(columns) - 1))
     spans = [window(last_period, k.window) for k in keys]
     where = [
         METRIC.c.metric.in_(sorted({k.metric for k in keys})),
@@ -82,18 +108,20 @@ async def load_figures(
     chunks: list[Sequence[int] | None] = (
         [None] if customer_ids is None else [customer_ids[i : i + _CHUNK] for i in range(0, len(customer_ids), _CHUNK)]
     )
+    again: set[int] = set()
     for ids in chunks:
         query = select(*columns).where(*where).group_by(METRIC.c.customer_id)
         if ids is not None:
             query = query.where(METRIC.c.customer_id.in_(list(ids)))
         for row in await conn.execute(query):
-            found = {key: round(float(row[at]), PRECISION) for key, at in direct if row[at] is not None}
+            found = out.setdefault(row[0], {})
+            found.update((key, round(float(row[at]), PRECISION)) for key, at in direct if row[at] is not None)
             for key, ats in folded:
                 figure = aggregate(key.aggregate, [row[at] for at in ats if row[at] is not None])
                 if figure is not None:
                     found[key] = round(float(figure), PRECISION)
-            if found:
-                out[row[0]] = found
-    if progress is not None:
-        progress(", ".join(sorted({k.metric for k in keys})))
-    return out
+            if any(row[at] is None for at in newest):
+                again.add(row[0])
+            if not found:
+                del out[row[0]]
+    return again
