@@ -57,7 +57,8 @@ async def load_figures(
     # months for the customers without it.
     again = await _read(conn, out, keys, last_period, customer_ids, newest_only=True)
     if again:
-        await _read(conn, out, [k for k in keys if k.aggregate == "last"], last_period, sorted(again), newest_only=False)
+        latest = [k for k in keys if k.aggregate == "last"]
+        await _read(conn, out, latest, last_period, sorted(again), newest_only=False)
     if progress is not None:
         progress(", ".join(sorted({k.metric for k in keys})))
     return out
