@@ -112,8 +112,18 @@ class RedisLiveBus:
             raise LiveBusUnavailable(repr(exc)) from exc
 
     async def last_seen(self) -> dict[int, float]:
-        raw = await cast("Awaitable[dict[bytes, bytes]]", self.redis.hgetall(AGENTS_SEEN))
+        try:
+            raw = await cast("Awaitable[dict[bytes, bytes]]", self.redis.hgetall(AGENTS_SEEN))
+        except (RedisError, OSError) as exc:
+            raise LiveBusUnavailable(repr(exc)) from exc
         return {int(k): float(v) for k, v in raw.items()}
+
+    async def last_seen_or_unknown(self) -> dict[int, float]:
+        """``last_seen``, or nothing when Redis is away (nobody counts as gone; their status still rules)."""
+        try:
+            return await self.last_seen()
+        except LiveBusUnavailable:
+            return {}
 
     async def _announce(self, ticket_id: int) -> None:
         effect = live(ticket_topic(ticket_id), "presence", {})

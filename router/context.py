@@ -130,6 +130,10 @@ class LiveBusPort(Protocol):
         """Each agent's last live beat (epoch seconds); agents never seen since Redis started are absent."""
         ...
 
+    async def last_seen_or_unknown(self) -> dict[int, float]:
+        """``last_seen``, or nothing while Redis is away."""
+        ...
+
 
 @dataclass
 class AppContext:

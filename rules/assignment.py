@@ -7,6 +7,7 @@ read. ``pull`` (the default) is today's behaviour: agents claim; nothing is push
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,6 +185,9 @@ class _Checker:
         except ValueError:
             self.fail(node, key, f"{key} is a duration such as 90, 90s, 2m or 1h, got {value!r}")
             return default
+        if not math.isfinite(seconds) or seconds > MAX_SECONDS:
+            self.fail(node, key, f"{key} is at most a day (24h), got {value!r}")
+            return default
         if seconds < 0 or (seconds == 0 and not allow_zero):
             self.fail(node, key, f"{key} must be {'zero or ' if allow_zero else ''}more than zero, got {value!r}")
             return default
@@ -209,6 +213,8 @@ class _Checker:
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600}
+#: Longer than a day is a mistake (and ``.inf`` or ``1e12`` would overflow the offer's deadline).
+MAX_SECONDS = 86_400.0
 
 
 def _duration(value: Any) -> float:

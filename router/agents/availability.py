@@ -83,10 +83,16 @@ async def mark_gone_away(session: AsyncSession, seen: dict[int, float], away_aft
     if not gone:
         return []
     rows = await session.exec(
-        select(Agent).where(col(Agent.id).in_(gone), Agent.status == AgentStatus.available).with_for_update()
+        select(Agent)
+        .where(col(Agent.id).in_(gone), Agent.status == AgentStatus.available)
+        .order_by(col(Agent.id))  # the assigners lock agents in id order too: no deadlock with them
+        .with_for_update()
     )
     changed = []
     for agent in rows.all():
+        since = agent.status_changed_at
+        if since is not None and now - since.timestamp() <= away_after:
+            continue  # chose "available" after their last page closed (working by API): that stands
         set_status_of(session, agent, AgentStatus.away)
         admin_log.record(
             session, "system:presence", "agent.status", f"agent:{agent.id}", status=["available", "away"],

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -22,7 +22,7 @@ from router.assignment.shifts import calendars, on_shift
 from router.context import AppContext, TierQueuePort
 from router.effects import PlaceInQueue, drop_undo, on_rollback
 from router.models.agents import Agent, AgentStatus
-from router.models.assignment import AssignmentOffer
+from router.models.assignment import AssignmentOffer, OfferState
 from router.models.columns import utcnow
 from router.models.customers import Customer
 from router.models.tickets import OPEN_STATUSES, Status, Ticket
@@ -49,10 +49,15 @@ def cap_of(agent: Agent, tier: int) -> int:
     return int(agent.max_open.get(str(tier), DEFAULT_MAX_OPEN))
 
 
-def is_present(agent_id: int, seen: dict[int, float], away_after: float, now: float) -> bool:
+def is_present(
+    agent_id: int, seen: dict[int, float], away_after: float, now: float, *, status_since: float | None = None
+) -> bool:
     """Away automatically once their live stream has been gone for ``away_after`` seconds. An agent never seen
-    (API-only, or Redis restarted) counts as present: their status says what they want."""
+    (API-only, or Redis restarted) counts as present: their status says what they want; so does one who set
+    their status after their last page closed (an agent who opened the UI last week, working by API today)."""
     last = seen.get(agent_id)
+    if last is not None and status_since is not None:
+        last = max(last, status_since)
     return away_after <= 0 or last is None or now - last <= away_after
 
 
@@ -112,7 +117,7 @@ async def eligible(
         for a in rows
         if a.id is not None
         and tier in a.tiers
-        and is_present(a.id, seen, away_after, stamp)
+        and is_present(a.id, seen, away_after, stamp, status_since=_epoch(a.status_changed_at) or None)
         and on_shift(known, a.shift_calendar, now)
     ]
     ids = [a.id for a in agents if a.id is not None]
@@ -163,6 +168,7 @@ async def _heads(session: AsyncSession, queue: TierQueuePort, tier: int, count: 
             waiting.append(ticket)
         else:
             drop_undo(session, undo[p.ticket_id])
+    await offers.withdraw_stale(session, [t.id for t in waiting if t.id is not None])
     return waiting
 
 
@@ -192,8 +198,11 @@ async def assign_batch(
         heads = await _heads(session, queue, tier, min(limit - len(made), room))
         if not heads:
             break
+        passed = await passed_on(session, [t.id for t in heads if t.id is not None])
         for ticket in heads:
-            offer = await _offer_head(session, ticket, rule, pool) if room > 0 else None
+            offer = (
+                await _offer_head(session, ticket, rule, pool, passed.get(ticket.id or 0, set())) if room > 0 else None
+            )
             if offer is None:
                 placement.place(session, ticket)  # nobody has room after all: back to its place
                 room = 0
@@ -202,14 +211,39 @@ async def assign_batch(
     return made
 
 
+#: An agent who declined a ticket, or let its offer run out, is not offered it again for this long, unless
+#: nobody else has room (then they are: the ticket must not wait for an agent who may never come).
+PASSED_ON_SECONDS = 3600
+
+
+async def passed_on(session: AsyncSession, ticket_ids: list[int]) -> dict[int, set[int]]:
+    """Per ticket, the agents who recently declined it or let its offer expire (one query for the batch)."""
+    if not ticket_ids:
+        return {}
+    since = utcnow() - timedelta(seconds=PASSED_ON_SECONDS)
+    rows = await session.exec(
+        select(AssignmentOffer.ticket_id, AssignmentOffer.agent_id).where(
+            col(AssignmentOffer.ticket_id).in_(ticket_ids),
+            col(AssignmentOffer.state).in_([OfferState.declined, OfferState.expired]),
+            col(AssignmentOffer.answered_at) >= since,
+        )
+    )
+    found: dict[int, set[int]] = {}
+    for ticket_id, agent_id in rows.all():
+        found.setdefault(ticket_id, set()).add(agent_id)
+    return found
+
+
 async def _offer_head(
-    session: AsyncSession, ticket: Ticket, rule: TierAssignment, pool: dict[int, Eligible]
+    session: AsyncSession, ticket: Ticket, rule: TierAssignment, pool: dict[int, Eligible], passed: set[int]
 ) -> AssignmentOffer | None:
     language = (ticket.decision or {}).get("language")
     language = language if isinstance(language, str) else None
     terms = ticket_terms(ticket.queue_group, ticket.product, language, ticket.tags)
     owner = await _account_owner(session, ticket)
-    choice = choose(rule, [e.candidate for e in pool.values()], terms=terms, account_owner=owner)
+    candidates = [e.candidate for e in pool.values()]
+    others = [c for c in candidates if c.agent_id not in passed and c.max_open > c.open_count]
+    choice = choose(rule, others or candidates, terms=terms, account_owner=owner if owner not in passed else None)
     if choice is None:
         return None
     chosen = pool[choice.agent_id]

@@ -11,11 +11,13 @@ from router.assignment import queries, team
 from router.assignment.schemas import OfferOut, StatusIn, StatusOut, TeamMember
 from router.bounds import MAX_ROW_ID
 from router.deps import ContextDep, CurrentAgent, CurrentLead, SessionDep
+from router.errors import Conflict
 from router.openapi import JSON_BODY, SIGNED_IN_WITH_PARAMETERS, answer, problems
 from router.problems import require_json
 from router.tickets import offers
 from router.tickets import queries as ticket_queries
 from router.tickets.schemas import TicketOut
+from router.unit_of_work import commit
 
 TicketId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="the ticket's id")]
 
@@ -39,9 +41,14 @@ async def my_offers(session: SessionDep, agent: CurrentAgent) -> list[OfferOut]:
 
 
 @api.post("/tickets/{ticket_id}/offer/accept", response_model=TicketOut, responses=problems(404, 409))
-async def accept_offer(ticket_id: TicketId, session: SessionDep, agent: CurrentAgent) -> TicketOut:
-    """Take the ticket offered to you: it becomes yours, in progress (409 when it moved on meanwhile)."""
-    return await ticket_queries.ticket_view(session, await offers.accept(session, ticket_id, agent))
+async def accept_offer(ctx: ContextDep, ticket_id: TicketId, session: SessionDep, agent: CurrentAgent) -> TicketOut:
+    """Take the ticket offered to you: it becomes yours, in progress (409 when it moved on meanwhile, the offer
+    ran out or you no longer work its tier: the offer is closed then, and the ticket back in its queue)."""
+    outcome = await offers.accept(session, ticket_id, agent)
+    if isinstance(outcome, offers.Refused):
+        await commit(session, ctx.effects)
+        raise Conflict(outcome.reason, ticket_id=ticket_id)
+    return await ticket_queries.ticket_view(session, outcome)
 
 
 @api.post(
@@ -58,5 +65,5 @@ async def decline_offer(ticket_id: TicketId, session: SessionDep, agent: Current
 @api.get("/team", response_model=list[TeamMember])
 async def team_load(ctx: ContextDep, session: SessionDep, _lead: CurrentLead) -> list[TeamMember]:
     """Leads: who is on (status, presence, shift) and how loaded (open tickets against caps per tier)."""
-    seen = await ctx.live.last_seen()
+    seen = await ctx.live.last_seen_or_unknown()
     return await team.team(session, seen=seen, away_after=ctx.assignment.current().away_after)

@@ -75,6 +75,7 @@ async def in_database(settings: Settings, work: Callable[[AsyncSession], Awaitab
 
     from router.db import make_engine, make_sessionmaker, migrate
     from router.reports import facts
+    from router.sla.policies import SESSION_KEY, SlaPolicyProvider
     from router.unit_of_work import transaction
 
     url = settings.effective_database_url
@@ -83,7 +84,9 @@ async def in_database(settings: Settings, work: Callable[[AsyncSession], Awaitab
     await asyncio.to_thread(migrate, url)
     engine = make_engine(url)
     try:
-        async with transaction(make_sessionmaker(engine), _RuntimeOnDemand(settings)) as session:
+        # The installation's SLA policies (their calendars are the agents' shifts), as ``open_runtime`` has them.
+        info = {SESSION_KEY: SlaPolicyProvider(settings.sla_policies)}
+        async with transaction(make_sessionmaker(engine, info=info), _RuntimeOnDemand(settings)) as session:
             return await work(session)
     finally:
         await engine.dispose()

@@ -42,6 +42,10 @@ def _hour(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
     return func.substr(column, 1, 13)  # SQLite's UTC text, "YYYY-MM-DD HH"
 
 
+#: The audit actions by which an agent takes a waiting ticket: a claim (pull) or an accepted offer (push).
+TAKEN = ("claimed", "offer_accepted")
+
+
 async def waiting(session: AsyncSession, tier: int) -> WaitingQueue:
     """The claim order is the tier queue's (``router.tierqueues.ordering``): priority, customer tier on the
     installation's scale, age; ties by id. The database sorts (``ix_ticket_status_tier`` finds the rows)."""
@@ -51,7 +55,8 @@ async def waiting(session: AsyncSession, tier: int) -> WaitingQueue:
     customer_rank = case({tier_: tier_rank(tier_) for tier_ in CUSTOMER_TIERS}, value=t.customer_tier, else_=9)
     query = (
         select(t.id, _epoch(t.sla_next_due_at, dialect))
-        .where(t.status == Status.queued.value, t.support_tier == tier)
+        # An offered ticket (push assignment) is queued with its agent as assignee: taken, not waiting.
+        .where(t.status == Status.queued.value, t.support_tier == tier, t.assignee_id.is_(None))
         .order_by(t.priority_rank, customer_rank, t.created_at, t.id)
     )
     rows = (await connection.execute(query)).all()
@@ -60,11 +65,12 @@ async def waiting(session: AsyncSession, tier: int) -> WaitingQueue:
 
 
 async def recent_handling(session: AsyncSession, tier: int, since: datetime) -> tuple[int, int]:
-    """Claims into ``tier`` since ``since`` (audit ``claimed`` events), and the agent-hours they fall in
-    (distinct agent and clock hour), both counted by the database."""
+    """Tickets taken in ``tier`` since ``since`` (audit ``claimed`` events, and ``offer_accepted`` where the
+    tier pushes work), and the agent-hours they fall in (distinct agent and clock hour), both counted by the
+    database."""
     a = AUDIT.c
     connection = await session.connection()
-    claimed = (a.action == "claimed", a.at >= since, a.to_tier == tier)
+    claimed = (a.action.in_(TAKEN), a.at >= since, a.to_tier == tier)
     claims = (await connection.execute(select(func.count()).where(*claimed))).scalar_one()
     hours = select(a.actor, _hour(a.at, connection.dialect.name).label("hour")).where(*claimed).distinct()
     agent_hours = (await connection.execute(select(func.count()).select_from(hours.subquery()))).scalar_one()

@@ -9,10 +9,11 @@ priority, customer tier and age, so the same score). The pending offer row is un
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.effects import WakeAssigner, after_commit, agent_topic, live
@@ -23,7 +24,7 @@ from router.models.columns import utcnow
 from router.models.tickets import Status, Ticket
 from router.sla import service as sla
 from router.tickets import trail
-from router.tickets.actors import Actor
+from router.tickets.actors import Actor, may_act
 from router.tierqueues import placement
 from rules.assignment import Choice
 
@@ -80,6 +81,27 @@ def offer_message(ticket: Ticket, row: AssignmentOffer) -> dict[str, Any]:
             "priority": ticket.priority, "expires_at": row.expires_at.isoformat(), "timeout": seconds}  # fmt: skip
 
 
+async def withdraw_stale(session: AsyncSession, ticket_ids: list[int]) -> int:
+    """Close the pending offers of tickets that are waiting unassigned again (the caller holds their row
+    locks): the ticket moved on while offered (escalated, parked, reassigned and released, resolved and
+    reopened), which leaves its offer pending until it times out. Done before a new offer, whose pending row
+    is unique per ticket: one stale row would otherwise roll back the assigner's whole batch, again and
+    again, until the sweep expired it."""
+    if not ticket_ids:
+        return 0
+    stale = (
+        await session.exec(
+            select(AssignmentOffer)
+            .where(col(AssignmentOffer.ticket_id).in_(ticket_ids), AssignmentOffer.state == OfferState.pending)
+            .order_by(col(AssignmentOffer.id))
+            .with_for_update()
+        )
+    ).all()
+    for row in stale:
+        await _close(session, row, OfferState.withdrawn)
+    return len(stale)
+
+
 async def get_offer(session: AsyncSession, offer_id: int, *, lock: bool = False) -> AssignmentOffer:
     query = select(AssignmentOffer).where(AssignmentOffer.id == offer_id)
     if lock:
@@ -109,13 +131,31 @@ async def _ticket(session: AsyncSession, offer: AssignmentOffer) -> Ticket:
     return ticket
 
 
-async def accept(session: AsyncSession, ticket_id: int, agent: Agent) -> Ticket:
-    """The agent takes the ticket offered to them: it is theirs, ``in_progress``."""
+@dataclass(frozen=True)
+class Refused:
+    """An accept that came too late: the offer is closed (and the ticket back in its queue) in this
+    transaction, which the caller commits before it answers 409 with ``reason``."""
+
+    ref: str
+    reason: str
+
+
+async def accept(session: AsyncSession, ticket_id: int, agent: Agent) -> Ticket | Refused:
+    """The agent takes the ticket offered to them: it is theirs, ``in_progress``. ``Refused`` when the ticket
+    moved on, the offer ran out (the sweep had not got to it yet) or the agent no longer works its tier."""
     row = await pending_offer(session, ticket_id, agent)
     ticket = await _ticket(session, row)
     if not _still_offered(ticket, row):
         await _close(session, row, OfferState.withdrawn)
-        raise Conflict(f"the offer of {ticket.ref} was withdrawn: the ticket moved on", ticket_id=ticket_id)
+        return Refused(ticket.ref or "", f"the offer of {ticket.ref} was withdrawn: the ticket moved on")
+    if row.expires_at <= utcnow():
+        await _give_back(session, row, ticket, OfferState.expired, actor="system:assigner", reason="no answer in time")
+        return Refused(ticket.ref or "", f"the offer of {ticket.ref} ran out; the ticket went back to its queue")
+    if not may_act(Actor.of(agent), ticket.support_tier):
+        await _give_back(
+            session, row, ticket, OfferState.withdrawn, actor="system:assigner", reason="no longer works the tier"
+        )
+        return Refused(ticket.ref or "", f"you no longer work tier {ticket.support_tier}; {ticket.ref} went back")
     await _close(session, row, OfferState.accepted)
     ticket.status = Status.in_progress
     changes = await sla.sync_pause(session, ticket, utcnow())
@@ -142,6 +182,9 @@ async def expire(session: AsyncSession, offer_id: int, *, now: datetime | None =
     return True
 
 
+_GIVEN_BACK = {OfferState.declined: "offer_declined", OfferState.withdrawn: "offer_withdrawn"}
+
+
 async def _give_back(
     session: AsyncSession, row: AssignmentOffer, ticket: Ticket, state: OfferState, *, actor: str, reason: str | None
 ) -> None:
@@ -150,8 +193,14 @@ async def _give_back(
         return
     await _close(session, row, state)
     ticket.assignee_id = None
+    # Queued again now (as ``handover.release`` does): a rebuild running meanwhile re-reads tickets queued
+    # after it started, so the ticket is in the new queue even if this commit's push lands in the old one.
+    # The offer row keeps the first queued time for the latency figures.
+    ticket.queued_at = utcnow()
     placement.place(session, ticket)  # back at its place: the score is its priority, customer tier and age
-    action = "offer_declined" if state == OfferState.declined else "offer_expired"
+    action = {OfferState.declined: "offer_declined", OfferState.withdrawn: "offer_withdrawn"}.get(
+        state, "offer_expired"
+    )
     trail.record(session, ticket, actor=actor, action=action, to_tier=ticket.support_tier, reason=reason,
                  data={"offer_id": row.id, "agent": row.agent_id})  # fmt: skip
     after_commit(session, WakeAssigner(row.tier))
@@ -162,3 +211,5 @@ async def _close(session: AsyncSession, row: AssignmentOffer, state: OfferState)
     row.answered_at = utcnow()
     session.add(row)
     await session.flush()
+    # Every page of the agent drops the offer's banner (answered on another page, timed out, withdrawn).
+    after_commit(session, live(agent_topic(row.agent_id), "offer_gone", {"ticket_id": row.ticket_id, "state": state}))

@@ -35,9 +35,12 @@ async def set_status(request: Request, session: SessionDep, agent: WebAgent, sta
 
 @assignment_ui.post("/tickets/{ticket_id}/offer/accept")
 async def accept(request: Request, session: SessionDep, agent: WebAgent, ticket_id: int) -> RedirectResponse:
-    ticket = await offers.accept(session, _checked(ticket_id), agent)
-    flash(request, f"{ticket.ref} is yours.")
-    return see_other(f"{PREFIX}/tickets/{ticket.id}")
+    outcome = await offers.accept(session, _checked(ticket_id), agent)
+    if isinstance(outcome, offers.Refused):  # closed for good: the page says so and goes back to the queues
+        flash(request, outcome.reason[:1].upper() + outcome.reason[1:] + ".")
+        return see_other(f"{PREFIX}/")
+    flash(request, f"{outcome.ref} is yours.")
+    return see_other(f"{PREFIX}/tickets/{outcome.id}")
 
 
 @assignment_ui.post("/tickets/{ticket_id}/offer/decline")
@@ -57,6 +60,6 @@ def _checked(ticket_id: int) -> int:
 async def team(request: Request, ctx: ContextDep, session: SessionDep, agent: WebLead) -> HTMLResponse:
     """Leads: who is on (status, live presence, shift) and how loaded (open tickets against caps per tier)."""
     settings = ctx.assignment.current()
-    members = await team_view.team(session, seen=await ctx.live.last_seen(), away_after=settings.away_after)
+    members = await team_view.team(session, seen=await ctx.live.last_seen_or_unknown(), away_after=settings.away_after)
     strategies = {tier: settings.of(tier).strategy for tier in SUPPORT_TIERS}
     return page(request, ctx, "web/team.html", agent=agent, members=members, strategies=strategies)

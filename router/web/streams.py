@@ -161,6 +161,8 @@ async def _messages(listener: LiveListener, viewer: Viewer, wait: float) -> Asyn
             yield notification_event(message)
         elif kind == "offer" and viewer.may_see(tier):
             yield sse("offer", message)
+        elif kind == "offer_gone":
+            yield sse("offer_gone", message)
         elif kind == "changed" and not viewer.may_see(tier):
             yield sse("gone", {"support_tier": tier})
             return

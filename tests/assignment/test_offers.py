@@ -164,12 +164,25 @@ async def test_the_sweep_marks_agents_whose_live_page_is_gone_away(runtime: Runt
     gone, _ = await agent(runtime)
     here, _ = await agent(runtime)
     api_only, _ = await agent(runtime)
-    seen = {gone.id or 0: time.time() - 400, here.id or 0: time.time()}
+    came_back, _ = await agent(runtime)  # their page closed long ago; they said "available" since (the API)
+    async with runtime.app.sessionmaker() as s:  # the others chose "available" before their page closed
+        for row in (await s.exec(select(Agent).where(col(Agent.id) != came_back.id))).all():
+            row.status_changed_at = utcnow() - timedelta(seconds=3600)
+        await s.commit()
+    old = time.time() - 400
+    seen = {gone.id or 0: old, here.id or 0: time.time(), came_back.id or 0: old}
     async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
         assert await availability.mark_gone_away(s, seen, 300, time.time()) == [gone.id]
     async with runtime.app.sessionmaker() as s:
         statuses = {a.id: a.status for a in (await s.exec(select(Agent))).all()}
-    assert statuses == {gone.id: "away", here.id: "available", api_only.id: "available"}
+    assert statuses == {gone.id: "away", here.id: "available", api_only.id: "available", came_back.id: "available"}
+    # ... and the assigner offers them work too (status set after the last beat: present)
+    push(runtime, "least_loaded")
+    [tid] = await queued(runtime, 1)
+    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+        rule = runtime.app.assignment.current().of(1)
+        made = await assigner.assign_batch(s, runtime.app.tier_queue, 1, rule, seen=seen, away_after=300, limit=1)
+    assert [o.agent_id for o in made] in ([here.id], [api_only.id], [came_back.id]) and made[0].ticket_id == tid
 
 
 async def test_the_sweep_takes_back_overdue_offers_and_wakes_pushing_tiers(runtime: Runtime) -> None:
@@ -208,3 +221,80 @@ async def test_an_assigner_dying_mid_way_loses_nothing(runtime: Runtime) -> None
     assert await repair_tier_queues(runtime.app, RedisTierQueue(runtime.pool)) == (3, 0)
     assert await runtime.app.tier_queue.page(1, 0, 10) == ids
     assert await _offers(runtime) == []
+
+
+async def _batch(runtime: Runtime, tier: int = 1, limit: int = 1) -> list[AssignmentOffer]:
+    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+        rule = runtime.app.assignment.current().of(tier)
+        return await assigner.assign_batch(s, runtime.app.tier_queue, tier, rule, seen={}, away_after=0, limit=limit)
+
+
+async def test_a_ticket_that_moved_on_while_offered_does_not_stall_the_next_tier(runtime: Runtime) -> None:
+    """Offered in tier 1, escalated by its SLA before anyone answered: tier 2's assigner offers it (the stale
+    tier-1 offer is withdrawn, its banner dropped) instead of failing its whole batch on the pending row."""
+    from router.assignment.settings import AssignmentProvider
+    from router.models.assignment import AssignmentOffer as Offer
+    from router.tickets import service as tickets
+    from router.tickets.actors import Actor
+    from rules.assignment import AssignmentSettings, TierAssignment
+
+    both = AssignmentSettings(
+        "test", {1: TierAssignment("least_loaded", 60), 2: TierAssignment("least_loaded", 60)}, 300
+    )
+    runtime.app.assignment = AssignmentProvider.fixed(both)
+    first, _ = await agent(runtime)
+    expert, _ = await agent(runtime, tier=2)
+    [tid] = await queued(runtime, 1)
+    [stale] = await _batch(runtime)
+    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+        ticket = await tickets.get(s, tid, lock=True)
+        await tickets.escalate(s, ticket, Actor.system(), reason="SLA breached", to_tier=2)
+    ticket = await _ticket(runtime, tid)
+    assert (ticket.support_tier, ticket.status, ticket.assignee_id) == (2, Status.queued, None)
+    async with runtime.app.live.listen([f"agent:{first.id}"]) as listener:
+        [fresh] = await _batch(runtime, tier=2)
+        gone = await listener.next(3)
+    assert (fresh.ticket_id, fresh.agent_id, fresh.tier) == (tid, expert.id, 2)
+    async with runtime.app.sessionmaker() as s:
+        old = (await s.exec(select(Offer).where(Offer.id == stale.id))).one()
+    assert old.state == OfferState.withdrawn
+    assert gone is not None and (gone["event"], gone["ticket_id"]) == ("offer_gone", tid)
+
+
+async def test_a_declined_ticket_goes_to_someone_else_first_and_is_queued_again(runtime: Runtime) -> None:
+    push(runtime, "least_loaded")
+    first, _ = await agent(runtime)
+    second, _ = await agent(runtime, cap=1)
+    [tid] = await queued(runtime, 1)
+    [offer] = await _batch(runtime)
+    declined_by = first if offer.agent_id == first.id else second
+    before = (await _ticket(runtime, tid)).queued_at
+    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+        await offers.decline(s, tid, declined_by, reason="not mine")
+    ticket = await _ticket(runtime, tid)
+    assert ticket.queued_at is not None and before is not None and ticket.queued_at > before  # a rebuild re-reads it
+    [again] = await _batch(runtime)
+    assert again.ticket_id == tid and again.agent_id != declined_by.id  # least loaded would pick them again
+    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+        await offers.decline(s, tid, second if again.agent_id == second.id else first)
+    [third] = await _batch(runtime)  # both passed on it: it must not wait forever, so it goes round again
+    assert third.ticket_id == tid
+
+
+async def test_a_late_accept_is_refused_and_its_offer_closed_for_good(runtime: Runtime) -> None:
+    push(runtime, "least_loaded", timeout=30)
+    a, _ = await agent(runtime)
+    [tid] = await queued(runtime, 1)
+    [offer] = await _batch(runtime)
+    async with runtime.app.sessionmaker() as s:  # the deadline passed; the sweep has not run yet
+        row = (await s.exec(select(AssignmentOffer).where(AssignmentOffer.id == offer.id))).one()
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        await s.commit()
+    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+        refused = await offers.accept(s, tid, a)
+    assert isinstance(refused, offers.Refused) and "ran out" in refused.reason
+    [closed] = await _offers(runtime)
+    assert closed.state == OfferState.expired
+    ticket = await _ticket(runtime, tid)
+    assert (ticket.status, ticket.assignee_id) == (Status.queued, None)
+    assert await runtime.app.tier_queue.page(1, 0, 10) == [tid]

@@ -97,3 +97,14 @@ def test_every_mistake_is_located() -> None:
         "a.yaml:2:31: offer_timeout is a duration such as 90, 90s, 2m or 1h, got 'soon'",
         "a.yaml:3:3: unknown support tier 7; tiers are 0 to 4",
     ]
+
+
+def test_a_timeout_beyond_a_day_is_refused_where_it_is_written() -> None:
+    """``.inf``, ``.nan`` or ``1e12`` would overflow the offer's deadline on every batch."""
+    text = "tiers:\n  1: {strategy: round_robin, offer_timeout: .inf}\n  2: {strategy: pull, offer_timeout: 1e12}\n"
+    with pytest.raises(AssignmentError) as caught:
+        parse_assignment(text, "a.yaml")
+    assert [str(p) for p in caught.value.problems] == [
+        "a.yaml:2:30: offer_timeout is at most a day (24h), got inf",
+        "a.yaml:3:23: offer_timeout is at most a day (24h), got 1000000000000.0",
+    ]

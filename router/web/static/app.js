@@ -91,6 +91,15 @@
     }
   }
 
+  function onOfferGone(event) {
+    // The ticket moved on while offered (escalated, parked, answered elsewhere): its Accept would only say so.
+    var data = JSON.parse(event.data);
+    var note = document.querySelector('[data-offer="' + data.ticket_id + '"]');
+    if (note) {
+      note.remove();
+    }
+  }
+
   function pageVersion() {
     var el = document.querySelector("[data-ticket-version]");
     return el ? Number(el.getAttribute("data-ticket-version")) : null;
@@ -206,6 +215,7 @@
     source.addEventListener("tier", onTier);
     source.addEventListener("notification", onNotification);
     source.addEventListener("offer", onOffer);
+    source.addEventListener("offer_gone", onOfferGone);
     source.addEventListener("changed", onChanged);
     source.addEventListener("presence", onPresence);
     source.addEventListener("gone", onGone);
