@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -162,6 +162,47 @@ def score(policy: TierPolicy, figures: Figures, attributes: Mapping[str, Any], c
         scored=with_data,
         policy_version=policy.version,
     )
+
+
+#: ``propose(figures, attributes, current)``: the tier ``score`` proposes, and whether it scored the customer.
+Proposer = Callable[[Figures, Mapping[str, Any], int], tuple[int, bool]]
+
+
+def proposer(policy: TierPolicy) -> Proposer:
+    """``score`` without its explanation, for a review of every customer: most stay where they are, and only
+    those who would move need their score explained (``score`` once more). The same arithmetic, in the same
+    order, so it proposes the tier ``score`` proposes, to the last decimal."""
+    total = policy.total_weight
+    plan = tuple(
+        (c.attribute, c.metric, c.minus, c.normalise.points, c.weight, c.missing) for c in policy.criteria
+    )  # fmt: skip
+    no_metric = not any(c.metric is not None for c in policy.criteria)
+    bumps, limit, tier_for, step = policy.bumps, policy.bump_limit, policy.tier_for, policy.scale.step
+
+    def propose(figures: Figures, attributes: Mapping[str, Any], current: int) -> tuple[int, bool]:
+        with_data = no_metric
+        contributions = []
+        for attribute, metric, minus, points_of, weight, missing in plan:
+            value: float | None
+            if attribute is not None:
+                value = _numeric(attributes.get(attribute))
+            else:
+                value = figures.get(metric)  # type: ignore[arg-type]
+                if value is not None:
+                    with_data = True
+                    if minus is not None:
+                        value -= figures.get(minus) or 0.0
+            points = missing if value is None else round(points_of(value), DECIMALS)
+            contributions.append(round(points * weight / total, DECIMALS + 2))
+        if not with_data:
+            return current, False
+        by_score = tier_for(round(math.fsum(contributions), DECIMALS))
+        if not attributes or not bumps:
+            return by_score, True  # no attribute, no bump: ``step(by_score, 0)``
+        steps = max(-limit, min(limit, sum(b.steps for b in bumps if b.applies(attributes))))
+        return step(by_score, steps), True
+
+    return propose
 
 
 def _component(criterion: Criterion, figures: Figures, attributes: Mapping[str, Any], total: float) -> Component:

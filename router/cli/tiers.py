@@ -126,8 +126,7 @@ def _run_review(policy: TierPolicy, period: ReviewPeriod, *, apply: bool, csv_ou
             writer.writerow(columns)
 
         def each(o: Outcome) -> None:
-            if writer is None:
-                return
+            assert writer is not None
             s, d = o.score, o.decision
             row = [o.customer_id, o.external_ref, o.name, o.current, s.score, s.by_score, s.bump_steps, s.tier]
             row += [d.outcome, d.streak, d.needed]
@@ -136,7 +135,9 @@ def _run_review(policy: TierPolicy, period: ReviewPeriod, *, apply: bool, csv_ou
             writer.writerow(row)
 
         async def work(session: AsyncSession) -> ReviewReport:
-            return await review.review(session, policy, period, apply=apply, by=None, each=each, progress=_Bar(bar))
+            # Without a CSV, only the movers' and the held back's scores are explained (``each`` hears everyone).
+            listen = each if writer is not None else None
+            return await review.review(session, policy, period, apply=apply, by=None, each=listen, progress=_Bar(bar))
 
         return _commit_or_exit(work)
 

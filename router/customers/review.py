@@ -23,8 +23,8 @@ from router.customers.figures import load_figures
 from router.models.columns import utcnow
 from router.models.customers import Customer, CustomerTierProposal, TierReviewRun, TierSource
 from rules.review_periods import Cadence, ReviewPeriod, period_of
-from rules.scoring import Decision, Pending, Score, decide, score
-from rules.tiers import TierPolicy
+from rules.scoring import Decision, Pending, Score, decide, proposer, score
+from rules.tiers import MetricKey, TierPolicy
 
 #: Who applies the policy on schedule (the history's and the log's actor).
 SCHEDULE_ACTOR = "system:tier-review"
@@ -106,8 +106,18 @@ async def review(
         progress.phase("scoring customers", len(customers))
     remembered: dict[int, tuple[Pending, Score]] = {}
     previous = period.previous().label
+    propose = proposer(policy)
+    nothing: dict[MetricKey, float] = {}
     for index, (cid, ref, name, current, highest, attributes) in enumerate(customers, 1):
-        scored = score(policy, figures.get(cid, {}), attributes or {}, current)
+        if progress and index % _CHUNK == 0:
+            progress.advance(_CHUNK)
+        found, attributes = figures.get(cid, nothing), attributes or {}
+        if each is None:  # most customers stay: they need no explained score, no outcome
+            tier, with_data = propose(found, attributes, current)
+            if tier == current:
+                report.scored += with_data
+                continue
+        scored = score(policy, found, attributes, current)
         decision = decide(
             policy, current=current, proposed=scored.tier, pending=pending.get(cid), period=period.label,
             previous=previous,
@@ -122,8 +132,6 @@ async def review(
             remembered[cid] = (decision.pending, scored)
         if each is not None:
             each(outcome)
-        if progress and index % _CHUNK == 0:
-            progress.advance(_CHUNK)
     if progress:
         progress.advance(len(customers) % _CHUNK)
     if apply:

@@ -37,6 +37,10 @@ criteria:
   - {id: d, metric: growth, aggregate: max, window: 12, normalise: {linear: {min: 0, max: 1}}, weight: 1}
   - {id: e, metric: growth, aggregate: last, window: 12, minus: revenue, normalise: {linear: {min: 0, max: 1}},
      weight: 1}
+  - {id: f, metric: growth, aggregate: last, window: 4, source: crm, minus: {metric: revenue, aggregate: mean,
+     window: 4, source: billing}, normalise: {linear: {min: 0, max: 1}}, weight: 1}
+  - {id: g, metric: revenue, aggregate: max, window: 4, source: billing, normalise: {linear: {min: 0, max: 1}},
+     weight: 1}
 thresholds: {1: 80, 2: 50, 3: 10}
 """
 
@@ -57,6 +61,8 @@ async def test_the_database_folds_the_figures_as_the_scorer_does(runtime: Runtim
             for source in ("billing", "crm")
             if rng.random() > 0.3
         ]
+    # The first customer has nothing in the last month: its latest month is an earlier one.
+    rows[ids[0]] = [row for row in rows[ids[0]] if row[0] != "2026-09"]
     async with runtime.app.sessionmaker() as s:
         for cid, found in rows.items():
             for period, metric, source, value in found:

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from rules.review_periods import ReviewPeriod, add_months, parse_period, period_of, window
-from rules.scoring import Decision, Pending, aggregate, decide, figures_from_rows, score
+from rules.scoring import Decision, Pending, aggregate, decide, figures_from_rows, proposer, score
 from rules.tier_loader import parse_tier_policy
 from rules.tiers import MetricKey, TierPolicy
 
@@ -96,6 +96,38 @@ def test_the_same_inputs_give_the_same_score_to_the_last_decimal() -> None:
         again = score(p, dict(reversed(list(figures.items()))), dict(reversed(list(attributes.items()))), current=2)
         assert first == again and first.as_dict() == again.as_dict()
         assert 0 <= first.score <= 100
+
+
+WITH_ATTRIBUTE = """\
+criteria:
+  - {id: revenue, metric: revenue, window: 12, normalise: {linear: {min: 0, max: 90000}}, weight: 3}
+  - {id: logo, attribute: logo_strength, normalise: {linear: {min: 0, max: 10}}, missing: 20, weight: 1.5}
+thresholds: {1: 66.6, 2: 33.3, 3: 10}
+bumps: [{attribute: strategic, steps: 2}, {attribute: plan, equals: Legacy, steps: -1}]
+"""
+
+
+def test_the_quick_proposal_is_the_scores_tier() -> None:
+    """A review proposes every customer's tier with ``proposer`` and explains only the movers with ``score``:
+    both must propose the same tier, whatever the figures, attributes, scale and current tier."""
+    rng = random.Random(18)
+    policies = [policy(1), policy(4), parse_tier_policy(WITH_ATTRIBUTE, "tiers.yaml")]
+    for p in policies:
+        propose = proposer(p)
+        for _ in range(3000):
+            figures = {
+                k: round(rng.choice([rng.uniform(-5000, 160000), rng.randrange(0, 120000, 500)]), 6)
+                for k in (REVENUE, MARGIN, COST, GROWTH)
+                if rng.random() > 0.25
+            }
+            attributes = {
+                name: rng.choice([True, False, "yes", "", 0, 1, 7, "4.5", "x", None, "Legacy", "pro"])
+                for name in ("strategic", "reference_logo", "plan", "logo_strength")
+                if rng.random() > 0.5
+            }
+            current = rng.randint(1, 4)
+            expected = score(p, figures, attributes, current)
+            assert propose(figures, attributes, current) == (expected.tier, expected.scored), (figures, attributes)
 
 
 def test_missing_figures_earn_the_criterions_missing_points_and_no_metric_at_all_is_no_score() -> None:
