@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from router.models.agents import Agent
+from router.assignment.shifts import calendars, on_shift
+from router.models.agents import Agent, AgentStatus
 
 
-async def tier_capacity(session: AsyncSession, tier: int) -> int:
-    """Active agents given the tier (``Agent.tiers``; leads, who see every tier, count only where listed).
-
-    This is where agent availability (available / away / offline) and per-tier ``max_open`` plug in once
-    they exist: count only the available agents, each weighted by their free share of ``max_open``.
-    """
-    agents = (await session.exec(select(Agent.tiers).where(col(Agent.active).is_(True)))).all()
-    return sum(1 for tiers in agents if tier in tiers)
+async def tier_capacity(session: AsyncSession, tier: int, now: datetime) -> int:
+    """Active agents given the tier (``Agent.tiers``; leads, who see every tier, count only where listed) who
+    are on shift now (their shift calendar, ``docs/assignment.md``) and not away (set by themselves, a lead,
+    or the live stream's absence). ``offline`` still counts: it is every agent's status until they use the
+    toggle, and a tier that only pulls never asks them to. Each counts once: an agent works one ticket at a
+    time, whatever their cap on open tickets."""
+    rows = (
+        await session.exec(
+            select(Agent.tiers, Agent.status, Agent.shift_calendar).where(
+                col(Agent.active).is_(True), Agent.status != AgentStatus.away
+            )
+        )
+    ).all()
+    known = calendars(session)
+    return sum(1 for tiers, _, shift in rows if tier in tiers and on_shift(known, shift, now))

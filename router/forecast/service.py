@@ -53,7 +53,7 @@ async def tier_forecast(session: AsyncSession, settings: Settings, tier: int, no
     since = now - timedelta(days=settings.forecast_window_days)
     claims, agent_hours = await queries.recent_handling(session, tier, since)
     rate = claims_per_agent_hour(claims, agent_hours, default=settings.forecast_default_rate)
-    capacity = await tier_capacity(session, tier)
+    capacity = await tier_capacity(session, tier, now)
     made = forecast(queue.due, now=now.timestamp(), capacity=capacity, rate=rate)
     return TierForecast(tier, now, queue, made)
 

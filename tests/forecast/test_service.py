@@ -248,3 +248,25 @@ async def test_a_changed_due_time_is_a_new_prediction(runtime: Runtime, settings
         made = (await s.exec(select(BreachPrediction.ticket_id).order_by(col(BreachPrediction.id)))).all()
     assert len(set(made[:2])) == 2 and made[2:] == [first]  # both once, then the first again for its new due time
     assert await _counts(runtime) == (3, 3, 3)
+
+
+async def test_capacity_counts_agents_on_shift_and_not_away(runtime: Runtime) -> None:
+    """Away agents (by choice or by the live stream's absence) and agents off shift take nothing now."""
+    from router.agents import service as agents
+    from router.forecast.capacity import tier_capacity
+
+    here, _ = await make_agent(runtime, tiers=(1,))
+    away, _ = await make_agent(runtime, tiers=(1,))
+    nights, _ = await make_agent(runtime, tiers=(1, 2))
+    await make_agent(runtime, tiers=(2,))
+    async with runtime.app.sessionmaker() as s:
+        await agents.set_status(s, await agents.get_agent(s, away.id or 0), "away")
+        night_agent = await agents.get_agent(s, nights.id or 0)
+        night_agent.shift_calendar = "berlin-office"  # the shipped SLA file's Mon-Fri 08:00-18:00, Berlin
+        await commit(s, runtime.app.effects)
+    saturday_night = utcnow().replace(year=2026, month=11, day=28, hour=22, minute=0)  # 23:00 in Berlin
+    monday_noon = saturday_night + timedelta(days=1, hours=13)
+    async with runtime.app.sessionmaker() as s:
+        assert await tier_capacity(s, 1, saturday_night) == 1  # only `here`
+        assert await tier_capacity(s, 1, monday_noon) == 2  # `here` and the agent on shift
+    assert here.id is not None
