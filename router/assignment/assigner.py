@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, text
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -80,9 +79,12 @@ def _last_offered(tier: int) -> ScalarSelect[datetime | None]:
     """The outer query's agent's latest offer in ``tier``: one backward step of
     ``ix_assignment_offer_tier_agent_at`` (a max grouped by agent read every offer of the tier: 14 ms at
     6,000)."""
-    o = aliased(AssignmentOffer)
+    o = AssignmentOffer  # no alias needed: the outer query is over ``agent`` only
     return (
-        select(func.max(o.offered_at)).where(o.tier == tier, o.agent_id == Agent.id).correlate(Agent).scalar_subquery()
+        select(func.max(o.offered_at))
+        .where(o.tier == tier, col(o.agent_id) == Agent.id)
+        .correlate(Agent)
+        .scalar_subquery()
     )
 
 
