@@ -20,8 +20,10 @@ ticket over T tickets, at intake (target: at most 1 ms; suggestions are made in 
 and in that job.
 
 Usage: python bench/kb.py [--articles 10000] [--repeat 300] [--tickets 2000] [--part search|suggestions|both]
-       [--backend postgres|sqlite|both] [--small]
-``--small`` (300 articles, 30 searches of each kind, 100 tickets) checks that the script runs.
+       [--backend postgres|sqlite|both] [--small] [--keep]
+``--small`` (300 articles, 30 searches of each kind, 100 tickets) checks that the script runs. ``--keep``
+reuses the database of an earlier ``--keep`` run with as many articles (else loads it) and leaves it for the
+next: before/after comparisons of the search on the same data, and ``EXPLAIN`` on it by hand.
 """
 
 from __future__ import annotations
@@ -69,6 +71,44 @@ def fresh_postgres() -> None:
     with psycopg.connect(c.PG_ADMIN_DSN, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {PG_DB}")
+
+
+async def _kept_articles(url: str) -> int:
+    """How many articles the kept database holds (0: none, or not loaded to the end)."""
+    from sqlalchemy import text
+
+    from router.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return int((await conn.execute(text("SELECT count(*) FROM kb_article"))).scalar_one())
+    except Exception:
+        return 0
+    finally:
+        await engine.dispose()
+
+
+def kept_database(backend: str, articles: int) -> tuple[str, bool]:
+    """The URL of the kept database for ``backend``, and whether it already holds ``articles`` articles."""
+    if backend == "postgres":
+        import psycopg
+
+        with psycopg.connect(c.PG_ADMIN_DSN, autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DB,)).fetchone()
+        url = PG_URL
+        if exists and asyncio.run(_kept_articles(url)) == articles:
+            return url, True
+        fresh_postgres()
+        return url, False
+    folder = c.BENCH_ROOT / "kb-kept"
+    path = folder / f"kb-{articles}.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    if path.exists() and asyncio.run(_kept_articles(url)) == articles:
+        return url, True
+    folder.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    return url, False
 
 
 class Vocabulary:
@@ -206,20 +246,30 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=2_000, help="tier-0 tickets for the suggestion part")
     parser.add_argument("--part", choices=["search", "suggestions", "both"], default="both")
     parser.add_argument("--small", action="store_true", help="300 articles, 30 searches of each kind, 100 tickets")
+    parser.add_argument("--keep", action="store_true", help="reuse (or load and leave) the database of the articles")
     args = parser.parse_args()
     if args.small:
         args.articles, args.repeat, args.tickets = 300, 30, 100
     backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
     print(f"knowledge-base search: {args.articles:,} articles, {args.repeat} searches of each kind; {c.code_version()}")
     for backend in backends:
-        if backend == "postgres":
+        loaded = False
+        if args.keep:
+            url, loaded = kept_database(backend, args.articles)
+        elif backend == "postgres":
             fresh_postgres()
             url = PG_URL
         else:
             url = f"sqlite+aiosqlite:///{c.fresh_dir('kb') / 'kb.db'}"
-        started = time.perf_counter()
-        asyncio.run(load(url, args.articles, random.Random(11)))
-        print(f"{backend}: {args.articles:,} articles loaded and indexed in {time.perf_counter() - started:.1f} s")
+        if loaded:
+            from router.db import migrate
+
+            migrate(url)  # the code measured may bring a migration
+            print(f"{backend}: {args.articles:,} articles kept from an earlier run")
+        else:
+            started = time.perf_counter()
+            asyncio.run(load(url, args.articles, random.Random(11)))
+            print(f"{backend}: {args.articles:,} articles loaded and indexed in {time.perf_counter() - started:.1f} s")
         if args.part in ("search", "both"):
             rows = asyncio.run(measure(url, args.repeat, random.Random(12)))
             c.print_table(

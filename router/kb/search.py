@@ -15,6 +15,14 @@ A customer writes a ticket, not a query: most of its words are not in the articl
 words are OR-ed, never AND-ed (an article matching more of them, and rarer ones on SQLite, ranks higher),
 after dropping the commonest function words and keeping at most ``MAX_QUERY_WORDS``. A person's words never
 reach either query language as syntax: each is ``\\w+`` and quoted.
+
+Each candidate costs its ranking (``ts_rank`` / ``bm25`` over its whole document, some 10 µs), so a search
+ranks about ``terms.CANDIDATE_BUDGET`` of them at most (with 10,000 articles a ticket's words OR-ed made
+thousands): the rare words' articles, least common words first (``router/kb/terms.py``), and of those with
+the common words together only the first few hundred (by article id; an article holding words that most
+articles hold is no better a match for being first, but thousands of them cost 20 to 60 ms). Snippets are
+made for the rows kept only. Two statements on PostgreSQL (the question parsed per configuration, then the
+search; the index's statistics read once per ``ANALYZE``), three small ones and the search on SQLite.
 """
 
 from __future__ import annotations
@@ -120,27 +128,46 @@ def _filters(
 
 
 #: The configurations to parse the question with: the one of the asked language, else each one the articles
-#: use (a handful of rows read from the config index).
+#: use: read from the config index a value at a time (a ``DISTINCT`` reads every row: 10,000 rows, 15 ms).
 _PG_ONE_CONFIG = "(SELECT kb_search_config(:locale)::text AS config)"
-_PG_EVERY_CONFIG = "(SELECT DISTINCT config FROM kb_article_search)"
+_PG_EVERY_CONFIG = """(
+    WITH RECURSIVE used(config) AS (
+        (SELECT config FROM kb_article_search ORDER BY config LIMIT 1)
+        UNION ALL
+        SELECT (SELECT s.config FROM kb_article_search AS s WHERE s.config > used.config ORDER BY s.config LIMIT 1)
+        FROM used WHERE used.config IS NOT NULL
+    )
+    SELECT config FROM used WHERE config IS NOT NULL
+)"""
 
 
 def _postgresql(filters: str) -> str:
-    # Per configuration, the candidates' query goes through the GIN index and the ranking's scores them.
+    # Per configuration, the candidates through the GIN index: every article with a rare term, then at most
+    # ``CANDIDATE_BUDGET`` more, in all, with the common terms together (the bitmap heap scans stop there:
+    # words held by most articles would otherwise make all of them candidates, each ranked). Then the
+    # ranking, and the snippets of the rows kept.
     return f"""
+        WITH c AS (
+            SELECT unnest(CAST(:configs AS text[])) AS config,
+                   unnest(CAST(:rare AS text[]))::tsquery AS rare_query,
+                   unnest(CAST(:common AS text[]))::tsquery AS common_query,
+                   unnest(CAST(:ranks AS text[]))::tsquery AS rank_query
+        ), candidate AS (
+            SELECT c.config, c.rank_query, r.article_id, r.document
+            FROM c JOIN kb_article_search AS r ON r.config = c.config AND r.document @@ c.rare_query
+            UNION ALL
+            (SELECT c.config, c.rank_query, t.article_id, t.document
+             FROM c JOIN kb_article_search AS t ON t.config = c.config AND t.document @@ c.common_query
+             WHERE NOT coalesce(t.document @@ c.rare_query, false)
+             LIMIT :budget)
+        )
         SELECT m.article_id, a.slug, a.title, m.score,
                ts_headline(m.config::regconfig, a.plain_text, m.rank_query, '{_HEADLINE}') AS snippet,
                (a.status = :public_status AND a.tiers = '[]'::jsonb AND a.products = '[]'::jsonb) AS public
         FROM (
-            SELECT s.article_id, s.config, c.rank_query,
-                   ts_rank({_PG_WEIGHTS}, s.document, c.rank_query, 1)::float8 AS score
-            FROM (
-                SELECT unnest(CAST(:configs AS text[])) AS config,
-                       unnest(CAST(:matches AS text[]))::tsquery AS match_query,
-                       unnest(CAST(:ranks AS text[]))::tsquery AS rank_query
-            ) AS c
-            JOIN kb_article_search s ON s.config = c.config AND s.document @@ c.match_query
-            JOIN kb_article a ON a.id = s.article_id
+            SELECT s.article_id, s.config, s.rank_query,
+                   ts_rank({_PG_WEIGHTS}, s.document, s.rank_query, 1)::float8 AS score
+            FROM candidate AS s JOIN kb_article a ON a.id = s.article_id
             WHERE {filters}
             ORDER BY score DESC, s.article_id
             LIMIT :limit
@@ -150,18 +177,37 @@ def _postgresql(filters: str) -> str:
     """
 
 
-def _sqlite(filters: str) -> str:
-    # Ranked first, then the snippets of the few rows kept (``snippet()`` needs the MATCH of its own row).
+_FTS5_MATCHES = "SELECT rowid FROM kb_article_search WHERE kb_article_search MATCH :{0}"
+#: The first article past the first ``CANDIDATE_BUDGET`` with the common terms together (FTS5 goes by rowid).
+_FTS5_BOUND = f"{_FTS5_MATCHES.format('common')} LIMIT 1 OFFSET :budget"
+_FTS5_SCORED = f"""SELECT rowid AS id, -bm25(kb_article_search, {_BM25_WEIGHTS}) AS score FROM kb_article_search
+    WHERE kb_article_search MATCH :question"""
+
+
+def _fts5_candidates(bound: int | None, rare: bool) -> str:
+    """The candidates, scored. ``bound``: the common terms' would be too many: those before it (the rowid
+    range goes into FTS5's scan, ``bm25`` only for those), and the rare terms' past it (looked up by rowid)."""
+    if bound is None:
+        return _FTS5_SCORED
+    capped = f"{_FTS5_SCORED} AND rowid < :bound"
+    if not rare:
+        return capped
+    return f"{capped} UNION ALL {_FTS5_SCORED} AND rowid >= :bound AND rowid IN ({_FTS5_MATCHES.format('rare')})"
+
+
+def _sqlite(filters: str, bound: int | None, rare: bool) -> str:
+    # Scored and ranked first, then the snippets of the few rows kept (``snippet()`` needs the MATCH of its
+    # own row).
     return f"""
         SELECT r.id, r.slug, r.title, r.score,
                snippet(kb_article_search, 2, '', '', '…', {SNIPPET_WORDS}) AS snippet, r.public
         FROM (
-            SELECT a.id, a.slug, a.title, -bm25(kb_article_search, {_BM25_WEIGHTS}) AS score,
+            SELECT a.id, a.slug, a.title, c.score,
                    (a.status = :public_status AND json_array_length(a.tiers) = 0
                     AND json_array_length(a.products) = 0) AS public
-            FROM kb_article_search JOIN kb_article a ON a.id = kb_article_search.rowid
-            WHERE kb_article_search MATCH :question AND {filters}
-            ORDER BY score DESC, a.id
+            FROM ({_fts5_candidates(bound, rare)}) AS c JOIN kb_article a ON a.id = c.id
+            WHERE {filters}
+            ORDER BY c.score DESC, a.id
             LIMIT :limit
         ) AS r
         JOIN kb_article_search ON kb_article_search.rowid = r.id
@@ -211,10 +257,18 @@ async def search_articles(
         queries = await terms.pg_queries(connection, words, configs, by_locale)
         if not queries.configs:
             return []
-        params.update(configs=queries.configs, matches=queries.matches, ranks=queries.ranks)
+        params.update(
+            configs=queries.configs, rare=queries.rare, common=queries.common, ranks=queries.ranks,
+            budget=queries.common_budget,
+        )  # fmt: skip
         statement = _postgresql(filters)
     else:
-        params["question"] = await terms.fts5_query(connection, words)
-        statement = _sqlite(filters)
+        fts5 = await terms.fts5_query(connection, words)
+        params.update(question=fts5.question, rare=fts5.rare, common=fts5.common, budget=fts5.common_budget)
+        bound = None
+        if fts5.common:  # at most one rowid, read from the index's first pages
+            bound = (await connection.execute(text(_FTS5_BOUND), params)).scalar_one_or_none()
+        params["bound"] = bound
+        statement = _sqlite(filters, bound, bool(fts5.rare))
     rows = (await connection.execute(text(statement), params)).all()
     return [ArticleHit(int(r[0]), r[1], r[2], " ".join(str(r[4] or "").split()), float(r[3]), bool(r[5])) for r in rows]

@@ -85,6 +85,9 @@ def _over_open_tickets(name: str, *columns: str) -> Index:
 class Ticket(SQLModel, table=True):
     __table_args__ = (
         Index("ix_ticket_status_tier", "status", "support_tier"),
+        # An agent's text search checks each match's tier: from this index alone (an index-only scan),
+        # rather than a visit to every matching ticket's row (migration 0033).
+        Index("ix_ticket_id_tier", "id", "support_tier"),
         # The open tickets most urgent first, and a customer tier's oldest first: index scans that stop at
         # the page (a sort of every open ticket of a tier read each row: 100 ms at 37,000).
         Index(

@@ -190,14 +190,20 @@ async def list_page(session: AsyncSession, actor: Actor, filters: TicketFilters,
 async def _relevance_page(
     session: AsyncSession, match: search.TextMatch, where: list[ColumnElement[bool]], page: PageRequest
 ) -> TicketPage:
-    """Best match first: the newest ``MAX_RANKED`` matches, scored in the same pass that finds them; the
-    page is picked among them by score, and only then are its tickets read (joined to every candidate, the
-    ticket rows would be read in full: a sequential scan of the table)."""
-    counted = _newest_matches(match, where, search.MAX_RANKED + 1).subquery()
-    found = int((await session.exec(select(func.count()).select_from(counted))).one())
-    ranked = _ranked_matches(match, where).subquery("ranked")
+    """Best match first: the newest ``MAX_RANKED`` matches, scored and counted in the one pass that finds them
+    (``MAX_RANKED + 1`` of them, so the count knows when there are more); the page is picked among them by
+    score, and only then are its tickets read (joined to every candidate, the ticket rows would be read in
+    full: a sequential scan of the table). A separate count would find the matches a second time: for an
+    agent, whose tiers are checked on each match's ticket row, that doubled the search's cost."""
+    newest = _ranked_matches(match, where, search.MAX_RANKED + 1).subquery("newest")
+    ranked = select(
+        newest.c.id,
+        newest.c.score,
+        func.count().over().label("found"),
+        func.row_number().over(order_by=newest.c.id.desc()).label("newness"),
+    ).subquery("ranked")
     order = sorting.order_of(Sort.relevance, ranked.c.score)
-    chosen: Any = select(ranked.c.id, ranked.c.score)
+    chosen: Any = select(ranked.c.id, ranked.c.score, ranked.c.found).where(ranked.c.newness <= search.MAX_RANKED)
     if page.cursor is not None:
         chosen = chosen.where(sorting.after(order, sorting.decode(page.cursor, order), ident=ranked.c.id))
     picked = (
@@ -207,12 +213,18 @@ async def _relevance_page(
         .subquery("picked")
     )
     query = (
-        select(Ticket, picked.c.score, picked.c.score)
+        select(Ticket, picked.c.score, picked.c.score, picked.c.found)
         .join(picked, picked.c.id == col(Ticket.id))
         .order_by(picked.c.score.desc(), col(Ticket.id).desc())
     )
     rows = list((await session.exec(query)).all())
-    return _page_of(rows, order, page, min(found, search.MAX_RANKED), found > search.MAX_RANKED)
+    if rows:
+        found = int(rows[0][3])
+    else:  # a page past the end (or nothing matches): count them on their own
+        counted = _newest_matches(match, where, search.MAX_RANKED + 1).subquery()
+        found = int((await session.exec(select(func.count()).select_from(counted))).one())
+    triples = [(ticket, key, score) for ticket, key, score, _ in rows]
+    return _page_of(triples, order, page, min(found, search.MAX_RANKED), found > search.MAX_RANKED)
 
 
 def _page_of(rows: list[Any], order: sorting.Order, page: PageRequest, total: int, capped: bool) -> TicketPage:
@@ -239,8 +251,8 @@ def _newest_matches(match: search.TextMatch, where: list[ColumnElement[bool]], l
     )
 
 
-def _ranked_matches(match: search.TextMatch, where: list[ColumnElement[bool]]) -> Any:
-    """The newest ``MAX_RANKED`` matches with their scores, in one pass over the index: ranking reads each
+def _ranked_matches(match: search.TextMatch, where: list[ColumnElement[bool]], limit: int) -> Any:
+    """The newest ``limit`` matches with their scores, in one pass over the index: ranking reads each
     document once, and no list of ids travels to the database and back (a thousand bound parameters cost
     more to render and parse than the query costs to run)."""
     return (
@@ -248,7 +260,7 @@ def _ranked_matches(match: search.TextMatch, where: list[ColumnElement[bool]]) -
         .join(match.index, match.on)  # type: ignore[arg-type]
         .where(match.where, *where)
         .order_by(col(Ticket.id).desc())
-        .limit(search.MAX_RANKED)
+        .limit(limit)
     )
 
 

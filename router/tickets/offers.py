@@ -147,15 +147,15 @@ async def accept(session: AsyncSession, ticket_id: int, agent: Agent) -> Ticket 
     ticket = await _ticket(session, row)
     if not _still_offered(ticket, row):
         await _close(session, row, OfferState.withdrawn)
-        return Refused(ticket.ref, f"the offer of {ticket.ref} was withdrawn: the ticket moved on")
+        return Refused(ticket.ref or "", f"the offer of {ticket.ref} was withdrawn: the ticket moved on")
     if row.expires_at <= utcnow():
         await _give_back(session, row, ticket, OfferState.expired, actor="system:assigner", reason="no answer in time")
-        return Refused(ticket.ref, f"the offer of {ticket.ref} ran out; the ticket went back to its queue")
+        return Refused(ticket.ref or "", f"the offer of {ticket.ref} ran out; the ticket went back to its queue")
     if not may_act(Actor.of(agent), ticket.support_tier):
         await _give_back(
             session, row, ticket, OfferState.withdrawn, actor="system:assigner", reason="no longer works the tier"
         )
-        return Refused(ticket.ref, f"you no longer work tier {ticket.support_tier}; {ticket.ref} went back")
+        return Refused(ticket.ref or "", f"you no longer work tier {ticket.support_tier}; {ticket.ref} went back")
     await _close(session, row, OfferState.accepted)
     ticket.status = Status.in_progress
     changes = await sla.sync_pause(session, ticket, utcnow())

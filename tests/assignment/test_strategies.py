@@ -105,6 +105,6 @@ def test_a_timeout_beyond_a_day_is_refused_where_it_is_written() -> None:
     with pytest.raises(AssignmentError) as caught:
         parse_assignment(text, "a.yaml")
     assert [str(p) for p in caught.value.problems] == [
-        "a.yaml:2:46: offer_timeout is at most a day (24h), got inf",
-        "a.yaml:3:39: offer_timeout is at most a day (24h), got 1e+12",
+        "a.yaml:2:30: offer_timeout is at most a day (24h), got inf",
+        "a.yaml:3:23: offer_timeout is at most a day (24h), got 1000000000000.0",
     ]

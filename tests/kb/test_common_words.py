@@ -53,13 +53,16 @@ async def test_a_common_word_finds_candidates_only_with_others(runtime: Runtime)
         if conn.dialect.name == "postgresql":
             configs = "(SELECT 'english'::text AS config)"
             queries = await terms.pg_queries(conn, ["account", "password", "forgot"], configs, {})
-            assert queries.matches == ["'forgot' | 'password'"], "'account' alone would make 321 candidates"
+            assert sorted(str(queries.rare[0]).split(" | ")) == ["'forgot'", "'password'"]
+            assert queries.common == [None], "'account' alone would make 321 candidates"
             assert sorted(queries.ranks[0].split(" | ")) == ["'account'", "'forgot'", "'password'"]
             only_common = await terms.pg_queries(conn, ["account"], configs, {})
-            assert only_common.matches == ["'account'"], "with no rare word, the common one it is"
+            assert (only_common.rare, only_common.common) == ([None], ["'account'"]), "no rare word: the common one"
         else:
-            assert await terms.fts5_query(conn, ["accounts", "password", "forgot"]) == '"password" OR "forgot"'
-            assert await terms.fts5_query(conn, ["accounts"]) == '"accounts"'
+            queries = await terms.fts5_query(conn, ["accounts", "password", "forgot"])
+            assert (queries.question, queries.common) == ('"password" OR "forgot"', "")
+            only = await terms.fts5_query(conn, ["accounts"])
+            assert (only.question, only.rare, only.common) == ('"accounts"', "", '"accounts"')
             assert terms.fts5_stem("Délivrées") == "delivre"
     async with runtime.app.sessionmaker() as s:
         hits = await search_articles(s, "My account: I forgot the password", limit=3)
@@ -124,3 +127,17 @@ def test_words_are_stemmed_as_fts5_stems_them() -> None:
         db.execute("INSERT INTO t(x) VALUES (?)", (word,))
         [(term,)] = db.execute("SELECT term FROM v").fetchall()
         assert terms.fts5_stem(word) == term, word
+
+
+async def test_the_common_words_candidates_are_capped(runtime: Runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Common words together in more articles than the budget: only the budget's first are ranked, and the
+    articles with a rare word still are (past the cap too)."""
+    await fill(runtime)
+    monkeypatch.setattr(terms, "CANDIDATE_BUDGET", 5)
+    monkeypatch.setattr(terms, "MAX_TERM_ARTICLES", 50)
+    async with runtime.app.sessionmaker() as s:
+        hits = await search_articles(s, "account settings history", limit=50)
+        assert len(hits) == 5, "the budget's first, of 320"
+        hits = await search_articles(s, "account settings history forgot", limit=50)
+        assert len(hits) == 5, "the budget in all: the rare word's article, and four with the common words"
+        assert "reset-your-password" in {h.slug for h in hits}, "the rare word's article, past the cap"
