@@ -1,7 +1,7 @@
 """Indexes for push assignment's loads and the forecast's waiting queue
 
 Revision ID: 0032
-Revises: 0026
+Revises: 0030
 Create Date: 2026-11-30 16:20:00
 
 * ``ix_ticket_open_assignee_tier``: the assigner counts the open tickets each candidate holds in the tier on
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0032"
-down_revision: str | None = "0026"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
