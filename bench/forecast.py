@@ -84,8 +84,12 @@ async def seed(url: str, n: int, agents: int) -> float:
             ]  # fmt: skip
             await conn.execute(insert(AuditEvent), claims)
         if engine.dialect.name == "postgresql":
-            async with engine.begin() as conn:
-                await conn.execute(text("ANALYZE"))
+            # VACUUM too, as autovacuum soon does after a bulk load (its insert threshold): with the visibility
+            # map set the waiting queue is an index-only scan that reads no table rows (without it, 100,000
+            # heap fetches: +80 ms).
+            async with engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(text("VACUUM (ANALYZE)"))
     finally:
         await engine.dispose()
     return time.perf_counter() - t0

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, func, select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.models import metadata
-from router.models.tickets import NO_SLA_DUE, Status
-from rules.vocabulary import CUSTOMER_TIERS, tier_rank
+from router.models.tickets import NO_SLA_DUE, WAITING_SQL, Status
+from rules.vocabulary import MIN_CUSTOMER_TIER, tier_rank
 
 TICKET = metadata.tables["ticket"]
 AUDIT = metadata.tables["audit_event"]
@@ -28,14 +28,6 @@ class WaitingQueue:
     due: list[float | None]
 
 
-def _epoch(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
-    """A timestamp column as epoch seconds, computed by the database: a 100,000-row read then converts no
-    datetimes in Python (SQLite keeps UTC text, which ``julianday`` reads)."""
-    if dialect == "postgresql":
-        return func.extract("epoch", column)
-    return (func.julianday(column) - 2440587.5) * 86400.0
-
-
 def _hour(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
     if dialect == "postgresql":
         return func.date_trunc("hour", column)
@@ -46,22 +38,41 @@ def _hour(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
 TAKEN = ("claimed", "offer_accepted")
 
 
+def _claim_order() -> str:
+    """``ORDER BY`` of the claim order: on the default scale (tier 1 the best) ``ix_ticket_waiting_claim_order``'s
+    own order; the other scale reverses the customer tier, which the database then sorts."""
+    direction = "" if tier_rank(MIN_CUSTOMER_TIER) == 1 else " DESC"
+    return f"priority_rank, customer_tier{direction}, created_at, id"
+
+
 async def waiting(session: AsyncSession, tier: int) -> WaitingQueue:
     """The claim order is the tier queue's (``router.tierqueues.ordering``): priority, customer tier on the
-    installation's scale, age; ties by id. The database sorts (``ix_ticket_status_tier`` finds the rows)."""
-    t = TICKET.c
+    installation's scale, age; ties by id. The condition is ``ix_ticket_waiting_claim_order``'s predicate as
+    written (an offered ticket, queued with its agent as assignee, is taken, not waiting), so the rows come
+    by an index-only scan in that order, no sort.
+
+    On PostgreSQL the rows come through the driver's binary cursor, the due time as a float
+    (``date_part``): 100,000 rows through SQLAlchemy's rows and ``extract``'s numerics took 250 ms, 70 here.
+    """
     connection = await session.connection()
-    dialect = connection.dialect.name
-    customer_rank = case({tier_: tier_rank(tier_) for tier_ in CUSTOMER_TIERS}, value=t.customer_tier, else_=9)
-    query = (
-        select(t.id, _epoch(t.sla_next_due_at, dialect))
-        # An offered ticket (push assignment) is queued with its agent as assignee: taken, not waiting.
-        .where(t.status == Status.queued.value, t.support_tier == tier, t.assignee_id.is_(None))
-        .order_by(t.priority_rank, customer_rank, t.created_at, t.id)
-    )
-    rows = (await connection.execute(query)).all()
+    if connection.dialect.name == "postgresql":
+        sql = (
+            f"SELECT id, date_part('epoch', sla_next_due_at) FROM ticket WHERE support_tier = %s AND {WAITING_SQL} "
+            f"ORDER BY {_claim_order()}"
+        )
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        async with raw.cursor(binary=True) as cursor:
+            await cursor.execute(sql, (tier,))
+            rows: Sequence[tuple[int, float]] = await cursor.fetchall()
+    else:
+        query = text(
+            "SELECT id, (julianday(sla_next_due_at) - 2440587.5) * 86400.0 FROM ticket "
+            f"WHERE support_tier = :tier AND {WAITING_SQL} ORDER BY {_claim_order()}"
+        )
+        rows = [(int(r[0]), float(r[1])) for r in (await connection.execute(query, {"tier": tier})).all()]
     never = NO_SLA_DUE.timestamp() - 1
-    return WaitingQueue([r[0] for r in rows], [None if r[1] >= never else float(r[1]) for r in rows])
+    return WaitingQueue([r[0] for r in rows], [None if r[1] >= never else r[1] for r in rows])
 
 
 async def recent_handling(session: AsyncSession, tier: int, since: datetime) -> tuple[int, int]:

@@ -69,6 +69,10 @@ PRIORITY_RANK_SQL = (
 )
 #: The statuses of open tickets as SQL, for the partial indexes over them.
 _OPEN_SQL = "status IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
+#: Open and held by an agent (offered ones too): the assigner's loads.
+OPEN_ASSIGNED_SQL = _OPEN_SQL + " AND assignee_id IS NOT NULL"
+#: Waiting in a tier queue: queued and not offered to anyone (an offered ticket has its agent as assignee).
+WAITING_SQL = "status = 'queued' AND assignee_id IS NULL"
 
 #: ``Ticket.sla_next_due_at`` of a ticket with no counting clock (``router.bounds.LATEST_MOMENT``).
 NO_SLA_DUE = datetime(9000, 1, 1, tzinfo=UTC)
@@ -111,6 +115,27 @@ class Ticket(SQLModel, table=True):
             sqlite_where=text("sla_state IS NOT NULL"),
         ),
         Index("ix_ticket_source_external", "source", "external_id"),
+        # The open tickets each agent holds, by tier: the assigner's loads, an index-only count (migration 0032).
+        Index(
+            "ix_ticket_open_assignee_tier",
+            "assignee_id",
+            "support_tier",
+            postgresql_where=text(OPEN_ASSIGNED_SQL),
+            sqlite_where=text(OPEN_ASSIGNED_SQL),
+        ),
+        # A tier's waiting tickets in claim order with their due time: the forecast's whole-queue read is an
+        # index-only scan, not a sort of 100,000 rows (migration 0032).
+        Index(
+            "ix_ticket_waiting_claim_order",
+            "support_tier",
+            "priority_rank",
+            "customer_tier",
+            "created_at",
+            "id",
+            postgresql_include=["sla_next_due_at"],
+            postgresql_where=text(WAITING_SQL),
+            sqlite_where=text(WAITING_SQL),
+        ),
         # Tier automation still to run: few rows at any time, read by every automation job and the sweep.
         Index(
             "ix_ticket_automation_pending",
