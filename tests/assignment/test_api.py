@@ -75,3 +75,21 @@ async def test_the_account_owner_gets_their_customers_tickets(runtime: Runtime, 
         offers = (await s.exec(select(AssignmentOffer))).all()
     assert {o.agent_id for o in offers} == {owner.id} and {o.ticket_id for o in offers} == set(ids)
     assert {o.reason for o in offers} == {"account owner"}
+
+
+async def test_the_team_answers_while_redis_is_away(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    """Presence is unknown then (nobody counts as gone), never a 500."""
+    from redis.asyncio import Redis
+
+    from queues.live_bus import RedisLiveBus
+
+    await agent(runtime)
+    _, lead = await make_agent(runtime, role="lead", tiers=())
+    away = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    try:
+        runtime.app.live = RedisLiveBus(away)
+        r = await client.get("/api/v1/team", headers=auth(lead))
+        assert r.status_code == 200, r.text
+        assert len(r.json()) == 2
+    finally:
+        await away.aclose()

@@ -270,3 +270,28 @@ async def test_capacity_counts_agents_on_shift_and_not_away(runtime: Runtime) ->
         assert await tier_capacity(s, 1, saturday_night) == 1  # only `here`
         assert await tier_capacity(s, 1, monday_noon) == 2  # `here` and the agent on shift
     assert here.id is not None
+
+
+async def test_accepted_offers_count_as_handled_and_offered_tickets_do_not_wait(runtime: Runtime) -> None:
+    """Push assignment: a ticket taken by accepting an offer counts in the handling rate like a claim, and
+    an offered ticket (queued, with its agent as assignee) is no longer waiting."""
+    from router.assignment import assigner
+    from router.forecast import queries
+    from router.tickets import offers
+    from router.unit_of_work import transaction
+    from tests.assignment.helpers import agent, push
+
+    push(runtime, "least_loaded")
+    taker, _ = await agent(runtime)
+    ids = await _queued(runtime, 3)
+    rule = runtime.app.assignment.current().of(1)
+    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+        made = await assigner.assign_batch(s, runtime.app.tier_queue, 1, rule, seen={}, away_after=0, limit=2)
+    assert len(made) == 2
+    async with transaction(runtime.app.sessionmaker, runtime.app.effects) as s:
+        await offers.accept(s, made[0].ticket_id, taker)
+    async with runtime.app.sessionmaker() as s:
+        claims, hours = await queries.recent_handling(s, 1, utcnow() - timedelta(days=1))
+        waiting = await queries.waiting(s, 1)
+    assert (claims, hours) == (1, 1)
+    assert waiting.ids == [i for i in ids if i not in {o.ticket_id for o in made}]
