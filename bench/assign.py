@@ -20,7 +20,7 @@ concurrency is a stress figure only: concurrent assigners of one tier wait on th
 design (the loads counted must hold until the commit), so their latency adds up the others' transactions.
 
 Usage: python bench/assign.py [--tickets 100000] [--agents 100] [--assignments 2000] [--concurrency 1,4]
-       [--strategy least_loaded] [--redis-url redis://127.0.0.1:6379/14]
+       [--strategy least_loaded] [--handled 50] [--redis-url redis://127.0.0.1:6379/14]
 Smoke: python bench/assign.py --tickets 2000 --agents 20 --assignments 200 --concurrency 1,2
 """
 
@@ -51,8 +51,52 @@ def reset_database() -> None:
         conn.execute(f"CREATE DATABASE {PG_DB}")
 
 
-async def populate(runtime: Any, tickets: int, agents: int) -> float:
-    """Agents (available, caps for everything) and queued tickets; the Redis queue rebuilt. Seconds taken."""
+async def history(runtime: Any, agent_ids: list[int], per_agent: int, rng: random.Random) -> None:
+    """A week of past work, as a deployment in use has: ``per_agent`` resolved tickets per agent, each with its
+    accepted offer. Without it the offers table starts empty, and the planner's statistics for it (an empty
+    table) give the per-agent "last offer" lookup a sequential scan until autovacuum's next analyze: a
+    start-up effect the benchmark would otherwise measure in place of the steady state."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+    from sqlmodel import col
+
+    from router.models.assignment import AssignmentOffer
+    from router.models.columns import utcnow
+    from router.models.tickets import Ticket
+
+    now = utcnow()
+    rows = []
+    for n, agent_id in enumerate(agent_ids):
+        for k in range(per_agent):
+            i = n * per_agent + k
+            row = c.queued_ticket_row(i, rng, now, ref=f"H-{i + 1:07d}", subject=f"handled {i + 1}", tier=TIER)
+            row.update(status="resolved", assignee_id=agent_id, resolved_at=row["queued_at"] + timedelta(hours=1))
+            rows.append(row)
+    async with runtime.app.engine.begin() as conn:
+        ids = (await conn.execute(insert(Ticket).returning(col(Ticket.id)), rows)).scalars().all()
+        offers = [
+            {
+                "ticket_id": ticket_id,
+                "agent_id": row["assignee_id"],
+                "tier": TIER,
+                "strategy": "least_loaded",
+                "considered": [row["assignee_id"]],
+                "reason": "least loaded",
+                "state": "accepted",
+                "queued_at": row["queued_at"],
+                "offered_at": row["queued_at"] + timedelta(seconds=1),
+                "expires_at": row["queued_at"] + timedelta(seconds=601),
+                "answered_at": row["queued_at"] + timedelta(seconds=20),
+            }
+            for ticket_id, row in zip(ids, rows, strict=True)
+        ]
+        await conn.execute(insert(AssignmentOffer), offers)
+
+
+async def populate(runtime: Any, tickets: int, agents: int, handled: int = 50) -> float:
+    """Agents (available, caps for everything) with ``handled`` past tickets each, and queued tickets; the
+    Redis queue rebuilt. Seconds taken."""
     from sqlalchemy import insert, text
 
     from queues.reconcile import rebuild_tier_queues
@@ -65,14 +109,18 @@ async def populate(runtime: Any, tickets: int, agents: int) -> float:
 
     t0 = time.perf_counter()
     cap = min(tickets // agents + 1, MAX_CAP)  # the most an agent may hold (100 x 1,000 hold 100,000 offers)
+    agent_ids = []
     async with runtime.app.sessionmaker() as s:
         for i in range(agents):
             agent = await agent_service.add_agent(
                 s, name=f"Agent {i}", email=f"agent{i}@bench.test", role="agent", tiers=[TIER]
             )
             await agent_service.change_agent(s, None, agent, status="available", max_open={TIER: cap})
+            assert agent.id is not None
+            agent_ids.append(agent.id)
         await commit(s, runtime.app.effects)
     rng, now = random.Random(11), utcnow()
+    await history(runtime, agent_ids, handled, rng)
     async with runtime.app.engine.begin() as conn:
         for start in range(0, tickets, 10_000):
             rows = [
@@ -134,6 +182,7 @@ async def check(runtime: Any) -> str:
 
 async def measure(args: argparse.Namespace) -> list[list[object]]:
     from queues.runtime import open_runtime
+    from router import heap
     from router.assignment import assigner
     from router.assignment.settings import AssignmentProvider
     from router.settings import Settings
@@ -146,8 +195,15 @@ async def measure(args: argparse.Namespace) -> list[list[object]]:
         runtime.app.assignment = AssignmentProvider.fixed(
             AssignmentSettings("bench", {TIER: TierAssignment(args.strategy, 600)}, 0)
         )
-        seconds = await populate(runtime, args.tickets, args.agents)
-        print(f"{args.agents} agents, {args.tickets:,} queued tickets: {seconds:.1f}s", flush=True)
+        seconds = await populate(runtime, args.tickets, args.agents, args.handled)
+        print(
+            f"{args.agents} agents with {args.handled} past tickets each, {args.tickets:,} queued tickets: "
+            f"{seconds:.1f}s",
+            flush=True,
+        )
+        # As the worker the assigner runs in does once it has started (``router/heap.py``): the start-up
+        # heap out of full collections, whose 100-150 ms pauses would otherwise be this process's tail.
+        print(f"start-up heap frozen: {heap.freeze_startup_heap():,} objects", flush=True)
         print(c.wait_quiet(args.wait_quiet), flush=True)
         await single(runtime, 20, 1, args.strategy)  # warm-up
         for conc in args.concurrency:
@@ -174,6 +230,7 @@ def main() -> None:
     parser.add_argument("--assignments", type=int, default=2000, help="assignments per concurrency level")
     parser.add_argument("--concurrency", default="1,4")
     parser.add_argument("--strategy", default="least_loaded")
+    parser.add_argument("--handled", type=int, default=50, help="past tickets (accepted offers) per agent")
     parser.add_argument("--redis-url", default=c.REDIS_URL, help="a Redis DB of its own: it is flushed")
     parser.add_argument("--wait-quiet", type=float, default=120, help="wait for an idle machine (seconds)")
     args = parser.parse_args()

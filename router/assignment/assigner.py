@@ -11,10 +11,12 @@ their loads, so a second assigner counts after the first one's offers are commit
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, text
+from sqlalchemy import ARRAY, ColumnElement, Integer, and_, any_, exists, func, literal, or_, text, type_coerce
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -40,14 +42,12 @@ RUN_SECONDS = 10.0
 BATCH = 50
 
 
-@dataclass(frozen=True)
-class Eligible:
-    agent: Agent
-    candidate: Candidate
-
-
 def cap_of(agent: Agent, tier: int) -> int:
-    return int(agent.max_open.get(str(tier), DEFAULT_MAX_OPEN))
+    return _cap(agent.max_open, tier)
+
+
+def _cap(max_open: dict[str, int] | None, tier: int) -> int:
+    return int((max_open or {}).get(str(tier), DEFAULT_MAX_OPEN))
 
 
 def is_present(
@@ -100,6 +100,22 @@ def _epoch(at: datetime | str | None) -> float:
     return at.timestamp()
 
 
+def _works_tier(dialect: str, tier: int) -> ColumnElement[bool]:
+    """The agent's ``tiers`` list holds ``tier`` (JSONB containment on PostgreSQL, ``json_each`` on SQLite)."""
+    if dialect == "postgresql":
+        return type_coerce(col(Agent.tiers), JSONB).contains([tier])
+    each = func.json_each(col(Agent.tiers)).table_valued("value")
+    return exists(select(each.c.value).where(each.c.value == tier))
+
+
+def _among(dialect: str, ids: list[int]) -> ColumnElement[bool]:
+    """``agent.id`` is one of ``ids``: one array parameter on PostgreSQL (a statement text of its own for every
+    count of ids is parsed anew each time, and a hundred bound ids cost more to render than to run)."""
+    if dialect == "postgresql":
+        return col(Agent.id) == any_(literal(ids, ARRAY(Integer)))
+    return col(Agent.id).in_(ids)
+
+
 async def eligible(
     session: AsyncSession,
     tier: int,
@@ -108,56 +124,50 @@ async def eligible(
     away_after: float,
     now: datetime | None = None,
     lock: bool = False,
-) -> list[Eligible]:
+) -> list[Candidate]:
     """Active agents who work ``tier`` (leads only when the tier is theirs by name), are available, present
-    and on shift, with their load and cap in the tier (full ones included: the choice skips them). ``lock``
-    takes their rows' locks first, so the loads counted hold until the commit (caps under concurrency)."""
+    and on shift, with their load and cap in the tier (full ones included: the choice skips them).
+
+    One read finds the tier's available agents, in id order and, with ``lock``, under their rows' locks: the
+    loads counted next hold until the commit (caps under concurrency), and concurrent assigners (of any
+    tiers) never wait on each other in a circle. PostgreSQL re-checks a locked row's conditions on its
+    newest version, so an agent who went away while the lock was awaited is not among them. Plain columns,
+    not agent objects: this runs for every batch, over every agent of the tier."""
     now = now or utcnow()
-    # Plain columns first (no agent objects built for the other tiers' agents), then the tier's agents,
-    # locked when asked.
-    rows = (
-        await session.exec(
-            select(Agent.id, Agent.tiers, Agent.status_changed_at, Agent.shift_calendar).where(
-                Agent.active == True,  # noqa: E712
-                Agent.status == AgentStatus.available,
-            )
-        )
-    ).all()
+    dialect = session.get_bind().dialect.name
+    query = (
+        sa_select(Agent.id, Agent.max_open, Agent.skills, Agent.status_changed_at, Agent.shift_calendar)  # type: ignore[call-overload]
+        .where(Agent.active == True, Agent.status == AgentStatus.available, _works_tier(dialect, tier))  # noqa: E712
+        .order_by(col(Agent.id))
+    )
+    if lock:
+        query = query.with_for_update(of=Agent)
+    rows = (await session.exec(query)).all()
     known = calendars(session)
     stamp = now.timestamp()
-    ids = sorted(
-        agent_id
-        for agent_id, tiers, changed, shift in rows
+    found = {
+        agent_id: (max_open, skills)
+        for agent_id, max_open, skills, changed, shift in rows
         if agent_id is not None
-        and tier in tiers
         and is_present(agent_id, seen, away_after, stamp, status_since=_epoch(changed) or None)
         and on_shift(known, shift, now)
-    )
-    if not ids:
+    }
+    if not found:
         return []
-    query = select(Agent).where(col(Agent.id).in_(ids)).order_by(col(Agent.id))
-    if lock:
-        # In id order, so concurrent assigners (of any tiers) never wait on each other in a circle; re-read
-        # under the lock, since a status may have changed before it.
-        query = query.with_for_update().execution_options(populate_existing=True)
-    agents = [a for a in (await session.exec(query)).all() if a.active and a.status == AgentStatus.available]
     # Their loads and latest offers in one round trip, in a statement of its own after the lock: its snapshot
     # sees the offers of an assigner the lock waited for (a subquery of the locking statement would not).
     figures = {
         agent_id: (int(load), _epoch(at))
         for agent_id, load, at in (
             await session.exec(
-                select(Agent.id, _load_in_tier(tier), _last_offered(tier)).where(
-                    col(Agent.id).in_([a.id for a in agents])
-                )
+                select(Agent.id, _load_in_tier(tier), _last_offered(tier)).where(_among(dialect, list(found)))
             )
         ).all()
     }
     out = []
-    for a in agents:
-        assert a.id is not None
-        load, at = figures.get(a.id, (0, 0.0))
-        out.append(Eligible(a, Candidate(a.id, load, cap_of(a, tier), frozenset(a.skills), at)))
+    for agent_id, (max_open, skills) in found.items():
+        load, at = figures[agent_id]
+        out.append(Candidate(agent_id, load, _cap(max_open, tier), frozenset(skills or ()), at))
     return out
 
 
@@ -192,7 +202,6 @@ async def _heads(session: AsyncSession, queue: TierQueuePort, tier: int, count: 
             waiting.append((ticket, owner))
         else:
             drop_undo(session, undo[p.ticket_id])
-    await offers.withdraw_stale(session, [t.id for t, _ in waiting if t.id is not None])
     return waiting
 
 
@@ -215,14 +224,14 @@ async def assign_batch(
     if not rule.pushes:
         return []
     found = await eligible(session, tier, seen=seen, away_after=away_after, lock=True)
-    pool = {e.candidate.agent_id: e for e in found}
+    pool = {c.agent_id: c for c in found}
     made: list[AssignmentOffer] = []
     while len(made) < limit:
-        room = sum(max(e.candidate.max_open - e.candidate.open_count, 0) for e in pool.values())
+        room = sum(max(c.max_open - c.open_count, 0) for c in pool.values())
         heads = await _heads(session, queue, tier, min(limit - len(made), room))
         if not heads:
             break
-        passed = await passed_on(session, [t.id for t, _ in heads if t.id is not None])
+        passed = await _clear_and_passed(session, [t.id for t, _ in heads if t.id is not None])
         for ticket, owner in heads:
             offer = (
                 await _offer_head(session, ticket, owner, rule, pool, passed.get(ticket.id or 0, set()))
@@ -244,20 +253,42 @@ PASSED_ON_SECONDS = 3600
 
 async def passed_on(session: AsyncSession, ticket_ids: list[int]) -> dict[int, set[int]]:
     """Per ticket, the agents who recently declined it or let its offer expire (one query for the batch)."""
+    return (await _offer_history(session, ticket_ids))[1]
+
+
+async def _offer_history(session: AsyncSession, ticket_ids: list[int]) -> tuple[list[int], dict[int, set[int]]]:
+    """The tickets among ``ticket_ids`` with a pending offer still, and per ticket the agents who recently
+    declined it or let its offer expire: one read of the offers for both."""
     if not ticket_ids:
-        return {}
+        return [], {}
     since = utcnow() - timedelta(seconds=PASSED_ON_SECONDS)
+    o = AssignmentOffer
     rows = await session.exec(
-        select(AssignmentOffer.ticket_id, AssignmentOffer.agent_id).where(
-            col(AssignmentOffer.ticket_id).in_(ticket_ids),
-            col(AssignmentOffer.state).in_([OfferState.declined, OfferState.expired]),
-            col(AssignmentOffer.answered_at) >= since,
+        select(o.ticket_id, o.agent_id, o.state).where(
+            col(o.ticket_id).in_(ticket_ids),
+            or_(
+                col(o.state) == OfferState.pending,
+                and_(col(o.state).in_([OfferState.declined, OfferState.expired]), col(o.answered_at) >= since),
+            ),
         )
     )
-    found: dict[int, set[int]] = {}
-    for ticket_id, agent_id in rows.all():
-        found.setdefault(ticket_id, set()).add(agent_id)
-    return found
+    pending: list[int] = []
+    passed: dict[int, set[int]] = {}
+    for ticket_id, agent_id, state in rows.all():
+        if state == OfferState.pending:
+            pending.append(ticket_id)
+        else:
+            passed.setdefault(ticket_id, set()).add(agent_id)
+    return pending, passed
+
+
+async def _clear_and_passed(session: AsyncSession, ticket_ids: list[int]) -> dict[int, set[int]]:
+    """Withdraw the stale pending offers of the heads (``offers.withdraw_stale``: rare, and a new offer's
+    pending row is unique per ticket) and answer who passed on each: the common case costs one read."""
+    pending, passed = await _offer_history(session, ticket_ids)
+    if pending:
+        await offers.withdraw_stale(session, pending)
+    return passed
 
 
 async def _offer_head(
@@ -265,23 +296,20 @@ async def _offer_head(
     ticket: Ticket,
     owner: int | None,
     rule: TierAssignment,
-    pool: dict[int, Eligible],
+    pool: dict[int, Candidate],
     passed: set[int],
 ) -> AssignmentOffer | None:
     language = (ticket.decision or {}).get("language")
     language = language if isinstance(language, str) else None
     terms = ticket_terms(ticket.queue_group, ticket.product, language, ticket.tags)
-    candidates = [e.candidate for e in pool.values()]
+    candidates = list(pool.values())
     others = [c for c in candidates if c.agent_id not in passed and c.max_open > c.open_count]
     choice = choose(rule, others or candidates, terms=terms, account_owner=owner if owner not in passed else None)
     if choice is None:
         return None
     chosen = pool[choice.agent_id]
-    offer = await offers.offer(session, ticket, chosen.agent, choice, seconds=rule.offer_timeout)
-    candidate = chosen.candidate
-    pool[choice.agent_id] = Eligible(
-        chosen.agent, replace(candidate, open_count=candidate.open_count + 1, last_offered=time.time())
-    )
+    offer = await offers.offer(session, ticket, chosen.agent_id, choice, seconds=rule.offer_timeout)
+    pool[choice.agent_id] = replace(chosen, open_count=chosen.open_count + 1, last_offered=time.time())
     return offer
 
 

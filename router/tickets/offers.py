@@ -34,17 +34,17 @@ def _still_offered(ticket: Ticket, offer: AssignmentOffer) -> bool:
 
 
 async def offer(
-    session: AsyncSession, ticket: Ticket, agent: Agent, choice: Choice, *, seconds: float, now: datetime | None = None
+    session: AsyncSession, ticket: Ticket, agent_id: int, choice: Choice, *, seconds: float, now: datetime | None = None
 ) -> AssignmentOffer:
-    """Offer ``ticket`` (queued, unassigned, already popped from the Redis queue by the caller) to ``agent`` for
-    ``seconds``. Audited as ``assigned`` with the strategy and the candidates considered."""
-    assert ticket.id is not None and agent.id is not None and ticket.support_tier is not None
+    """Offer ``ticket`` (queued, unassigned, already popped from the Redis queue by the caller) to the agent
+    ``agent_id`` for ``seconds``. Audited as ``assigned`` with the strategy and the candidates considered."""
+    assert ticket.id is not None and ticket.support_tier is not None
     if ticket.status != Status.queued or ticket.assignee_id is not None:
         raise Conflict(f"ticket {ticket.ref} is no longer waiting in the queue")
     now = now or utcnow()
     row = AssignmentOffer(
         ticket_id=ticket.id,
-        agent_id=agent.id,
+        agent_id=agent_id,
         tier=ticket.support_tier,
         strategy=choice.strategy,
         considered=list(choice.considered),
@@ -54,7 +54,7 @@ async def offer(
         expires_at=now + timedelta(seconds=seconds),
     )
     session.add(row)  # flushed with the batch's other offers: one round trip for many (the assigner's batches)
-    ticket.assignee_id = agent.id
+    ticket.assignee_id = agent_id
     trail.record(
         session,
         ticket,
@@ -62,7 +62,7 @@ async def offer(
         action="assigned",
         to_tier=ticket.support_tier,
         data={
-            "to_agent": agent.id,
+            "to_agent": agent_id,
             "strategy": choice.strategy,
             "reason": choice.reason,
             "candidates": list(choice.considered),
@@ -70,7 +70,7 @@ async def offer(
         },
     )
     message = offer_message(ticket, row)
-    after_commit(session, live(agent_topic(agent.id), "offer", message))
+    after_commit(session, live(agent_topic(agent_id), "offer", message))
     return row
 
 

@@ -11,15 +11,16 @@ from datetime import timedelta
 from sqlmodel import col, func, select
 
 from queues.runtime import Runtime
+from router.agents import service as agents
 from router.assignment import assigner
 from router.models.assignment import AssignmentOffer, OfferState
 from router.models.audit import AuditEvent
 from router.models.columns import utcnow
 from router.models.tickets import Status, Ticket
 from router.tickets import offers
-from router.unit_of_work import transaction
+from router.unit_of_work import commit, transaction
 from tests.assignment.helpers import agent, push, queued
-from tests.conftest import one_backend
+from tests.conftest import make_agent, one_backend
 
 
 async def _ticket(runtime: Runtime, ticket_id: int) -> Ticket:
@@ -116,6 +117,24 @@ async def test_away_and_offline_agents_are_never_offered(runtime: Runtime) -> No
     assert await assigner.run_tier(runtime.app, 1) == 0
     assert await runtime.app.tier_queue.depth(1) == 3
     assert await _offers(runtime) == []
+
+
+async def test_only_agents_who_work_the_tier_by_name_are_offered_it(runtime: Runtime) -> None:
+    """The tier is matched in the database (JSON containment / ``json_each``): agents of tiers 2 and 3 are not
+    offered tier 1; a lead, who works every tier by role, is not pushed tier 1's work unless it is theirs by
+    name."""
+    push(runtime, "round_robin")
+    await agent(runtime, tier=2)
+    await agent(runtime, tier=3)
+    lead, _ = await make_agent(runtime, role="lead", tiers=())
+    async with runtime.app.sessionmaker() as s:
+        row = await agents.get_agent(s, lead.id or 0)
+        await agents.change_agent(s, None, row, status="available")
+        await commit(s, runtime.app.effects)
+    mine, _ = await agent(runtime, tier=1)
+    await queued(runtime, 2)
+    assert await assigner.run_tier(runtime.app, 1) == 2
+    assert {o.agent_id for o in await _offers(runtime)} == {mine.id}
 
 
 async def test_caps_are_never_exceeded_and_the_rest_waits(runtime: Runtime) -> None:
