@@ -73,3 +73,14 @@ async def test_bad_input_is_one_line(runtime: Runtime, settings: Settings) -> No
         "error: a web UI password needs at least 8 characters"
     )
     assert refused(settings, "token", "ann@support.example", "--revoke", "999") == "error: agent 1 has no token 999"
+
+
+@one_backend
+async def test_a_shift_is_checked_against_the_sla_files_calendars(runtime: Runtime, settings: Settings) -> None:
+    """The command line knows the calendars of the SLA policies in force (``rules/sla.yaml``), as the API
+    does: a calendar of that file is taken, another name is one line naming the known ones."""
+    ok(settings, "add", "--name", "Ann", "--email", "ann@support.example", "--tiers", "1")
+    assert "berlin-office" in ok(settings, "set", "ann@support.example", "--shift", "berlin-office")
+    line = refused(settings, "set", "ann@support.example", "--shift", "moon-office")
+    assert line.startswith("error: unknown calendar 'moon-office'; known: ") and "berlin-office" in line
+    assert "always" in ok(settings, "set", "ann@support.example", "--shift", "")
