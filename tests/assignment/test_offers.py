@@ -54,7 +54,9 @@ async def test_an_offer_accepted_makes_the_ticket_the_agents(runtime: Runtime) -
     ticket = await _ticket(runtime, tid)
     assert (ticket.status, ticket.assignee_id) == (Status.in_progress, a.id)
     async with runtime.app.sessionmaker() as s:
-        actions = (await s.exec(select(AuditEvent).where(AuditEvent.ticket_id == tid))).all()
+        actions = (
+            await s.exec(select(AuditEvent).where(AuditEvent.ticket_id == tid).order_by(col(AuditEvent.seq)))
+        ).all()
     assigned = next(e for e in actions if e.action == "assigned")
     assert assigned.data["strategy"] == "least_loaded" and assigned.data["candidates"] == [a.id]
     assert [e.action for e in actions][-2:] == ["assigned", "offer_accepted"]

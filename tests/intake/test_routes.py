@@ -7,7 +7,7 @@ import json
 
 import httpx
 import pytest
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from queues.runtime import Runtime
 from queues.worker import drain
@@ -39,7 +39,9 @@ async def test_accepted_ticket_is_committed_routed_and_queued(runtime: Runtime, 
         assert ticket is not None and ticket.status == "queued" and ticket.channel == "web"
         assert r.json()["status"] == "queued" and ticket.support_tier is not None
         assert ticket.customer_tier == runtime.app.settings.default_customer_tier
-        events = (await s.exec(select(AuditEvent).where(AuditEvent.ticket_id == ticket.id))).all()
+        events = (
+            await s.exec(select(AuditEvent).where(AuditEvent.ticket_id == ticket.id).order_by(col(AuditEvent.seq)))
+        ).all()
         assert [e.action for e in events] == ["created", "routed"]
         contact = await s.get(CustomerContact, "pat@customer.example")
         assert contact is not None and contact.customer_id is None
