@@ -164,7 +164,7 @@ async def list_page(session: AsyncSession, actor: Actor, filters: TicketFilters,
     where = [*filters.clauses(dialect, utcnow()), *visible(actor)]
     match = search.text_match(dialect, filters.q) if filters.q is not None else None
     if match is not None and dialect == "postgresql":
-        await (await session.connection()).execute(search.CUSTOM_PLANS)
+        await (await session.connection()).execute(search.SEARCH_SETTINGS)
     if match is not None and filters.sort == Sort.relevance:
         return await _relevance_page(session, match, where, page)
     relevance: ColumnElement[float] | None = match.score if match is not None else None
