@@ -10,6 +10,7 @@ for the clients that use it. Full text (``q``) joins the search index (``router/
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -151,22 +152,30 @@ def filters_for(actor: Actor, query: TicketQuery) -> TicketFilters:
     )
 
 
-def visible(actor: Actor) -> list[ColumnElement[bool]]:
-    """Agents see the tiers they work (and unrouted tickets), leads everything."""
+def visible(actor: Actor, tier: ColumnElement[int] | None = None) -> list[ColumnElement[bool]]:
+    """Agents see the tiers they work (and unrouted tickets), leads everything. ``tier``: where the ticket's
+    tier is read (the ticket row by default; the search index keeps a copy, ``search.TextMatch``)."""
     if actor.agent is None or actor.is_lead:
         return []
-    tier = col(Ticket.support_tier)
-    return [or_(tier.in_(actor.agent.tiers), tier.is_(None))]
+    tiers = actor.agent.tiers
+    if tier is None:
+        return [or_(col(Ticket.support_tier).in_(tiers), col(Ticket.support_tier).is_(None))]
+    return [or_(tier.in_(tiers), tier.is_(None))]
 
 
 async def list_page(session: AsyncSession, actor: Actor, filters: TicketFilters, page: PageRequest) -> TicketPage:
     dialect = session.get_bind().dialect.name
-    where = [*filters.clauses(dialect, utcnow()), *visible(actor)]
+    clauses = filters.clauses(dialect, utcnow())
+    where = [*clauses, *visible(actor)]
     match = search.text_match(dialect, filters.q) if filters.q is not None else None
     if match is not None and dialect == "postgresql":
         await (await session.connection()).execute(search.SEARCH_SETTINGS)
     if match is not None and filters.sort == Sort.relevance:
-        return await _relevance_page(session, match, where, page)
+        if not clauses and match.ticket_id is not None and match.support_tier is not None:
+            # Nothing asked of the ticket but the agent's tiers: the index's rows answer it alone.
+            in_index = visible(actor, match.support_tier)
+            return await _relevance_page(session, lambda n: _ranked_in_index(match, in_index, n), page)
+        return await _relevance_page(session, lambda n: _ranked_matches(match, where, n), page)
     relevance: ColumnElement[float] | None = match.score if match is not None else None
     if filters.q is not None and match is None:  # nothing in it to look for: nothing matches
         where.append(false())
@@ -187,15 +196,15 @@ async def list_page(session: AsyncSession, actor: Actor, filters: TicketFilters,
     return _page_of(rows, order, page, int(total), capped)
 
 
-async def _relevance_page(
-    session: AsyncSession, match: search.TextMatch, where: list[ColumnElement[bool]], page: PageRequest
-) -> TicketPage:
+async def _relevance_page(session: AsyncSession, matches: Callable[[int], Any], page: PageRequest) -> TicketPage:
     """Best match first: the newest ``MAX_RANKED`` matches, scored and counted in the one pass that finds them
     (``MAX_RANKED + 1`` of them, so the count knows when there are more); the page is picked among them by
     score, and only then are its tickets read (joined to every candidate, the ticket rows would be read in
     full: a sequential scan of the table). A separate count would find the matches a second time: for an
-    agent, whose tiers are checked on each match's ticket row, that doubled the search's cost."""
-    newest = _ranked_matches(match, where, search.MAX_RANKED + 1).subquery("newest")
+    agent, whose tiers are checked on each match's ticket row, that doubled the search's cost.
+
+    ``matches(n)`` selects the newest ``n`` matches as ``(id, score)``, newest first."""
+    newest = matches(search.MAX_RANKED + 1).subquery("newest")
     ranked = select(
         newest.c.id,
         newest.c.score,
@@ -221,7 +230,7 @@ async def _relevance_page(
     if rows:
         found = int(rows[0][3])
     else:  # a page past the end (or nothing matches): count them on their own
-        counted = _newest_matches(match, where, search.MAX_RANKED + 1).subquery()
+        counted = matches(search.MAX_RANKED + 1).subquery()
         found = int((await session.exec(select(func.count()).select_from(counted))).one())
     triples = [(ticket, key, score) for ticket, key, score, _ in rows]
     return _page_of(triples, order, page, min(found, search.MAX_RANKED), found > search.MAX_RANKED)
@@ -260,6 +269,19 @@ def _ranked_matches(match: search.TextMatch, where: list[ColumnElement[bool]], l
         .join(match.index, match.on)  # type: ignore[arg-type]
         .where(match.where, *where)
         .order_by(col(Ticket.id).desc())
+        .limit(limit)
+    )
+
+
+def _ranked_in_index(match: search.TextMatch, visibility: list[ColumnElement[bool]], limit: int) -> Any:
+    """``_ranked_matches`` from the search index's rows alone (their ticket id and tier): no ticket row, nor
+    an index of the tickets, is read for a match that does not make the page."""
+    assert match.ticket_id is not None
+    return (
+        select(match.ticket_id.label("id"), match.score.label("score"))
+        .select_from(match.index)  # type: ignore[arg-type]
+        .where(match.where, *visibility)
+        .order_by(match.ticket_id.desc())
         .limit(limit)
     )
 

@@ -50,7 +50,7 @@ SEARCH_SETTINGS = text(
     f"ELSE greatest(current_setting('effective_io_concurrency')::int, {SEARCH_READ_AHEAD})::text END, true)"
 )
 
-_PG_INDEX = table("ticket_search", column("ticket_id"), column("document"))
+_PG_INDEX = table("ticket_search", column("ticket_id"), column("document"), column("support_tier"))
 _FTS5_INDEX = table("ticket_search", column("rowid"))
 
 
@@ -62,6 +62,10 @@ class TextMatch:
     on: ColumnElement[bool]
     where: ColumnElement[bool]
     score: ColumnElement[float]
+    #: Where the index keeps each document's ticket id and support tier (PostgreSQL, migration 0034): a search
+    #: filtered by the agent's tiers alone needs no ticket row before the page. None: join the tickets.
+    ticket_id: ColumnElement[int] | None = None
+    support_tier: ColumnElement[int] | None = None
 
 
 def fts5_query(text: str) -> str | None:
@@ -81,6 +85,8 @@ def text_match(dialect: str, text: str) -> TextMatch | None:
             document.op("@@")(query),
             # float8, so the score read back into a cursor is the very number the next page compares with
             cast(func.ts_rank(document, query), Double),
+            _PG_INDEX.c.ticket_id,
+            _PG_INDEX.c.support_tier,
         )
     words = fts5_query(text)
     if words is None:

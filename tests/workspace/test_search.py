@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlmodel import col
 
 from queues.runtime import Runtime
 from router.models.customers import Customer
+from router.models.tickets import Ticket
 from router.tickets import messages, search
 from router.tickets import service as tickets
 from router.unit_of_work import commit
@@ -97,6 +100,28 @@ async def test_search_stays_within_the_agents_tiers(runtime: Runtime, client: ht
     assert r.json() == {**r.json(), "items": [], "total": 0}
     _, tier3 = await make_agent(runtime, tiers=(3,))
     assert await _search(client, tier3, "password") == [other.id]
+
+
+async def test_search_follows_a_ticket_to_its_new_tier(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    """On PostgreSQL the index keeps each ticket's tier for the agent's search (migration 0034): escalated,
+    the ticket leaves the first tier's results in the same commit and joins the next tier's; SQLite reads the
+    ticket's own tier. By hand too (SQL that bypasses the service): the database keeps the copy."""
+    agent1, tier1 = await make_agent(runtime, tiers=(1,))
+    _, tier2 = await make_agent(runtime, tiers=(2,))
+    made = await factories.ticket(runtime, subject="Kerberos ticket expired", tier=1)
+    assert await _search(client, tier1, "kerberos") == [made.id]
+    assert await _search(client, tier2, "kerberos") == []
+    async with runtime.app.sessionmaker() as s:
+        ticket = await tickets.get(s, made.id, lock=True)
+        await tickets.escalate(s, ticket, tickets.Actor.of(agent1), reason="needs the directory team")
+        await commit(s, runtime.app.effects)
+    assert await _search(client, tier1, "kerberos") == []
+    assert await _search(client, tier2, "kerberos") == [made.id]
+    async with runtime.app.sessionmaker() as s:
+        await s.exec(update(Ticket).where(col(Ticket.id) == made.id).values(support_tier=None))
+        await s.commit()
+    assert await _search(client, tier1, "kerberos") == [made.id]  # unrouted: every agent sees it
+    assert await _search(client, tier1, "kerberos", "status=queued") == [made.id]  # the joined path agrees
 
 
 async def test_search_pages_by_cursor_in_rank_order(runtime: Runtime, client: httpx.AsyncClient) -> None:
