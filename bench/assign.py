@@ -15,7 +15,8 @@ Afterwards every offer is checked: no ticket offered twice, no cap exceeded.
 
 The target is judged at concurrency 1, the production figure: a tier's assigner is one arq job with a
 deterministic id (``assign:<tier>``, ``router.effects.assign_job``), so while it is queued or running another
-enqueue of it (a wake, the sweep) is refused, and no two assigners of one tier ever run at once. Higher
+enqueue of it (the sweep) is refused; a wake refused so takes a second slot (``queues.dispatch``), so at most
+two runs of a tier overlap, briefly. Higher
 concurrency is a stress figure only: concurrent assigners of one tier wait on the candidates' row locks by
 design (the loads counted must hold until the commit), so their latency adds up the others' transactions.
 

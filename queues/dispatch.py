@@ -70,12 +70,20 @@ class RedisEffectSink:
             raise
 
     async def _wake_assigners(self, effects: Sequence[Effect]) -> None:
-        """A ticket entering a pushing tier's queue, or capacity freed there, wakes that tier's assigner."""
+        """A ticket entering a pushing tier's queue, or capacity freed there, wakes that tier's assigner.
+
+        The assigner's job id is fixed, so the enqueue is refused while it is queued (it will see the ticket)
+        or running, and a run may be past its last look at the queue: the ticket would wait for the sweep
+        (10 s). A refused wake takes the job's second slot instead, a run that starts after the wake's
+        changes are in place. Refused there too, the second run is queued (it will see the ticket) or both
+        are running; that rarest case waits for the sweep. Two runs of one tier may overlap: their
+        candidates' row locks keep caps and offers right (``router.assignment.assigner``)."""
         woken = {e.tier for e in effects if isinstance(e, PlaceInQueue | WakeAssigner)}
         if not woken:
             return
         for tier in sorted(woken & self.push_tiers()):
-            await enqueue(self.pool, assign_job(tier))
+            if not await enqueue(self.pool, assign_job(tier)):
+                await enqueue(self.pool, assign_job(tier, again=True))
 
     async def _apply(self, effects: Sequence[Effect]) -> None:
         if any(isinstance(e, CredentialsChanged) for e in effects):

@@ -205,6 +205,8 @@ def sla_check_job(member: str) -> EnqueueJob:
     return EnqueueJob(job_names.CHECK_SLA, (int(ticket_id), kind, int(generation)), f"sla:{member}", SLA)
 
 
-def assign_job(tier: int) -> EnqueueJob:
-    """The tier's assigner: offers queued tickets to available agents until one or the other runs out."""
-    return EnqueueJob(job_names.ASSIGN_TIER, (tier,), f"assign:{tier}", ROUTING)
+def assign_job(tier: int, *, again: bool = False) -> EnqueueJob:
+    """The tier's assigner: offers queued tickets to available agents until one or the other runs out.
+
+    ``again``: its second slot, for a wake that comes while the first runs (``queues.dispatch``)."""
+    return EnqueueJob(job_names.ASSIGN_TIER, (tier,), f"assign:{tier}:again" if again else f"assign:{tier}", ROUTING)

@@ -1,10 +1,11 @@
 """Full-text search over tickets, in the database: a match condition and a relevance score per backend.
 
 The index, ``ticket_search``, is the database's own (migration 0018): on PostgreSQL a ``tsvector`` per
-ticket (subject weighted A, requester and customer B, messages C) under a GIN index, queried with
-``websearch_to_tsquery`` and ranked with ``ts_rank``; on SQLite an FTS5 table ranked with ``bm25``. A
-person's words never reach either query language as syntax: PostgreSQL's web-search parser accepts
-anything, and for FTS5 each word is quoted.
+ticket (subject weighted A, requester and customer B, messages C) under a GIN index, beside a copy of
+the ticket's support tier (migration 0034, so an agent's search checks the tier without the ticket row),
+queried with ``websearch_to_tsquery`` and ranked with ``ts_rank``; on SQLite an FTS5 table ranked with
+``bm25``. A person's words never reach either query language as syntax: PostgreSQL's web-search parser
+accepts anything, and for FTS5 each word is quoted.
 """
 
 from __future__ import annotations
