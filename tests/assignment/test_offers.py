@@ -319,3 +319,23 @@ async def test_a_late_accept_is_refused_and_its_offer_closed_for_good(runtime: R
     ticket = await _ticket(runtime, tid)
     assert (ticket.status, ticket.assignee_id) == (Status.queued, None)
     assert await runtime.app.tier_queue.page(1, 0, 10) == [tid]
+
+
+@one_backend
+async def test_a_wake_while_the_assigner_runs_takes_its_second_slot(runtime: Runtime) -> None:
+    """The assigner's job id refuses a wake while the job is queued or running; a run past its last look at
+    the queue would leave a ticket placed then to the sweep. The refused wake enqueues the second slot."""
+    from router.effects import WakeAssigner, assign_job
+    from router.job_names import ASSIGN_TIER
+
+    push(runtime, "round_robin")
+    await runtime.app.effects.apply([WakeAssigner(1)])
+    assert await runtime.pool.exists("arq:job:assign:1")
+    assert not await runtime.pool.exists("arq:job:assign:1:again")  # the first slot took it
+    await runtime.app.effects.apply([WakeAssigner(1)])  # the first is queued or running: refused there
+    assert await runtime.pool.exists("arq:job:assign:1:again")
+    await runtime.app.effects.apply([WakeAssigner(1)])  # both taken: nothing more is queued
+    assert assign_job(1, again=True).function == assign_job(1).function == ASSIGN_TIER
+    push(runtime, "pull", tier=2)
+    await runtime.app.effects.apply([WakeAssigner(2)])  # a pulling tier has no assigner to wake
+    assert not await runtime.pool.exists("arq:job:assign:2")
