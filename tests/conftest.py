@@ -154,6 +154,23 @@ def redis_url(session_tmp: Path, worker_id: str) -> Iterator[str]:
     embedded.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Passwords hashed with argon2's own profile for tests (``argon2.profiles.CHEAPEST``) in this process: the
+    production parameters cost ~0.12 s of CPU per hash and per check, and the suite makes and checks hundreds
+    (every signed-in page test, the sign-in throttling tests' many wrong guesses). The code path is the same;
+    a check reads the parameters from the stored hash, so hashes made either way verify everywhere.
+    Subprocesses (``tierroute up``, the command-line start-up tests) keep the production parameters."""
+    from argon2 import PasswordHasher, profiles
+
+    real = agents._hasher
+    agents._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    agents._dummy_hash.cache_clear()
+    yield
+    agents._hasher = real
+    agents._dummy_hash.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def session_tmp() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="tierroute-tests-"))
