@@ -6,6 +6,7 @@ directories under ``/tmp/tierroute-bench``. Nothing touches the test suite's Red
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import os
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -55,6 +57,27 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------------- stats
+async def run_load(
+    call: Callable[[], Awaitable[Any]], count: int, concurrency: int
+) -> tuple[list[float], list[Any], float]:
+    """``count`` calls with ``concurrency`` in flight; latencies (s), results, wall seconds."""
+    latencies: list[float] = []
+    results: list[Any] = []
+    remaining = count
+
+    async def one() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            t = time.perf_counter()
+            results.append(await call())
+            latencies.append(time.perf_counter() - t)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(concurrency)))
+    return latencies, results, time.perf_counter() - t0
+
+
 def percentile(sorted_values: list[float], p: float) -> float:
     """Nearest-rank percentile of an already sorted list."""
     if not sorted_values:

@@ -144,23 +144,15 @@ async def single(runtime: Any, count: int, concurrency: int, strategy: str) -> t
 
     app = runtime.app
     rule = app.assignment.current().of(TIER)
-    latencies: list[float] = []
-    remaining = count
 
     async def one() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            t = time.perf_counter()
-            async with transaction(app.sessionmaker, app.effects) as session:
-                made = await assigner.assign_batch(session, app.tier_queue, TIER, rule, seen={}, away_after=0, limit=1)
-            if len(made) != 1:
-                raise RuntimeError("no assignment made: the queue ran dry or caps are full")
-            latencies.append(time.perf_counter() - t)
+        async with transaction(app.sessionmaker, app.effects) as session:
+            made = await assigner.assign_batch(session, app.tier_queue, TIER, rule, seen={}, away_after=0, limit=1)
+        if len(made) != 1:
+            raise RuntimeError("no assignment made: the queue ran dry or caps are full")
 
-    t0 = time.perf_counter()
-    await asyncio.gather(*(one() for _ in range(concurrency)))
-    return latencies, time.perf_counter() - t0
+    latencies, _, wall = await c.run_load(one, count, concurrency)
+    return latencies, wall
 
 
 async def check(runtime: Any) -> str:

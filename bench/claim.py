@@ -21,7 +21,6 @@ import asyncio
 import random
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,27 +66,6 @@ async def bulk_insert(n: int) -> float:
     return time.perf_counter() - t0
 
 
-async def run_load(
-    label: str, call: Callable[[], Awaitable[Any]], count: int, concurrency: int
-) -> tuple[list[float], list[Any], float]:
-    """``count`` calls with ``concurrency`` in flight; latencies (s), results, wall seconds."""
-    latencies: list[float] = []
-    results: list[Any] = []
-    remaining = count
-
-    async def one() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            t = time.perf_counter()
-            results.append(await call())
-            latencies.append(time.perf_counter() - t)
-
-    t0 = time.perf_counter()
-    await asyncio.gather(*(one() for _ in range(concurrency)))
-    return latencies, results, time.perf_counter() - t0
-
-
 async def measure(args: argparse.Namespace, token: str, api: c.Child) -> list[list[object]]:
     import router.models  # noqa: F401  (every table, so foreign keys resolve)
     from queues.runtime import open_runtime
@@ -126,7 +104,7 @@ async def measure(args: argparse.Namespace, token: str, api: c.Child) -> list[li
                 raise RuntimeError(f"claim answered {r.status_code}: {r.text[:300]}")
             return int(r.json()["id"])
 
-        await run_load("warm-up", http_claim, 50, 4)
+        await c.run_load(http_claim, 50, 4)
         for conc in args.concurrency:
             profilers = (
                 c.start_profilers(args.py_spy, {f"api-claim-c{conc}": api.proc.pid}, api.log.parent)
@@ -135,7 +113,7 @@ async def measure(args: argparse.Namespace, token: str, api: c.Child) -> list[li
             )
             meter = c.CpuMeter({"api": api.proc.pid}, c.PG_DB)
             meter.start()
-            lat, ids, wall = await run_load("http", http_claim, args.claims, conc)
+            lat, ids, wall = await c.run_load(http_claim, args.claims, conc)
             cpu = meter.stop()
             for line in c.stop_profilers(profilers):
                 print(line, flush=True)
@@ -170,9 +148,9 @@ async def measure(args: argparse.Namespace, token: str, api: c.Child) -> list[li
             assert ticket.id is not None
             return ticket.id
 
-        await run_load("warm-up", service_claim, 20, 4)
+        await c.run_load(service_claim, 20, 4)
         for conc in args.concurrency:
-            lat, ids, wall = await run_load("service", service_claim, args.claims, conc)
+            lat, ids, wall = await c.run_load(service_claim, args.claims, conc)
             claimed_ids.extend(ids)
             add_row("service claim_next + commit", conc, lat, wall)
 
@@ -181,9 +159,9 @@ async def measure(args: argparse.Namespace, token: str, api: c.Child) -> list[li
         async def redis_pop() -> int | None:
             return await queue.pop(TIER)
 
-        await run_load("warm-up", redis_pop, 20, 4)
+        await c.run_load(redis_pop, 20, 4)
         for conc in args.concurrency:
-            lat, popped, wall = await run_load("redis", redis_pop, args.claims, conc)
+            lat, popped, wall = await c.run_load(redis_pop, args.claims, conc)
             if any(p is None for p in popped):
                 raise RuntimeError("the Redis queue ran dry")
             add_row("Redis RedisTierQueue.pop", conc, lat, wall)

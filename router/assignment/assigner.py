@@ -14,9 +14,8 @@ import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import ARRAY, ColumnElement, Integer, and_, any_, exists, func, literal, or_, text, type_coerce
+from sqlalchemy import ARRAY, ColumnElement, Integer, and_, any_, func, literal, or_, text
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,7 +25,7 @@ from router.context import AppContext, TierQueuePort
 from router.effects import PlaceInQueue, drop_undo, on_rollback
 from router.models.agents import Agent, AgentStatus
 from router.models.assignment import AssignmentOffer, OfferState
-from router.models.columns import utcnow
+from router.models.columns import json_list_has, utcnow
 from router.models.customers import Customer
 from router.models.tickets import OPEN_STATUSES, Status, Ticket
 from router.tickets import offers
@@ -100,14 +99,6 @@ def _epoch(at: datetime | str | None) -> float:
     return at.timestamp()
 
 
-def _works_tier(dialect: str, tier: int) -> ColumnElement[bool]:
-    """The agent's ``tiers`` list holds ``tier`` (JSONB containment on PostgreSQL, ``json_each`` on SQLite)."""
-    if dialect == "postgresql":
-        return type_coerce(col(Agent.tiers), JSONB).contains([tier])
-    each = func.json_each(col(Agent.tiers)).table_valued("value")
-    return exists(select(each.c.value).where(each.c.value == tier))
-
-
 def _among(dialect: str, ids: list[int]) -> ColumnElement[bool]:
     """``agent.id`` is one of ``ids``: one array parameter on PostgreSQL (a statement text of its own for every
     count of ids is parsed anew each time, and a hundred bound ids cost more to render than to run)."""
@@ -137,7 +128,8 @@ async def eligible(
     dialect = session.get_bind().dialect.name
     query = (
         sa_select(Agent.id, Agent.max_open, Agent.skills, Agent.status_changed_at, Agent.shift_calendar)  # type: ignore[call-overload]
-        .where(Agent.active == True, Agent.status == AgentStatus.available, _works_tier(dialect, tier))  # noqa: E712
+        .where(Agent.active == True, Agent.status == AgentStatus.available)  # noqa: E712
+        .where(json_list_has(dialect, col(Agent.tiers), tier))
         .order_by(col(Agent.id))
     )
     if lock:
@@ -251,16 +243,12 @@ async def assign_batch(
 PASSED_ON_SECONDS = 3600
 
 
-async def passed_on(session: AsyncSession, ticket_ids: list[int]) -> dict[int, set[int]]:
-    """Per ticket, the agents who recently declined it or let its offer expire (one query for the batch)."""
-    return (await _offer_history(session, ticket_ids))[1]
-
-
-async def _offer_history(session: AsyncSession, ticket_ids: list[int]) -> tuple[list[int], dict[int, set[int]]]:
-    """The tickets among ``ticket_ids`` with a pending offer still, and per ticket the agents who recently
-    declined it or let its offer expire: one read of the offers for both."""
+async def _clear_and_passed(session: AsyncSession, ticket_ids: list[int]) -> dict[int, set[int]]:
+    """Per head, the agents who recently declined it or let its offer expire; the heads' stale pending offers
+    are withdrawn (``offers.withdraw_stale``: rare, and a new offer's pending row is unique per ticket). One
+    read of the offers answers both."""
     if not ticket_ids:
-        return [], {}
+        return {}
     since = utcnow() - timedelta(seconds=PASSED_ON_SECONDS)
     o = AssignmentOffer
     rows = await session.exec(
@@ -279,13 +267,6 @@ async def _offer_history(session: AsyncSession, ticket_ids: list[int]) -> tuple[
             pending.append(ticket_id)
         else:
             passed.setdefault(ticket_id, set()).add(agent_id)
-    return pending, passed
-
-
-async def _clear_and_passed(session: AsyncSession, ticket_ids: list[int]) -> dict[int, set[int]]:
-    """Withdraw the stale pending offers of the heads (``offers.withdraw_stale``: rare, and a new offer's
-    pending row is unique per ticket) and answer who passed on each: the common case costs one read."""
-    pending, passed = await _offer_history(session, ticket_ids)
     if pending:
         await offers.withdraw_stale(session, pending)
     return passed

@@ -5,13 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON, ColumnElement, DateTime, exists, func, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 #: JSON everywhere, JSONB where PostgreSQL offers it.
 JSONColumn = JSON().with_variant(JSONB(), "postgresql")
+
+
+def json_list_has(dialect: str, column: Any, value: str | int) -> ColumnElement[bool]:
+    """A ``JSONColumn`` list holds ``value``: containment (``@>``) on PostgreSQL, ``json_each`` on SQLite."""
+    if dialect == "postgresql":
+        return type_coerce(column, JSONB).contains([value])
+    each = func.json_each(column).table_valued("value")
+    return exists(select(each.c.value).where(each.c.value == value))
 
 
 class UTCDateTime(TypeDecorator[datetime]):

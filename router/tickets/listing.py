@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, func, literal, null, or_, type_coerce
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import ColumnElement, false, func, literal, null, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from router.bounds import MAX_ROW_ID
 from router.errors import Forbidden, Invalid
-from router.models.columns import utcnow
+from router.models.columns import json_list_has, utcnow
 from router.models.tickets import Ticket
 from router.tickets import search, sorting
 from router.tickets.actors import Actor
@@ -67,7 +66,8 @@ class TicketFilters:
         if self.priority:
             found.append(col(Ticket.priority).in_(self.priority))
         if self.tag is not None:
-            found.append(_has_tag(dialect, self.tag))
+            # no index: tags narrow other filters
+            found.append(json_list_has(dialect, col(Ticket.tags), self.tag))
         if self.customer_tier is not None:
             found.append(col(Ticket.customer_tier) == self.customer_tier)
         if self.sla is not None:
@@ -77,13 +77,6 @@ class TicketFilters:
         if self.max_age_hours is not None:
             found.append(col(Ticket.created_at) >= now - timedelta(hours=self.max_age_hours))
         return found
-
-
-def _has_tag(dialect: str, tag: str) -> ColumnElement[bool]:
-    if dialect == "postgresql":
-        return type_coerce(col(Ticket.tags), JSONB).contains([tag])  # @>; no index: tags narrow other filters
-    each = func.json_each(col(Ticket.tags)).table_valued("value")
-    return exists(select(each.c.value).where(each.c.value == tag))
 
 
 def _sla_state(state: SlaFilter) -> ColumnElement[bool]:

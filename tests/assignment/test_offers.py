@@ -325,6 +325,7 @@ async def test_a_late_accept_is_refused_and_its_offer_closed_for_good(runtime: R
 async def test_a_wake_while_the_assigner_runs_takes_its_second_slot(runtime: Runtime) -> None:
     """The assigner's job id refuses a wake while the job is queued or running; a run past its last look at
     the queue would leave a ticket placed then to the sweep. The refused wake enqueues the second slot."""
+    from queues.names import arq_queue_for
     from router.effects import WakeAssigner, assign_job
     from router.job_names import ASSIGN_TIER
 
@@ -335,6 +336,8 @@ async def test_a_wake_while_the_assigner_runs_takes_its_second_slot(runtime: Run
     await runtime.app.effects.apply([WakeAssigner(1)])  # the first is queued or running: refused there
     assert await runtime.pool.exists("arq:job:assign:1:again")
     await runtime.app.effects.apply([WakeAssigner(1)])  # both taken: nothing more is queued
+    routing = arq_queue_for(assign_job(1).queue)
+    assert sorted(m.decode() for m in await runtime.pool.zrange(routing, 0, -1)) == ["assign:1", "assign:1:again"]
     assert assign_job(1, again=True).function == assign_job(1).function == ASSIGN_TIER
     push(runtime, "pull", tier=2)
     await runtime.app.effects.apply([WakeAssigner(2)])  # a pulling tier has no assigner to wake
